@@ -1,0 +1,5 @@
+"""Outcomes: patient-reported outcomes for clinical outcome studies."""
+
+from .celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,92 @@
+"""Descriptive statistics and between-arm tests on plain numbers (scipy; no Django).
+
+Conventions, chosen to match what a statistician would compute by hand:
+- SD is the sample standard deviation (n - 1 denominator); undefined for n < 2.
+- Quartiles use linear interpolation between order statistics (numpy's default,
+  R's type 7).
+- The 95% CI of a mean change uses Student's t with n - 1 degrees of freedom.
+- Proportions: Fisher's exact test (two-sided); continuous: Welch's t-test
+  (unequal variances) and the Mann-Whitney U test (two-sided, scipy's default
+  method choice). A test needs at least two values (or one patient) per arm,
+  otherwise its p-value is None.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    mean: float | None
+    sd: float | None
+    median: float | None
+    q1: float | None
+    q3: float | None
+
+
+def describe(values: Sequence[float]) -> Summary:
+    """Return n, mean, SD, median and quartiles of ``values``."""
+    data = np.asarray(values, dtype=float)
+    n = int(data.size)
+    if n == 0:
+        return Summary(0, None, None, None, None, None)
+    q1, median, q3 = np.percentile(data, [25, 50, 75])
+    sd = float(np.std(data, ddof=1)) if n > 1 else None
+    return Summary(n, float(np.mean(data)), sd, float(median), float(q1), float(q3))
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float | None, float | None]:
+    """Return the t-based confidence interval of the mean (None when n < 2)."""
+    data = np.asarray(values, dtype=float)
+    n = data.size
+    if n < 2:
+        return None, None
+    mean = float(np.mean(data))
+    sem = float(np.std(data, ddof=1)) / math.sqrt(n)
+    if sem == 0:
+        return mean, mean
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sem
+    return mean - half, mean + half
+
+
+def welch_t(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Return the two-sided p-value of Welch's t-test, or None without enough data."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    result = sps.ttest_ind(np.asarray(a, float), np.asarray(b, float), equal_var=False)
+    p = float(result.pvalue)
+    return None if math.isnan(p) else p
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Return the two-sided p-value of the Mann-Whitney U test, or None without data."""
+    if len(a) < 1 or len(b) < 1:
+        return None
+    p = float(sps.mannwhitneyu(np.asarray(a, float), np.asarray(b, float),
+                               alternative="two-sided").pvalue)
+    return None if math.isnan(p) else p
+
+
+def fisher_exact(yes_a: int, n_a: int, yes_b: int, n_b: int) -> float | None:
+    """Return the two-sided p-value of Fisher's exact test on a 2x2 table."""
+    if n_a < 1 or n_b < 1:
+        return None
+    table = [[yes_a, n_a - yes_a], [yes_b, n_b - yes_b]]
+    return float(sps.fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def chi_square(yes_a: int, n_a: int, yes_b: int, n_b: int) -> float | None:
+    """Return the p-value of Pearson's chi-square test (Yates-corrected, as scipy does)."""
+    if n_a < 1 or n_b < 1:
+        return None
+    table = np.array([[yes_a, n_a - yes_a], [yes_b, n_b - yes_b]])
+    if (table.sum(axis=0) == 0).any():
+        return None
+    return float(sps.chi2_contingency(table).pvalue)

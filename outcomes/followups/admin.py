@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from .models import Reminder, TimePoint, TimePointInstrument, Visit
+
+
+class TimePointInstrumentInline(admin.TabularInline):
+    model = TimePointInstrument
+    extra = 0
+
+
+@admin.register(TimePoint)
+class TimePointAdmin(admin.ModelAdmin):
+    list_display = ("code", "study", "label", "target_day", "window_before_days",
+                    "window_after_days", "is_baseline")
+    list_filter = ("study",)
+    inlines = [TimePointInstrumentInline]
+
+
+class ReminderInline(admin.TabularInline):
+    model = Reminder
+    extra = 0
+    readonly_fields = ("kind", "channel", "status", "claimed_at", "sent_at", "attempts",
+                       "last_error")
+    can_delete = False
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin):
+    list_display = ("enrolment", "timepoint", "target_date", "window_open_date",
+                    "window_close_date", "status", "completed_at")
+    list_filter = ("status", "timepoint__code", "enrolment__study")
+    search_fields = ("enrolment__patient__code",)
+    list_select_related = ("enrolment__patient", "enrolment__arm", "timepoint")
+    readonly_fields = ("token_created_at",)
+    date_hierarchy = "target_date"
+    inlines = [ReminderInline]
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ("visit", "kind", "channel", "status", "sent_at", "attempts")
+    list_filter = ("status", "kind", "channel")
+    search_fields = ("visit__enrolment__patient__code",)
+    list_select_related = ("visit__enrolment__patient", "visit__timepoint")

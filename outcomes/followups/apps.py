@@ -1,0 +1,30 @@
+from django.apps import AppConfig
+
+
+class FollowupsConfig(AppConfig):
+    name = "outcomes.followups"
+    label = "followups"
+    verbose_name = "Schedule, visits and reminders"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        post_migrate.connect(_seed_periodic_task, sender=self)
+
+
+def _seed_periodic_task(sender, using="default", **kwargs) -> None:
+    """Create the reminder run in django-celery-beat once; later edits by an admin survive."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from .tasks import PERIODIC_TASK_NAME
+
+    if PeriodicTask.objects.using(using).filter(name=PERIODIC_TASK_NAME).exists():
+        return
+    every, _ = IntervalSchedule.objects.using(using).get_or_create(
+        every=15, period=IntervalSchedule.MINUTES,
+    )
+    PeriodicTask.objects.using(using).create(
+        name=PERIODIC_TASK_NAME, task="outcomes.followups.tasks.send_due_reminders",
+        interval=every, description="Open and close visit windows; send due invitations and "
+        "reminders. Each run catches up on anything a missed run left.",
+    )

@@ -1,0 +1,76 @@
+"""When each reminder of a visit is due, and quiet hours (SPEC section 5), with no Django.
+
+Default cadence: an invitation when the window opens; reminders 3 and 7 days
+later while incomplete; a last call 2 days before the window closes. No message
+between 20:00 and 08:00 in the study's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .schedule import Window
+
+INVITATION = "invitation"
+LAST_CALL = "last_call"
+MAX_REMINDERS = 5
+
+
+def reminder_kind(number: int) -> str:
+    """Return the kind code of the ``number``-th reminder (1-based)."""
+    return f"reminder_{number}"
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """A study's reminder settings."""
+
+    reminder_days: tuple[int, ...] = (3, 7)
+    last_call_days_before_close: int = 2
+    quiet_start_hour: int = 20
+    quiet_end_hour: int = 8
+
+    def __post_init__(self) -> None:
+        if len(self.reminder_days) > MAX_REMINDERS:
+            raise ValueError(f"at most {MAX_REMINDERS} reminders per visit")
+        if any(d <= 0 for d in self.reminder_days):
+            raise ValueError("reminder days must be positive")
+
+
+def reminder_plan(window: Window, cadence: Cadence) -> list[tuple[str, dt.date]]:
+    """Return ``(kind, date)`` for every message of a visit, in date order.
+
+    1. The invitation goes on the day the window opens.
+    2. Each reminder goes its number of days after that, if that is still
+       before the last call (and inside the window).
+    3. The last call goes ``last_call_days_before_close`` days before the
+       window closes, if that is after the invitation day.
+    """
+    plan = [(INVITATION, window.open_date)]
+    last_call = window.close_date - dt.timedelta(days=cadence.last_call_days_before_close)
+    limit = last_call if last_call > window.open_date else window.close_date + dt.timedelta(1)
+    for number, days in enumerate(sorted(set(cadence.reminder_days)), start=1):
+        day = window.open_date + dt.timedelta(days=days)
+        if day < limit:
+            plan.append((reminder_kind(number), day))
+    if last_call > window.open_date:
+        plan.append((LAST_CALL, last_call))
+    return plan
+
+
+def due_kind(plan: list[tuple[str, dt.date]], today: dt.date) -> str | None:
+    """Return the latest message due by ``today``: a backlog is sent once, not once per day."""
+    due = [kind for kind, day in plan if day <= today]
+    return due[-1] if due else None
+
+
+def in_quiet_hours(local: dt.datetime, cadence: Cadence) -> bool:
+    """Return whether ``local`` (the study's wall-clock time) falls in quiet hours."""
+    start, end = cadence.quiet_start_hour, cadence.quiet_end_hour
+    if start == end:
+        return False
+    hour = local.hour
+    if start > end:  # e.g. 20:00 to 08:00, across midnight
+        return hour >= start or hour < end
+    return start <= hour < end

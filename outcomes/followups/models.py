@@ -1,0 +1,186 @@
+"""The schedule (time points), each patient's visits, and the reminders that chase them."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+
+
+class TimePoint(models.Model):
+    """A schedule entry of a study: target day after the index date, window, instruments."""
+
+    study = models.ForeignKey(
+        "patients.Study", on_delete=models.CASCADE, related_name="timepoints",
+    )
+    code = models.CharField(max_length=32, help_text="e.g. baseline, m1, m3, m6, m12")
+    label = models.CharField(max_length=100)
+    target_day = models.IntegerField(help_text="Days after the index date.")
+    window_before_days = models.PositiveIntegerField(default=0)
+    window_after_days = models.PositiveIntegerField(default=0)
+    is_baseline = models.BooleanField(
+        default=False, help_text="Changes and responder status are measured from this one.",
+    )
+    instruments = models.ManyToManyField(
+        "instruments.Instrument", through="TimePointInstrument", related_name="timepoints",
+    )
+
+    class Meta:
+        ordering = ["study", "target_day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "code"], name="followups_timepoint_code_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["study"], condition=Q(is_baseline=True),
+                name="followups_timepoint_one_baseline",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.code}/{self.code}"
+
+
+class TimePointInstrument(models.Model):
+    """An instrument asked at a time point, in the order the patient sees it."""
+
+    timepoint = models.ForeignKey(TimePoint, on_delete=models.CASCADE, related_name="items")
+    instrument = models.ForeignKey("instruments.Instrument", on_delete=models.PROTECT)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["timepoint", "order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["timepoint", "instrument"], name="followups_timepointinstrument_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timepoint} · {self.instrument}"
+
+
+class Visit(models.Model):
+    """One patient at one time point: dates, window, status and the private link."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        OPEN = "open", "Open"
+        COMPLETED = "completed", "Completed"
+        MISSED = "missed", "Missed"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    enrolment = models.ForeignKey(
+        "patients.Enrolment", on_delete=models.PROTECT, related_name="visits",
+    )
+    timepoint = models.ForeignKey(TimePoint, on_delete=models.PROTECT, related_name="visits")
+    target_date = models.DateField()
+    window_open_date = models.DateField()
+    window_close_date = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SCHEDULED)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    opioid_mme = models.DecimalField(
+        "opioid use (MME/day)", max_digits=7, decimal_places=2, null=True, blank=True,
+    )
+    # The private link (see links.py): the token is an HMAC of this random nonce
+    # under SECRET_KEY; only the nonce and a SHA-256 hash of the token are stored.
+    token_nonce = models.CharField(max_length=32, blank=True, editable=False)
+    token_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    token_created_at = models.DateTimeField(null=True, blank=True, editable=False)
+    token_revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["enrolment", "target_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "timepoint"], name="followups_visit_once_per_timepoint",
+            ),
+            models.CheckConstraint(
+                condition=Q(window_open_date__lte=F("target_date"))
+                & Q(target_date__lte=F("window_close_date")),
+                name="followups_visit_window_contains_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(opioid_mme__isnull=True) | Q(opioid_mme__gte=0),
+                name="followups_visit_opioid_not_negative",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "window_open_date"]),
+            models.Index(fields=["status", "window_close_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment.patient} @ {self.timepoint.code}"
+
+    def clean(self) -> None:
+        if (
+            self.window_open_date and self.window_close_date
+            and self.window_open_date > self.window_close_date
+        ):
+            raise ValidationError("The window opens after it closes.")
+
+
+class Reminder(models.Model):
+    """One message of one kind for one visit; each (visit, kind) is sent at most once."""
+
+    class Kind(models.TextChoices):
+        INVITATION = "invitation", "Invitation"
+        REMINDER_1 = "reminder_1", "Reminder 1"
+        REMINDER_2 = "reminder_2", "Reminder 2"
+        REMINDER_3 = "reminder_3", "Reminder 3"
+        REMINDER_4 = "reminder_4", "Reminder 4"
+        REMINDER_5 = "reminder_5", "Reminder 5"
+        LAST_CALL = "last_call", "Last call"
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed (gave up)"
+        CANCELLED = "cancelled", "Cancelled"
+
+    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["visit", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["visit", "kind"], name="followups_reminder_once"),
+        ]
+        indexes = [models.Index(fields=["status", "claimed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.visit}"
+
+
+class ReminderAttempt(models.Model):
+    """One try at sending a reminder, with its outcome: the coordinator's evidence."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        ERROR = "error", "Error"
+        SKIPPED = "skipped", "Skipped (no longer needed)"
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="tries")
+    at = models.DateTimeField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["reminder", "at"]
+
+    def __str__(self) -> str:
+        return f"{self.reminder} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"

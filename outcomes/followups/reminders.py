@@ -1,0 +1,273 @@
+"""Reminders: plan what is due, claim each message once, send it, record every attempt.
+
+The schedule lives in the database, never in the broker: a run asks "what is due
+as of now?", so a run missed while the broker or worker was down catches up on
+the next one, and a backlog sends only the latest message of each visit.
+
+Exactly once: a ``Reminder`` row per (visit, kind) is created at most once (a
+unique constraint), and claimed by a conditional UPDATE (``pending`` to
+``sending``) before anything is sent, so two workers, a retried task or beat
+firing twice cannot send it twice. The visit is re-checked at the moment of
+sending, and the message is rendered then, never earlier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from patients.models import Contact, Enrolment, Study
+
+from .cadence import Cadence, due_kind, in_quiet_hours, reminder_plan
+from .channels import ChannelError, send_email, send_sms
+from .links import survey_url
+from .models import Reminder, ReminderAttempt, Visit
+from .schedule import Window
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    """What one reminder run did (or, dry, would do)."""
+
+    opened: int = 0
+    missed: int = 0
+    planned: list[tuple[str, str, str]] = field(default_factory=list)  # patient, tp, kind
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    quiet_studies: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "opened": self.opened, "missed": self.missed, "planned": len(self.planned),
+            "sent": self.sent, "failed": self.failed, "skipped": self.skipped,
+            "quiet_studies": self.quiet_studies,
+        }
+
+
+def cadence_of(study: Study) -> Cadence:
+    return Cadence(
+        reminder_days=tuple(study.reminder_days or ()),
+        last_call_days_before_close=study.last_call_days_before_close,
+        quiet_start_hour=study.quiet_hours_start,
+        quiet_end_hour=study.quiet_hours_end,
+    )
+
+
+def local_now(study: Study, now: dt.datetime) -> dt.datetime:
+    return now.astimezone(ZoneInfo(study.time_zone))
+
+
+def refresh_visit_statuses(*, study: Study, today: dt.date) -> tuple[int, int]:
+    """Open the visits whose window has opened and mark missed those whose window closed."""
+    visits = Visit.objects.filter(enrolment__study=study)
+    opened = visits.filter(
+        status=Visit.Status.SCHEDULED, window_open_date__lte=today, window_close_date__gte=today,
+    ).update(status=Visit.Status.OPEN)
+    missed = visits.filter(
+        status__in=[Visit.Status.SCHEDULED, Visit.Status.OPEN], window_close_date__lt=today,
+    ).update(status=Visit.Status.MISSED)
+    return opened, missed
+
+
+def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
+                   report: RunReport) -> int:
+    """Create the pending reminder due today for each open visit; return how many.
+
+    Only visits of active enrolments with an open, incomplete window are
+    considered; a kind already created for a visit is never created again, and
+    after an outage only the latest due kind is created (the backlog goes once).
+    """
+    cadence = cadence_of(study)
+    in_window = {
+        "window_open_date__lte": today,
+        "window_close_date__gte": today,
+    }
+    rows = Visit.objects.filter(
+        enrolment__study=study,
+        enrolment__status=Enrolment.Status.ACTIVE,
+        status__in=[Visit.Status.SCHEDULED, Visit.Status.OPEN],
+        **in_window,
+    ).values_list(
+        "pk", "window_open_date", "target_date", "window_close_date",
+        "enrolment__patient__code", "timepoint__code",
+        "enrolment__patient__contact__preferred_channel",
+    )
+    already = set(
+        Reminder.objects.filter(
+            visit__enrolment__study=study,
+            **{f"visit__{k}": v for k, v in in_window.items()},
+        ).values_list("visit_id", "kind")
+    )
+    new = []
+    for pk, open_date, target, close_date, patient, tp, channel in rows.iterator(chunk_size=5000):
+        kind = due_kind(reminder_plan(Window(open_date, target, close_date), cadence), today)
+        if kind is None or (pk, kind) in already:
+            continue
+        report.planned.append((patient, tp, kind))
+        new.append(Reminder(visit_id=pk, kind=kind, channel=channel or Contact.Channel.EMAIL))
+    if not dry_run and new:
+        Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+    return len(new)
+
+
+def release_stale_claims(*, now: dt.datetime) -> int:
+    """Offer again reminders claimed by a worker that died before recording the outcome."""
+    limit = now - dt.timedelta(minutes=settings.REMINDER_CLAIM_TIMEOUT_MINUTES)
+    return Reminder.objects.filter(status=Reminder.Status.SENDING, claimed_at__lt=limit).update(
+        status=Reminder.Status.PENDING, last_error="the worker stopped mid-send; offered again",
+    )
+
+
+def pending_reminder_ids(*, now: dt.datetime) -> list[int]:
+    """Return the reminders waiting to be sent (new, or due for a retry)."""
+    return list(
+        Reminder.objects.filter(status=Reminder.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("pk").values_list("pk", flat=True)
+    )
+
+
+def claim(reminder_id: int, *, now: dt.datetime) -> bool:
+    """Claim a pending reminder for sending; True for exactly one caller."""
+    return Reminder.objects.filter(pk=reminder_id, status=Reminder.Status.PENDING).update(
+        status=Reminder.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1,
+    ) == 1
+
+
+def _finish(reminder: Reminder, *, status: str, now: dt.datetime, outcome: str,
+            detail: str = "", next_attempt_at: dt.datetime | None = None) -> None:
+    with transaction.atomic():
+        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+            status=status, sent_at=now if status == Reminder.Status.SENT else None,
+            last_error=detail[:2000] if outcome == ReminderAttempt.Outcome.ERROR else "",
+            next_attempt_at=next_attempt_at,
+        )
+        ReminderAttempt.objects.create(reminder=reminder, at=now, outcome=outcome, detail=detail)
+
+
+def render_message(visit: Visit, kind: str, *, today: dt.date) -> dict[str, str]:
+    """Render a reminder now, from the visit as it is now: link, window, days left."""
+    study = visit.enrolment.study
+    contact = getattr(visit.enrolment.patient, "contact", None)
+    context = {
+        "kind": kind,
+        "clinic": study.contact_name or settings.CLINIC_NAME,
+        "timepoint": visit.timepoint.label.lower(),
+        "close_date": visit.window_close_date.strftime("%d %B %Y").lstrip("0"),
+        "days_left": max(0, (visit.window_close_date - today).days),
+        "link": survey_url(visit=visit),
+        "contact": study.contact_phone or study.contact_email,
+    }
+    with translation.override(getattr(contact, "language", None) or "en"):
+        return {
+            "subject": render_to_string("followups/messages/subject.txt", context).strip(),
+            "email": render_to_string("followups/messages/email.txt", context).strip() + "\n",
+            "sms": render_to_string("followups/messages/sms.txt", context).strip(),
+        }
+
+
+def send_reminder(reminder_id: int, *, now: dt.datetime | None = None) -> str:
+    """Claim, re-check, render and send one reminder; return what happened.
+
+    Returns ``"claimed-elsewhere"`` when another worker has it (nothing done),
+    ``"skipped"`` when the visit no longer needs it, ``"quiet"`` when it is
+    quiet hours (released for later), ``"sent"``, ``"retry"`` or ``"failed"``.
+    """
+    now = now or timezone.now()
+    if not claim(reminder_id, now=now):
+        return "claimed-elsewhere"
+    reminder = Reminder.objects.select_related(
+        "visit__enrolment__study", "visit__enrolment__patient__contact", "visit__timepoint",
+    ).get(pk=reminder_id)
+    visit = reminder.visit
+    study = visit.enrolment.study
+    local = local_now(study, now)
+    today = local.date()
+    reason = _no_longer_needed(visit, today)
+    if reason:
+        _finish(reminder, status=Reminder.Status.CANCELLED, now=now,
+                outcome=ReminderAttempt.Outcome.SKIPPED, detail=reason)
+        return "skipped"
+    if in_quiet_hours(local, cadence_of(study)):
+        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+            status=Reminder.Status.PENDING, attempts=F("attempts") - 1, claimed_at=None,
+        )
+        return "quiet"
+    contact = getattr(visit.enrolment.patient, "contact", None)
+    try:
+        message = render_message(visit, reminder.kind, today=today)
+        if reminder.channel == Reminder.Channel.SMS:
+            provider_id = send_sms(to=getattr(contact, "mobile", ""), body=message["sms"])
+        else:
+            provider_id = send_email(to=getattr(contact, "email", ""),
+                                     subject=message["subject"], body=message["email"])
+    except ChannelError as error:
+        attempts = reminder.attempts
+        if attempts >= settings.REMINDER_MAX_ATTEMPTS or "on file" in str(error):
+            _finish(reminder, status=Reminder.Status.FAILED, now=now,
+                    outcome=ReminderAttempt.Outcome.ERROR, detail=str(error))
+            logger.warning("reminder %s gave up after %s attempts: %s", reminder.pk, attempts,
+                           error)
+            return "failed"
+        backoff = dt.timedelta(minutes=5 * 2 ** (attempts - 1))
+        _finish(reminder, status=Reminder.Status.PENDING, now=now,
+                outcome=ReminderAttempt.Outcome.ERROR, detail=str(error),
+                next_attempt_at=now + backoff)
+        return "retry"
+    _finish(reminder, status=Reminder.Status.SENT, now=now, outcome=ReminderAttempt.Outcome.SENT,
+            detail=provider_id or "")
+    return "sent"
+
+
+def _no_longer_needed(visit: Visit, today: dt.date) -> str:
+    if visit.status == Visit.Status.COMPLETED or visit.completed_at is not None:
+        return "the visit is completed"
+    if visit.enrolment.status != Enrolment.Status.ACTIVE:
+        return f"the patient is {visit.enrolment.status}"
+    if not visit.window_open_date <= today <= visit.window_close_date:
+        return "the window is closed"
+    return ""
+
+
+def run_reminders(*, now: dt.datetime | None = None, dry_run: bool = False,
+                  send: bool = True) -> tuple[RunReport, list[int]]:
+    """One reminder run over every study: statuses, plan, then (optionally) send inline.
+
+    With ``send=False`` the ids of pending reminders are returned for the caller
+    to fan out (the periodic task queues one task each).
+    """
+    now = now or timezone.now()
+    report = RunReport()
+    for study in Study.objects.all():
+        local = local_now(study, now)
+        today = local.date()
+        if not dry_run:
+            opened, missed = refresh_visit_statuses(study=study, today=today)
+            report.opened += opened
+            report.missed += missed
+        if in_quiet_hours(local, cadence_of(study)):
+            report.quiet_studies.append(study.code)
+            continue
+        plan_reminders(study=study, today=today, dry_run=dry_run, report=report)
+    if dry_run:
+        return report, []
+    release_stale_claims(now=now)
+    ids = pending_reminder_ids(now=now)
+    if send:
+        for reminder_id in ids:
+            outcome = send_reminder(reminder_id, now=now)
+            report.sent += outcome == "sent"
+            report.failed += outcome in ("failed", "retry")
+            report.skipped += outcome == "skipped"
+    return report, ids

@@ -1,0 +1,100 @@
+"""Visit windows and visit status, as plain date arithmetic (no Django).
+
+SPEC section 5: each time point has a target day after the index date and a
+window of days before and after it; the baseline window never opens before
+enrolment. A visit is missed the day after its window closes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+
+@enum.unique
+class VisitState(enum.StrEnum):
+    """Where a visit stands on a given day (mirrors ``Visit.Status``)."""
+
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    COMPLETED = "completed"
+    MISSED = "missed"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True)
+class TimePointSpec:
+    """A schedule entry: code, label, target day after the index date, window."""
+
+    code: str
+    label: str
+    target_day: int
+    window_before_days: int
+    window_after_days: int
+    is_baseline: bool = False
+
+
+DEFAULT_SCHEDULE: tuple[TimePointSpec, ...] = (
+    TimePointSpec("baseline", "Baseline", 0, 30, 7, is_baseline=True),
+    TimePointSpec("m1", "1 month", 30, 7, 14),
+    TimePointSpec("m3", "3 months", 90, 14, 14),
+    TimePointSpec("m6", "6 months", 180, 30, 30),
+    TimePointSpec("m12", "12 months", 365, 30, 30),
+)
+"""The default schedule of SPEC section 5 (editable per study)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """The dates between which a visit may be answered, both inclusive."""
+
+    open_date: dt.date
+    target_date: dt.date
+    close_date: dt.date
+
+    def __post_init__(self) -> None:
+        if not self.open_date <= self.target_date <= self.close_date:
+            raise ValueError(f"window {self.open_date}..{self.close_date} excludes its target")
+
+    def contains(self, day: dt.date) -> bool:
+        return self.open_date <= day <= self.close_date
+
+    def days_left(self, day: dt.date) -> int:
+        """Return the days from ``day`` to the close, 0 on the last day."""
+        return (self.close_date - day).days
+
+
+def visit_window(
+    *,
+    index_date: dt.date,
+    target_day: int,
+    before: int,
+    after: int,
+    not_before: dt.date | None = None,
+) -> Window:
+    """Return the window of a time point for a patient.
+
+    1. Target = index date + target day; the window spans ``before`` days
+       earlier to ``after`` days later.
+    2. The window never opens before ``not_before`` (the enrolment date), but
+       always keeps at least its closing day, and the target stays inside it.
+    """
+    target = index_date + dt.timedelta(days=target_day)
+    open_date = target - dt.timedelta(days=before)
+    close_date = target + dt.timedelta(days=after)
+    if not_before is not None and open_date < not_before:
+        open_date = min(not_before, close_date)
+    target = min(max(target, open_date), close_date)
+    return Window(open_date, target, close_date)
+
+
+def visit_state(window: Window, *, today: dt.date, completed: bool) -> VisitState:
+    """Return the state of a visit on ``today``."""
+    if completed:
+        return VisitState.COMPLETED
+    if today < window.open_date:
+        return VisitState.SCHEDULED
+    if today <= window.close_date:
+        return VisitState.OPEN
+    return VisitState.MISSED

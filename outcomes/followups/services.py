@@ -1,0 +1,139 @@
+"""Writes to the schedule: create and reschedule visits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import Enrolment
+
+from .models import TimePoint, Visit
+from .schedule import visit_state, visit_window
+
+
+def study_today(study) -> dt.date:
+    """Return today's date in the study's time zone."""
+    from zoneinfo import ZoneInfo
+
+    return timezone.now().astimezone(ZoneInfo(study.time_zone)).date()
+
+
+def schedule_visits(*, enrolment: Enrolment, today: dt.date | None = None) -> list[Visit]:
+    """Create the enrolment's missing visits, one per time point of its study.
+
+    Existing visits are left alone, so calling this twice creates nothing new.
+    """
+    today = today or study_today(enrolment.study)
+    timepoints = list(TimePoint.objects.filter(study_id=enrolment.study_id))
+    existing = set(
+        Visit.objects.filter(enrolment=enrolment).values_list("timepoint_id", flat=True)
+    )
+    visits = []
+    for tp in timepoints:
+        if tp.pk in existing:
+            continue
+        window = visit_window(
+            index_date=enrolment.index_date,
+            target_day=tp.target_day,
+            before=tp.window_before_days,
+            after=tp.window_after_days,
+            not_before=enrolment.enrolled_date,
+        )
+        visits.append(
+            Visit(
+                enrolment=enrolment,
+                timepoint=tp,
+                target_date=window.target_date,
+                window_open_date=window.open_date,
+                window_close_date=window.close_date,
+                status=visit_state(window, today=today, completed=False),
+            )
+        )
+    with transaction.atomic():
+        Visit.objects.bulk_create(visits)
+    return visits
+
+
+def ensure_schedule(*, study, specs, instruments) -> list[TimePoint]:
+    """Create the study's missing time points, each asking ``instruments`` in order.
+
+    Existing time points (maybe edited by a data manager) are left as they are.
+    """
+    from .models import TimePointInstrument
+
+    timepoints = []
+    for spec in specs:
+        tp, created = TimePoint.objects.get_or_create(
+            study=study,
+            code=spec.code,
+            defaults={
+                "label": spec.label,
+                "target_day": spec.target_day,
+                "window_before_days": spec.window_before_days,
+                "window_after_days": spec.window_after_days,
+                "is_baseline": spec.is_baseline,
+            },
+        )
+        if created:
+            TimePointInstrument.objects.bulk_create(
+                TimePointInstrument(timepoint=tp, instrument=instrument, order=order)
+                for order, instrument in enumerate(instruments)
+            )
+        timepoints.append(tp)
+    return timepoints
+
+
+@transaction.atomic
+def change_index_date(
+    *, enrolment: Enrolment, index_date: dt.date, reason: str, actor=None,
+    today: dt.date | None = None,
+) -> list[Visit]:
+    """Move an enrolment's index date and reschedule every visit not yet completed.
+
+    The change and each moved visit are audited with the reason; reminders not
+    yet sent for a moved visit are cancelled, and the next reminder run plans
+    them again from the new window.
+    """
+    from outcomes.audit.services import record_change, snapshot
+
+    from .models import Reminder
+
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the index date changes."})
+    today = today or study_today(enrolment.study)
+    before = snapshot(enrolment, ["index_date"])
+    enrolment.index_date = index_date
+    enrolment.save(update_fields=["index_date"])
+    record_change(obj=enrolment, action="update", actor=actor, before=before,
+                  after=snapshot(enrolment, ["index_date"]), reason=reason)
+    moved = []
+    visits = (
+        Visit.objects.select_for_update().filter(enrolment=enrolment)
+        .exclude(status__in=[Visit.Status.COMPLETED, Visit.Status.NOT_APPLICABLE])
+        .select_related("timepoint")
+    )
+    for visit in visits:
+        tp = visit.timepoint
+        window = visit_window(
+            index_date=index_date, target_day=tp.target_day, before=tp.window_before_days,
+            after=tp.window_after_days, not_before=enrolment.enrolled_date,
+        )
+        fields = ["target_date", "window_open_date", "window_close_date", "status"]
+        old = snapshot(visit, fields)
+        visit.target_date = window.target_date
+        visit.window_open_date = window.open_date
+        visit.window_close_date = window.close_date
+        visit.status = visit_state(window, today=today, completed=False)
+        if snapshot(visit, fields) == old:
+            continue
+        visit.save(update_fields=fields)
+        record_change(obj=visit, action="update", actor=actor, before=old,
+                      after=snapshot(visit, fields), reason=reason)
+        moved.append(visit)
+    Reminder.objects.filter(
+        visit__in=moved, status=Reminder.Status.PENDING,
+    ).update(status=Reminder.Status.CANCELLED, last_error="visit rescheduled")
+    return moved

@@ -1,0 +1,61 @@
+from django.contrib import admin
+
+from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
+
+
+@admin.register(Instrument)
+class InstrumentAdmin(admin.ModelAdmin):
+    list_display = ("code", "version", "title", "scoring_version")
+    readonly_fields = ("definition",)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ScoreInline(admin.TabularInline):
+    model = Score
+    extra = 0
+    readonly_fields = ("code", "value", "exact", "scoring_version")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ("visit", "instrument", "state", "source", "completed_at")
+    list_filter = ("state", "source", "instrument__code")
+    search_fields = ("visit__enrolment__patient__code",)
+    list_select_related = ("visit__enrolment__patient", "visit__timepoint", "instrument")
+    readonly_fields = ("visit", "instrument", "answers", "state", "source", "started_at",
+                       "completed_at", "entered_by", "supersedes")
+    inlines = [ScoreInline]
+
+    def has_delete_permission(self, request, obj=None):
+        # Responses are never deleted, only corrected or voided with a reason.
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ResponderRule)
+class ResponderRuleAdmin(admin.ModelAdmin):
+    list_display = ("code", "study", "score", "direction", "kind", "threshold", "is_primary")
+    list_filter = ("study", "kind", "is_primary")
+    search_fields = ("code", "description")
+    filter_horizontal = ("parts",)
+
+
+@admin.register(ResponderStatus)
+class ResponderStatusAdmin(admin.ModelAdmin):
+    list_display = ("enrolment", "timepoint", "rule", "verdict", "reason", "change")
+    list_filter = ("verdict", "rule__code", "timepoint__code")
+    list_select_related = ("enrolment__patient", "timepoint", "rule")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,63 @@
+"""The shape of an instrument definition: immutable content, no Django."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer option: the stored value and its label."""
+
+    value: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question. ``kind`` is "choice" (a list of statements) or "scale" (numbers)."""
+
+    code: str
+    text: str
+    options: tuple[Option, ...]
+    min_value: int
+    max_value: int
+    kind: str = "choice"
+
+
+@dataclass(frozen=True)
+class InstrumentDefinition:
+    """One version of a questionnaire: items, scoring version, licence and source."""
+
+    code: str
+    version: str
+    title: str
+    short_title: str
+    items: tuple[Item, ...]
+    scoring_version: str
+    licence: str
+    source: str
+    recall_period: str = ""
+    languages: tuple[str, ...] = ("en",)
+
+    def item(self, code: str) -> Item:
+        for item in self.items:
+            if item.code == code:
+                return item
+        raise KeyError(f"{self.code} has no item {code!r}")
+
+    @property
+    def item_codes(self) -> tuple[str, ...]:
+        return tuple(item.code for item in self.items)
+
+
+def choice(code: str, text: str, labels: tuple[str, ...], *, first: int = 0,
+           descending: bool = False) -> Item:
+    """Return a single-choice item whose options score ``first`` upwards in label order.
+
+    With ``descending`` the first label scores highest (PROMIS: Excellent = 5).
+    """
+    n = len(labels)
+    values = range(first + n - 1, first - 1, -1) if descending else range(first, first + n)
+    options = tuple(Option(v, label) for v, label in zip(values, labels, strict=True))
+    return Item(code, text, options, min(values), max(values))

@@ -1,0 +1,64 @@
+"""``score INSTRUMENT``: score JSON-lines responses from standard input (SPEC section 9)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from outcomes.instruments.scoring import SCORERS, ScoringError, score, to_jsonable
+
+
+def score_line(instrument: str, line: str, *, lineno: int, max_missing: int | None) -> dict:
+    """Return the output object for one input line (scores, or an error naming the item)."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        reason = f"malformed JSON: {error.msg} at column {error.colno}"
+        return {"id": None, "error": f"line {lineno}: {reason}"}
+    if not isinstance(record, dict):
+        reason = "expected a JSON object with an 'answers' object"
+        return {"id": None, "error": f"line {lineno}: {reason}"}
+    ident = record.get("id")
+    if "answers" not in record:
+        return {"id": ident, "error": "answers: missing"}
+    options = {} if max_missing is None or instrument != "odi" else {"max_missing": max_missing}
+    try:
+        values = score(instrument, record["answers"], **options)
+    except ScoringError as error:
+        return {"id": ident, "error": str(error)}
+    return {"id": ident, "instrument": instrument, "scores": to_jsonable(values)}
+
+
+class Command(BaseCommand):
+    help = (
+        "Score responses read as JSON lines on standard input, one "
+        '{"id": ..., "answers": {...}} per line; write one JSON line per input line. '
+        "Exit status 1 if any line failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("instrument", help="Instrument code: " + ", ".join(sorted(SCORERS)))
+        parser.add_argument(
+            "--max-missing", type=int, default=None,
+            help="ODI: sections that may be unanswered (default 1).",
+        )
+
+    def handle(self, *args, instrument: str, max_missing: int | None, **options):
+        if instrument not in SCORERS:
+            raise CommandError(
+                f"unknown instrument {instrument!r}; choose one of {', '.join(sorted(SCORERS))}"
+            )
+        if max_missing is not None and not 0 <= max_missing <= 9:
+            raise CommandError("--max-missing must be between 0 and 9")
+        failed = 0
+        for lineno, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            result = score_line(instrument, line, lineno=lineno, max_missing=max_missing)
+            failed += "error" in result
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
+        self.stdout.flush()
+        if failed:
+            sys.exit(1)

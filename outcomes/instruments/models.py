@@ -1,0 +1,236 @@
+"""Instruments (synced from pure definitions), responses, scores and responder rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+class Instrument(models.Model):
+    """One version of a questionnaire; its content mirrors a pure definition module."""
+
+    code = models.CharField(max_length=32)
+    version = models.CharField(max_length=16)
+    title = models.CharField(max_length=200)
+    short_title = models.CharField(max_length=50)
+    scoring_version = models.CharField(max_length=16)
+    licence = models.TextField(blank=True)
+    source = models.TextField(blank=True)
+    definition = models.JSONField(
+        default=dict, editable=False, help_text="Items and options, synced from the code.",
+    )
+
+    class Meta:
+        ordering = ["code", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code", "version"], name="instruments_instrument_version_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.short_title} v{self.version}"
+
+
+class Response(models.Model):
+    """One instrument answered at one visit."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CORRECTED = "corrected", "Corrected (superseded)"
+        VOIDED = "voided", "Voided"
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web (patient link)"
+        PAPER = "paper", "Paper form entered by staff"
+        IMPORT = "import", "Import"
+
+    LIVE_STATES = (State.IN_PROGRESS, State.COMPLETED)
+
+    visit = models.ForeignKey(
+        "followups.Visit", on_delete=models.PROTECT, related_name="responses",
+    )
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="responses")
+    answers = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.IN_PROGRESS)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.WEB)
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", help_text="Staff member who entered a paper form or a correction.",
+    )
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
+    )
+
+    class Meta:
+        ordering = ["visit", "instrument"]
+        constraints = [
+            # Never two live (in-progress or completed) responses to one instrument at a visit.
+            models.UniqueConstraint(
+                fields=["visit", "instrument"],
+                condition=Q(state__in=["in_progress", "completed"]),
+                name="instruments_response_one_live_per_visit",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="in_progress") | Q(completed_at__isnull=False),
+                name="instruments_response_completed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument.code} for {self.visit}"
+
+    def clean(self) -> None:
+        from .scoring import ScoringError, validate_answers
+
+        if self.instrument_id is None:
+            return
+        try:
+            validate_answers(self.instrument.code, self.answers)
+        except ScoringError as error:
+            raise ValidationError({"answers": str(error)}) from error
+
+
+class Score(models.Model):
+    """One derived value of a completed response, exact and with its scoring version.
+
+    ``exact`` holds the value as an exact fraction or decimal string (``"320/9"``,
+    ``"0.759"``), so responder thresholds are compared without floating-point
+    drift; ``value`` is the same number rounded to 10 places, for sorting and display.
+    """
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="scores")
+    code = models.CharField(max_length=32)
+    value = models.DecimalField(max_digits=20, decimal_places=10)
+    exact = models.CharField(max_length=64)
+    scoring_version = models.CharField(max_length=16)
+
+    class Meta:
+        ordering = ["response", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "code"], name="instruments_score_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}={self.value}"
+
+    @property
+    def fraction(self) -> Fraction:
+        return Fraction(self.exact)
+
+
+def decimal_of(value: Fraction | int) -> Decimal:
+    """Return ``value`` as a Decimal rounded to the 10 places ``Score.value`` keeps."""
+    fraction = Fraction(value)
+    return (Decimal(fraction.numerator) / Decimal(fraction.denominator)).quantize(
+        Decimal("1e-10"),
+    )
+
+
+def exact_of(value: Fraction | int) -> str:
+    """Return ``value`` as the shortest exact string: a decimal when it terminates."""
+    fraction = Fraction(value)
+    denominator = fraction.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    if denominator == 1:
+        as_decimal = Decimal(fraction.numerator) / Decimal(fraction.denominator)
+        text = format(as_decimal.normalize(), "f")
+        if Fraction(text) == fraction:
+            return text
+    return f"{fraction.numerator}/{fraction.denominator}"
+
+
+class ResponderRule(models.Model):
+    """A study's definition of a responder: a threshold on one score, or a combination."""
+
+    class Direction(models.TextChoices):
+        DECREASE = "decrease", "Decrease is improvement"
+        INCREASE = "increase", "Increase is improvement"
+
+    class Kind(models.TextChoices):
+        POINTS = "points", "Points"
+        PERCENT = "percent", "Percent of baseline"
+        ALL = "all", "All of the parts"
+        ANY = "any", "Any of the parts"
+
+    study = models.ForeignKey(
+        "patients.Study", on_delete=models.CASCADE, related_name="responder_rules",
+    )
+    code = models.CharField(max_length=32)
+    description = models.CharField(max_length=300, blank=True)
+    score = models.CharField(max_length=32, blank=True, help_text="Score code, e.g. odi.")
+    direction = models.CharField(max_length=8, choices=Direction.choices, blank=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    threshold = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    parts = models.ManyToManyField(
+        "self", symmetrical=False, blank=True, related_name="used_by",
+        help_text="For 'all' and 'any' rules: the rules combined.",
+    )
+    is_primary = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="instruments_rule_code_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["all", "any"])
+                | (Q(threshold__isnull=False) & ~Q(score="") & ~Q(direction="")),
+                name="instruments_rule_simple_is_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__isnull=True) | Q(threshold__gt=0),
+                name="instruments_rule_threshold_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def is_combination(self) -> bool:
+        return self.kind in (self.Kind.ALL, self.Kind.ANY)
+
+
+class ResponderStatus(models.Model):
+    """A patient's verdict under one rule at one time point, computed from stored scores."""
+
+    class Verdict(models.TextChoices):
+        RESPONDER = "responder", "Responder"
+        NON_RESPONDER = "non_responder", "Non-responder"
+        NOT_EVALUABLE = "not_evaluable", "Not evaluable"
+
+    enrolment = models.ForeignKey(
+        "patients.Enrolment", on_delete=models.CASCADE, related_name="responder_statuses",
+    )
+    timepoint = models.ForeignKey(
+        "followups.TimePoint", on_delete=models.CASCADE, related_name="+",
+    )
+    rule = models.ForeignKey(ResponderRule, on_delete=models.CASCADE, related_name="statuses")
+    verdict = models.CharField(max_length=16, choices=Verdict.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    change = models.CharField(max_length=64, blank=True, help_text="Exact improvement.")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "responder statuses"
+        ordering = ["enrolment", "timepoint", "rule"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrolment", "timepoint", "rule"], name="instruments_status_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment.patient} {self.timepoint.code} {self.rule.code}: {self.verdict}"

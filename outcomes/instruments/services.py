@@ -1,0 +1,287 @@
+"""Writes for instruments: definitions synced, responses completed and scored, verdicts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from outcomes.audit.services import record_change, snapshot
+
+from .definitions import INSTRUMENTS
+from .models import (
+    Instrument,
+    ResponderRule,
+    ResponderStatus,
+    Response,
+    Score,
+    decimal_of,
+    exact_of,
+)
+from .responders import evaluate_all
+from .scoring import NUMERIC_SCORE_KEYS, ScoringError, score
+from .selectors import pure_rules, scores_by_timepoint
+
+
+def definition_json(definition) -> dict:
+    """Return a definition's items and options as plain JSON."""
+    return {
+        "items": [dataclasses.asdict(item) for item in definition.items],
+        "recall_period": definition.recall_period,
+        "languages": list(definition.languages),
+    }
+
+
+@transaction.atomic
+def sync_instruments() -> list[Instrument]:
+    """Create or refresh one ``Instrument`` row per definition; idempotent."""
+    rows = []
+    for definition in INSTRUMENTS.values():
+        instrument, _ = Instrument.objects.update_or_create(
+            code=definition.code,
+            version=definition.version,
+            defaults={
+                "title": definition.title,
+                "short_title": definition.short_title,
+                "scoring_version": definition.scoring_version,
+                "licence": definition.licence,
+                "source": definition.source,
+                "definition": definition_json(definition),
+            },
+        )
+        rows.append(instrument)
+    return rows
+
+
+def scores_for(response: Response, *, study=None) -> dict[str, object]:
+    """Return the scores of ``response``'s answers; raise ``ScoringError`` if unscorable."""
+    code = response.instrument.code
+    options = {}
+    if code == "odi":
+        study = study or response.visit.enrolment.study
+        options["max_missing"] = study.odi_max_missing
+    return score(code, response.answers, **options)
+
+
+@transaction.atomic
+def complete_response(
+    *,
+    response: Response,
+    actor=None,
+    actor_label: str = "patient link",
+    completed_at: dt.datetime | None = None,
+    refresh_status: bool = True,
+) -> Response:
+    """Complete a response: validate, score, store, update the visit and responder status.
+
+    Idempotent: a response already completed is returned unchanged, so a double
+    submit stores one response. Raises ``ScoringError`` (and changes nothing)
+    when the answers cannot be scored.
+    """
+    response = Response.objects.select_for_update().select_related(
+        "instrument", "visit__enrolment__study",
+    ).get(pk=response.pk)
+    if response.state == Response.State.COMPLETED:
+        return response
+    if response.state != Response.State.IN_PROGRESS:
+        raise ValueError(f"a {response.state} response cannot be completed")
+    values = scores_for(response)
+    before = snapshot(response, ["state", "answers", "completed_at"])
+    response.state = Response.State.COMPLETED
+    response.completed_at = completed_at or timezone.now()
+    response.save(update_fields=["state", "completed_at", "updated_at"])
+    store_scores(response=response, values=values)
+    record_change(
+        obj=response, action="update", actor=actor, actor_label=actor_label,
+        before=before, after=snapshot(response, ["state", "answers", "completed_at"]),
+    )
+    update_visit_completion(visit=response.visit, at=response.completed_at)
+    if refresh_status:
+        refresh_responder_statuses(enrolment=response.visit.enrolment)
+    return response
+
+
+def store_scores(*, response: Response, values: dict[str, object]) -> list[Score]:
+    """Replace ``response``'s stored scores with the numeric ``values``."""
+    version = response.instrument.scoring_version
+    response.scores.all().delete()
+    rows = [
+        Score(
+            response=response, code=code, value=decimal_of(value),
+            exact=exact_of(value), scoring_version=version,
+        )
+        for code, value in values.items()
+        if code in NUMERIC_SCORE_KEYS and value is not None
+    ]
+    return Score.objects.bulk_create(rows)
+
+
+def update_visit_completion(*, visit, at: dt.datetime) -> bool:
+    """Mark ``visit`` completed once every instrument of its time point is completed."""
+    from outcomes.followups.models import TimePointInstrument, Visit
+
+    wanted = set(
+        TimePointInstrument.objects.filter(timepoint_id=visit.timepoint_id)
+        .values_list("instrument_id", flat=True)
+    )
+    done = set(
+        Response.objects.filter(visit=visit, state=Response.State.COMPLETED)
+        .values_list("instrument_id", flat=True)
+    )
+    if wanted and wanted <= done and visit.status != Visit.Status.COMPLETED:
+        Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.COMPLETED, completed_at=at)
+        visit.status, visit.completed_at = Visit.Status.COMPLETED, at
+        return True
+    return False
+
+
+def refresh_responder_statuses(*, enrolment) -> int:
+    """Recompute the enrolment's responder status at every follow-up time point.
+
+    Verdicts compare each time point's stored scores with the baseline's, exactly,
+    under every rule of the study. Returns the number of statuses written.
+    """
+    from outcomes.followups.models import TimePoint
+
+    rules = pure_rules(enrolment.study)
+    if not rules:
+        return 0
+    rule_ids = dict(
+        ResponderRule.objects.filter(study_id=enrolment.study_id).values_list("code", "id")
+    )
+    timepoints = list(TimePoint.objects.filter(study_id=enrolment.study_id))
+    baseline = next((tp for tp in timepoints if tp.is_baseline), None)
+    scores = scores_by_timepoint(enrolment)
+    baseline_scores = scores.get(baseline.pk, {}) if baseline else {}
+    rows = []
+    for tp in timepoints:
+        if tp.is_baseline:
+            continue
+        outcomes = evaluate_all(rules, baseline_scores, scores.get(tp.pk, {}))
+        for code, outcome in outcomes.items():
+            rows.append(
+                ResponderStatus(
+                    enrolment=enrolment, timepoint=tp, rule_id=rule_ids[code],
+                    verdict=str(outcome.verdict), reason=outcome.reason[:200],
+                    change="" if outcome.change is None else exact_of(outcome.change),
+                )
+            )
+    ResponderStatus.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["enrolment", "timepoint", "rule"],
+        update_fields=["verdict", "reason", "change", "computed_at"],
+    )
+    return len(rows)
+
+
+def ensure_rules(*, study, rules) -> list[ResponderRule]:
+    """Create the study's missing responder rules from pure rule objects.
+
+    Rules that already exist keep their (maybe edited) definition.
+    """
+    from .responders import PRIMARY_RULE_CODES, CombinedRule
+
+    rows = {}
+    for order, rule in enumerate(rules):
+        combined = isinstance(rule, CombinedRule)
+        row, created = ResponderRule.objects.get_or_create(
+            study=study,
+            code=rule.code,
+            defaults={
+                "description": rule.description,
+                "score": "" if combined else rule.score,
+                "direction": "" if combined else str(rule.direction),
+                "kind": str(rule.combinator if combined else rule.kind),
+                "threshold": None if combined else Decimal(
+                    rule.threshold.numerator) / Decimal(rule.threshold.denominator),
+                "is_primary": rule.code in PRIMARY_RULE_CODES,
+                "order": order,
+            },
+        )
+        rows[rule.code] = (row, created, rule)
+    for row, created, rule in rows.values():
+        if created and isinstance(rule, CombinedRule):
+            row.parts.set([rows[part][0] for part in rule.parts])
+    return [row for row, _, _ in rows.values()]
+
+
+class AlreadyCompleted(Exception):
+    """The response (or visit) was already submitted; it can no longer change by link."""
+
+
+def save_answers(
+    *, visit, instrument: Instrument, answers: dict[str, int | None],
+    actor=None, actor_label: str = "patient link", source: str = Response.Source.WEB,
+) -> Response:
+    """Store ``answers`` on the visit's live response to ``instrument``, creating it if needed.
+
+    Answers are merged into what was saved before, so a patient who saves half a
+    page and comes back keeps both halves. Raises ``AlreadyCompleted`` once the
+    response is completed.
+    """
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                response = (
+                    Response.objects.select_for_update()
+                    .filter(visit=visit, instrument=instrument, state__in=Response.LIVE_STATES)
+                    .first()
+                )
+                if response is None:
+                    response = Response.objects.create(
+                        visit=visit, instrument=instrument, answers={}, source=source,
+                        entered_by=actor if getattr(actor, "is_authenticated", False) else None,
+                    )
+                if response.state == Response.State.COMPLETED:
+                    raise AlreadyCompleted(f"{instrument.code} was already submitted")
+                before = dict(response.answers)
+                merged = {**before, **answers}
+                if merged != before:
+                    response.answers = merged
+                    response.save(update_fields=["answers", "updated_at"])
+                    record_change(
+                        obj=response, action="update", actor=actor, actor_label=actor_label,
+                        before={"answers": before}, after={"answers": merged},
+                    )
+                return response
+        except IntegrityError:
+            # Two first saves raced to create the response; the loser reads the winner's.
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> list[Response]:
+    """Complete every response of ``visit`` at once, then refresh responder status.
+
+    Idempotent: the visit row is locked, and a visit already completed returns
+    its responses unchanged, so two clicks or two tabs store one set. Raises
+    ``ScoringError`` if an instrument cannot be scored (nothing is completed).
+    """
+    from outcomes.followups.models import TimePointInstrument, Visit
+
+    visit = Visit.objects.select_for_update().select_related("enrolment__study").get(pk=visit.pk)
+    wanted = list(
+        TimePointInstrument.objects.filter(timepoint_id=visit.timepoint_id)
+        .order_by("order").values_list("instrument_id", flat=True)
+    )
+    responses = {
+        r.instrument_id: r
+        for r in Response.objects.filter(visit=visit, state__in=Response.LIVE_STATES)
+        .select_related("instrument")
+    }
+    missing = [pk for pk in wanted if pk not in responses]
+    if missing:
+        names = Instrument.objects.filter(pk__in=missing).values_list("code", flat=True)
+        raise ScoringError("visit", f"not answered yet: {', '.join(sorted(names))}")
+    now = timezone.now()
+    for pk in wanted:
+        complete_response(response=responses[pk], actor=actor, actor_label=actor_label,
+                          completed_at=now, refresh_status=False)
+    refresh_responder_statuses(enrolment=visit.enrolment)
+    return [responses[pk] for pk in wanted]

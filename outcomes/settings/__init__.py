@@ -1,0 +1,1 @@
+"""Settings: ``base`` (development defaults), ``production`` and ``test``."""

@@ -1,0 +1,19 @@
+"""Test settings: the base settings, with eager Celery and a fast password hasher.
+
+``DATABASE_URL`` still selects the database, so the same suite runs on SQLite
+and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locmem.EmailBackend")
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
+SITE_URL = "http://testserver"
+SMS_BACKEND = "outcomes.followups.channels.console.LocmemSMSBackend"

@@ -1,0 +1,17 @@
+"""URL configuration."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+admin.site.site_header = "Outcomes administration"
+admin.site.site_title = "Outcomes"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("s/", include("outcomes.survey.urls")),
+]

@@ -1,0 +1,100 @@
+from django.contrib import admin
+
+from outcomes.followups.models import TimePoint
+
+from .models import Arm, Contact, Enrolment, InjectedStructure, Patient, Procedure, Site, Study
+
+
+class ArmInline(admin.TabularInline):
+    model = Arm
+    extra = 0
+
+
+class TimePointInline(admin.TabularInline):
+    model = TimePoint
+    extra = 0
+    fields = ("code", "label", "target_day", "window_before_days", "window_after_days",
+              "is_baseline")
+    show_change_link = True
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ("code", "title", "protocol_reference", "time_zone", "created_at")
+    search_fields = ("code", "title", "protocol_reference")
+    filter_horizontal = ("sites",)
+    inlines = [ArmInline, TimePointInline]
+    fieldsets = (
+        (None, {"fields": ("code", "title", "protocol_reference", "description", "sites")}),
+        ("Scoring", {"fields": ("odi_max_missing",)}),
+        ("Reminders", {"fields": ("time_zone", "reminder_days", "last_call_days_before_close",
+                                  "quiet_hours_start", "quiet_hours_end")}),
+        ("Contact shown to patients", {"fields": ("contact_name", "contact_email",
+                                                  "contact_phone")}),
+    )
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ("code", "name")
+    search_fields = ("code", "name")
+    filter_horizontal = ("staff",)
+
+
+@admin.register(Arm)
+class ArmAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "study", "receives_procedure")
+    list_filter = ("study",)
+    search_fields = ("code", "name")
+
+
+class EnrolmentInline(admin.TabularInline):
+    model = Enrolment
+    extra = 0
+    fields = ("study", "arm", "site", "enrolled_date", "index_date", "status", "status_reason")
+    show_change_link = True
+
+
+class ContactInline(admin.StackedInline):
+    model = Contact
+    extra = 0
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ("code", "study", "sex", "age_at_enrolment", "bmi", "baseline_opioid_mme")
+    list_filter = ("study", "sex")
+    search_fields = ("code",)
+    list_select_related = ("study",)
+    inlines = [EnrolmentInline, ContactInline]
+
+
+class InjectedStructureInline(admin.TabularInline):
+    model = InjectedStructure
+    extra = 0
+
+
+class ProcedureInline(admin.StackedInline):
+    model = Procedure
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(admin.ModelAdmin):
+    list_display = ("patient", "study", "arm", "site", "enrolled_date", "index_date", "status")
+    list_filter = ("study", "arm", "site", "status")
+    search_fields = ("patient__code",)
+    list_select_related = ("patient", "study", "arm", "site")
+    autocomplete_fields = ("patient",)
+    inlines = [ProcedureInline]
+
+
+@admin.register(Procedure)
+class ProcedureAdmin(admin.ModelAdmin):
+    list_display = ("enrolment", "procedure_date", "total_nucleated_cells", "cfu_f",
+                    "cd34_cells", "platelets", "mri_change")
+    list_filter = ("mri_change", "enrolment__study")
+    search_fields = ("enrolment__patient__code",)
+    list_select_related = ("enrolment__patient", "enrolment__arm")
+    inlines = [InjectedStructureInline]

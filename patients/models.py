@@ -1,0 +1,334 @@
+"""Studies, sites, arms, patients, their contact details, enrolments and procedures.
+
+Clinical data (``Patient``) and identifying data (``Contact``) live in separate
+tables so that exports and clinician pages never touch the second one.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+    "Use letters, digits, '-', '_' or '.', starting with a letter or digit.",
+)
+
+
+class Site(models.Model):
+    """A place where patients are enrolled; staff are scoped to sites."""
+
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    staff = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="sites",
+        help_text="Staff who see this site's patients.",
+    )
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class Study(models.Model):
+    """A prospective outcome study: its arms, schedule, rules and reminder settings."""
+
+    code = models.CharField(max_length=32, unique=True, validators=[code_validator])
+    title = models.CharField(max_length=300)
+    protocol_reference = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    sites = models.ManyToManyField(Site, related_name="studies", blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="UTC",
+        help_text="IANA time zone used for windows, reminders and quiet hours.",
+    )
+    odi_max_missing = models.PositiveSmallIntegerField(
+        "ODI sections that may be unanswered", default=1,
+        validators=[MaxValueValidator(9)],
+        help_text="With more sections unanswered the ODI is not scored.",
+    )
+    # Reminder cadence (SPEC section 5): all editable per study.
+    reminder_days = models.JSONField(
+        default=list, blank=True,
+        help_text="Days after the window opens on which reminders are sent, e.g. [3, 7].",
+    )
+    last_call_days_before_close = models.PositiveSmallIntegerField(default=2)
+    quiet_hours_start = models.PositiveSmallIntegerField(
+        default=20, validators=[MaxValueValidator(23)],
+        help_text="Hour (0-23) from which no message is sent.",
+    )
+    quiet_hours_end = models.PositiveSmallIntegerField(
+        default=8, validators=[MaxValueValidator(23)],
+        help_text="Hour (0-23) from which messages may be sent again.",
+    )
+    contact_name = models.CharField(max_length=200, blank=True)
+    contact_email = models.EmailField(blank=True)
+    contact_phone = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        from zoneinfo import available_timezones
+
+        if self.time_zone not in available_timezones():
+            raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."})
+        days = self.reminder_days
+        if not isinstance(days, list) or not all(
+            type(d) is int and d > 0 for d in days
+        ):
+            raise ValidationError({"reminder_days": "A list of positive whole days, e.g. [3, 7]."})
+
+
+class Arm(models.Model):
+    """A study's group, e.g. ``BMC`` (treatment) and ``CONTROL``."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="arms")
+    code = models.CharField(max_length=32, validators=[code_validator])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    receives_procedure = models.BooleanField(
+        default=False, help_text="Patients in this arm have a procedure record.",
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study", "order", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="patients_arm_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.code}/{self.code}"
+
+
+class Patient(models.Model):
+    """A pseudonymous study participant: clinical and demographic data only."""
+
+    class Sex(models.TextChoices):
+        FEMALE = "female", "Female"
+        MALE = "male", "Male"
+        OTHER = "other", "Other"
+        UNKNOWN = "unknown", "Unknown"
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="patients")
+    code = models.CharField(
+        "study code", max_length=32, validators=[code_validator],
+        help_text="Pseudonymous code, unique in the study. Never a name.",
+    )
+    sex = models.CharField(max_length=8, choices=Sex.choices, default=Sex.UNKNOWN)
+    date_of_birth = models.DateField(null=True, blank=True)
+    age_at_enrolment = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(130)],
+        help_text="Whole years; used when the date of birth is not recorded.",
+    )
+    height_cm = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("40")), MaxValueValidator(Decimal("260"))],
+    )
+    weight_kg = models.DecimalField(
+        max_digits=5, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("10")), MaxValueValidator(Decimal("400"))],
+    )
+    bmi = models.DecimalField(
+        "BMI at baseline", max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("10")), MaxValueValidator(Decimal("90"))],
+    )
+    pain_duration_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    baseline_opioid_mme = models.DecimalField(
+        "baseline opioid use (MME/day)", max_digits=7, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "code"], name="patients_patient_code_unique"),
+            models.CheckConstraint(
+                condition=Q(bmi__isnull=True) | Q(bmi__gte=10, bmi__lte=90),
+                name="patients_patient_bmi_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(baseline_opioid_mme__isnull=True) | Q(baseline_opioid_mme__gte=0),
+                name="patients_patient_opioid_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def save(self, *args, **kwargs) -> None:
+        if self.bmi is None and self.height_cm and self.weight_kg:
+            self.bmi = bmi_from(self.weight_kg, self.height_cm)
+        super().save(*args, **kwargs)
+
+
+def bmi_from(weight_kg: Decimal, height_cm: Decimal) -> Decimal:
+    """Return the body-mass index, kg/m², to one decimal."""
+    metres = Decimal(height_cm) / 100
+    return (Decimal(weight_kg) / (metres * metres)).quantize(Decimal("0.1"))
+
+
+class Contact(models.Model):
+    """How to reach a patient: identifying data, shown to coordinators only."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="contact")
+    full_name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    mobile = models.CharField(max_length=32, blank=True)
+    preferred_channel = models.CharField(
+        max_length=8, choices=Channel.choices, default=Channel.EMAIL,
+    )
+    language = models.CharField(
+        max_length=8, choices=settings.LANGUAGES, default="en",
+    )
+
+    def __str__(self) -> str:
+        return f"Contact for {self.patient}"
+
+    def clean(self) -> None:
+        if self.preferred_channel == self.Channel.EMAIL and not self.email:
+            raise ValidationError({"email": "An email address is needed for email reminders."})
+        if self.preferred_channel == self.Channel.SMS and not self.mobile:
+            raise ValidationError({"mobile": "A mobile number is needed for text reminders."})
+
+
+class Enrolment(models.Model):
+    """A patient in one arm of a study at one site, with the index date."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        COMPLETED = "completed", "Completed"
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="enrolments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments")
+    arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="enrolments")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="enrolments")
+    enrolled_date = models.DateField()
+    index_date = models.DateField(
+        help_text="Procedure date (treatment arm) or start of conventional care; "
+        "the schedule counts from it.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "patient__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "patient"], name="patients_enrolment_once_per_study",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="withdrawn") | ~Q(status_reason=""),
+                name="patients_enrolment_withdrawal_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["study", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} in {self.arm}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.arm_id and self.study_id and self.arm.study_id != self.study_id:
+            errors["arm"] = "The arm belongs to another study."
+        if self.patient_id and self.study_id and self.patient.study_id != self.study_id:
+            errors["patient"] = "The patient belongs to another study."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def receives_reminders(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Procedure(models.Model):
+    """The treatment-arm injection: date, structures and bone-marrow-concentrate measures."""
+
+    class MriChange(models.TextChoices):
+        IMPROVED = "improved", "Improved"
+        UNCHANGED = "unchanged", "Unchanged"
+        WORSE = "worse", "Worse"
+        NOT_DONE = "not_done", "Not done"
+
+    enrolment = models.ForeignKey(Enrolment, on_delete=models.PROTECT, related_name="procedures")
+    procedure_date = models.DateField()
+    volume_ml = models.DecimalField(
+        "injected volume (mL)", max_digits=6, decimal_places=2, null=True, blank=True,
+    )
+    total_nucleated_cells = models.DecimalField(
+        "total nucleated cells (×10⁶)", max_digits=12, decimal_places=2, null=True, blank=True,
+    )
+    cfu_f = models.DecimalField(
+        "CFU-F (colonies per 10⁶ cells)", max_digits=12, decimal_places=2, null=True, blank=True,
+    )
+    cd34_cells = models.DecimalField(
+        "CD34+ cells (×10⁶)", max_digits=12, decimal_places=3, null=True, blank=True,
+    )
+    platelets = models.DecimalField(
+        "platelets (×10⁹/L)", max_digits=12, decimal_places=2, null=True, blank=True,
+    )
+    mri_findings = models.TextField("post-procedure MRI findings", blank=True)
+    mri_change = models.CharField(
+        max_length=10, choices=MriChange.choices, default=MriChange.NOT_DONE,
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["enrolment", "procedure_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total_nucleated_cells__isnull=True) | Q(total_nucleated_cells__gte=0),
+                name="patients_procedure_cells_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Procedure for {self.enrolment.patient} on {self.procedure_date}"
+
+
+class InjectedStructure(models.Model):
+    """One spinal structure injected during a procedure."""
+
+    class Structure(models.TextChoices):
+        INTRADISCAL = "intradiscal", "Intradiscal"
+        FACET = "facet", "Facet joint"
+        NERVE_ROOT = "nerve_root", "Nerve root (transforaminal)"
+        SACROILIAC = "sacroiliac", "Sacroiliac joint"
+
+    class Side(models.TextChoices):
+        LEFT = "left", "Left"
+        RIGHT = "right", "Right"
+        BILATERAL = "bilateral", "Bilateral"
+        MIDLINE = "midline", "Midline / not applicable"
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="structures")
+    structure = models.CharField(max_length=16, choices=Structure.choices)
+    level = models.CharField(max_length=16, blank=True, help_text="e.g. L4-L5, L5-S1")
+    side = models.CharField(max_length=10, choices=Side.choices, default=Side.MIDLINE)
+
+    class Meta:
+        ordering = ["procedure", "structure", "level"]
+
+    def __str__(self) -> str:
+        return f"{self.get_structure_display()} {self.level}".strip()

@@ -1,0 +1,58 @@
+"""Writes to studies and patients: enrolment, with its visits and audit record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+
+from outcomes.audit.services import record_change, snapshot
+from outcomes.followups.services import schedule_visits
+
+from .models import Arm, Contact, Enrolment, Patient, Site, Study
+
+
+@transaction.atomic
+def enrol_patient(
+    *,
+    study: Study,
+    code: str,
+    arm: Arm,
+    site: Site,
+    enrolled_date: dt.date,
+    index_date: dt.date,
+    actor=None,
+    actor_label: str = "",
+    contact: dict[str, Any] | None = None,
+    today: dt.date | None = None,
+    **demographics: Any,
+) -> Enrolment:
+    """Create a patient, enrol them in ``arm`` at ``site`` and schedule their visits.
+
+    Raises ``ValidationError`` if the arm is of another study, and
+    ``IntegrityError`` if the code is already used in the study.
+    """
+    patient = Patient(study=study, code=code, **demographics)
+    patient.full_clean()
+    patient.save()
+    enrolment = Enrolment(
+        study=study, patient=patient, arm=arm, site=site,
+        enrolled_date=enrolled_date, index_date=index_date,
+    )
+    enrolment.full_clean()
+    enrolment.save()
+    if contact:
+        details = Contact(patient=patient, **contact)
+        details.full_clean()
+        details.save()
+    schedule_visits(enrolment=enrolment, today=today)
+    record_change(
+        obj=patient, action="create", actor=actor, actor_label=actor_label,
+        after=snapshot(patient),
+    )
+    record_change(
+        obj=enrolment, action="create", actor=actor, actor_label=actor_label,
+        after=snapshot(enrolment),
+    )
+    return enrolment

@@ -1,0 +1,128 @@
+"""Real services for end-to-end tests: a Redis broker, Celery workers, Chromium.
+
+Each fixture skips with a reason when its service is missing, or fails when
+``OUTCOMES_REQUIRE_SERVICES=1`` (CI), so these tests never pass vacuously there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from tests.conftest import service_missing
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("OUTCOMES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+@pytest.fixture
+def redis_broker():
+    if not _port_open("127.0.0.1", 6379):
+        service_missing("Redis is not running on 127.0.0.1:6379")
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process shares the test database only on PostgreSQL; "
+                    "CI runs this in its PostgreSQL pass")
+
+
+class Workers:
+    def __init__(self, broker: str, tmp: Path):
+        self.broker = broker
+        self.tmp = tmp
+        self.procs: list[subprocess.Popen] = []
+        db = settings.DATABASES["default"]
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "outcomes.settings.test",
+            "DATABASE_URL": (f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
+                             f"{db['PORT'] or 5432}/{db['NAME']}"),
+            "CELERY_BROKER_URL": broker,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(tmp / "mail"),
+        }
+
+    def start(self, name: str, concurrency: int = 2) -> subprocess.Popen:
+        log = open(self.tmp / f"{name}.log", "w")  # noqa: SIM115 (closed with the process)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "outcomes", "worker", "-l", "INFO",
+             "-n", f"{name}@%h", "-c", str(concurrency), "--without-gossip",
+             "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        self.procs.append(proc)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "ready." in (self.tmp / f"{name}.log").read_text():
+                return proc
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"worker {name} did not start:\n{(self.tmp / f'{name}.log').read_text()}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+    def mail_count(self) -> int:
+        folder = self.tmp / "mail"
+        if not folder.exists():
+            return 0
+        return sum(p.read_text().count("\nSubject: ") for p in folder.iterdir())
+
+
+@pytest.fixture
+def workers(redis_broker, postgres_only, tmp_path, settings):
+    settings.CELERY_BROKER_URL = redis_broker
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    from outcomes.celery import app
+
+    app.conf.broker_url = redis_broker
+    app.conf.task_always_eager = False
+    pool = Workers(redis_broker, tmp_path)
+    yield pool
+    pool.stop()
+    app.conf.task_always_eager = True
+    for log in tmp_path.glob("*.log"):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / f"celery-{log.name}").write_text(log.read_text())
+
+
+def wait_for(predicate, *, timeout: float = 60, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    pytest.fail(f"timed out waiting for {message}")

@@ -1,0 +1,98 @@
+"""A whole baseline visit in real headless Chromium on a phone-sized screen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from outcomes.followups.links import survey_url
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import Score
+from tests.conftest import service_missing
+from tests.factories import enrol
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        service_missing("Chromium is not installed at /usr/bin/chromium")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pain_scale(
+    study, live_server, browser, settings
+):
+    settings.SITE_URL = live_server.url
+    from django.utils import timezone
+
+    today = timezone.now().date()
+    enrolment = enrol(study, "B-001", index_date=today, today=today)
+    visit = enrolment.visits.get(timepoint__code="baseline")
+    url = survey_url(visit=visit)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 375, "height": 667})
+    page.goto(url)
+
+    # 1. ODI: one statement per section, by tapping the labels.
+    page.wait_for_selector("h1")
+    assert page.locator("legend").count() == 10
+    for legend_index in range(10):
+        group = page.locator("fieldset").nth(legend_index)
+        group.locator("input[type=radio]").nth(1).check()
+    page.screenshot(path=str(ARTIFACTS / "survey-1-odi.png"), full_page=True)
+    page.get_by_role("button", name="Next").click()
+
+    # 2. NRS-11 with the keyboard only: Tab to the group, arrows to 6, Enter to submit.
+    page.wait_for_selector("text=Questionnaire 2 of 4")
+    page.keyboard.press("Tab")
+    for _ in range(12):
+        focused = page.evaluate("document.activeElement && document.activeElement.name")
+        if focused == "pain":
+            break
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "pain"
+    page.keyboard.press("Space")
+    for _ in range(6):
+        page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.value") == "6"
+    page.screenshot(path=str(ARTIFACTS / "survey-2-nrs.png"), full_page=True)
+    page.keyboard.press("Enter")
+
+    # 3. EQ-5D-3L: levels and the EQ VAS.
+    page.wait_for_selector("text=Questionnaire 3 of 4")
+    for code in ("mobility", "self_care", "usual_activities", "pain_discomfort",
+                 "anxiety_depression"):
+        page.locator(f"input[name={code}][value='2']").check()
+    page.fill("input[name=vas]", "60")
+    page.screenshot(path=str(ARTIFACTS / "survey-3-eq5d.png"), full_page=True)
+    page.get_by_role("button", name="Next").click()
+
+    # 4. PROMIS Global Health, then submit.
+    page.wait_for_selector("text=Questionnaire 4 of 4")
+    for group in page.locator("fieldset").all():
+        group.locator("input[type=radio]").nth(2).check()
+    page.screenshot(path=str(ARTIFACTS / "survey-4-promis.png"), full_page=True)
+    page.get_by_role("button", name="Submit my answers").click()
+    page.wait_for_selector("text=Thank you")
+    page.screenshot(path=str(ARTIFACTS / "survey-5-done.png"), full_page=True)
+
+    # No horizontal scrolling at phone width.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.COMPLETED
+    assert Score.objects.get(response__visit=visit, code="nrs").value == 6

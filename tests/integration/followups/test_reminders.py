@@ -1,0 +1,201 @@
+"""Reminders walked through 13 months with ``send_reminders --as-of`` (SPEC section 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+
+from outcomes.followups.models import Reminder, ReminderAttempt, Visit
+from outcomes.followups.reminders import claim, run_reminders, send_reminder
+from outcomes.instruments.services import save_answers, submit_visit
+from tests.factories import enrol
+
+INDEX = dt.date(2026, 1, 15)
+CONTACT = {"email": "p@example.org", "preferred_channel": "email", "full_name": "Pat"}
+
+
+def run(day: dt.date, *extra: str) -> dict:
+    out = StringIO()
+    call_command("send_reminders", "--as-of", day.isoformat(), *extra, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def walk(start: dt.date, days: int):
+    for n in range(days):
+        yield start + dt.timedelta(days=n)
+
+
+def kinds(visit: Visit) -> list[str]:
+    return list(visit.reminders.filter(status="sent").order_by("sent_at")
+                .values_list("kind", flat=True))
+
+
+def answer_visit(visit: Visit) -> None:
+    from tests.integration.survey.conftest import PAGES
+
+    for item, answers in zip(visit.timepoint.items.order_by("order"), PAGES, strict=True):
+        save_answers(visit=visit, instrument=item.instrument, answers=answers)
+    submit_visit(visit=visit)
+
+
+@pytest.fixture
+def enrolment(study):
+    return enrol(study, "R-1", index_date=INDEX, today=INDEX - dt.timedelta(days=7),
+                 contact=CONTACT)
+
+
+def test_a_silent_patient_gets_every_message_once_and_every_visit_is_missed(enrolment):
+    for day in walk(INDEX - dt.timedelta(days=7), 13 * 31 + 7):  # thirteen months
+        run(day)
+    visits = {v.timepoint.code: v for v in enrolment.visits.select_related("timepoint")}
+    for code in ("m1", "m3", "m6", "m12"):
+        assert kinds(visits[code]) == ["invitation", "reminder_1", "reminder_2", "last_call"]
+        assert visits[code].status == Visit.Status.MISSED
+    # Baseline opened at enrolment (7 days before the index date), closes day +7.
+    assert kinds(visits["baseline"])[0] == "invitation"
+    assert Reminder.objects.filter(status="sent").count() == len(mail.outbox)
+    # Each (visit, kind) at most once.
+    assert Reminder.objects.count() == len(set(Reminder.objects.values_list("visit", "kind")))
+
+
+def test_the_m3_messages_go_on_the_spec_days(enrolment):
+    m3 = enrolment.visits.get(timepoint__code="m3")  # window day 76 to day 104
+    for day in walk(INDEX + dt.timedelta(days=70), 40):
+        run(day)
+    sent = {r.kind: r.sent_at.date() for r in m3.reminders.all()}
+    assert sent == {
+        "invitation": INDEX + dt.timedelta(days=76),
+        "reminder_1": INDEX + dt.timedelta(days=79),
+        "reminder_2": INDEX + dt.timedelta(days=83),
+        "last_call": INDEX + dt.timedelta(days=102),
+    }
+
+
+def test_a_patient_who_answers_gets_no_more_reminders_for_that_visit(enrolment):
+    m1 = enrolment.visits.get(timepoint__code="m1")  # window day 23 to day 44
+    for day in walk(INDEX + dt.timedelta(days=20), 5):
+        run(day)
+    assert kinds(m1) == ["invitation"]
+    answer_visit(m1)
+    for day in walk(INDEX + dt.timedelta(days=25), 30):
+        run(day)
+    m1.refresh_from_db()
+    assert kinds(m1) == ["invitation"]
+    assert m1.status == Visit.Status.COMPLETED
+
+
+def test_a_reminder_planned_before_completion_is_skipped_at_the_moment_of_sending(enrolment):
+    m1 = enrolment.visits.get(timepoint__code="m1")
+    day = INDEX + dt.timedelta(days=23)
+    run(day, "--dry-run")
+    _report, ids = run_reminders(now=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
+                                send=False)
+    assert len(ids) == 1
+    answer_visit(m1)
+    assert send_reminder(ids[0]) == "skipped"
+    assert Reminder.objects.get(pk=ids[0]).status == "cancelled"
+    assert ReminderAttempt.objects.get(reminder_id=ids[0]).outcome == "skipped"
+    assert mail.outbox == []
+
+
+def test_a_paused_patient_gets_nothing_until_resumed(enrolment):
+    enrolment.status = "paused"
+    enrolment.status_reason = "in hospital"
+    enrolment.save()
+    for day in walk(INDEX + dt.timedelta(days=20), 15):
+        run(day)
+    assert mail.outbox == []
+    enrolment.status = "active"
+    enrolment.save()
+    run(INDEX + dt.timedelta(days=36))
+    assert [m.subject for m in mail.outbox] == ["Reminder: your 1 month questionnaire"]
+
+
+def test_after_an_outage_the_backlog_goes_once_not_once_per_missed_run(enrolment):
+    m3 = enrolment.visits.get(timepoint__code="m3")
+    run(INDEX + dt.timedelta(days=85))  # first run after a ten-day outage
+    run(INDEX + dt.timedelta(days=85))
+    assert kinds(m3) == ["reminder_2"]
+    assert len(mail.outbox) == 1
+
+
+def test_dry_run_lists_and_changes_nothing(enrolment):
+    out = StringIO()
+    call_command("send_reminders", "--as-of", (INDEX + dt.timedelta(days=23)).isoformat(),
+                 "--dry-run", stdout=out)
+    assert "would send invitation R-1 m1" in out.getvalue()
+    assert not Reminder.objects.exists()
+    assert mail.outbox == []
+
+
+def test_the_message_holds_the_link_and_the_clinic_never_clinical_data(enrolment):
+    run(INDEX + dt.timedelta(days=23))
+    message = mail.outbox[0]
+    assert message.to == ["p@example.org"]
+    assert "http://testserver/s/" in message.body
+    assert "Outcomes Research Clinic" in message.body
+    assert "until 28 February 2026 (21 days left)" in message.body
+    for clinical in ("ODI", "pain", "BMC", "R-1"):
+        assert clinical not in message.body
+
+
+def test_a_mail_server_failure_is_recorded_and_retried_never_reported_as_sent(enrolment,
+                                                                          settings):
+    settings.EMAIL_BACKEND = "tests.integration.followups.failing_backend.FailingBackend"
+    day = INDEX + dt.timedelta(days=23)
+    run(day)
+    reminder = Reminder.objects.get()
+    assert reminder.status == "pending" and reminder.sent_at is None
+    assert "SMTPServerDisconnected" in reminder.last_error
+    assert reminder.tries.get().outcome == "error"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    run(day + dt.timedelta(days=1))
+    reminder.refresh_from_db()
+    assert reminder.status == "sent"
+    assert list(reminder.tries.values_list("outcome", flat=True)) == ["error", "sent"]
+
+
+def test_a_failing_address_gives_up_visibly_after_the_last_attempt(enrolment, settings):
+    settings.EMAIL_BACKEND = "tests.integration.followups.failing_backend.FailingBackend"
+    settings.REMINDER_MAX_ATTEMPTS = 3
+    for day in walk(INDEX + dt.timedelta(days=23), 3):
+        run(day)
+    reminder = Reminder.objects.get(kind="invitation")
+    assert reminder.status == "failed"
+    assert reminder.attempts == 3
+
+
+def test_a_claimed_reminder_cannot_be_claimed_again(enrolment):
+    run(INDEX + dt.timedelta(days=23), "--dry-run")
+    _, ids = run_reminders(now=dt.datetime.combine(INDEX + dt.timedelta(days=23), dt.time(12),
+                                                   tzinfo=dt.UTC), send=False)
+    now = dt.datetime.now(dt.UTC)
+    assert claim(ids[0], now=now) is True
+    assert claim(ids[0], now=now) is False
+    assert send_reminder(ids[0]) == "claimed-elsewhere"
+
+
+def test_quiet_hours_hold_messages_until_morning(enrolment):
+    evening = dt.datetime.combine(INDEX + dt.timedelta(days=23), dt.time(21), tzinfo=dt.UTC)
+    report, _ids = run_reminders(now=evening)
+    assert report.quiet_studies == ["BMC-LBP"] and mail.outbox == []
+    morning = evening + dt.timedelta(hours=12)
+    run_reminders(now=morning)
+    assert len(mail.outbox) == 1
+
+
+def test_an_index_date_change_moves_the_unsent_reminders(enrolment):
+    from outcomes.followups.services import change_index_date
+
+    later = INDEX + dt.timedelta(days=14)
+    change_index_date(enrolment=enrolment, index_date=later, reason="procedure postponed",
+                      today=INDEX)
+    run(INDEX + dt.timedelta(days=23))
+    assert mail.outbox == []
+    run(later + dt.timedelta(days=23))
+    assert len(mail.outbox) == 1

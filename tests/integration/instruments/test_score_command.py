@@ -1,0 +1,94 @@
+"""``score INSTRUMENT``, run as a user would: JSON lines in, JSON lines out, exit status."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def run_score(*args: str, stdin: str) -> tuple[int, list[dict], str]:
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "score", *args],
+        input=stdin, capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    return proc.returncode, lines, proc.stderr
+
+
+ODI_SECTIONS = ("pain_intensity", "personal_care", "lifting", "walking", "sitting",
+                "standing", "sleeping", "sex_life", "social_life", "travelling")
+
+
+def odi_answers(points: list[int | None]) -> dict:
+    return dict(zip(ODI_SECTIONS, points, strict=True))
+
+
+def test_odi_lines_are_scored_in_order_with_ids_echoed():
+    # Fairbank & Pynsent 2000 scoring note: 16 points over 10 sections = 32%;
+    # over 9 answered sections = 16/45 = 35.56%.
+    lines = [
+        {"id": "a", "answers": odi_answers([2, 2, 2, 2, 2, 2, 2, 0, 1, 1])},
+        {"id": 7, "answers": odi_answers([2, 2, 2, 2, 2, 2, 2, None, 1, 1])},
+    ]
+    code, out, _ = run_score("odi", stdin="\n".join(json.dumps(x) for x in lines) + "\n")
+    assert code == 0
+    assert [o["id"] for o in out] == ["a", 7]
+    assert out[0]["instrument"] == "odi"
+    assert out[0]["scores"]["odi"] == pytest.approx(32.0)
+    assert out[0]["scores"]["odi_band"] == "moderate"
+    assert out[0]["scores"]["odi_answered"] == 10
+    assert out[1]["scores"]["odi"] == pytest.approx(35.5556, abs=1e-4)
+    assert out[1]["scores"]["odi_answered"] == 9
+
+
+def test_a_bad_line_is_reported_by_item_and_the_exit_status_is_one():
+    lines = [
+        json.dumps({"id": 1, "answers": odi_answers([2, 2, 2, 7, 2, 2, 2, 0, 1, 1])}),
+        "{not json",
+        json.dumps({"id": 3, "answers": {"pain": 4}}),
+    ]
+    code, out, _ = run_score("odi", stdin="\n".join(lines) + "\n")
+    assert code == 1
+    assert len(out) == 3
+    assert out[0] == {"id": 1, "error": "walking: expected an integer 0-5, got 7"}
+    assert "malformed JSON" in out[1]["error"] and "line 2" in out[1]["error"]
+    assert "pain" in out[2]["error"]
+
+
+def test_max_missing_lets_a_study_accept_two_blank_odi_sections():
+    answers = odi_answers([2, 2, 2, 2, 2, 2, 2, None, None, 1])
+    line = json.dumps({"id": "x", "answers": answers}) + "\n"
+    code, out, _ = run_score("odi", stdin=line)
+    assert code == 1 and "unanswered" in out[0]["error"]
+    code, out, _ = run_score("odi", "--max-missing", "2", stdin=line)
+    assert code == 0
+    assert out[0]["scores"]["odi"] == pytest.approx(100 * 15 / 40)
+
+
+def test_eq5d_lines_give_both_value_sets():
+    # Shaw, Johnson & Coons 2005 (US D1 model): 22112 -> 0.759; Dolan 1997 (UK).
+    answers = {"mobility": 2, "self_care": 2, "usual_activities": 1, "pain_discomfort": 1,
+               "anxiety_depression": 2, "vas": 70}
+    code, out, _ = run_score("eq5d3l", stdin=json.dumps({"id": 1, "answers": answers}))
+    assert code == 0
+    scores = out[0]["scores"]
+    assert scores["eq5d_state"] == "22112"
+    assert scores["eq5d_index_us"] == pytest.approx(0.759, abs=0.0005)
+    # UK: 1 - 0.081 - 0.069 - 0.104 - 0.071 = 0.675 (Dolan 1997 decrements).
+    assert scores["eq5d_index_uk"] == pytest.approx(0.675, abs=1e-9)
+    assert scores["eq5d_vas"] == 70
+
+
+def test_an_unknown_instrument_is_refused_with_a_message():
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "score", "sf36"], input="", capture_output=True,
+        text=True, cwd=ROOT, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "unknown instrument 'sf36'" in proc.stderr

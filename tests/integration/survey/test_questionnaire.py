@@ -1,0 +1,176 @@
+"""The patient's questionnaire by private link: flow, resume, errors, double submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from fractions import Fraction
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from outcomes.audit.models import AuditRecord
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import ResponderStatus, Response, Score
+
+from .conftest import EQ5D, NRS, ODI_10, PAGES, PROMIS
+
+
+def step_url(token, number):
+    return reverse("survey:step", kwargs={"token": token, "number": number})
+
+
+def post(client, token, number, answers, action="next"):
+    data = {k: "" if v is None else str(v) for k, v in answers.items()}
+    data["action"] = action
+    return client.post(step_url(token, number), data)
+
+
+def test_the_whole_visit_by_link_stores_scores_and_thanks_the_patient(client, visit, token):
+    response = client.get(reverse("survey:start", kwargs={"token": token}))
+    assert response.status_code == 302 and response.url == step_url(token, 1)
+    page = client.get(step_url(token, 1))
+    assert page.status_code == 200
+    assert "Questionnaire 1 of 4" in page.content.decode()
+    for number, answers in enumerate(PAGES, start=1):
+        reply = post(client, token, number, answers)
+        assert reply.status_code == 302, reply.content.decode()[:2000]
+    assert reply.url == reverse("survey:done", kwargs={"token": token})
+    thanks = client.get(reply.url)
+    assert "Thank you" in thanks.content.decode()
+    visit.refresh_from_db()
+    assert visit.status == Visit.Status.COMPLETED
+    assert Response.objects.filter(visit=visit, state="completed").count() == 4
+    # ODI: 16 points over 10 sections = 32% (Fairbank & Pynsent 2000 worked example).
+    odi = Score.objects.get(response__visit=visit, code="odi")
+    assert Fraction(odi.exact) == 32
+
+
+def test_closing_the_browser_and_reopening_the_link_resumes_where_the_patient_stopped(
+    client, visit, token
+):
+    post(client, token, 1, ODI_10)
+    post(client, token, 2, {"pain": 4}, action="save")
+    other_device = type(client)()
+    resumed = other_device.get(reverse("survey:start", kwargs={"token": token}))
+    assert resumed.url == step_url(token, 3)
+    page = other_device.get(step_url(token, 2)).content.decode()
+    assert 'value="4" id="id_pain_4" checked' in page or ('value="4"' in page and "checked" in page)
+
+
+def test_a_missing_answer_reshows_the_page_with_every_given_answer_kept(client, visit, token):
+    partial = dict(EQ5D, mobility=None)
+    post(client, token, 1, ODI_10)
+    post(client, token, 2, NRS)
+    reply = post(client, token, 3, partial)
+    assert reply.status_code == 400
+    html = reply.content.decode()
+    assert "Please check your answers" in html
+    assert "Please choose an answer." in html
+    assert 'name="vas" value="65"' in html
+    assert Response.objects.filter(visit=visit, instrument__code="eq5d3l").count() == 0
+
+
+def test_an_out_of_range_post_is_refused_with_a_message_at_the_field(client, visit, token):
+    reply = post(client, token, 1, dict(ODI_10, walking=9))
+    assert reply.status_code == 400
+    assert "Select a valid choice" in reply.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_too_many_blank_odi_sections_are_refused(client, visit, token):
+    reply = post(client, token, 1, dict(ODI_10, sex_life=None, lifting=None))
+    assert reply.status_code == 400
+    assert "Please answer at least 9 of the 10 sections." in reply.content.decode()
+    ok = post(client, token, 1, dict(ODI_10, sex_life=None))
+    assert ok.status_code == 302
+
+
+def test_a_double_submit_stores_one_response_per_instrument(client, visit, token):
+    for number, answers in enumerate(PAGES[:3], start=1):
+        post(client, token, number, answers)
+    first = post(client, token, 4, PROMIS)
+    second = post(client, token, 4, PROMIS)
+    assert first.status_code == second.status_code == 302
+    assert second.url == reverse("survey:done", kwargs={"token": token})
+    assert Response.objects.filter(visit=visit).count() == 4
+    assert Score.objects.filter(response__visit=visit, code="odi").count() == 1
+
+
+def test_a_completed_visit_cannot_be_changed_through_the_link(client, visit, token):
+    for number, answers in enumerate(PAGES, start=1):
+        post(client, token, number, answers)
+    again = post(client, token, 2, {"pain": 0})
+    assert again.status_code == 302
+    assert Response.objects.get(visit=visit, instrument__code="nrs11").answers == NRS
+
+
+@pytest.mark.parametrize("how", ["unknown", "revoked", "expired", "withdrawn"])
+def test_a_link_that_is_not_active_shows_one_friendly_page(client, visit, token, how):
+    if how == "unknown":
+        token = "x" * 43
+    elif how == "revoked":
+        Visit.objects.filter(pk=visit.pk).update(token_revoked_at=dt.datetime(2026, 6, 1,
+                                                                              tzinfo=dt.UTC))
+    elif how == "withdrawn":
+        visit.enrolment.status = "withdrawn"
+        visit.enrolment.status_reason = "moved away"
+        visit.enrolment.save()
+    if how == "expired":
+        with time_machine.travel(dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC)):
+            reply = client.get(reverse("survey:start", kwargs={"token": token}))
+    else:
+        reply = client.get(reverse("survey:start", kwargs={"token": token}))
+    assert reply.status_code == 404
+    html = reply.content.decode()
+    assert "This link is not active" in html
+    assert "P-100" not in html
+
+
+def test_responder_status_is_flagged_the_moment_the_follow_up_is_submitted(client, study):
+    from outcomes.followups.links import ensure_link
+    from tests.factories import enrol
+
+    index = dt.date(2026, 3, 1)
+    with time_machine.travel(dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC), tick=False):
+        enrolment = enrol(study, "P-200", index_date=index, today=index)
+        base = enrolment.visits.get(timepoint__code="baseline")
+        token = ensure_link(visit=base)
+        for number, answers in enumerate(PAGES, start=1):
+            post(client, token, number, answers)
+    with time_machine.travel(dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC), tick=False):
+        m1 = enrolment.visits.get(timepoint__code="m1")
+        Visit.objects.filter(pk=m1.pk).update(status="open")
+        token = ensure_link(visit=m1)
+        # ODI 32 -> 22 (exactly 10 points better), NRS 6 -> 4 (exactly 2 better).
+        better_odi = dict(ODI_10, lifting=1, sitting=1, standing=1, social_life=1, travelling=1)
+        pages = (better_odi, {"pain": 4}, EQ5D, PROMIS)
+        for number, answers in enumerate(pages, start=1):
+            post(client, token, number, answers)
+    verdicts = dict(ResponderStatus.objects.filter(
+        enrolment=enrolment, timepoint__code="m1").values_list("rule__code", "verdict"))
+    assert verdicts["odi_mcid_10pt"] == "responder"
+    assert verdicts["nrs_2pt"] == "responder"
+    assert verdicts["nrs_gt2pt"] == "non_responder"
+    assert verdicts["primary"] == "responder"
+
+
+def test_every_saved_answer_and_the_submission_are_in_the_audit_trail(client, visit, token):
+    for number, answers in enumerate(PAGES, start=1):
+        post(client, token, number, answers)
+    records = AuditRecord.objects.filter(object_type="instruments.response")
+    assert records.filter(actor_label="patient link").count() >= 8
+    first = records.order_by("at", "id").first()
+    assert first.changes["answers"][0] == {}
+
+
+@pytest.mark.parametrize("number", [1, 4])
+def test_a_page_costs_the_same_queries_however_many_answers_are_saved(
+    client, visit, token, number, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(12):
+        client.get(step_url(token, number))
+    for n, answers in enumerate(PAGES[:3], start=1):
+        post(client, token, n, answers)
+    with django_assert_max_num_queries(12):
+        client.get(step_url(token, number))
