@@ -19,6 +19,20 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PHONE = {"width": 375, "height": 667}
+
+
+def press(page, button: str) -> None:
+    """Activate a button from the keyboard (a mouse click right after a full-page
+    screenshot can land on stale coordinates in headless Chromium)."""
+    page.get_by_role("button", name=button).focus()
+    page.keyboard.press("Enter")
+
+
+def snapshot(page, name: str) -> None:
+    """Save a full-page screenshot, then restore the phone viewport it stretched."""
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    page.set_viewport_size(PHONE)
 
 
 @pytest.fixture
@@ -45,7 +59,7 @@ def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pai
     visit = enrolment.visits.get(timepoint__code="baseline")
     url = survey_url(visit=visit)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 375, "height": 667})
+    page = browser.new_page(viewport=PHONE)
     page.goto(url)
 
     # 1. ODI: one statement per section, by tapping the labels.
@@ -54,8 +68,8 @@ def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pai
     for legend_index in range(10):
         group = page.locator("fieldset").nth(legend_index)
         group.locator("input[type=radio]").nth(1).check()
-    page.screenshot(path=str(ARTIFACTS / "survey-1-odi.png"), full_page=True)
-    page.get_by_role("button", name="Next").click()
+    snapshot(page, "survey-1-odi.png")
+    press(page, "Next")
 
     # 2. NRS-11 with the keyboard only: Tab to the group, arrows to 6, Enter to submit.
     page.wait_for_selector("text=Questionnaire 2 of 4")
@@ -70,7 +84,7 @@ def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pai
     for _ in range(6):
         page.keyboard.press("ArrowRight")
     assert page.evaluate("document.activeElement.value") == "6"
-    page.screenshot(path=str(ARTIFACTS / "survey-2-nrs.png"), full_page=True)
+    snapshot(page, "survey-2-nrs.png")
     page.keyboard.press("Enter")
 
     # 3. EQ-5D-3L: levels and the EQ VAS.
@@ -79,17 +93,21 @@ def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pai
                  "anxiety_depression"):
         page.locator(f"input[name={code}][value='2']").check()
     page.fill("input[name=vas]", "60")
-    page.screenshot(path=str(ARTIFACTS / "survey-3-eq5d.png"), full_page=True)
-    page.get_by_role("button", name="Next").click()
+    snapshot(page, "survey-3-eq5d.png")
+    press(page, "Next")
 
     # 4. PROMIS Global Health, then submit.
-    page.wait_for_selector("text=Questionnaire 4 of 4")
+    try:
+        page.wait_for_selector("text=Questionnaire 4 of 4", timeout=10000)
+    except Exception:
+        snapshot(page, "survey-failed.png")
+        raise
     for group in page.locator("fieldset").all():
-        group.locator("input[type=radio]").nth(2).check()
-    page.screenshot(path=str(ARTIFACTS / "survey-4-promis.png"), full_page=True)
-    page.get_by_role("button", name="Submit my answers").click()
+        group.locator("label").nth(2).click()  # the third statement, or "2" on the pain scale
+    snapshot(page, "survey-4-promis.png")
+    press(page, "Submit my answers")
     page.wait_for_selector("text=Thank you")
-    page.screenshot(path=str(ARTIFACTS / "survey-5-done.png"), full_page=True)
+    snapshot(page, "survey-5-done.png")
 
     # No horizontal scrolling at phone width.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
