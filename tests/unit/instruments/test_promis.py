@@ -1,0 +1,90 @@
+"""PROMIS Global Health v1.2 scoring (Hays 2009; HealthMeasures scoring manual)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from outcomes.instruments.scoring import ScoringError, score
+from outcomes.instruments.scoring.promis import GMH_T, GPH_T, from_v1_0, rescore_pain
+
+BEST = {"global01": 5, "global02": 5, "global03": 5, "global04": 5, "global05": 5,
+        "global09r": 5, "global06": 5, "global10r": 5, "global08r": 5, "global07r": 0}
+
+
+@pytest.mark.parametrize(("pain", "rescored"), [(0, 5), (1, 4), (3, 4), (4, 3), (6, 3),
+                                                (7, 2), (9, 2), (10, 1)])
+def test_pain_is_rescored_to_five_levels(pain, rescored):
+    assert rescore_pain(pain) == rescored
+
+
+def test_the_best_answers_give_raw_20_and_the_table_maximum():
+    result = score("promis_gh", BEST)
+    assert result["gph_raw"] == result["gmh_raw"] == 20
+    assert result["gph_t"] == Fraction("67.7") and result["gph_se"] == Fraction("5.9")
+    assert result["gmh_t"] == Fraction("67.6") and result["gmh_se"] == Fraction("5.3")
+
+
+def test_a_hand_worked_answer_set():
+    answers = {"global01": 3, "global02": 3, "global03": 2, "global04": 4, "global05": 3,
+               "global09r": 2, "global06": 3, "global10r": 4, "global08r": 3, "global07r": 6}
+    result = score("promis_gh", answers)
+    # GPH: global03 2 + global06 3 + pain 6 -> 3 + global08r 3 = 11 -> T 37.4 (SE 4.1).
+    assert (result["gph_raw"], result["gph_t"], result["gph_se"]) == (
+        11, Fraction("37.4"), Fraction("4.1"))
+    # GMH: global02 3 + global04 4 + global05 3 + global10r 4 = 14 -> T 48.3 (SE 3.7).
+    assert (result["gmh_raw"], result["gmh_t"], result["gmh_se"]) == (
+        14, Fraction("48.3"), Fraction("3.7"))
+    assert (result["global01"], result["global09r"]) == (3, 2)
+
+
+def test_the_worst_answers_give_raw_4_and_the_table_minimum():
+    worst = {k: 1 for k in BEST} | {"global07r": 10}
+    result = score("promis_gh", worst)
+    assert (result["gph_raw"], result["gph_t"]) == (4, Fraction("16.2"))
+    assert (result["gmh_raw"], result["gmh_t"]) == (4, Fraction("21.2"))
+
+
+def test_a_scale_missing_one_item_is_not_prorated_while_the_other_is_scored():
+    answers = {**BEST, "global06": None}
+    result = score("promis_gh", answers)
+    assert result["gph_raw"] is None and result["gph_t"] is None and result["gph_se"] is None
+    assert result["gmh_t"] == Fraction("67.6")
+
+
+def test_nothing_answered_is_an_error():
+    with pytest.raises(ScoringError) as error:
+        score("promis_gh", {})
+    assert str(error.value) == "promis_gh: no items answered"
+
+
+@pytest.mark.parametrize(("item", "value"), [("global01", 0), ("global01", 6),
+                                             ("global07r", 11), ("global08r", True)])
+def test_out_of_range_answers_name_the_item(item, value):
+    with pytest.raises(ScoringError) as error:
+        score("promis_gh", {**BEST, item: value})
+    assert error.value.item == item
+
+
+def test_v1_0_data_reverse_global08_and_global10():
+    converted = from_v1_0({"global08": 1, "global10": 2, "global01": 4})
+    assert converted == {"global08r": 5, "global10r": 4, "global01": 4}
+
+
+def test_t_scores_rise_strictly_with_the_raw_score():
+    for table in (GPH_T, GMH_T):
+        raws = sorted(table)
+        assert raws == list(range(4, 21))
+        ts = [table[r][0] for r in raws]
+        assert all(a < b for a, b in zip(ts, ts[1:], strict=False))
+
+
+@given(st.fixed_dictionaries({k: st.integers(0, 10) if k == "global07r"
+                              else st.integers(1, 5) for k in BEST}))
+def test_any_complete_answers_give_raw_scores_4_to_20(answers):
+    result = score("promis_gh", answers)
+    assert 4 <= result["gph_raw"] <= 20 and 4 <= result["gmh_raw"] <= 20
+    assert result["gph_t"] == GPH_T[result["gph_raw"]][0]
