@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from outcomes.instruments import views as instrument_views
+
 from . import views
 
 admin.site.site_header = "Outcomes administration"
@@ -14,4 +16,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("s/", include("outcomes.survey.urls")),
+    path("staff/responses/<int:pk>/correct/", instrument_views.correct, name="response-correct"),
 ]

@@ -8,7 +8,7 @@ port=${2:-8000}
 export DEBUG=${DEBUG:-true}
 export SITE_URL=${SITE_URL:-http://$host:$port}
 py=.venv/bin/python
-mkdir -p var/celery-broker/processed
+mkdir -p var/celery-broker/processed var/staticfiles
 $py manage.py migrate --noinput
 $py manage.py load_demo
 .venv/bin/celery -A outcomes worker --beat --loglevel INFO --concurrency 1 \

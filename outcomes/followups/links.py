@@ -57,3 +57,16 @@ def survey_url(*, visit: Visit) -> str:
     """Return the absolute URL of the visit's private link."""
     path = reverse("survey:start", kwargs={"token": ensure_link(visit=visit)})
     return f"{settings.SITE_URL}{path}"
+
+
+@transaction.atomic
+def revoke_link(*, visit: Visit, reason: str, actor=None) -> None:
+    """Stop the visit's current link at once; the next ``ensure_link`` issues a new one."""
+    from outcomes.audit.services import record_change
+
+    if visit.token_revoked_at is not None or not visit.token_nonce:
+        return
+    visit.token_revoked_at = timezone.now()
+    visit.save(update_fields=["token_revoked_at"])
+    record_change(obj=visit, action="update", actor=actor, reason=reason,
+                  before={"link": "active"}, after={"link": "revoked"})

@@ -285,3 +285,83 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
                           completed_at=now, refresh_status=False)
     refresh_responder_statuses(enrolment=visit.enrolment)
     return [responses[pk] for pk in wanted]
+
+
+def rescore_responses(*, study=None, instrument: str | None = None,
+                      dry_run: bool = False) -> dict[str, int]:
+    """Recompute the stored scores of completed responses after a scoring correction.
+
+    Each response whose scores (or scoring version) change is rewritten with an
+    audit record of the old and new values, and the responder status of its
+    patient is refreshed. Returns counts: checked, changed, failed.
+    """
+    responses = Response.objects.filter(state=Response.State.COMPLETED).select_related(
+        "instrument", "visit__enrolment__study",
+    ).prefetch_related("scores").order_by("pk")
+    if study is not None:
+        responses = responses.filter(visit__enrolment__study=study)
+    if instrument:
+        responses = responses.filter(instrument__code=instrument)
+    counts = {"checked": 0, "changed": 0, "failed": 0}
+    touched = {}
+    for response in responses.iterator(chunk_size=1000):
+        counts["checked"] += 1
+        try:
+            values = scores_for(response, study=response.visit.enrolment.study)
+        except ScoringError:
+            counts["failed"] += 1
+            continue
+        new = {k: exact_of(v) for k, v in values.items()
+               if k in NUMERIC_SCORE_KEYS and v is not None}
+        old = {s.code: s.exact for s in response.scores.all()}
+        versions = {s.scoring_version for s in response.scores.all()}
+        if new == old and versions <= {response.instrument.scoring_version}:
+            continue
+        counts["changed"] += 1
+        if dry_run:
+            continue
+        with transaction.atomic():
+            store_scores(response=response, values=values)
+            record_change(obj=response, action="update", actor_label="rescore",
+                          before={"scores": old}, after={"scores": new},
+                          reason=f"rescored with scoring version "
+                                 f"{response.instrument.scoring_version}")
+        touched[response.visit.enrolment_id] = response.visit.enrolment
+    for enrolment in touched.values():
+        refresh_responder_statuses(enrolment=enrolment)
+    return counts
+
+
+@transaction.atomic
+def correct_response(*, response: Response, answers: dict[str, int | None], reason: str,
+                     actor) -> Response:
+    """Replace a completed response's answers, keeping the original as ``corrected``.
+
+    The new response supersedes the old one, keeps its completion time, is
+    scored, and the audit record holds both answer sets and the reason.
+    Raises ``ValueError`` without a reason and ``ScoringError`` for unscorable answers.
+    """
+    if not reason or not reason.strip():
+        raise ValueError("a correction needs a reason")
+    original = Response.objects.select_for_update().select_related(
+        "instrument", "visit__enrolment__study",
+    ).get(pk=response.pk)
+    if original.state != Response.State.COMPLETED:
+        raise ValueError(f"only a completed response can be corrected, not a {original.state} one")
+    study = original.visit.enrolment.study
+    options = {"max_missing": study.odi_max_missing} if original.instrument.code == "odi" else {}
+    values = score(original.instrument.code, answers, **options)
+    original.state = Response.State.CORRECTED
+    original.save(update_fields=["state", "updated_at"])
+    replacement = Response.objects.create(
+        visit=original.visit, instrument=original.instrument, answers=dict(answers),
+        state=Response.State.COMPLETED, source=original.source,
+        completed_at=original.completed_at, entered_by=actor, supersedes=original,
+    )
+    store_scores(response=replacement, values=values)
+    record_change(obj=replacement, action="correct", actor=actor,
+                  before={"answers": original.answers, "response": original.pk},
+                  after={"answers": replacement.answers, "response": replacement.pk},
+                  reason=reason.strip())
+    refresh_responder_statuses(enrolment=original.visit.enrolment)
+    return replacement

@@ -17,3 +17,4 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.locm
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 SITE_URL = "http://testserver"
 SMS_BACKEND = "outcomes.followups.channels.console.LocmemSMSBackend"
+STATIC_ROOT = None  # tests serve static files from the finders, never collected

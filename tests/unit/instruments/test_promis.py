@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 
 import pytest
@@ -79,7 +80,7 @@ def test_t_scores_rise_strictly_with_the_raw_score():
         raws = sorted(table)
         assert raws == list(range(4, 21))
         ts = [table[r][0] for r in raws]
-        assert all(a < b for a, b in zip(ts, ts[1:], strict=False))
+        assert all(a < b for a, b in itertools.pairwise(ts))
 
 
 @given(st.fixed_dictionaries({k: st.integers(0, 10) if k == "global07r"

@@ -1,0 +1,65 @@
+"""Staff pages for responses: correction with a reason."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
+
+from outcomes.audit.services import history
+from outcomes.survey.forms import InstrumentForm
+
+from .definitions import INSTRUMENTS
+from .models import Response
+from .scoring import ScoringError
+from .services import correct_response
+
+
+class CorrectionForm(InstrumentForm):
+    reason = forms.CharField(
+        label=_("Reason for the correction"), max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the audit history, e.g. 'paper form re-checked: section 4 was 2'."),
+    )
+
+    def answers(self):
+        return {code: self.cleaned_data.get(code) for code in self.definition.item_codes}
+
+
+def responses_in_scope(user):
+    """Return the responses a staff user may see: those of their sites (all for superusers)."""
+    queryset = Response.objects.select_related(
+        "instrument", "visit__timepoint", "visit__enrolment__patient", "visit__enrolment__study",
+    )
+    if user.is_superuser:
+        return queryset
+    return queryset.filter(visit__enrolment__site__staff=user)
+
+
+@login_required
+@permission_required("instruments.change_response", raise_exception=True)
+def correct(request, pk: int):
+    """Correct a completed response: new answers, a reason, an audit record."""
+    response = get_object_or_404(responses_in_scope(request.user), pk=pk, state="completed")
+    definition = INSTRUMENTS[response.instrument.code]
+    study = response.visit.enrolment.study
+    if request.method == "POST":
+        form = CorrectionForm(request.POST, definition=definition,
+                              max_missing=study.odi_max_missing)
+        if form.is_valid():
+            try:
+                correct_response(response=response, answers=form.answers(),
+                                 reason=form.cleaned_data["reason"], actor=request.user)
+            except ScoringError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("The correction is saved, with its reason."))
+                return redirect("admin:instruments_response_changelist")
+    else:
+        form = CorrectionForm(initial=response.answers, definition=definition,
+                              max_missing=study.odi_max_missing)
+    return render(request, "instruments/correct.html", {
+        "response": response, "form": form, "history": history(response)[:20],
+    })

@@ -1,0 +1,179 @@
+"""Corrections with a reason, revoked links, concurrent submits and database faults."""
+
+from __future__ import annotations
+
+import threading
+from fractions import Fraction
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.db import DatabaseError, connection
+from django.urls import reverse
+
+from outcomes.audit.models import AuditRecord
+from outcomes.followups.links import ensure_link, revoke_link
+from outcomes.instruments.models import ResponderStatus, Response, Score
+from outcomes.instruments.services import correct_response, save_answers, submit_visit
+from patients.models import Site
+
+from .conftest import NRS, ODI_10, PAGES
+
+
+def fill(visit) -> list[Response]:
+    for item, answers in zip(visit.timepoint.items.order_by("order"), PAGES, strict=True):
+        save_answers(visit=visit, instrument=item.instrument, answers=answers)
+    return submit_visit(visit=visit)
+
+
+@pytest.fixture
+def coordinator(db):
+    user = User.objects.create_user("coord", password="x" * 12)
+    user.user_permissions.add(Permission.objects.get(codename="change_response"))
+    Site.objects.get(code="MAIN").staff.add(user)
+    return user
+
+
+def test_a_correction_keeps_the_original_rescores_and_audits_the_reason(visit, coordinator):
+    responses = fill(visit)
+    nrs = next(r for r in responses if r.instrument.code == "nrs11")
+    fixed = correct_response(response=nrs, answers={"pain": 3}, reason="paper form says 3",
+                             actor=coordinator)
+    nrs.refresh_from_db()
+    assert nrs.state == "corrected" and fixed.supersedes == nrs
+    assert Score.objects.get(response=fixed, code="nrs").value == 3
+    record = AuditRecord.objects.get(action="correct")
+    assert record.actor == coordinator
+    assert record.reason == "paper form says 3"
+    assert record.changes["answers"] == [NRS, {"pain": 3}]
+    # The original is never deleted: both rows remain.
+    assert Response.objects.filter(visit=visit, instrument__code="nrs11").count() == 2
+
+
+def test_a_correction_without_a_reason_is_refused(visit, coordinator):
+    nrs = next(r for r in fill(visit) if r.instrument.code == "nrs11")
+    with pytest.raises(ValueError, match="reason"):
+        correct_response(response=nrs, answers={"pain": 3}, reason=" ", actor=coordinator)
+    assert Response.objects.get(pk=nrs.pk).state == "completed"
+
+
+def test_the_correction_page_needs_a_reason_and_saves_with_one(client, visit, coordinator):
+    odi = next(r for r in fill(visit) if r.instrument.code == "odi")
+    client.force_login(coordinator)
+    url = reverse("response-correct", kwargs={"pk": odi.pk})
+    assert client.get(url).status_code == 200
+    data = {k: str(v) for k, v in ODI_10.items()} | {"walking": "5"}
+    assert client.post(url, data).status_code == 200  # no reason: form re-shown
+    assert client.post(url, data | {"reason": "typo on entry"}).status_code == 302
+    new = Response.objects.get(visit=visit, instrument__code="odi", state="completed")
+    # 16 points + 4 more on walking = 20 over 10 sections = 40%.
+    assert Fraction(Score.objects.get(response=new, code="odi").exact) == 40
+
+
+def test_a_coordinator_of_another_site_gets_404(client, visit):
+    odi = next(r for r in fill(visit) if r.instrument.code == "odi")
+    other = User.objects.create_user("other", password="x" * 12)
+    other.user_permissions.add(Permission.objects.get(codename="change_response"))
+    Site.objects.create(code="NORTH", name="North").staff.add(other)
+    client.force_login(other)
+    assert client.get(reverse("response-correct", kwargs={"pk": odi.pk})).status_code == 404
+
+
+def test_a_revoked_link_stops_and_a_new_one_works(client, visit, token):
+    revoke_link(visit=visit, reason="sent to the wrong address")
+    assert client.get(reverse("survey:start", kwargs={"token": token})).status_code == 404
+    visit.refresh_from_db()
+    fresh = ensure_link(visit=visit)
+    assert fresh != token
+    assert client.get(reverse("survey:start", kwargs={"token": fresh})).status_code == 302
+    assert AuditRecord.objects.filter(object_type="followups.visit",
+                                      reason="sent to the wrong address").exists()
+
+
+def test_a_database_error_on_submit_keeps_the_answers_on_the_page(client, visit, token,
+                                                                  monkeypatch):
+    from outcomes.survey import views
+
+    def broken(**kwargs):
+        raise DatabaseError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(views, "save_answers", broken)
+    reply = client.post(reverse("survey:step", kwargs={"token": token, "number": 2}),
+                        {"pain": "6", "action": "next"})
+    assert reply.status_code == 503
+    html = reply.content.decode()
+    assert "We could not save your answers just now" in html
+    assert 'value="6" id="id_pain_6" checked' in html
+    monkeypatch.undo()
+    retry = client.post(reverse("survey:step", kwargs={"token": token, "number": 2}),
+                        {"pain": "6", "action": "next"})
+    assert retry.status_code == 302
+    assert Response.objects.get(visit=visit, instrument__code="nrs11").answers == {"pain": 6}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_submits_on_postgresql_store_one_set_of_responses(study, frozen):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL; CI runs this in its PostgreSQL pass")
+    import datetime as dt
+
+    from tests.factories import enrol
+
+    enrolment = enrol(study, "P-300", index_date=dt.date(2026, 6, 1), today=dt.date(2026, 6, 1))
+    visit = enrolment.visits.get(timepoint__code="baseline")
+    for item, answers in zip(visit.timepoint.items.order_by("order"), PAGES, strict=True):
+        save_answers(visit=visit, instrument=item.instrument, answers=answers)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def submit():
+        try:
+            barrier.wait()
+            submit_visit(visit=visit)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    assert Response.objects.filter(visit=visit, state="completed").count() == 4
+    assert Score.objects.filter(response__visit=visit, code="odi").count() == 1
+    assert ResponderStatus.objects.filter(enrolment=enrolment).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_first_saves_on_postgresql_create_one_response(study, frozen):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL; CI runs this in its PostgreSQL pass")
+    import datetime as dt
+
+    from tests.factories import enrol
+
+    enrolment = enrol(study, "P-301", index_date=dt.date(2026, 6, 1), today=dt.date(2026, 6, 1))
+    visit = enrolment.visits.get(timepoint__code="baseline")
+    odi = visit.timepoint.items.get(order=0).instrument
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def save(answers):
+        try:
+            barrier.wait()
+            save_answers(visit=visit, instrument=odi, answers=answers)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=save, args=({"walking": 1},)),
+               threading.Thread(target=save, args=({"lifting": 2},))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert errors == []
+    live = Response.objects.get(visit=visit, instrument=odi)
+    assert live.answers == {"walking": 1, "lifting": 2}
