@@ -15,6 +15,7 @@ All coefficients are exact fractions of their decimal literals.
 
 from __future__ import annotations
 
+import functools
 from fractions import Fraction
 
 from ..definitions.eq5d3l import DIMENSIONS, EQ5D3L
@@ -56,6 +57,7 @@ def _levels(state: str) -> tuple[int, ...]:
     return tuple(int(c) for c in state)
 
 
+@functools.cache  # 243 states: each is computed once, exactly
 def index_uk(state: str) -> Fraction:
     """Return the UK TTO index (Dolan 1997) of a health state such as ``"21232"``."""
     levels = _levels(state)
@@ -70,6 +72,7 @@ def index_uk(state: str) -> Fraction:
     return 1 - total
 
 
+@functools.cache
 def index_us(state: str) -> Fraction:
     """Return the US index (Shaw 2005, D1 model) of a health state such as ``"21232"``."""
     levels = _levels(state)

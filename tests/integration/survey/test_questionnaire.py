@@ -174,3 +174,13 @@ def test_a_page_costs_the_same_queries_however_many_answers_are_saved(
         post(client, token, n, answers)
     with django_assert_max_num_queries(12):
         client.get(step_url(token, number))
+
+
+def test_the_questionnaire_speaks_spanish_and_says_the_instrument_is_english_only(
+    client, visit, token
+):
+    page = client.get(step_url(token, 1), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Cuestionario 1 de 4" in page
+    assert "Siguiente" in page
+    assert "solo está disponible en inglés" in page
+    assert '<form method="post" novalidate lang="en">' in page

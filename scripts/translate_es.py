@@ -1,0 +1,125 @@
+"""Fill locale/es/LC_MESSAGES/django.po from the table below (run after makemessages).
+
+Usage: python scripts/translate_es.py && python manage.py compilemessages -l es
+The compiled .mo is committed, so a machine without gettext still speaks Spanish.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+PO = Path(__file__).resolve().parents[1] / "locale" / "es" / "LC_MESSAGES" / "django.po"
+
+ES = {
+    "Reason for the correction": "Motivo de la corrección",
+    "Kept in the audit history, e.g. 'paper form re-checked: section 4 was 2'.":
+        "Se guarda en el historial de auditoría, p. ej. 'formulario en papel revisado: "
+        "la sección 4 era 2'.",
+    "The correction is saved, with its reason.": "La corrección se ha guardado, con su motivo.",
+    "A whole number from %(low)s to %(high)s.": "Un número entero de %(low)s a %(high)s.",
+    "Please choose an answer.": "Elija una respuesta.",
+    "Some answers are still missing: %(what)s.": "Aún faltan algunas respuestas: %(what)s.",
+    "We could not save your answers just now. They are still on this page: please try again "
+    "in a moment.": "No hemos podido guardar sus respuestas en este momento. Siguen en esta "
+    "página: vuelva a intentarlo dentro de un momento.",
+    "Skip to content": "Ir al contenido",
+    "Admin": "Administración",
+    "Log out": "Cerrar sesión",
+    "Log in": "Iniciar sesión",
+    "Hello,": "Hola:",
+    "It is time for your %(timepoint)s questionnaire for %(clinic)s.":
+        "Ha llegado el momento de su cuestionario de %(timepoint)s para %(clinic)s.",
+    "This is a reminder about your %(timepoint)s questionnaire for %(clinic)s.":
+        "Le recordamos su cuestionario de %(timepoint)s para %(clinic)s.",
+    "The link is personal: please do not share it. It takes about 10 minutes; you can stop "
+    "and come back.": "El enlace es personal: no lo comparta. Se tarda unos 10 minutos; puede "
+    "parar y continuar más tarde.",
+    "Questions? Contact %(contact)s.": "¿Preguntas? Contacte con %(contact)s.",
+    "%(clinic)s: your %(timepoint)s questionnaire is open until %(close_date)s.":
+        "%(clinic)s: su cuestionario de %(timepoint)s está abierto hasta el %(close_date)s.",
+    "Last reminder: your %(timepoint)s questionnaire":
+        "Último recordatorio: su cuestionario de %(timepoint)s",
+    "Your %(timepoint)s questionnaire is ready": "Su cuestionario de %(timepoint)s está listo",
+    "Reminder: your %(timepoint)s questionnaire": "Recordatorio: su cuestionario de %(timepoint)s",
+    "Language": "Idioma",
+    "Change": "Cambiar",
+    "Thank you": "Gracias",
+    "Your answers have been received. There is nothing more to do for now.":
+        "Hemos recibido sus respuestas. No tiene que hacer nada más por ahora.",
+    "If you have questions, please contact": "Si tiene preguntas, contacte con",
+    "This link is not active": "Este enlace no está activo",
+    "The questionnaire behind this link cannot be opened now. The link may have expired, or "
+    "a newer one may have been sent to you.": "El cuestionario de este enlace no se puede "
+    "abrir ahora. Puede que el enlace haya caducado o que se le haya enviado uno más reciente.",
+    "Please contact": "Contacte con",
+    ", and we will help you.": " y le ayudaremos.",
+    "Answers saved": "Respuestas guardadas",
+    "Your answers are saved": "Sus respuestas se han guardado",
+    "You can close this page. Open the same link again before %(close)s to carry on where you "
+    "stopped.": "Puede cerrar esta página. Abra el mismo enlace antes del %(close)s para "
+    "continuar donde lo dejó.",
+    "Carry on now": "Continuar ahora",
+    "Questionnaire": "Cuestionario",
+    "Questionnaire %(n)s of %(total)s": "Cuestionario %(n)s de %(total)s",
+    "Progress": "Progreso",
+    "This questionnaire is only available in English: no official translation is licensed for "
+    "this site yet.": "Este cuestionario solo está disponible en inglés: todavía no hay una "
+    "traducción oficial con licencia para este sitio.",
+    "Please check your answers": "Revise sus respuestas",
+    "Submit my answers": "Enviar mis respuestas",
+    "Next": "Siguiente",
+    "Save and finish later": "Guardar y terminar más tarde",
+    "Back": "Atrás",
+}
+PLURALS = {
+    "Please answer at least %(n)d of the %(total)d sections.": (
+        "Responda al menos %(n)d de las %(total)d secciones.",
+        "Responda al menos %(n)d de las %(total)d secciones."),
+    "You can answer until %(close_date)s (1 day left).": (
+        "Puede responder hasta el %(close_date)s (queda 1 día).",
+        "Puede responder hasta el %(close_date)s (quedan %(days)s días)."),
+}
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def main() -> None:
+    text = PO.read_text(encoding="utf-8")
+    entry = re.compile(
+        r'(msgid ((?:"(?:[^"\\]|\\.)*"\n)+))(msgid_plural (?:"(?:[^"\\]|\\.)*"\n)+)?'
+        r'((?:msgstr(?:\[\d\])? (?:"(?:[^"\\]|\\.)*"\n)+)+)'
+    )
+    missing = []
+
+    def fill(match: re.Match) -> str:
+        msgid = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(2)))
+        msgid = msgid.replace('\\"', '"')
+        if not msgid:
+            return match.group(0)
+        if match.group(3):
+            forms = PLURALS.get(msgid)
+            if forms is None:
+                missing.append(msgid)
+                return match.group(0)
+            return (match.group(1) + match.group(3)
+                    + f"msgstr[0] {_quote(forms[0])}\nmsgstr[1] {_quote(forms[1])}\n"
+                    # CLDR Spanish has a third form (millions); it reads as the plural.
+                    + f"msgstr[2] {_quote(forms[1])}\n")
+        if msgid not in ES:
+            missing.append(msgid)
+            return match.group(0)
+        return match.group(1) + f"msgstr {_quote(ES[msgid])}\n"
+
+    text = entry.sub(fill, text)
+    text = text.replace('"Language: \\n"', '"Language: es\\n"')
+    text = text.replace("#, fuzzy\n", "", 1)
+    PO.write_text(text, encoding="utf-8")
+    if missing:
+        raise SystemExit("untranslated: " + " | ".join(missing))
+
+
+if __name__ == "__main__":
+    main()
