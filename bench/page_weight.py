@@ -52,5 +52,6 @@ for number, code in enumerate(("odi", "nrs11", "eq5d3l", "promis_gh"), start=1):
     raw_assets = sum(len(d) for d in data)
     gz_assets = sum(len(gzip.compress(d, 9)) for d in data)
     gz_html = len(gzip.compress(html, 9))
+    total = (gz_html + gz_assets) / 1024
     print(f"{number}. {code:<25}{len(html) / 1024:>7.1f}K{gz_html / 1024:>7.1f}K"
-          f"{raw_assets / 1024:>8.1f}K{gz_assets / 1024:>7.1f}K{(gz_html + gz_assets) / 1024:>9.1f}K")
+          f"{raw_assets / 1024:>8.1f}K{gz_assets / 1024:>7.1f}K{total:>9.1f}K")
