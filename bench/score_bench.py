@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # Import the pure package directly: no Django, as the score command's hot loop.
-import types  # noqa: E402
+import types
 
 pkg = types.ModuleType("outcomes")
 pkg.__path__ = [str(Path(__file__).resolve().parents[1] / "outcomes")]

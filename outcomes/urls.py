@@ -16,5 +16,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("s/", include("outcomes.survey.urls")),
+    path("studies/", include("patients.urls")),
     path("staff/responses/<int:pk>/correct/", instrument_views.correct, name="response-correct"),
 ]

@@ -6,7 +6,7 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from patients.models import Study
+from patients.selectors import studies_for
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -14,7 +14,8 @@ def home(request: HttpRequest) -> HttpResponse:
     studies = []
     if request.user.is_authenticated:
         studies = list(
-            Study.objects.annotate(patient_count=Count("patients", distinct=True))
+            studies_for(request.user)
+            .annotate(patient_count=Count("patients", distinct=True))
             .prefetch_related("arms")
             .order_by("code")
         )

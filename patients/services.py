@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from outcomes.audit.services import record_change, snapshot
@@ -56,3 +57,26 @@ def enrol_patient(
         after=snapshot(enrolment),
     )
     return enrolment
+
+
+@transaction.atomic
+def set_enrolment_status(*, enrolment: Enrolment, status: str, reason: str, actor) -> Enrolment:
+    """Pause, resume, withdraw or complete an enrolment, with a reason, audited.
+
+    A paused or withdrawn patient gets no reminder: pending ones are cancelled
+    when they come up for sending, because the status is re-checked then.
+    """
+    if status not in Enrolment.Status.values:
+        raise ValidationError({"status": f"Unknown status {status!r}."})
+    if not reason.strip() and status != Enrolment.Status.ACTIVE:
+        raise ValidationError({"reason": "Say why (kept in the audit history)."})
+    locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    before = snapshot(locked, ["status", "status_reason"])
+    if locked.status == Enrolment.Status.WITHDRAWN and status != Enrolment.Status.WITHDRAWN:
+        raise ValidationError({"status": "A withdrawn patient cannot be re-activated here."})
+    locked.status = status
+    locked.status_reason = reason.strip()
+    locked.save(update_fields=["status", "status_reason"])
+    record_change(obj=locked, action="status", actor=actor, before=before,
+                  after=snapshot(locked, ["status", "status_reason"]), reason=reason.strip())
+    return locked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -132,6 +133,7 @@ class Reminder(models.Model):
         REMINDER_4 = "reminder_4", "Reminder 4"
         REMINDER_5 = "reminder_5", "Reminder 5"
         LAST_CALL = "last_call", "Last call"
+        MANUAL = "manual", "Sent again by staff"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -145,6 +147,10 @@ class Reminder(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="reminders")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     channel = models.CharField(max_length=8, choices=Channel.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -158,7 +164,11 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["visit", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["visit", "kind"], name="followups_reminder_once"),
+            # Each scheduled kind at most once per visit; a coordinator may resend by hand.
+            models.UniqueConstraint(
+                fields=["visit", "kind"], condition=~Q(kind="manual"),
+                name="followups_reminder_once",
+            ),
         ]
         indexes = [models.Index(fields=["status", "claimed_at"])]
 

@@ -271,3 +271,21 @@ def run_reminders(*, now: dt.datetime | None = None, dry_run: bool = False,
             report.failed += outcome in ("failed", "retry")
             report.skipped += outcome == "skipped"
     return report, ids
+
+
+def resend_link(*, visit: Visit, actor) -> Reminder:
+    """Send the visit's link again now, at a coordinator's request (audited as a reminder)."""
+    from outcomes.audit.services import record_change
+
+    from .tasks import send_reminder_task
+
+    contact = Contact.objects.filter(patient_id=visit.enrolment.patient_id).first()
+    with transaction.atomic():
+        reminder = Reminder.objects.create(
+            visit=visit, kind=Reminder.Kind.MANUAL, requested_by=actor,
+            channel=getattr(contact, "preferred_channel", "") or Contact.Channel.EMAIL,
+        )
+        record_change(obj=visit, action="update", actor=actor, reason="link sent again",
+                      after={"reminder": reminder.pk})
+        transaction.on_commit(lambda: send_reminder_task.delay(reminder.pk))
+    return reminder

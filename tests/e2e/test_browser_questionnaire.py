@@ -114,3 +114,24 @@ def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pai
     visit.refresh_from_db()
     assert visit.status == Visit.Status.COMPLETED
     assert Score.objects.get(response__visit=visit, code="nrs").value == 6
+
+
+def test_the_coordinator_workspace_renders_in_chromium(live_server, browser, settings):
+    from patients.demo import DEMO_PASSWORD, load_demo
+
+    load_demo(size=12)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "coordinator")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    press(page, "Log in")
+    page.wait_for_selector("text=Studies")
+    page.goto(f"{live_server.url}/studies/BMC-LBP/?list=missed")
+    page.wait_for_selector("text=Completion by reminder channel")
+    assert page.locator("tbody tr").count() > 1
+    page.screenshot(path=str(ARTIFACTS / "coordinator-dashboard.png"), full_page=True)
+    page.goto(f"{live_server.url}/studies/BMC-LBP/patients/DEMO-0001/")
+    page.wait_for_selector("text=Visits")
+    assert "demo0001@patients.example" in page.content()
+    page.screenshot(path=str(ARTIFACTS / "coordinator-patient.png"), full_page=True)

@@ -1,0 +1,150 @@
+"""Reads for the coordinator's workspace, scoped to the user's sites.
+
+Every selector returns a queryset (or a dict) built so that a page costs a fixed
+number of queries whatever the cohort size: related rows are joined or
+annotated, never fetched per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from outcomes.followups.models import Reminder, Visit
+
+from .models import Contact, Enrolment, Site, Study
+
+COORDINATORS = "Coordinators"
+
+
+def sites_of(user) -> QuerySet[Site]:
+    """Return the sites whose patients ``user`` may see (every site for superusers)."""
+    if user.is_superuser:
+        return Site.objects.all()
+    return Site.objects.filter(staff=user)
+
+
+def sees_contacts(user) -> bool:
+    """Contact details (identifying data) are for coordinators only."""
+    return user.is_superuser or user.groups.filter(name=COORDINATORS).exists()
+
+
+def studies_for(user) -> QuerySet[Study]:
+    return Study.objects.filter(sites__in=sites_of(user)).distinct().order_by("code")
+
+
+def study_for(user, code: str) -> Study:
+    """Return the study ``code`` if the user works at one of its sites; 404 otherwise."""
+    return get_object_or_404(studies_for(user), code=code)
+
+
+def enrolments_for(user, study: Study) -> QuerySet[Enrolment]:
+    return Enrolment.objects.filter(study=study, site__in=sites_of(user))
+
+
+def enrolment_for(user, study: Study, patient_code: str) -> Enrolment:
+    """Return one enrolment in the user's scope, or 404 (never 403: no hint it exists)."""
+    return get_object_or_404(
+        enrolments_for(user, study).select_related("patient", "arm", "site", "study"),
+        patient__code=patient_code,
+    )
+
+
+@dataclass(frozen=True)
+class Worklist:
+    code: str
+    label: str
+    help: str
+
+
+WORKLISTS = (
+    Worklist("overdue", "Overdue", "Window open, past the target date, not completed."),
+    Worklist("due", "Due", "Window open now, not completed."),
+    Worklist("missed", "Missed", "Window closed without an answer."),
+    Worklist("upcoming", "Next 14 days", "Window opens within two weeks."),
+    Worklist("failed", "Failed reminders", "A reminder gave up: check the contact details."),
+)
+
+
+def _worklist_filter(name: str, today: dt.date) -> Q:
+    open_now = Q(status__in=[Visit.Status.SCHEDULED, Visit.Status.OPEN],
+                 window_open_date__lte=today, window_close_date__gte=today)
+    return {
+        "due": open_now,
+        "overdue": open_now & Q(target_date__lt=today),
+        "missed": Q(status=Visit.Status.MISSED),
+        "upcoming": Q(status=Visit.Status.SCHEDULED, window_open_date__gt=today,
+                      window_open_date__lte=today + dt.timedelta(days=14)),
+        "failed": Q(Exists(Reminder.objects.filter(visit=OuterRef("pk"),
+                                                   status=Reminder.Status.FAILED))),
+    }[name]
+
+
+def worklist_counts(user, study: Study, today: dt.date) -> dict[str, int]:
+    """Return the size of every worklist in one query."""
+    visits = Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user),
+                                  enrolment__status=Enrolment.Status.ACTIVE)
+    return visits.aggregate(**{
+        w.code: Count("pk", filter=_worklist_filter(w.code, today)) for w in WORKLISTS
+    })
+
+
+def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
+    """Return the visits of one worklist, with patient, arm, time point and last reminder."""
+    last = Reminder.objects.filter(visit=OuterRef("pk")).order_by("-created_at", "-pk")
+    visits = (
+        Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user))
+        .filter(_worklist_filter(name, today))
+        .select_related("enrolment__patient", "enrolment__arm", "enrolment__site", "timepoint")
+        .annotate(
+            last_reminder_kind=Subquery(last.values("kind")[:1]),
+            last_reminder_status=Subquery(last.values("status")[:1]),
+            reminders_sent=Count("reminders", filter=Q(reminders__status=Reminder.Status.SENT)),
+        )
+    )
+    if name != "missed":
+        visits = visits.filter(enrolment__status=Enrolment.Status.ACTIVE)
+    order = {"missed": "-window_close_date", "upcoming": "window_open_date"}.get(
+        name, "window_close_date")
+    return visits.order_by(order, "enrolment__patient__code")
+
+
+def patient_visits(enrolment: Enrolment) -> QuerySet[Visit]:
+    """Return a patient's visits with their reminders, in schedule order."""
+    return (
+        Visit.objects.filter(enrolment=enrolment).select_related("timepoint")
+        .prefetch_related("reminders__tries").order_by("target_date")
+    )
+
+
+def contact_of(enrolment: Enrolment) -> Contact | None:
+    return Contact.objects.filter(patient_id=enrolment.patient_id).first()
+
+
+def completion_by_channel(user, study: Study) -> list[dict]:
+    """Return, per time point and reminder channel, visits completed among those decided.
+
+    A visit is decided once completed or missed; the rate is completed / decided.
+    """
+    rows = (
+        Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user),
+                             status__in=[Visit.Status.COMPLETED, Visit.Status.MISSED])
+        .values("timepoint__code", "timepoint__target_day",
+                "enrolment__patient__contact__preferred_channel")
+        .annotate(decided=Count("pk"),
+                  completed=Count("pk", filter=Q(status=Visit.Status.COMPLETED)))
+        .order_by("timepoint__target_day", "enrolment__patient__contact__preferred_channel")
+    )
+    return [
+        {
+            "timepoint": row["timepoint__code"],
+            "channel": row["enrolment__patient__contact__preferred_channel"] or "none",
+            "decided": row["decided"],
+            "completed": row["completed"],
+            "percent": 100 * row["completed"] / row["decided"] if row["decided"] else None,
+        }
+        for row in rows
+    ]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "patients"
+
+urlpatterns = [
+    path("<str:code>/", views.dashboard, name="dashboard"),
+    path("<str:code>/enrol/", views.enrol, name="enrol"),
+    path("<str:code>/patients/<str:patient_code>/", views.patient, name="patient"),
+    path("<str:code>/patients/<str:patient_code>/status/", views.change_status, name="status"),
+    path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/resend/", views.resend,
+         name="resend"),
+]

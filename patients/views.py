@@ -1,0 +1,129 @@
+"""The coordinator's workspace: worklists, patients, enrolment, status, resending links."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from outcomes.audit.services import history
+from outcomes.followups.models import Visit
+from outcomes.followups.reminders import resend_link
+from outcomes.followups.services import study_today
+
+from . import selectors
+from .forms import EnrolForm, StatusForm
+from .services import enrol_patient, set_enrolment_status
+
+PAGE_SIZE = 25
+
+
+def _require_coordinator(user) -> None:
+    if not selectors.sees_contacts(user):
+        raise PermissionDenied("Only coordinators change enrolments.")
+
+
+@login_required
+def dashboard(request, code: str):
+    """What needs doing in a study: overdue, due, missed, upcoming, failed reminders."""
+    study = selectors.study_for(request.user, code)
+    today = study_today(study)
+    names = [w.code for w in selectors.WORKLISTS]
+    current = request.GET.get("list") if request.GET.get("list") in names else "overdue"
+    page = Paginator(selectors.worklist(request.user, study, current, today), PAGE_SIZE)
+    return render(request, "patients/dashboard.html", {
+        "study": study,
+        "today": today,
+        "worklists": selectors.WORKLISTS,
+        "counts": selectors.worklist_counts(request.user, study, today),
+        "current": current,
+        "page": page.get_page(request.GET.get("page")),
+        "completion": selectors.completion_by_channel(request.user, study),
+        "can_enrol": selectors.sees_contacts(request.user),
+    })
+
+
+@login_required
+def patient(request, code: str, patient_code: str):
+    """One patient's visits, reminders and their outcomes, status and history."""
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    show_contact = selectors.sees_contacts(request.user)
+    return render(request, "patients/patient.html", {
+        "study": study,
+        "enrolment": enrolment,
+        "visits": selectors.patient_visits(enrolment),
+        "contact": selectors.contact_of(enrolment) if show_contact else None,
+        "show_contact": show_contact,
+        "status_form": StatusForm(initial={"status": enrolment.status}),
+        "history": history(enrolment)[:20],
+        "today": study_today(study),
+    })
+
+
+@login_required
+def enrol(request, code: str):
+    """Enrol a patient at one of the coordinator's sites; visits are scheduled at once."""
+    study = selectors.study_for(request.user, code)
+    _require_coordinator(request.user)
+    sites = selectors.sites_of(request.user)
+    form = EnrolForm(request.POST or None, study=study, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            enrolment = enrol_patient(
+                study=study, code=data["code"], arm=data["arm"], site=data["site"],
+                enrolled_date=data["enrolled_date"], index_date=data["index_date"],
+                actor=request.user, sex=data["sex"], age_at_enrolment=data["age_at_enrolment"],
+                bmi=data["bmi"], baseline_opioid_mme=data["baseline_opioid_mme"],
+                contact={"email": data["email"], "mobile": data["mobile"],
+                         "preferred_channel": data["preferred_channel"],
+                         "language": data["language"]},
+            )
+        except IntegrityError:
+            form.add_error("code", "This code is already used in the study.")
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"{enrolment.patient.code} is enrolled; visits scheduled.")
+            return redirect("patients:patient", code=study.code,
+                            patient_code=enrolment.patient.code)
+    return render(request, "patients/enrol.html", {"study": study, "form": form})
+
+
+@login_required
+@require_POST
+def change_status(request, code: str, patient_code: str):
+    """Pause, resume, withdraw or complete a patient, with a reason."""
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    _require_coordinator(request.user)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            set_enrolment_status(enrolment=enrolment, status=form.cleaned_data["status"],
+                                 reason=form.cleaned_data["reason"], actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"{patient_code} is now {form.cleaned_data['status']}.")
+    else:
+        messages.error(request, "Choose a status.")
+    return redirect("patients:patient", code=code, patient_code=patient_code)
+
+
+@login_required
+@require_POST
+def resend(request, code: str, patient_code: str, visit_id: int):
+    """Send a visit's link again now."""
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    _require_coordinator(request.user)
+    visit = get_object_or_404(Visit, pk=visit_id, enrolment=enrolment)
+    resend_link(visit=visit, actor=request.user)
+    messages.success(request, f"The {visit.timepoint.label} link is being sent again.")
+    return redirect("patients:patient", code=code, patient_code=patient_code)

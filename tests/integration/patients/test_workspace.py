@@ -1,0 +1,159 @@
+"""The coordinator's workspace: worklists, patient page, enrolment, status, resend."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Group, User
+from django.core import mail
+from django.urls import reverse
+
+from outcomes.audit.models import AuditRecord
+from outcomes.followups.models import Reminder
+from patients.models import Enrolment, Site
+from tests.factories import bulk_cohort, enrol
+
+TODAY = dt.date(2026, 6, 1)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
+        yield
+
+
+def staff(username: str, group: str, site: str = "MAIN") -> User:
+    user = User.objects.create_user(username, password="x" * 12)
+    user.groups.add(Group.objects.get_or_create(name=group)[0])
+    Site.objects.get_or_create(code=site, defaults={"name": site})[0].staff.add(user)
+    return user
+
+
+@pytest.fixture
+def coordinator(study):
+    return staff("coord", "Coordinators")
+
+
+def dashboard(study, worklist="overdue"):
+    return reverse("patients:dashboard", kwargs={"code": study.code}) + f"?list={worklist}"
+
+
+@pytest.mark.parametrize("size", [10, 10_000])
+def test_the_dashboard_costs_the_same_queries_for_ten_or_ten_thousand_patients(
+    client, study, coordinator, size, django_assert_max_num_queries
+):
+    bulk_cohort(study, size, today=TODAY)
+    client.force_login(coordinator)
+    for worklist in ("overdue", "due", "missed", "upcoming", "failed"):
+        with django_assert_max_num_queries(14):
+            reply = client.get(dashboard(study, worklist))
+        assert reply.status_code == 200
+    page = client.get(dashboard(study, "missed")).content.decode()
+    assert "C-0" in page
+
+
+def test_worklists_show_overdue_and_missed_visits_with_their_counts(client, study, coordinator):
+    enrol(study, "W-1", index_date=TODAY - dt.timedelta(days=35), today=TODAY,
+          contact={"email": "w@example.org"})
+    client.force_login(coordinator)
+    overdue = client.get(dashboard(study, "overdue")).content.decode()
+    assert "W-1" in overdue and "1 month" in overdue  # m1: window day 23-44, target day 30
+    missed = client.get(dashboard(study, "missed")).content.decode()
+    assert "W-1" in missed and "Baseline" in missed  # baseline closed on day 7
+
+
+def test_a_coordinator_of_another_site_sees_neither_the_study_nor_the_patient(client, study):
+    enrol(study, "W-1", index_date=TODAY, today=TODAY)
+    outsider = staff("north", "Coordinators", site="NORTH")
+    client.force_login(outsider)
+    assert client.get(dashboard(study)).status_code == 404
+    url = reverse("patients:patient", kwargs={"code": study.code, "patient_code": "W-1"})
+    assert client.get(url).status_code == 404
+
+
+def test_contact_details_are_shown_to_coordinators_only(client, study, coordinator):
+    enrol(study, "W-1", index_date=TODAY, today=TODAY,
+          contact={"email": "secret@example.org", "full_name": "Jo Secret"})
+    url = reverse("patients:patient", kwargs={"code": study.code, "patient_code": "W-1"})
+    client.force_login(coordinator)
+    assert "secret@example.org" in client.get(url).content.decode()
+    clinician = staff("doc", "Clinicians")
+    client.force_login(clinician)
+    page = client.get(url).content.decode()
+    assert "secret@example.org" not in page and "Jo Secret" not in page
+
+
+def test_enrolling_through_the_form_schedules_visits_and_audits(client, study, coordinator):
+    client.force_login(coordinator)
+    url = reverse("patients:enrol", kwargs={"code": study.code})
+    data = {"code": "N-1", "arm": study.arms.get(code="BMC").pk,
+            "site": Site.objects.get(code="MAIN").pk, "sex": "male", "age_at_enrolment": 61,
+            "bmi": "28.5", "baseline_opioid_mme": "30", "enrolled_date": "2026-05-25",
+            "index_date": "2026-06-01", "email": "n1@example.org", "mobile": "",
+            "preferred_channel": "email", "language": "es"}
+    reply = client.post(url, data)
+    assert reply.status_code == 302
+    enrolment = Enrolment.objects.get(patient__code="N-1")
+    assert enrolment.visits.count() == 5
+    assert AuditRecord.objects.filter(object_type="patients.enrolment", actor=coordinator,
+                                      action="create").exists()
+    again = client.post(url, data)
+    assert "already used in the study" in again.content.decode()
+
+
+def test_pausing_needs_a_reason_stops_reminders_and_is_audited(client, study, coordinator):
+    enrolment = enrol(study, "W-2", index_date=TODAY - dt.timedelta(days=23), today=TODAY,
+                      contact={"email": "w2@example.org"})
+    client.force_login(coordinator)
+    url = reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-2"})
+    client.post(url, {"status": "paused", "reason": ""})
+    enrolment.refresh_from_db()
+    assert enrolment.status == "active"
+    client.post(url, {"status": "paused", "reason": "in hospital"})
+    enrolment.refresh_from_db()
+    assert enrolment.status == "paused"
+    record = AuditRecord.objects.get(action="status")
+    assert record.reason == "in hospital"
+    assert record.changes["status"] == ["active", "paused"]
+    from outcomes.followups.reminders import run_reminders
+    run_reminders()
+    assert mail.outbox == []
+
+
+def test_a_clinician_cannot_change_a_status(client, study):
+    enrol(study, "W-3", index_date=TODAY, today=TODAY)
+    client.force_login(staff("doc", "Clinicians"))
+    url = reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-3"})
+    assert client.post(url, {"status": "withdrawn", "reason": "x"}).status_code == 403
+
+
+def test_resending_a_link_sends_it_now_and_records_who_asked(
+    client, study, coordinator, django_capture_on_commit_callbacks
+):
+    enrolment = enrol(study, "W-4", index_date=TODAY - dt.timedelta(days=30), today=TODAY,
+                      contact={"email": "w4@example.org"})
+    visit = enrolment.visits.get(timepoint__code="m1")
+    client.force_login(coordinator)
+    url = reverse("patients:resend", kwargs={"code": study.code, "patient_code": "W-4",
+                                             "visit_id": visit.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = client.post(url)
+    assert reply.status_code == 302
+    reminder = Reminder.objects.get(visit=visit, kind="manual")
+    assert reminder.requested_by == coordinator
+    assert reminder.status == "sent"
+    assert mail.outbox[0].to == ["w4@example.org"]
+    # A second resend is allowed: manual sends are not limited to one.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url)
+    assert Reminder.objects.filter(visit=visit, kind="manual").count() == 2
+
+
+def test_completion_rate_is_reported_per_time_point_and_channel(client, study, coordinator):
+    bulk_cohort(study, 60, today=TODAY)
+    client.force_login(coordinator)
+    page = client.get(dashboard(study)).content.decode()
+    assert "Completion by reminder channel" in page
+    assert "sms" in page and "email" in page
