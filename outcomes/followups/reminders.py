@@ -41,6 +41,8 @@ class RunReport:
 
     opened: int = 0
     missed: int = 0
+    planned_count: int = 0
+    keep_planned: bool = False  # list each planned message (the command prints them)
     planned: list[tuple[str, str, str]] = field(default_factory=list)  # patient, tp, kind
     sent: int = 0
     failed: int = 0
@@ -49,7 +51,7 @@ class RunReport:
 
     def as_dict(self) -> dict:
         return {
-            "opened": self.opened, "missed": self.missed, "planned": len(self.planned),
+            "opened": self.opened, "missed": self.missed, "planned": self.planned_count,
             "sent": self.sent, "failed": self.failed, "skipped": self.skipped,
             "quiet_studies": self.quiet_studies,
         }
@@ -80,6 +82,9 @@ def refresh_visit_statuses(*, study: Study, today: dt.date) -> tuple[int, int]:
     return opened, missed
 
 
+PLAN_CHUNK = 5000
+
+
 def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
                    report: RunReport) -> int:
     """Create the pending reminder due today for each open visit; return how many.
@@ -87,38 +92,45 @@ def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
     Only visits of active enrolments with an open, incomplete window are
     considered; a kind already created for a visit is never created again, and
     after an outage only the latest due kind is created (the backlog goes once).
+    Visits are read in chunks by primary key, so memory stays flat as the
+    cohort grows.
     """
     cadence = cadence_of(study)
-    in_window = {
-        "window_open_date__lte": today,
-        "window_close_date__gte": today,
-    }
-    rows = Visit.objects.filter(
+    visits = Visit.objects.filter(
         enrolment__study=study,
         enrolment__status=Enrolment.Status.ACTIVE,
         status__in=[Visit.Status.SCHEDULED, Visit.Status.OPEN],
-        **in_window,
-    ).values_list(
-        "pk", "window_open_date", "target_date", "window_close_date",
-        "enrolment__patient__code", "timepoint__code",
-        "enrolment__patient__contact__preferred_channel",
-    )
-    already = set(
-        Reminder.objects.filter(
-            visit__enrolment__study=study,
-            **{f"visit__{k}": v for k, v in in_window.items()},
-        ).values_list("visit_id", "kind")
-    )
-    new = []
-    for pk, open_date, target, close_date, patient, tp, channel in rows.iterator(chunk_size=5000):
-        kind = due_kind(reminder_plan(Window(open_date, target, close_date), cadence), today)
-        if kind is None or (pk, kind) in already:
-            continue
-        report.planned.append((patient, tp, kind))
-        new.append(Reminder(visit_id=pk, kind=kind, channel=channel or Contact.Channel.EMAIL))
-    if not dry_run and new:
-        Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
-    return len(new)
+        window_open_date__lte=today,
+        window_close_date__gte=today,
+    ).order_by("pk")
+    created = 0
+    last_pk = 0
+    while True:
+        rows = list(visits.filter(pk__gt=last_pk).values_list(
+            "pk", "window_open_date", "target_date", "window_close_date",
+            "enrolment__patient__code", "timepoint__code",
+            "enrolment__patient__contact__preferred_channel",
+        )[:PLAN_CHUNK])
+        if not rows:
+            return created
+        last_pk = rows[-1][0]
+        already = set(
+            Reminder.objects.filter(visit_id__in=[row[0] for row in rows])
+            .exclude(kind=Reminder.Kind.MANUAL).values_list("visit_id", "kind")
+        )
+        new = []
+        for pk, open_date, target, close_date, patient, tp, channel in rows:
+            kind = due_kind(reminder_plan(Window(open_date, target, close_date), cadence), today)
+            if kind is None or (pk, kind) in already:
+                continue
+            report.planned_count += 1
+            if report.keep_planned:
+                report.planned.append((patient, tp, kind))
+            new.append(Reminder(visit_id=pk, kind=kind,
+                                channel=channel or Contact.Channel.EMAIL))
+        if not dry_run and new:
+            Reminder.objects.bulk_create(new, ignore_conflicts=True, batch_size=2000)
+        created += len(new)
 
 
 def release_stale_claims(*, now: dt.datetime) -> int:
@@ -129,9 +141,9 @@ def release_stale_claims(*, now: dt.datetime) -> int:
     )
 
 
-def pending_reminder_ids(*, now: dt.datetime) -> list[int]:
-    """Return the reminders waiting to be sent (new, or due for a retry)."""
-    return list(
+def pending_reminder_ids(*, now: dt.datetime):
+    """Return the ids of reminders waiting to be sent (new, or due for a retry), lazily."""
+    return (
         Reminder.objects.filter(status=Reminder.Status.PENDING)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .order_by("pk").values_list("pk", flat=True)
@@ -156,7 +168,8 @@ def _finish(reminder: Reminder, *, status: str, now: dt.datetime, outcome: str,
         ReminderAttempt.objects.create(reminder=reminder, at=now, outcome=outcome, detail=detail)
 
 
-def render_message(visit: Visit, kind: str, *, today: dt.date) -> dict[str, str]:
+def render_message(visit: Visit, kind: str, *, today: dt.date,
+                   channel: str = "email") -> dict[str, str]:
     """Render a reminder now, from the visit as it is now: link, window, days left."""
     study = visit.enrolment.study
     contact = getattr(visit.enrolment.patient, "contact", None)
@@ -170,10 +183,11 @@ def render_message(visit: Visit, kind: str, *, today: dt.date) -> dict[str, str]
         "contact": study.contact_phone or study.contact_email,
     }
     with translation.override(getattr(contact, "language", None) or "en"):
+        if channel == Reminder.Channel.SMS:
+            return {"sms": render_to_string("followups/messages/sms.txt", context).strip()}
         return {
             "subject": render_to_string("followups/messages/subject.txt", context).strip(),
             "email": render_to_string("followups/messages/email.txt", context).strip() + "\n",
-            "sms": render_to_string("followups/messages/sms.txt", context).strip(),
         }
 
 
@@ -206,7 +220,7 @@ def send_reminder(reminder_id: int, *, now: dt.datetime | None = None) -> str:
         return "quiet"
     contact = getattr(visit.enrolment.patient, "contact", None)
     try:
-        message = render_message(visit, reminder.kind, today=today)
+        message = render_message(visit, reminder.kind, today=today, channel=reminder.channel)
         if reminder.channel == Reminder.Channel.SMS:
             provider_id = send_sms(to=getattr(contact, "mobile", ""), body=message["sms"])
         else:
@@ -241,14 +255,14 @@ def _no_longer_needed(visit: Visit, today: dt.date) -> str:
 
 
 def run_reminders(*, now: dt.datetime | None = None, dry_run: bool = False,
-                  send: bool = True) -> tuple[RunReport, list[int]]:
+                  send: bool = True, keep_planned: bool = False):
     """One reminder run over every study: statuses, plan, then (optionally) send inline.
 
-    With ``send=False`` the ids of pending reminders are returned for the caller
-    to fan out (the periodic task queues one task each).
+    Returns the report and the (lazy) ids of pending reminders; with
+    ``send=False`` the caller fans them out (the periodic task queues one task each).
     """
     now = now or timezone.now()
-    report = RunReport()
+    report = RunReport(keep_planned=keep_planned or dry_run)
     for study in Study.objects.all():
         local = local_now(study, now)
         today = local.date()
@@ -265,7 +279,7 @@ def run_reminders(*, now: dt.datetime | None = None, dry_run: bool = False,
     release_stale_claims(now=now)
     ids = pending_reminder_ids(now=now)
     if send:
-        for reminder_id in ids:
+        for reminder_id in list(ids):
             outcome = send_reminder(reminder_id, now=now)
             report.sent += outcome == "sent"
             report.failed += outcome in ("failed", "retry")

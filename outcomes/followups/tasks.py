@@ -13,7 +13,7 @@ PERIODIC_TASK_NAME = "Send due reminders"
 def send_due_reminders() -> dict:
     """Beat's "look now": update visit statuses, plan due reminders, queue one task each."""
     report, ids = run_reminders(send=False)
-    for reminder_id in ids:
+    for reminder_id in ids.iterator(chunk_size=2000):
         send_reminder_task.delay(reminder_id)
     return report.as_dict()
 

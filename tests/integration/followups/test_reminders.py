@@ -93,8 +93,9 @@ def test_a_reminder_planned_before_completion_is_skipped_at_the_moment_of_sendin
     m1 = enrolment.visits.get(timepoint__code="m1")
     day = INDEX + dt.timedelta(days=23)
     run(day, "--dry-run")
-    _report, ids = run_reminders(now=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
+    _report, pending = run_reminders(now=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
                                 send=False)
+    ids = list(pending)
     assert len(ids) == 1
     answer_visit(m1)
     assert send_reminder(ids[0]) == "skipped"
@@ -172,8 +173,9 @@ def test_a_failing_address_gives_up_visibly_after_the_last_attempt(enrolment, se
 
 def test_a_claimed_reminder_cannot_be_claimed_again(enrolment):
     run(INDEX + dt.timedelta(days=23), "--dry-run")
-    _, ids = run_reminders(now=dt.datetime.combine(INDEX + dt.timedelta(days=23), dt.time(12),
-                                                   tzinfo=dt.UTC), send=False)
+    _, pending = run_reminders(now=dt.datetime.combine(INDEX + dt.timedelta(days=23),
+                                                       dt.time(12), tzinfo=dt.UTC), send=False)
+    ids = list(pending)
     now = dt.datetime.now(dt.UTC)
     assert claim(ids[0], now=now) is True
     assert claim(ids[0], now=now) is False

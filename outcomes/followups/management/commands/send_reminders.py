@@ -31,7 +31,7 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError(f"--as-of: expected YYYY-MM-DD, got {as_of!r}") from None
             now = dt.datetime.combine(day, dt.time(12), tzinfo=ZoneInfo(settings.TIME_ZONE))
-        report, _ = run_reminders(now=now, dry_run=dry_run, send=True)
+        report, _ = run_reminders(now=now, dry_run=dry_run, send=True, keep_planned=True)
         for patient, timepoint, kind in report.planned:
             self.stdout.write(f"{'would send' if dry_run else 'planned'} {kind} {patient} "
                               f"{timepoint}")
