@@ -63,4 +63,17 @@ class StatusForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
+        self.helper.form_tag = False  # the template's form carries the action URL
         self.helper.add_input(Submit("submit", "Change status", css_class="btn-outline-primary"))
+
+
+class IndexDateForm(forms.Form):
+    index_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(max_length=500, help_text="Kept in the audit history.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.add_input(Submit("submit", "Move the index date",
+                                     css_class="btn-outline-primary"))

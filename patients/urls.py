@@ -9,6 +9,8 @@ urlpatterns = [
     path("<str:code>/enrol/", views.enrol, name="enrol"),
     path("<str:code>/patients/<str:patient_code>/", views.patient, name="patient"),
     path("<str:code>/patients/<str:patient_code>/status/", views.change_status, name="status"),
+    path("<str:code>/patients/<str:patient_code>/index-date/", views.move_index_date,
+         name="index-date"),
     path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/resend/", views.resend,
          name="resend"),
 ]

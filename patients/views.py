@@ -13,10 +13,10 @@ from django.views.decorators.http import require_POST
 from outcomes.audit.services import history
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
-from outcomes.followups.services import study_today
+from outcomes.followups.services import change_index_date, study_today
 
 from . import selectors
-from .forms import EnrolForm, StatusForm
+from .forms import EnrolForm, IndexDateForm, StatusForm
 from .services import enrol_patient, set_enrolment_status
 
 PAGE_SIZE = 25
@@ -60,6 +60,7 @@ def patient(request, code: str, patient_code: str):
         "contact": selectors.contact_of(enrolment) if show_contact else None,
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
+        "index_form": IndexDateForm(initial={"index_date": enrolment.index_date}),
         "history": history(enrolment)[:20],
         "today": study_today(study),
     })
@@ -126,4 +127,21 @@ def resend(request, code: str, patient_code: str, visit_id: int):
     visit = get_object_or_404(Visit, pk=visit_id, enrolment=enrolment)
     resend_link(visit=visit, actor=request.user)
     messages.success(request, f"The {visit.timepoint.label} link is being sent again.")
+    return redirect("patients:patient", code=code, patient_code=patient_code)
+
+
+@login_required
+@require_POST
+def move_index_date(request, code: str, patient_code: str):
+    """Move the index date: visits not completed are rescheduled, with the reason audited."""
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    _require_coordinator(request.user)
+    form = IndexDateForm(request.POST)
+    if form.is_valid():
+        moved = change_index_date(enrolment=enrolment, index_date=form.cleaned_data["index_date"],
+                                  reason=form.cleaned_data["reason"], actor=request.user)
+        messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
+    else:
+        messages.error(request, "Give the new date and a reason.")
     return redirect("patients:patient", code=code, patient_code=patient_code)

@@ -85,6 +85,17 @@ class Workers:
             time.sleep(0.2)
         pytest.fail(f"worker {name} did not start:\n{(self.tmp / f'{name}.log').read_text()}")
 
+    def enqueue(self, task, *args) -> None:
+        """Publish ``task`` on the real broker through a fresh connection.
+
+        A fresh connection, not the app's pool: earlier tests ran with eager
+        settings, and the pool may hold a connection to another transport.
+        """
+        from outcomes.celery import app
+
+        with app.connection_for_write(url=self.broker) as connection:
+            task.apply_async(args=args, connection=connection)
+
     def stop(self) -> None:
         for proc in self.procs:
             if proc.poll() is None:

@@ -30,7 +30,7 @@ def cohort(study, size: int):
 def test_a_worker_runs_the_periodic_reminder_task_end_to_end(study, workers):
     cohort(study, 3)
     workers.start("w1")
-    send_due_reminders.delay()
+    workers.enqueue(send_due_reminders)
     wait_for(lambda: Reminder.objects.filter(status="sent").count() == 3,
              message="three invitations sent by the worker")
     assert set(Reminder.objects.values_list("kind", flat=True)) == {"invitation"}
@@ -42,12 +42,12 @@ def test_two_workers_and_a_doubled_beat_send_no_reminder_twice(study, workers):
     workers.start("w1", concurrency=2)
     workers.start("w2", concurrency=2)
     # Beat fires twice at once, and every reminder task is also queued a second time.
-    send_due_reminders.delay()
-    send_due_reminders.delay()
+    workers.enqueue(send_due_reminders)
+    workers.enqueue(send_due_reminders)
     wait_for(lambda: Reminder.objects.filter(status="sent").count() == 40, timeout=90,
              message="forty invitations sent")
     for reminder_id in Reminder.objects.values_list("pk", flat=True):
-        send_reminder_task.delay(reminder_id)
+        workers.enqueue(send_reminder_task, reminder_id)
     wait_for(lambda: workers.mail_count() >= 40, message="mail written")
     import time
 

@@ -157,3 +157,19 @@ def test_completion_rate_is_reported_per_time_point_and_channel(client, study, c
     page = client.get(dashboard(study)).content.decode()
     assert "Completion by reminder channel" in page
     assert "sms" in page and "email" in page
+
+
+def test_moving_the_index_date_reschedules_open_visits_with_the_reason(client, study,
+                                                                       coordinator):
+    enrolment = enrol(study, "W-5", index_date=TODAY, today=TODAY)
+    client.force_login(coordinator)
+    url = reverse("patients:index-date", kwargs={"code": study.code, "patient_code": "W-5"})
+    page = reverse("patients:patient", kwargs={"code": study.code, "patient_code": "W-5"})
+    assert "Move the index date" in client.get(page).content.decode()
+    client.post(url, {"index_date": "2026-06-15", "reason": "procedure postponed"})
+    m3 = enrolment.visits.get(timepoint__code="m3")
+    assert m3.target_date == dt.date(2026, 6, 15) + dt.timedelta(days=90)
+    records = AuditRecord.objects.filter(reason="procedure postponed")
+    assert records.filter(object_type="patients.enrolment").get().changes["index_date"] == [
+        "2026-06-01", "2026-06-15"]
+    assert records.filter(object_type="followups.visit").count() == 5
