@@ -1,5 +1,7 @@
 from django.urls import path
 
+from outcomes.analysis.views import results_page
+
 from . import views
 
 app_name = "patients"
@@ -7,6 +9,7 @@ app_name = "patients"
 urlpatterns = [
     path("<str:code>/", views.dashboard, name="dashboard"),
     path("<str:code>/enrol/", views.enrol, name="enrol"),
+    path("<str:code>/results/", results_page, name="results"),
     path("<str:code>/patients/<str:patient_code>/", views.patient, name="patient"),
     path("<str:code>/patients/<str:patient_code>/status/", views.change_status, name="status"),
     path("<str:code>/patients/<str:patient_code>/index-date/", views.move_index_date,

@@ -1,0 +1,67 @@
+"""Reads for results: stored scores and verdicts as tidy rows, one query each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import ResponderStatus, Response, Score
+from patients.models import Enrolment
+
+RESULT_SCORES = ("odi", "nrs", "eq5d_index_uk", "eq5d_index_us", "eq5d_vas", "gph_t", "gmh_t")
+"""Score codes reported by ``results`` (SPEC section 9), plus ``opioid_mme`` from visits."""
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    enrolment_id: int
+    arm: str
+    timepoint: str
+    score: str
+    value: float
+
+
+def allocation(study) -> dict[str, list[int]]:
+    """Return ``{arm code: [enrolment ids]}``: everyone allocated, whatever happened next."""
+    result: dict[str, list[int]] = {arm.code: [] for arm in study.arms.all()}
+    for pk, arm in Enrolment.objects.filter(study=study).values_list("pk", "arm__code"):
+        result.setdefault(arm, []).append(pk)
+    return result
+
+
+def score_rows(study) -> list[ScoreRow]:
+    """Return every stored result score and every recorded opioid dose, one row each."""
+    rows = [
+        # From the exact value: the rounded decimal column would bias means in the 11th place.
+        ScoreRow(enrolment, arm, tp, code, float(Fraction(exact)))
+        for enrolment, arm, tp, code, exact in Score.objects.filter(
+            response__visit__enrolment__study=study,
+            response__state=Response.State.COMPLETED,
+            code__in=RESULT_SCORES,
+        ).values_list(
+            "response__visit__enrolment_id", "response__visit__enrolment__arm__code",
+            "response__visit__timepoint__code", "code", "exact",
+        ).iterator(chunk_size=10000)
+    ]
+    visits = Visit.objects.filter(enrolment__study=study).values_list(
+        "enrolment_id", "enrolment__arm__code", "timepoint__code", "timepoint__is_baseline",
+        "opioid_mme", "enrolment__patient__baseline_opioid_mme", "status",
+    )
+    for enrolment, arm, tp, is_baseline, mme, baseline_mme, status in visits.iterator(
+        chunk_size=10000,
+    ):
+        if mme is None and is_baseline:
+            mme = baseline_mme  # the enrolment record's baseline dose
+        if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
+            rows.append(ScoreRow(enrolment, arm, tp, "opioid_mme", float(mme)))
+    return rows
+
+
+def verdict_rows(study) -> list[tuple[int, str, str, str, str]]:
+    """Return ``(enrolment id, arm, time point, rule, verdict)`` for every stored status."""
+    return list(
+        ResponderStatus.objects.filter(enrolment__study=study).values_list(
+            "enrolment_id", "enrolment__arm__code", "timepoint__code", "rule__code", "verdict",
+        ).iterator(chunk_size=10000)
+    )

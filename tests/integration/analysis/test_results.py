@@ -1,0 +1,170 @@
+"""``results``: statistics checked against independent computations on the same numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from scipy import stats as sps
+
+PATIENTS = """patient,arm,site,sex,age,bmi,opioid_mme,enrolled_date,index_date
+T1,BMC,MAIN,female,60,27.0,30,2025-01-06,2025-01-13
+T2,BMC,MAIN,male,55,31.0,0,2025-01-06,2025-01-13
+T3,BMC,MAIN,female,70,24.0,,2025-01-06,2025-01-13
+T4,BMC,MAIN,male,45,29.0,60,2025-01-06,2025-01-13
+C1,CONTROL,MAIN,female,61,26.0,30,2025-01-06,2025-01-13
+C2,CONTROL,MAIN,male,52,33.0,15,2025-01-06,2025-01-13
+C3,CONTROL,MAIN,female,66,22.0,,2025-01-06,2025-01-13
+"""
+# NRS pain: baseline and m3 (T4 has no baseline: excluded from change, counted in ITT).
+NRS = {
+    "T1": (8, 4), "T2": (7, 5), "T3": (6, 5), "T4": (None, 2),
+    "C1": (7, 7), "C2": (8, 6), "C3": (6, None),
+}
+
+
+def responses() -> str:
+    lines = ["patient,timepoint,instrument,item,value,completed_date"]
+    for patient, (base, m3) in NRS.items():
+        if base is not None:
+            lines.append(f"{patient},baseline,nrs11,pain,{base},2025-01-10")
+        if m3 is not None:
+            lines.append(f"{patient},m3,nrs11,pain,{m3},2025-04-12")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def results(study, tmp_path):
+    (tmp_path / "p.csv").write_text(PATIENTS)
+    (tmp_path / "r.csv").write_text(responses())
+    call_command("import_study", study="BMC-LBP", patients=str(tmp_path / "p.csv"),
+                 responses=str(tmp_path / "r.csv"), stdout=StringIO())
+    out = StringIO()
+    call_command("results", "--study", "BMC-LBP", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def find(rows, **keys):
+    (match,) = [r for r in rows if all(r[k] == v for k, v in keys.items())]
+    return match
+
+
+def test_descriptive_statistics_match_a_hand_computation(results):
+    m3 = find(results["scores"], arm="BMC", timepoint="m3", score="nrs")
+    values = [4, 5, 5, 2]
+    assert m3["n"] == 4
+    assert m3["mean"] == pytest.approx(4.0)
+    assert m3["sd"] == pytest.approx(math.sqrt((0 + 1 + 1 + 4) / 3))
+    assert (m3["q1"], m3["median"], m3["q3"]) == (3.5, 4.5, 5.0)
+    assert m3["mean"] == pytest.approx(sum(values) / 4)
+
+
+def test_change_excludes_a_patient_without_baseline_and_has_a_t_interval(results):
+    m3 = find(results["scores"], arm="BMC", timepoint="m3", score="nrs")
+    changes = [4 - 8, 5 - 7, 5 - 6]  # T4 has no baseline
+    assert m3["change_n"] == 3
+    assert m3["change_mean"] == pytest.approx(-7 / 3)
+    half = sps.t.ppf(0.975, 2) * sps.tstd(changes) / math.sqrt(3)
+    assert m3["change_ci_low"] == pytest.approx(-7 / 3 - half)
+    assert m3["change_ci_high"] == pytest.approx(-7 / 3 + half)
+
+
+def test_responders_are_counted_complete_case_and_intention_to_treat(results):
+    bmc = find(results["responders"], arm="BMC", timepoint="m3", rule="nrs_2pt")
+    # T1 -4 and T2 -2 respond, T3 -1 does not, T4 not evaluable (no baseline).
+    assert (bmc["responders"], bmc["evaluable"], bmc["allocated"]) == (2, 3, 4)
+    assert bmc["percent"] == pytest.approx(200 / 3)
+    assert bmc["percent_itt"] == pytest.approx(50.0)
+    control = find(results["responders"], arm="CONTROL", timepoint="m3", rule="nrs_2pt")
+    assert (control["responders"], control["evaluable"], control["allocated"]) == (1, 2, 3)
+
+
+def test_between_arm_tests_are_scipys_on_the_same_numbers(results):
+    fisher = find(results["comparisons"], timepoint="m3", measure="nrs_2pt", test="fisher")
+    assert fisher["p_value"] == pytest.approx(
+        sps.fisher_exact([[2, 1], [1, 1]], alternative="two-sided").pvalue)
+    bmc, control = [-4, -2, -1], [0, -2]
+    welch = find(results["comparisons"], timepoint="m3", measure="nrs", test="welch_t")
+    assert welch["p_value"] == pytest.approx(
+        sps.ttest_ind(bmc, control, equal_var=False).pvalue)
+    mwu = find(results["comparisons"], timepoint="m3", measure="nrs", test="mann_whitney")
+    assert mwu["p_value"] == pytest.approx(
+        sps.mannwhitneyu(bmc, control, alternative="two-sided").pvalue)
+
+
+def test_a_time_point_with_no_data_reports_zero_and_nulls(results):
+    m6 = find(results["scores"], arm="BMC", timepoint="m6", score="nrs")
+    assert m6["n"] == 0 and m6["mean"] is None and m6["change_n"] == 0
+    resp = find(results["responders"], arm="BMC", timepoint="m6", rule="nrs_2pt")
+    assert (resp["responders"], resp["evaluable"], resp["percent"], resp["percent_itt"]) == (
+        0, 0, None, 0.0)
+    p = find(results["comparisons"], timepoint="m6", measure="nrs", test="welch_t")
+    assert p["p_value"] is None
+
+
+def test_an_empty_arm_is_reported_not_dropped(study):
+    from patients.models import Arm
+
+    Arm.objects.create(study=study, code="THIRD", name="Third arm", order=9)
+    out = StringIO()
+    call_command("results", "--study", "BMC-LBP", stdout=out)
+    data = json.loads(out.getvalue())
+    assert data["arms"] == ["BMC", "CONTROL", "THIRD"]
+    assert find(data["scores"], arm="THIRD", timepoint="baseline", score="odi")["n"] == 0
+    assert find(data["responders"], arm="THIRD", timepoint="m3", rule="primary")[
+        "allocated"] == 0
+
+
+def test_csv_output_has_one_row_per_table_entry(results, study):
+    out = StringIO()
+    call_command("results", "--study", "BMC-LBP", "--format", "csv", stdout=out)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert len(rows) == (len(results["scores"]) + len(results["responders"])
+                         + len(results["comparisons"]))
+    row = next(r for r in rows if r["table"] == "responders" and r["arm"] == "BMC"
+               and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
+    assert row["responders"] == "2" and row["evaluable"] == "3"
+
+
+def test_opioid_use_change_is_reported_by_arm(results):
+    base = find(results["scores"], arm="BMC", timepoint="baseline", score="opioid_mme")
+    assert base["n"] == 3 and base["mean"] == pytest.approx(30.0)
+
+
+def test_an_unknown_study_is_refused(db):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match="unknown study"):
+        call_command("results", "--study", "NOPE")
+
+
+def test_the_results_page_and_the_command_agree_to_the_last_digit(client, study, settings):
+    import re
+
+    from django.contrib.auth.models import User
+
+    from patients.demo import load_demo
+
+    load_demo(size=16)
+    out = StringIO()
+    call_command("results", "--study", "BMC-LBP", stdout=out)
+    command = json.loads(out.getvalue())
+    user = User.objects.create_superuser("admin", "a@example.org", "x" * 12)
+    client.force_login(user)
+    page = client.get("/studies/BMC-LBP/results/").content.decode()
+    cells = re.findall(r'data-value="([^"]*)"', page)
+    expected = []
+    for r in command["responders"]:
+        expected += [r["responders"], r["evaluable"], r["percent"], r["percent_itt"]]
+    for s in command["scores"]:
+        expected += [s["n"], s["mean"], s["sd"], s["median"], s.get("change_mean")]
+    expected += [c["p_value"] for c in command["comparisons"]]
+    assert cells == ["" if v is None else repr(v) if isinstance(v, float) else str(v)
+                     for v in expected]
+    download = client.get("/studies/BMC-LBP/results/?format=json")
+    assert json.loads(download.content) == command
