@@ -1,6 +1,6 @@
 from django.urls import path
 
-from outcomes.analysis.views import results_page
+from outcomes.analysis.views import patient_outcomes_page, results_page
 
 from . import views
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("<str:code>/enrol/", views.enrol, name="enrol"),
     path("<str:code>/results/", results_page, name="results"),
     path("<str:code>/patients/<str:patient_code>/", views.patient, name="patient"),
+    path("<str:code>/patients/<str:patient_code>/outcomes/", patient_outcomes_page,
+         name="outcomes"),
     path("<str:code>/patients/<str:patient_code>/status/", views.change_status, name="status"),
     path("<str:code>/patients/<str:patient_code>/index-date/", views.move_index_date,
          name="index-date"),

@@ -96,3 +96,9 @@ def bulk_cohort(study, size: int, *, today: dt.date, site_code: str = "MAIN",
                                 window_close_date=window.close_date,
                                 status=visit_state(window, today=today, completed=False)))
     Visit.objects.bulk_create(visits, batch_size=5000)
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        # Fresh statistics, as a live database has: the planner otherwise sees empty tables.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")

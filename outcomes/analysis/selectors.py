@@ -65,3 +65,58 @@ def verdict_rows(study) -> list[tuple[int, str, str, str, str]]:
             "enrolment_id", "enrolment__arm__code", "timepoint__code", "rule__code", "verdict",
         ).iterator(chunk_size=10000)
     )
+
+
+CHART_SCORES = (
+    ("odi", "ODI (%)", 0, 100),
+    ("nrs", "NRS pain", 0, 10),
+    ("eq5d_index_uk", "EQ-5D index (UK)", -0.6, 1),
+    ("gph_t", "PROMIS GPH T", 10, 70),
+    ("gmh_t", "PROMIS GMH T", 10, 70),
+    ("opioid_mme", "Opioid MME/day", 0, None),
+)
+
+
+def patient_outcomes(enrolment) -> dict:
+    """Return one patient's scores, changes and verdicts by time point, in four queries."""
+    from outcomes.followups.models import TimePoint
+    from outcomes.instruments.models import ResponderRule
+
+    timepoints = list(TimePoint.objects.filter(study_id=enrolment.study_id)
+                      .order_by("target_day"))
+    baseline = next((tp.code for tp in timepoints if tp.is_baseline), None)
+    values: dict[str, dict[str, float]] = {}
+    for code, tp, exact in Score.objects.filter(
+        response__visit__enrolment=enrolment, response__state=Response.State.COMPLETED,
+        code__in=RESULT_SCORES,
+    ).values_list("code", "response__visit__timepoint__code", "exact"):
+        values.setdefault(code, {})[tp] = float(Fraction(exact))
+    for tp, is_baseline, mme, status in Visit.objects.filter(enrolment=enrolment).values_list(
+        "timepoint__code", "timepoint__is_baseline", "opioid_mme", "status",
+    ):
+        if mme is None and is_baseline:
+            mme = enrolment.patient.baseline_opioid_mme
+        if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
+            values.setdefault("opioid_mme", {})[tp] = float(mme)
+    rows = []
+    for code, label, low, high in CHART_SCORES:
+        series = [values.get(code, {}).get(tp.code) for tp in timepoints]
+        base = values.get(code, {}).get(baseline) if baseline else None
+        changes = [None if v is None or base is None or tp.code == baseline else v - base
+                   for v, tp in zip(series, timepoints, strict=True)]
+        present = [v for v in series if v is not None]
+        top = high if high is not None else max([*present, 1.0])
+        rows.append({"code": code, "label": label, "values": series, "low": low, "high": top,
+                     "points": [{"timepoint": tp.code, "value": v, "change": c}
+                                for tp, v, c in zip(timepoints, series, changes, strict=True)]})
+    verdicts: dict[str, dict[str, tuple[str, str]]] = {}
+    for rule, tp, verdict, reason in ResponderStatus.objects.filter(
+        enrolment=enrolment).values_list("rule__code", "timepoint__code", "verdict", "reason"):
+        verdicts.setdefault(rule, {})[tp] = (verdict, reason)
+    rules = [
+        {"code": rule.code, "description": rule.description, "primary": rule.is_primary,
+         "cells": [verdicts.get(rule.code, {}).get(tp.code) for tp in timepoints]}
+        for rule in ResponderRule.objects.filter(study_id=enrolment.study_id)
+        .order_by("order", "code")
+    ]
+    return {"timepoints": timepoints, "baseline": baseline, "scores": rows, "rules": rules}

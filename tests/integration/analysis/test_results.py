@@ -168,3 +168,32 @@ def test_the_results_page_and_the_command_agree_to_the_last_digit(client, study,
                      for v in expected]
     download = client.get("/studies/BMC-LBP/results/?format=json")
     assert json.loads(download.content) == command
+
+
+@pytest.mark.parametrize("size", [4, 40])
+def test_the_clinicians_patient_page_shows_scores_verdicts_and_signs_off(
+    client, study, size, django_assert_max_num_queries
+):
+    from django.contrib.auth.models import Group, User
+
+    from outcomes.audit.models import AuditRecord
+    from patients.demo import load_demo
+    from patients.models import Site
+
+    load_demo(size=size)
+    doctor = User.objects.create_user("doc", password="x" * 12)
+    doctor.groups.add(Group.objects.get(name="Clinicians"))
+    Site.objects.get(code="MAIN").staff.add(doctor)
+    client.force_login(doctor)
+    url = "/studies/BMC-LBP/patients/DEMO-0001/outcomes/"
+    with django_assert_max_num_queries(16):
+        page = client.get(url)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<svg" in html and "ODI (%)" in html and "odi_mcid_10pt" in html
+    assert "Bone marrow concentrate" in html and "Total nucleated cells" in html
+    assert "demo0001@patients.example" not in html  # no contact details on this page
+    client.post(url, {"note": "reviewed at clinic"})
+    record = AuditRecord.objects.get(action="sign_off")
+    assert record.actor == doctor and record.reason == "reviewed at clinic"
+    assert "Reviewed by doc" in client.get(url).content.decode()
