@@ -22,7 +22,7 @@ from collections import defaultdict
 from outcomes.followups.models import TimePoint
 
 from . import stats
-from .selectors import RESULT_SCORES, allocation, score_rows, verdict_rows
+from .selectors import RESULT_SCORES, allocation, score_rows, verdict_counts
 
 SCORE_CODES = (*RESULT_SCORES, "opioid_mme")
 
@@ -56,9 +56,7 @@ def study_results(study) -> dict:
                                  change_ci_low=low, change_ci_high=high)
                 scores.append(entry)
 
-    verdicts: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    for _, arm, tp, rule, verdict in verdict_rows(study):
-        verdicts[(arm, tp, rule)].append(verdict)
+    verdicts = verdict_counts(study)
     rules = list(study.responder_rules.order_by("order", "code").values_list("code", flat=True))
 
     responders, counts = [], {}
@@ -67,9 +65,8 @@ def study_results(study) -> dict:
             if tp.code == baseline:
                 continue
             for rule in rules:
-                found = verdicts.get((arm, tp.code, rule), [])
-                yes = found.count("responder")
-                evaluable = yes + found.count("non_responder")
+                yes = verdicts.get((arm, tp.code, rule, "responder"), 0)
+                evaluable = yes + verdicts.get((arm, tp.code, rule, "non_responder"), 0)
                 n = len(allocated[arm])
                 counts[(arm, tp.code, rule)] = (yes, evaluable)
                 responders.append({

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from django.db.models import Count
+
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import ResponderStatus, Response, Score
 from patients.models import Enrolment
@@ -33,8 +35,10 @@ def allocation(study) -> dict[str, list[int]]:
 def score_rows(study) -> list[ScoreRow]:
     """Return every stored result score and every recorded opioid dose, one row each."""
     rows = [
-        # From the exact value: the rounded decimal column would bias means in the 11th place.
-        ScoreRow(enrolment, arm, tp, code, float(Fraction(exact)))
+        # From the exact value (the decimal column is rounded to 10 places); terminating
+        # decimals parse directly, only repeating ones ("320/9") need a Fraction.
+        ScoreRow(enrolment, arm, tp, code,
+                 float(Fraction(exact)) if "/" in exact else float(exact))
         for enrolment, arm, tp, code, exact in Score.objects.filter(
             response__visit__enrolment__study=study,
             response__state=Response.State.COMPLETED,
@@ -58,13 +62,14 @@ def score_rows(study) -> list[ScoreRow]:
     return rows
 
 
-def verdict_rows(study) -> list[tuple[int, str, str, str, str]]:
-    """Return ``(enrolment id, arm, time point, rule, verdict)`` for every stored status."""
-    return list(
-        ResponderStatus.objects.filter(enrolment__study=study).values_list(
-            "enrolment_id", "enrolment__arm__code", "timepoint__code", "rule__code", "verdict",
-        ).iterator(chunk_size=10000)
+def verdict_counts(study) -> dict[tuple[str, str, str, str], int]:
+    """Return ``{(arm, time point, rule, verdict): patients}``, counted by the database."""
+    rows = (
+        ResponderStatus.objects.filter(enrolment__study=study)
+        .values_list("enrolment__arm__code", "timepoint__code", "rule__code", "verdict")
+        .annotate(n=Count("pk")).order_by()
     )
+    return {(arm, tp, rule, verdict): n for arm, tp, rule, verdict, n in rows}
 
 
 CHART_SCORES = (

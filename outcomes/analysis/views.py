@@ -16,6 +16,7 @@ from patients.models import Procedure
 from patients.selectors import enrolment_for, study_for
 
 from .charts import line_chart_svg
+from .exports import EXPORTS
 from .results import results_csv, study_results
 from .selectors import patient_outcomes
 
@@ -34,6 +35,11 @@ def results_page(request, code: str):
     if fmt == "csv":
         response = HttpResponse(results_csv(results), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{study.code}-results.csv"'
+        return response
+    if fmt in EXPORTS:
+        record_change(obj=study, action="export", actor=request.user, reason=f"{fmt} export")
+        response = HttpResponse(EXPORTS[fmt](study), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{study.code}-{fmt}.csv"'
         return response
     return render(request, "analysis/results.html", {"study": study, "results": results})
 

@@ -1,0 +1,109 @@
+"""De-identified exports for the statistician: tidy long CSV, wide CSV, data dictionary.
+
+Patients appear by study code only, with age in years; no names, contacts or dates
+(time points stand for dates). Every number of the results can be recomputed from
+the tidy file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+
+from outcomes.followups.models import TimePoint
+from patients.models import Enrolment
+
+from .results import SCORE_CODES
+from .selectors import score_rows
+
+SCORE_DESCRIPTIONS = {
+    "odi": ("Oswestry Disability Index v2.1a", "percent 0-100, higher = more disability"),
+    "nrs": ("NRS-11 pain intensity", "0-10, higher = more pain"),
+    "eq5d_index_uk": ("EQ-5D-3L index, UK TTO value set (Dolan 1997)", "-0.594 to 1"),
+    "eq5d_index_us": ("EQ-5D-3L index, US D1 value set (Shaw 2005)", "-0.109 to 1"),
+    "eq5d_vas": ("EQ VAS", "0-100, higher = better health"),
+    "gph_t": ("PROMIS Global Physical Health T-score (v1.2)", "T-score, mean 50 SD 10"),
+    "gmh_t": ("PROMIS Global Mental Health T-score (v1.2)", "T-score, mean 50 SD 10"),
+    "opioid_mme": ("Opioid use", "morphine milligram equivalents per day"),
+}
+PATIENT_COLUMNS = ("patient", "arm", "site", "sex", "age", "bmi", "baseline_opioid_mme",
+                   "status")
+
+
+def _patients(study) -> dict[int, dict]:
+    rows = Enrolment.objects.filter(study=study).values_list(
+        "pk", "patient__code", "arm__code", "site__code", "patient__sex",
+        "patient__age_at_enrolment", "patient__bmi", "patient__baseline_opioid_mme", "status",
+    ).order_by("patient__code")
+    return {pk: dict(zip(PATIENT_COLUMNS, values, strict=True)) for pk, *values in rows}
+
+
+def _write(columns, rows) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()
+
+
+def tidy_csv(study) -> str:
+    """One row per patient x time point x score: patient, arm, timepoint, score, value."""
+    patients = _patients(study)
+    order = {tp: i for i, tp in enumerate(
+        TimePoint.objects.filter(study=study).order_by("target_day").values_list("code",
+                                                                                 flat=True))}
+    rows = sorted(score_rows(study), key=lambda r: (patients[r.enrolment_id]["patient"],
+                                                   order.get(r.timepoint, 99),
+                                                   SCORE_CODES.index(r.score)))
+    return _write(("patient", "arm", "timepoint", "score", "value"), (
+        {"patient": patients[r.enrolment_id]["patient"], "arm": r.arm,
+         "timepoint": r.timepoint, "score": r.score, "value": repr(r.value)}
+        for r in rows))
+
+
+def wide_csv(study) -> str:
+    """One row per patient: demographics, then one column per score and time point."""
+    patients = _patients(study)
+    timepoints = list(TimePoint.objects.filter(study=study).order_by("target_day")
+                      .values_list("code", flat=True))
+    values: dict[int, dict[str, float]] = defaultdict(dict)
+    for r in score_rows(study):
+        values[r.enrolment_id][f"{r.score}_{r.timepoint}"] = repr(r.value)
+    score_columns = [f"{code}_{tp}" for code in SCORE_CODES for tp in timepoints]
+    return _write((*PATIENT_COLUMNS, *score_columns), (
+        {**patient, **{c: values[pk].get(c) for c in score_columns}}
+        for pk, patient in patients.items()))
+
+
+def data_dictionary(study) -> str:
+    """Describe every column of the tidy and wide exports."""
+    timepoints = list(TimePoint.objects.filter(study=study).order_by("target_day"))
+    rows = [
+        {"column": "patient", "description": "Pseudonymous study code", "values": "text"},
+        {"column": "arm", "description": "Study arm code",
+         "values": ", ".join(study.arms.values_list("code", flat=True))},
+        {"column": "site", "description": "Enrolling site code", "values": "text"},
+        {"column": "sex", "description": "Sex", "values": "female, male, other, unknown"},
+        {"column": "age", "description": "Age at enrolment", "values": "whole years"},
+        {"column": "bmi", "description": "Body-mass index at baseline", "values": "kg/m²"},
+        {"column": "baseline_opioid_mme", "description": "Opioid use at baseline",
+         "values": "MME/day"},
+        {"column": "status", "description": "Enrolment status",
+         "values": "active, paused, withdrawn, completed"},
+        {"column": "timepoint", "description": "Time point (tidy file)",
+         "values": "; ".join(f"{tp.code} = day {tp.target_day}" for tp in timepoints)},
+        {"column": "score", "description": "Score code (tidy file)",
+         "values": ", ".join(SCORE_CODES)},
+        {"column": "value", "description": "Score value, unrounded (tidy file)",
+         "values": "see the score"},
+    ]
+    for code in SCORE_CODES:
+        title, unit = SCORE_DESCRIPTIONS[code]
+        rows.append({"column": f"{code}_<timepoint>", "description": f"{title} (wide file)",
+                     "values": unit})
+    return _write(("column", "description", "values"), rows)
+
+
+EXPORTS = {"tidy": tidy_csv, "wide": wide_csv, "dictionary": data_dictionary}
