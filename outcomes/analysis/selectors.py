@@ -125,3 +125,46 @@ def patient_outcomes(enrolment) -> dict:
         .order_by("order", "code")
     ]
     return {"timepoints": timepoints, "baseline": baseline, "scores": rows, "rules": rules}
+
+
+VERDICT_FILTERS = ("responder", "non_responder", "not_evaluable", "lost")
+
+
+def responder_list(study, enrolments, *, rule: str, timepoint: str, arm: str = "",
+                   verdict: str = ""):
+    """Return the statuses of one rule at one time point, filterable; ``lost`` = responder
+    at an earlier time point, not at this one."""
+    from django.db.models import Exists, OuterRef
+
+    statuses = (
+        ResponderStatus.objects.filter(enrolment__in=enrolments, rule__code=rule,
+                                       timepoint__code=timepoint)
+        .select_related("enrolment__patient", "enrolment__arm", "timepoint", "rule")
+        .order_by("enrolment__patient__code")
+    )
+    if arm:
+        statuses = statuses.filter(enrolment__arm__code=arm)
+    if verdict == "lost":
+        earlier = ResponderStatus.objects.filter(
+            enrolment=OuterRef("enrolment"), rule=OuterRef("rule"),
+            timepoint__target_day__lt=OuterRef("timepoint__target_day"), verdict="responder",
+        )
+        statuses = statuses.filter(Exists(earlier)).exclude(verdict="responder")
+    elif verdict in VERDICT_FILTERS:
+        statuses = statuses.filter(verdict=verdict)
+    return statuses
+
+
+def earlier_verdicts(statuses) -> dict[int, list[tuple[str, str]]]:
+    """Return ``{enrolment id: [(time point, verdict), ...]}`` for a page of statuses."""
+    if not statuses:
+        return {}
+    first = statuses[0]
+    rows = ResponderStatus.objects.filter(
+        enrolment__in=[s.enrolment_id for s in statuses], rule_id=first.rule_id,
+    ).order_by("timepoint__target_day").values_list("enrolment_id", "timepoint__code",
+                                                    "verdict")
+    result: dict[int, list[tuple[str, str]]] = {}
+    for enrolment, tp, verdict in rows:
+        result.setdefault(enrolment, []).append((tp, verdict))
+    return result

@@ -71,3 +71,38 @@ def patient_outcomes_page(request, code: str, patient_code: str):
             object_type="patients.enrolment", object_id=str(enrolment.pk), action="sign_off",
         ).select_related("actor")[:5],
     })
+
+
+@login_required
+def responder_list_page(request, code: str):
+    """Who reached the rule's threshold at a time point, who lost it; by arm and rule."""
+    from django.core.paginator import Paginator
+
+    from outcomes.followups.models import TimePoint
+    from patients.selectors import enrolments_for
+
+    from .selectors import VERDICT_FILTERS, earlier_verdicts, responder_list
+
+    study = study_for(request.user, code)
+    rules = list(study.responder_rules.order_by("order", "code"))
+    timepoints = list(TimePoint.objects.filter(study=study, is_baseline=False)
+                      .order_by("target_day"))
+    rule_codes = [r.code for r in rules]
+    tp_codes = [tp.code for tp in timepoints]
+    rule = request.GET.get("rule") if request.GET.get("rule") in rule_codes else (
+        "primary" if "primary" in rule_codes else (rule_codes or [""])[0])
+    timepoint = request.GET.get("timepoint") if request.GET.get("timepoint") in tp_codes else (
+        tp_codes[-1] if tp_codes else "")
+    arm = request.GET.get("arm", "")
+    verdict = request.GET.get("verdict", "")
+    statuses = responder_list(study, enrolments_for(request.user, study), rule=rule,
+                              timepoint=timepoint, arm=arm, verdict=verdict)
+    page = Paginator(statuses, 50).get_page(request.GET.get("page"))
+    history = earlier_verdicts(list(page))
+    for status in page:
+        status.trajectory = history.get(status.enrolment_id, [])
+    return render(request, "analysis/responders.html", {
+        "study": study, "rules": rules, "timepoints": timepoints, "arms": study.arms.all(),
+        "rule": next((r for r in rules if r.code == rule), None), "timepoint": timepoint,
+        "arm": arm, "verdict": verdict, "verdicts": VERDICT_FILTERS, "page": page,
+    })
