@@ -17,12 +17,21 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections import defaultdict
 
 from outcomes.followups.models import TimePoint
 
 from . import stats
-from .selectors import RESULT_SCORES, allocation, score_rows, verdict_counts
+from .selectors import (
+    RESULT_SCORES,
+    allocation,
+    primary_verdicts_with_covariates,
+    score_rows,
+    status_reasons,
+    verdict_counts,
+    visit_flow,
+)
 
 SCORE_CODES = (*RESULT_SCORES, "opioid_mme")
 
@@ -104,7 +113,98 @@ def study_results(study) -> dict:
         "scores": scores,
         "responders": responders,
         "comparisons": comparisons,
+        "flow": flow(study, arms, timepoints, allocated),
+        "subgroups": subgroups(study),
+        "regressions": regressions(study),
     }
+
+
+def flow(study, arms, timepoints, allocated) -> list[dict]:
+    """CONSORT-style flow: allocated; per time point, visits with data (analysed), missed
+    and pending; patients no longer active, with reasons."""
+    counts = visit_flow(study)
+    reasons = status_reasons(study)
+    rows = []
+    for arm in arms:
+        entry = {"arm": arm, "allocated": len(allocated[arm]), "timepoints": [],
+                 "left": [{"status": st, "reason": reason or "(no reason given)", "n": n}
+                          for a, st, reason, n in reasons if a == arm]}
+        for tp in timepoints:
+            entry["timepoints"].append({
+                "timepoint": tp.code,
+                "with_data": counts.get((arm, tp.code, "with_data"), 0),
+                "missed": counts.get((arm, tp.code, "missed"), 0),
+                "pending": counts.get((arm, tp.code, "scheduled"), 0)
+                + counts.get((arm, tp.code, "open"), 0),
+                "not_applicable": counts.get((arm, tp.code, "not_applicable"), 0),
+            })
+        rows.append(entry)
+    return rows
+
+
+def _levels(sex, age, bmi, opioid) -> dict[str, str]:
+    def band(value, cuts, labels):
+        if value is None:
+            return "unknown"
+        for cut, label in zip(cuts, labels, strict=False):
+            if value < cut:
+                return label
+        return labels[-1]
+
+    return {
+        "age": band(age, (50, 65), ("<50", "50-64", "65+")),
+        "sex": sex,
+        "bmi": band(bmi, (25, 30), ("<25", "25-29.9", "30+")),
+        "opioid": "unknown" if opioid is None else ("none" if opioid == 0 else "any"),
+    }
+
+
+def subgroups(study) -> list[dict]:
+    """Responder rate by age group, sex, BMI class and baseline opioid use, within each arm,
+    for the study's primary rules at each follow-up time point (complete case)."""
+    tally: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    for arm, tp, rule, verdict, sex, age, bmi, opioid in primary_verdicts_with_covariates(study):
+        if verdict == "not_evaluable":
+            continue
+        for factor, level in _levels(sex, age, bmi, opioid).items():
+            cell = tally[(arm, tp, rule, factor, level)]
+            cell[0] += verdict == "responder"
+            cell[1] += 1
+    return [
+        {"arm": arm, "timepoint": tp, "rule": rule, "factor": factor, "level": level,
+         "responders": yes, "evaluable": n, "percent": 100 * yes / n}
+        for (arm, tp, rule, factor, level), (yes, n) in sorted(tally.items())
+    ]
+
+
+def regressions(study) -> list[dict]:
+    """Within each arm, for each primary rule and time point: logistic regression of
+    responding on age, sex (male), BMI and any baseline opioid use, where the data allow
+    (at least 10 events of the rarer outcome per predictor; otherwise ``fitted`` is false)."""
+    data: dict[tuple, tuple[list, list]] = defaultdict(lambda: ([], []))
+    for arm, tp, rule, verdict, sex, age, bmi, opioid in primary_verdicts_with_covariates(study):
+        if verdict == "not_evaluable" or None in (age, bmi, opioid) or sex not in ("female",
+                                                                               "male"):
+            continue
+        rows, outcome = data[(arm, tp, rule)]
+        rows.append([float(age), 1.0 if sex == "male" else 0.0, float(bmi),
+                     1.0 if opioid > 0 else 0.0])
+        outcome.append(1 if verdict == "responder" else 0)
+    names = ("age", "male", "bmi", "opioid_any")
+    result = []
+    for (arm, tp, rule), (rows, outcome) in sorted(data.items()):
+        fit = stats.logistic_regression(rows, outcome, names)
+        result.append({
+            "arm": arm, "timepoint": tp, "rule": rule, "n": len(outcome),
+            "fitted": fit is not None,
+            "terms": [] if fit is None else [
+                {"term": name, "coefficient": b, "se": se, "odds_ratio": math.exp(b),
+                 "p_value": p}
+                for name, b, se, p in zip(fit.names, fit.coefficients, fit.standard_errors,
+                                          fit.p_values, strict=True) if name != "intercept"
+            ],
+        })
+    return result
 
 
 def results_csv(results: dict) -> str:

@@ -90,3 +90,60 @@ def chi_square(yes_a: int, n_a: int, yes_b: int, n_b: int) -> float | None:
     if (table.sum(axis=0) == 0).any():
         return None
     return float(sps.chi2_contingency(table).pvalue)
+
+
+@dataclass(frozen=True)
+class LogisticFit:
+    names: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    standard_errors: tuple[float, ...]
+    p_values: tuple[float, ...]
+    n: int
+
+    def odds_ratios(self) -> tuple[float, ...]:
+        return tuple(math.exp(b) for b in self.coefficients)
+
+
+def logistic_regression(rows: Sequence[Sequence[float]], outcome: Sequence[int],
+                        names: Sequence[str], *, max_iter: int = 50,
+                        min_events_per_term: int = 10) -> LogisticFit | None:
+    """Fit P(outcome = 1) = logistic(b0 + b . x) by Newton-Raphson (IRLS); Wald p-values.
+
+    Returns None when the data cannot support a fit: fewer than ``min_events_per_term``
+    events (of the rarer outcome) per predictor, no variation in the outcome, or
+    separation (coefficients diverge).
+    """
+    y = np.asarray(outcome, dtype=float)
+    x = np.column_stack([np.ones(len(y)), np.asarray(rows, dtype=float).reshape(len(y), -1)])
+    k = x.shape[1]
+    if y.size == 0 or y.min() == y.max():
+        return None
+    if min(y.sum(), y.size - y.sum()) < min_events_per_term * (k - 1):
+        return None
+    beta = np.zeros(k)
+    with np.errstate(over="ignore"):
+        return _irls(x, y, beta, names, max_iter)
+
+
+def _irls(x, y, beta, names, max_iter) -> LogisticFit | None:
+    for _ in range(max_iter):
+        p = 1 / (1 + np.exp(-x @ beta))
+        weights = p * (1 - p)
+        hessian = x.T @ (x * weights[:, None])
+        try:
+            step = np.linalg.solve(hessian, x.T @ (y - p))
+        except np.linalg.LinAlgError:
+            return None
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-10:
+            break
+    else:
+        return None
+    if np.max(np.abs(beta)) > 15:  # separation: the likelihood has no finite maximum
+        return None
+    p = 1 / (1 + np.exp(-x @ beta))
+    covariance = np.linalg.inv(x.T @ (x * (p * (1 - p))[:, None]))
+    se = np.sqrt(np.diag(covariance))
+    pvalues = 2 * sps.norm.sf(np.abs(beta / se))
+    return LogisticFit(("intercept", *names), tuple(map(float, beta)), tuple(map(float, se)),
+                       tuple(map(float, pvalues)), len(y))

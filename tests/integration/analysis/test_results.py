@@ -225,3 +225,27 @@ def test_the_wide_export_has_one_row_per_patient_and_the_dictionary_names_each_c
     call_command("export_study", "--study", "BMC-LBP", "--format", "dictionary", stdout=out)
     dictionary = {r["column"] for r in csv.DictReader(io.StringIO(out.getvalue()))}
     assert {"patient", "arm", "odi_<timepoint>", "opioid_mme_<timepoint>"} <= dictionary
+
+
+def test_the_flow_counts_visits_with_data_missed_and_pending_per_arm(results):
+    bmc = next(f for f in results["flow"] if f["arm"] == "BMC")
+    assert bmc["allocated"] == 4
+    m3 = next(t for t in bmc["timepoints"] if t["timepoint"] == "m3")
+    baseline = next(t for t in bmc["timepoints"] if t["timepoint"] == "baseline")
+    assert (m3["with_data"], baseline["with_data"], baseline["missed"]) == (4, 3, 1)
+    control = next(f for f in results["flow"] if f["arm"] == "CONTROL")
+    assert next(t for t in control["timepoints"] if t["timepoint"] == "m3")["missed"] == 1
+
+
+def test_responder_rates_by_age_group_within_an_arm(results):
+    rows = [r for r in results["subgroups"] if r["arm"] == "BMC" and r["timepoint"] == "m3"
+            and r["rule"] == "nrs_2pt" and r["factor"] == "age"]
+    # T1 (60) and T2 (55) respond, T3 (70) does not; T4 is not evaluable.
+    assert {(r["level"], r["responders"], r["evaluable"]) for r in rows} == {
+        ("50-64", 2, 2), ("65+", 0, 1)}
+
+
+def test_a_regression_is_not_fitted_on_too_few_events(results):
+    fit = next(r for r in results["regressions"] if r["arm"] == "BMC"
+               and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
+    assert fit["fitted"] is False and fit["terms"] == []

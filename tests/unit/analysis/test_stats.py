@@ -81,3 +81,25 @@ def test_chi_square_with_yates_correction_by_hand():
     from scipy.stats import chi2
 
     assert chi_square(10, 30, 20, 30) == pytest.approx(chi2.sf(statistic, 1))
+
+
+def test_logistic_regression_on_one_binary_predictor_gives_the_log_odds_ratio():
+    # With one binary predictor the maximum-likelihood slope is log((a*d)/(b*c)) of the
+    # 2x2 table and its SE is sqrt(1/a + 1/b + 1/c + 1/d) (Woolf), exactly.
+    from outcomes.analysis.stats import logistic_regression
+
+    a, b, c, d = 12, 8, 5, 15  # exposed: 12 yes / 8 no; unexposed: 5 yes / 15 no
+    rows = [[1]] * (a + b) + [[0]] * (c + d)
+    outcome = [1] * a + [0] * b + [1] * c + [0] * d
+    fit = logistic_regression(rows, outcome, ["exposed"], min_events_per_term=5)
+    assert fit.coefficients[1] == pytest.approx(math.log((a * d) / (b * c)))
+    assert fit.standard_errors[1] == pytest.approx(math.sqrt(1 / a + 1 / b + 1 / c + 1 / d))
+    assert fit.coefficients[0] == pytest.approx(math.log(c / d))
+    assert fit.odds_ratios()[1] == pytest.approx((a * d) / (b * c))
+
+
+def test_logistic_regression_refuses_separated_or_constant_data():
+    from outcomes.analysis.stats import logistic_regression
+
+    assert logistic_regression([[0], [0], [1], [1]] * 3, [0, 0, 1, 1] * 3, ["x"]) is None
+    assert logistic_regression([[0], [1]] * 5, [1, 1] * 5, ["x"]) is None
