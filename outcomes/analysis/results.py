@@ -52,9 +52,11 @@ def study_results(study) -> dict:
             for code in SCORE_CODES:
                 at = values.get((arm, tp.code, code), {})
                 summary = stats.describe(list(at.values()))
+                mean_low, mean_high = stats.mean_ci(list(at.values()))
                 entry = {"arm": arm, "timepoint": tp.code, "score": code, "n": summary.n,
                          "mean": summary.mean, "sd": summary.sd, "median": summary.median,
-                         "q1": summary.q1, "q3": summary.q3}
+                         "q1": summary.q1, "q3": summary.q3,
+                         "mean_ci_low": mean_low, "mean_ci_high": mean_high}
                 if baseline and tp.code != baseline:
                     base = values.get((arm, baseline, code), {})
                     delta = [at[pk] - base[pk] for pk in at if pk in base]
@@ -114,8 +116,7 @@ def study_results(study) -> dict:
         "responders": responders,
         "comparisons": comparisons,
         "flow": flow(study, arms, timepoints, allocated),
-        "subgroups": subgroups(study),
-        "regressions": regressions(study),
+        **_by_covariates(primary_verdicts_with_covariates(study)),
     }
 
 
@@ -159,11 +160,15 @@ def _levels(sex, age, bmi, opioid) -> dict[str, str]:
     }
 
 
-def subgroups(study) -> list[dict]:
+def _by_covariates(rows: list[tuple]) -> dict:
+    return {"subgroups": subgroups(rows), "regressions": regressions(rows)}
+
+
+def subgroups(rows: list[tuple]) -> list[dict]:
     """Responder rate by age group, sex, BMI class and baseline opioid use, within each arm,
     for the study's primary rules at each follow-up time point (complete case)."""
     tally: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for arm, tp, rule, verdict, sex, age, bmi, opioid in primary_verdicts_with_covariates(study):
+    for arm, tp, rule, verdict, sex, age, bmi, opioid in rows:
         if verdict == "not_evaluable":
             continue
         for factor, level in _levels(sex, age, bmi, opioid).items():
@@ -177,23 +182,23 @@ def subgroups(study) -> list[dict]:
     ]
 
 
-def regressions(study) -> list[dict]:
+def regressions(rows: list[tuple]) -> list[dict]:
     """Within each arm, for each primary rule and time point: logistic regression of
     responding on age, sex (male), BMI and any baseline opioid use, where the data allow
     (at least 10 events of the rarer outcome per predictor; otherwise ``fitted`` is false)."""
     data: dict[tuple, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for arm, tp, rule, verdict, sex, age, bmi, opioid in primary_verdicts_with_covariates(study):
+    for arm, tp, rule, verdict, sex, age, bmi, opioid in rows:
         if verdict == "not_evaluable" or None in (age, bmi, opioid) or sex not in ("female",
                                                                                "male"):
             continue
-        rows, outcome = data[(arm, tp, rule)]
-        rows.append([float(age), 1.0 if sex == "male" else 0.0, float(bmi),
-                     1.0 if opioid > 0 else 0.0])
+        covariates, outcome = data[(arm, tp, rule)]
+        covariates.append([float(age), 1.0 if sex == "male" else 0.0, float(bmi),
+                           1.0 if opioid > 0 else 0.0])
         outcome.append(1 if verdict == "responder" else 0)
     names = ("age", "male", "bmi", "opioid_any")
     result = []
-    for (arm, tp, rule), (rows, outcome) in sorted(data.items()):
-        fit = stats.logistic_regression(rows, outcome, names)
+    for (arm, tp, rule), (covariates, outcome) in sorted(data.items()):
+        fit = stats.logistic_regression(covariates, outcome, names)
         result.append({
             "arm": arm, "timepoint": tp, "rule": rule, "n": len(outcome),
             "fitted": fit is not None,

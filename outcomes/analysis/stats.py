@@ -14,6 +14,7 @@ Conventions, chosen to match what a statistician would compute by hand:
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,7 +61,13 @@ def welch_t(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Return the two-sided p-value of Welch's t-test, or None without enough data."""
     if len(a) < 2 or len(b) < 2:
         return None
-    result = sps.ttest_ind(np.asarray(a, float), np.asarray(b, float), equal_var=False)
+    x, y = np.asarray(a, float), np.asarray(b, float)
+    if np.ptp(x) == 0 and np.ptp(y) == 0:
+        return None  # no variance in either arm: the t statistic is undefined
+    with warnings.catch_warnings():
+        # scipy warns of precision loss for nearly constant samples; the p-value stands.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = sps.ttest_ind(x, y, equal_var=False)
     p = float(result.pvalue)
     return None if math.isnan(p) else p
 

@@ -15,7 +15,7 @@ from outcomes.audit.services import record_change
 from patients.models import Procedure
 from patients.selectors import enrolment_for, study_for
 
-from .charts import line_chart_svg
+from .charts import line_chart_svg, lines_chart_svg
 from .exports import EXPORTS
 from .results import results_csv, study_results
 from .selectors import patient_outcomes
@@ -41,7 +41,42 @@ def results_page(request, code: str):
         response = HttpResponse(EXPORTS[fmt](study), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{study.code}-{fmt}.csv"'
         return response
-    return render(request, "analysis/results.html", {"study": study, "results": results})
+    return render(request, "analysis/results.html", {
+        "study": study, "results": results, "charts": result_charts(study, results),
+    })
+
+
+CHART_RANGES = {"odi": (0, 100), "nrs": (0, 10), "eq5d_index_uk": (-0.6, 1),
+                "eq5d_index_us": (-0.2, 1), "eq5d_vas": (0, 100), "gph_t": (10, 70),
+                "gmh_t": (10, 70)}
+
+
+def result_charts(study, results) -> list[dict]:
+    """Mean with 95% CI by arm for each score, and responder percent by arm per primary rule."""
+    tps = results["timepoints"]
+    charts = []
+    for code, (low, high) in CHART_RANGES.items():
+        series = {}
+        for arm in results["arms"]:
+            by_tp = {s["timepoint"]: s for s in results["scores"]
+                     if s["arm"] == arm and s["score"] == code}
+            series[arm] = [(by_tp[tp]["mean"], by_tp[tp]["mean_ci_low"],
+                            by_tp[tp]["mean_ci_high"]) if by_tp[tp]["n"] else None
+                           for tp in tps]
+        # Safe: lines_chart_svg escapes every piece of text it writes.
+        charts.append({"title": f"{code}: mean and 95% CI by arm",
+                       "svg": mark_safe(lines_chart_svg(f"{code} by arm", tps, series,
+                                                        low=low, high=high))})
+    follow_ups = [tp for tp in tps if any(r["timepoint"] == tp for r in results["responders"])]
+    for rule in study.responder_rules.filter(is_primary=True).order_by("order"):
+        series = {arm: [next((r["percent"] for r in results["responders"]
+                              if r["arm"] == arm and r["timepoint"] == tp
+                              and r["rule"] == rule.code), None) for tp in follow_ups]
+                  for arm in results["arms"]}
+        charts.append({"title": f"{rule.code}: responders (% of evaluable) by arm",
+                       "svg": mark_safe(lines_chart_svg(f"{rule.code} responders by arm",
+                                                        follow_ups, series, low=0, high=100))})
+    return charts
 
 
 @login_required

@@ -249,3 +249,17 @@ def test_a_regression_is_not_fitted_on_too_few_events(results):
     fit = next(r for r in results["regressions"] if r["arm"] == "BMC"
                and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
     assert fit["fitted"] is False and fit["terms"] == []
+
+
+@pytest.mark.parametrize("size", [4, 40])
+def test_the_results_page_costs_the_same_queries_for_any_cohort(client, study, size,
+                                                               django_assert_max_num_queries):
+    from django.contrib.auth.models import User
+
+    from patients.demo import load_demo
+
+    load_demo(size=size)
+    client.force_login(User.objects.create_superuser("admin", "a@example.org", "x" * 12))
+    with django_assert_max_num_queries(20):
+        page = client.get("/studies/BMC-LBP/results/")
+    assert page.status_code == 200 and page.content.decode().count("<svg") == 10
