@@ -135,3 +135,25 @@ def test_the_coordinator_workspace_renders_in_chromium(live_server, browser, set
     page.wait_for_selector("text=Visits")
     assert "demo0001@patients.example" in page.content()
     page.screenshot(path=str(ARTIFACTS / "coordinator-patient.png"), full_page=True)
+
+
+def test_the_clinicians_pages_render_in_chromium(live_server, browser):
+    from patients.demo import DEMO_PASSWORD, load_demo
+
+    load_demo(size=16)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "clinician")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    press(page, "Log in")
+    page.wait_for_selector("text=Studies")
+    page.goto(f"{live_server.url}/studies/BMC-LBP/patients/DEMO-0001/outcomes/")
+    page.wait_for_selector("text=Responder status")
+    assert page.locator("svg.chart").count() == 6
+    assert "demo0001@patients.example" not in page.content()
+    page.screenshot(path=str(ARTIFACTS / "clinician-patient.png"), full_page=True)
+    page.goto(f"{live_server.url}/studies/BMC-LBP/results/")
+    page.wait_for_selector("text=Between arms")
+    assert page.locator("svg.chart").count() == 10
+    page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)
