@@ -34,32 +34,40 @@ def allocation(study) -> dict[str, list[int]]:
 
 
 def score_rows(study) -> list[ScoreRow]:
-    """Return every stored result score and every recorded opioid dose, one row each."""
+    """Return every stored result score and every recorded opioid dose, one row each.
+
+    Arms and time points are joined in Python from two small maps, so the big query
+    touches only scores, responses and visits.
+    """
+    from outcomes.followups.models import TimePoint
+
+    arm_of = dict(Enrolment.objects.filter(study=study).values_list("pk", "arm__code"))
+    tp_code = dict(TimePoint.objects.filter(study=study).values_list("pk", "code"))
     rows = [
         # From the exact value (the decimal column is rounded to 10 places); terminating
         # decimals parse directly, only repeating ones ("320/9") need a Fraction.
-        ScoreRow(enrolment, arm, tp, code,
+        ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], code,
                  float(Fraction(exact)) if "/" in exact else float(exact))
-        for enrolment, arm, tp, code, exact in Score.objects.filter(
+        for enrolment, tp, code, exact in Score.objects.filter(
             response__visit__enrolment__study=study,
             response__state=Response.State.COMPLETED,
             code__in=RESULT_SCORES,
         ).values_list(
-            "response__visit__enrolment_id", "response__visit__enrolment__arm__code",
-            "response__visit__timepoint__code", "code", "exact",
-        ).iterator(chunk_size=10000)
+            "response__visit__enrolment_id", "response__visit__timepoint_id", "code", "exact",
+        ).iterator(chunk_size=20000)
     ]
     visits = Visit.objects.filter(enrolment__study=study).values_list(
-        "enrolment_id", "enrolment__arm__code", "timepoint__code", "timepoint__is_baseline",
+        "enrolment_id", "timepoint_id", "timepoint__is_baseline",
         "opioid_mme", "enrolment__patient__baseline_opioid_mme", "status",
     )
-    for enrolment, arm, tp, is_baseline, mme, baseline_mme, status in visits.iterator(
-        chunk_size=10000,
+    for enrolment, tp, is_baseline, mme, baseline_mme, status in visits.iterator(
+        chunk_size=20000,
     ):
         if mme is None and is_baseline:
             mme = baseline_mme  # the enrolment record's baseline dose
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
-            rows.append(ScoreRow(enrolment, arm, tp, "opioid_mme", float(mme)))
+            rows.append(ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], "opioid_mme",
+                                 float(mme)))
     return rows
 
 
