@@ -10,7 +10,7 @@ from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from outcomes.audit.services import history
+from outcomes.audit.services import history, record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
 from outcomes.followups.services import change_index_date, study_today
@@ -53,11 +53,15 @@ def patient(request, code: str, patient_code: str):
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     show_contact = selectors.sees_contacts(request.user)
+    contact = selectors.contact_of(enrolment) if show_contact else None
+    if contact is not None:
+        # Identifiable data was disclosed: say who saw it.
+        record_change(obj=contact, action="view", actor=request.user)
     return render(request, "patients/patient.html", {
         "study": study,
         "enrolment": enrolment,
         "visits": selectors.patient_visits(enrolment),
-        "contact": selectors.contact_of(enrolment) if show_contact else None,
+        "contact": contact,
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
         "index_form": IndexDateForm(initial={"index_date": enrolment.index_date}),

@@ -79,6 +79,8 @@ def test_contact_details_are_shown_to_coordinators_only(client, study, coordinat
     url = reverse("patients:patient", kwargs={"code": study.code, "patient_code": "W-1"})
     client.force_login(coordinator)
     assert "secret@example.org" in client.get(url).content.decode()
+    assert AuditRecord.objects.filter(action="view", object_type="patients.contact",
+                                      actor=coordinator).count() == 1
     clinician = staff("doc", "Clinicians")
     client.force_login(clinician)
     page = client.get(url).content.decode()
