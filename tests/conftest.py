@@ -28,3 +28,12 @@ def study(db):
 @pytest.fixture
 def today() -> dt.date:
     return dt.date(2026, 6, 1)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters live in the cache: every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -21,10 +23,40 @@ from .selectors import steps_for, visit_for_token
 logger = logging.getLogger(__name__)
 
 
+def _failures_key(request: HttpRequest) -> str:
+    return f"survey-link-failures:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _too_many_failures(request: HttpRequest) -> bool:
+    return cache.get(_failures_key(request), 0) >= settings.SURVEY_LINK_FAILURES_ALLOWED
+
+
 def _link_not_active(request: HttpRequest) -> HttpResponse:
     # One page for unknown, expired, revoked and withdrawn links, with the
     # platform's contact rather than a study's: no hint whether the token existed.
+    # Each miss counts against the address, so guessing tokens is throttled.
+    key = _failures_key(request)
+    cache.add(key, 0, settings.SURVEY_LINK_FAILURE_WINDOW_SECONDS)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, settings.SURVEY_LINK_FAILURE_WINDOW_SECONDS)
     return render(request, "survey/not_active.html", {"clinic": _clinic()}, status=404)
+
+
+def _throttled(request: HttpRequest) -> HttpResponse:
+    return render(request, "survey/not_active.html", {"clinic": _clinic(), "throttled": True},
+                  status=429)
+
+
+def throttle_guessing(view):
+    """Refuse every link request from an address that has missed too many tokens."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if _too_many_failures(request):
+            return _throttled(request)
+        return view(request, *args, **kwargs)
+    return wrapped
 
 
 def _clinic(study=None) -> dict[str, str]:
@@ -36,6 +68,7 @@ def _clinic(study=None) -> dict[str, str]:
 
 
 @never_cache
+@throttle_guessing
 def start(request: HttpRequest, token: str) -> HttpResponse:
     """Resume where the patient stopped: the first instrument not yet saved in full."""
     visit = visit_for_token(token)
@@ -51,6 +84,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @never_cache
+@throttle_guessing
 @csrf_protect
 def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
     """Show one instrument; save its answers; on the last one, submit the visit."""
@@ -118,6 +152,7 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
 
 
 @never_cache
+@throttle_guessing
 def done(request: HttpRequest, token: str) -> HttpResponse:
     """Thank the patient once the visit is submitted."""
     visit = visit_for_token(token)

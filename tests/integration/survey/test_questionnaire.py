@@ -184,3 +184,18 @@ def test_the_questionnaire_speaks_spanish_and_says_the_instrument_is_english_onl
     assert "Siguiente" in page
     assert "solo está disponible en inglés" in page
     assert '<form method="post" novalidate lang="en">' in page
+
+
+def test_guessing_tokens_is_throttled_per_address(client, visit, token, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.SURVEY_LINK_FAILURES_ALLOWED = 5
+    for n in range(5):
+        assert client.get(f"/s/guess{n:040d}/").status_code == 404
+    assert client.get("/s/guess-one-more-000000000000000000000000/").status_code == 429
+    # Even a real link is refused from that address for a while.
+    assert client.get(reverse("survey:start", kwargs={"token": token})).status_code == 429
+    other = type(client)(REMOTE_ADDR="10.0.0.9")
+    assert other.get(reverse("survey:start", kwargs={"token": token})).status_code == 302
+    cache.clear()
