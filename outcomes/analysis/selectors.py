@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -33,29 +34,28 @@ def allocation(study) -> dict[str, list[int]]:
     return result
 
 
-def score_rows(study) -> list[ScoreRow]:
-    """Return every stored result score and every recorded opioid dose, one row each.
+def score_rows(study) -> Iterator[ScoreRow]:
+    """Yield every stored result score and every recorded opioid dose, one row each.
 
     Arms and time points are joined in Python from two small maps, so the big query
-    touches only scores, responses and visits.
+    touches only scores, responses and visits; rows stream in chunks.
     """
     from outcomes.followups.models import TimePoint
 
     arm_of = dict(Enrolment.objects.filter(study=study).values_list("pk", "arm__code"))
     tp_code = dict(TimePoint.objects.filter(study=study).values_list("pk", "code"))
-    rows = [
+    scores = Score.objects.filter(
+        response__visit__enrolment__study=study,
+        response__state=Response.State.COMPLETED,
+        code__in=RESULT_SCORES,
+    ).values_list(
+        "response__visit__enrolment_id", "response__visit__timepoint_id", "code", "exact",
+    )
+    for enrolment, tp, code, exact in scores.iterator(chunk_size=20000):
         # From the exact value (the decimal column is rounded to 10 places); terminating
         # decimals parse directly, only repeating ones ("320/9") need a Fraction.
-        ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], code,
-                 float(Fraction(exact)) if "/" in exact else float(exact))
-        for enrolment, tp, code, exact in Score.objects.filter(
-            response__visit__enrolment__study=study,
-            response__state=Response.State.COMPLETED,
-            code__in=RESULT_SCORES,
-        ).values_list(
-            "response__visit__enrolment_id", "response__visit__timepoint_id", "code", "exact",
-        ).iterator(chunk_size=20000)
-    ]
+        yield ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], code,
+                       float(Fraction(exact)) if "/" in exact else float(exact))
     visits = Visit.objects.filter(enrolment__study=study).values_list(
         "enrolment_id", "timepoint_id", "timepoint__is_baseline",
         "opioid_mme", "enrolment__patient__baseline_opioid_mme", "status",
@@ -66,9 +66,7 @@ def score_rows(study) -> list[ScoreRow]:
         if mme is None and is_baseline:
             mme = baseline_mme  # the enrolment record's baseline dose
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
-            rows.append(ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], "opioid_mme",
-                                 float(mme)))
-    return rows
+            yield ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], "opioid_mme", float(mme))
 
 
 def verdict_counts(study) -> dict[tuple[str, str, str, str], int]:
