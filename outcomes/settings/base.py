@@ -198,6 +198,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
         # Request and access logs carry URL paths: private-link tokens are redacted.
         "django.request": {"filters": ["no_tokens"]},
         "django.server": {"filters": ["no_tokens"], "handlers": ["console"],
