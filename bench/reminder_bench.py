@@ -26,17 +26,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outcomes.settings.test")
-if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    sys.exit("set DATABASE_URL to a PostgreSQL database (it will be emptied)")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _postgres import fresh_database, setup_django_on_postgres
 
-import django  # noqa: E402
+setup_django_on_postgres()
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from outcomes.followups.models import Reminder, Visit  # noqa: E402
@@ -48,8 +42,7 @@ NOON = dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC)
 
 
 def one(size: int) -> tuple[float, int, float]:
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    fresh_database()
     study = ensure_demo_study()
     study.quiet_hours_start = study.quiet_hours_end = 0
     study.save()

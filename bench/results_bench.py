@@ -20,17 +20,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outcomes.settings.test")
-if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    sys.exit("set DATABASE_URL to a PostgreSQL database (it will be emptied)")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _postgres import fresh_database, setup_django_on_postgres
 
-import django  # noqa: E402
+setup_django_on_postgres()
 
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -54,8 +48,7 @@ CODES = {"odi": ("odi",), "nrs11": ("nrs",), "eq5d3l": ("eq5d_index_uk", "eq5d_i
 
 
 def build(size: int):
-    call_command("migrate", verbosity=0)
-    call_command("flush", interactive=False, verbosity=0)
+    fresh_database()
     study = ensure_demo_study()
     bulk_cohort(study, size, today=TODAY)
     rng = random.Random(3)

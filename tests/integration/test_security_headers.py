@@ -35,3 +35,5 @@ def test_every_page_sends_a_strict_policy_and_has_no_inline_script_or_style(page
         html = response.content.decode()
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
         assert ' style="' not in html, url
+        title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+        assert "<" not in title and title.strip(), url

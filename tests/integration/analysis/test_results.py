@@ -263,3 +263,13 @@ def test_the_results_page_costs_the_same_queries_for_any_cohort(client, study, s
     with django_assert_max_num_queries(20):
         page = client.get("/studies/BMC-LBP/results/")
     assert page.status_code == 200 and page.content.decode().count("<svg") == 10
+
+
+def test_the_results_page_title_is_plain_text(client, study):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.create_superuser("admin", "a@example.org", "x" * 12))
+    html = client.get("/studies/BMC-LBP/results/").content.decode()
+    title = html.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert title == "BMC-LBP · Results"
+    assert html.count('id="subgroups"') == 1

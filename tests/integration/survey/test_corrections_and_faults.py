@@ -110,36 +110,45 @@ def test_a_database_error_on_submit_keeps_the_answers_on_the_page(client, visit,
     assert Response.objects.get(visit=visit, instrument__code="nrs11").answers == {"pain": 6}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_concurrent_submits_on_postgresql_store_one_set_of_responses(study, frozen):
+def at_once(*calls) -> list[Exception]:
+    """Run each call in its own thread and connection, released together; return errors."""
+    barrier = threading.Barrier(len(calls))
+    errors: list[Exception] = []
+
+    def run(call):
+        try:
+            barrier.wait()
+            call()
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return errors
+
+
+def open_baseline(study, code):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL; CI runs this in its PostgreSQL pass")
     import datetime as dt
 
     from tests.factories import enrol
 
-    enrolment = enrol(study, "P-300", index_date=dt.date(2026, 6, 1), today=dt.date(2026, 6, 1))
-    visit = enrolment.visits.get(timepoint__code="baseline")
+    enrolment = enrol(study, code, index_date=dt.date(2026, 6, 1), today=dt.date(2026, 6, 1))
+    return enrolment, enrolment.visits.get(timepoint__code="baseline")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_submits_on_postgresql_store_one_set_of_responses(study, frozen):
+    enrolment, visit = open_baseline(study, "P-300")
     for item, answers in zip(visit.timepoint.items.order_by("order"), PAGES, strict=True):
         save_answers(visit=visit, instrument=item.instrument, answers=answers)
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def submit():
-        try:
-            barrier.wait()
-            submit_visit(visit=visit)
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=submit) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert errors == []
+    assert at_once(lambda: submit_visit(visit=visit), lambda: submit_visit(visit=visit)) == []
     assert Response.objects.filter(visit=visit, state="completed").count() == 4
     assert Score.objects.filter(response__visit=visit, code="odi").count() == 1
     assert ResponderStatus.objects.filter(enrolment=enrolment).exists()
@@ -147,33 +156,12 @@ def test_two_concurrent_submits_on_postgresql_store_one_set_of_responses(study, 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_first_saves_on_postgresql_create_one_response(study, frozen):
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL; CI runs this in its PostgreSQL pass")
-    import datetime as dt
-
-    from tests.factories import enrol
-
-    enrolment = enrol(study, "P-301", index_date=dt.date(2026, 6, 1), today=dt.date(2026, 6, 1))
-    visit = enrolment.visits.get(timepoint__code="baseline")
+    _, visit = open_baseline(study, "P-301")
     odi = visit.timepoint.items.get(order=0).instrument
-    barrier = threading.Barrier(2)
-    errors = []
-
-    def save(answers):
-        try:
-            barrier.wait()
-            save_answers(visit=visit, instrument=odi, answers=answers)
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=save, args=({"walking": 1},)),
-               threading.Thread(target=save, args=({"lifting": 2},))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    errors = at_once(
+        lambda: save_answers(visit=visit, instrument=odi, answers={"walking": 1}),
+        lambda: save_answers(visit=visit, instrument=odi, answers={"lifting": 2}),
+    )
     assert errors == []
     live = Response.objects.get(visit=visit, instrument=odi)
     assert live.answers == {"walking": 1, "lifting": 2}
