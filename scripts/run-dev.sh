@@ -11,6 +11,8 @@ py=.venv/bin/python
 mkdir -p var/celery-broker/processed var/staticfiles
 $py manage.py migrate --noinput
 $py manage.py load_demo
+# One reminder run now (emails print to the console); beat repeats it every 15 minutes.
+$py manage.py send_reminders >var/first-reminder-run.log 2>&1 || true
 .venv/bin/celery -A outcomes worker --beat --loglevel INFO --concurrency 1 \
   --schedule var/celerybeat-schedule >var/celery.log 2>&1 &
 worker=$!
