@@ -27,11 +27,11 @@ from .selectors import (
     RESULT_SCORES,
     allocation,
     primary_verdicts_with_covariates,
-    score_rows,
     status_reasons,
     verdict_counts,
     visit_flow,
 )
+from .tables import score_tables
 
 SCORE_CODES = (*RESULT_SCORES, "opioid_mme")
 
@@ -42,28 +42,23 @@ def study_results(study) -> dict:
     baseline = next((tp.code for tp in timepoints if tp.is_baseline), None)
     allocated = allocation(study)
     arms = list(allocated)
-    values: dict[tuple[str, str, str], dict[int, float]] = defaultdict(dict)
-    for row in score_rows(study):
-        values[(row.arm, row.timepoint, row.score)][row.enrolment_id] = row.value
+    tables = score_tables(study, arms=arms, baseline=baseline)
+    empty = stats.describe([])
 
-    scores, changes = [], {}
+    scores = []
     for arm in arms:
         for tp in timepoints:
             for code in SCORE_CODES:
-                at = values.get((arm, tp.code, code), {})
-                summary = stats.describe(list(at.values()))
-                mean_low, mean_high = stats.mean_ci(list(at.values()))
+                summary = tables.summaries.get((arm, tp.code, code), empty)
+                mean_low, mean_high = stats.mean_ci_from(summary.n, summary.mean, summary.sd)
                 entry = {"arm": arm, "timepoint": tp.code, "score": code, "n": summary.n,
                          "mean": summary.mean, "sd": summary.sd, "median": summary.median,
                          "q1": summary.q1, "q3": summary.q3,
                          "mean_ci_low": mean_low, "mean_ci_high": mean_high}
                 if baseline and tp.code != baseline:
-                    base = values.get((arm, baseline, code), {})
-                    delta = [at[pk] - base[pk] for pk in at if pk in base]
-                    changes[(arm, tp.code, code)] = delta
-                    low, high = stats.mean_ci(delta)
-                    entry.update(change_n=len(delta),
-                                 change_mean=stats.describe(delta).mean,
+                    n, mean, sd = tables.changes.get((arm, tp.code, code), (0, None, None))
+                    low, high = stats.mean_ci_from(n, mean, sd)
+                    entry.update(change_n=n, change_mean=mean,
                                  change_ci_low=low, change_ci_high=high)
                 scores.append(entry)
 
@@ -101,11 +96,14 @@ def study_results(study) -> dict:
                     "arms": [a, b],
                 })
             for code in SCORE_CODES:
-                da, db = changes.get((a, tp.code, code), []), changes.get((b, tp.code, code), [])
-                for test, fn in (("welch_t", stats.welch_t), ("mann_whitney", stats.mann_whitney)):
+                none = (0, None, None)
+                welch = stats.welch_t_from(tables.changes.get((a, tp.code, code), none),
+                                           tables.changes.get((b, tp.code, code), none))
+                mwu = tables.mann_whitney.get((tp.code, code))
+                for test, p_value in (("welch_t", welch), ("mann_whitney", mwu)):
                     comparisons.append({
                         "timepoint": tp.code, "measure": code, "kind": "change", "test": test,
-                        "p_value": fn(da, db), "arms": [a, b],
+                        "p_value": p_value, "arms": [a, b],
                     })
     return {
         "study": study.code,

@@ -14,7 +14,6 @@ Conventions, chosen to match what a statistician would compute by hand:
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,12 +44,16 @@ def describe(values: Sequence[float]) -> Summary:
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float | None, float | None]:
     """Return the t-based confidence interval of the mean (None when n < 2)."""
-    data = np.asarray(values, dtype=float)
-    n = data.size
-    if n < 2:
+    summary = describe(values)
+    return mean_ci_from(summary.n, summary.mean, summary.sd, level)
+
+
+def mean_ci_from(n: int, mean: float | None, sd: float | None,
+                 level: float = 0.95) -> tuple[float | None, float | None]:
+    """Return the t-based confidence interval of a mean from n, mean and SD."""
+    if n < 2 or mean is None or sd is None:
         return None, None
-    mean = float(np.mean(data))
-    sem = float(np.std(data, ddof=1)) / math.sqrt(n)
+    sem = sd / math.sqrt(n)
     if sem == 0:
         return mean, mean
     half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sem
@@ -59,17 +62,37 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float | None,
 
 def welch_t(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Return the two-sided p-value of Welch's t-test, or None without enough data."""
-    if len(a) < 2 or len(b) < 2:
+    x, y = describe(a), describe(b)
+    return welch_t_from((x.n, x.mean, x.sd), (y.n, y.mean, y.sd))
+
+
+def welch_t_from(a: tuple[int, float | None, float | None],
+                 b: tuple[int, float | None, float | None]) -> float | None:
+    """Return Welch's two-sided p-value from each arm's (n, mean, SD)."""
+    (n1, m1, s1), (n2, m2, s2) = a, b
+    if n1 < 2 or n2 < 2 or s1 is None or s2 is None:
         return None
-    x, y = np.asarray(a, float), np.asarray(b, float)
-    if np.ptp(x) == 0 and np.ptp(y) == 0:
+    if s1 == 0 and s2 == 0:
         return None  # no variance in either arm: the t statistic is undefined
-    with warnings.catch_warnings():
-        # scipy warns of precision loss for nearly constant samples; the p-value stands.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        result = sps.ttest_ind(x, y, equal_var=False)
+    result = sps.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)
     p = float(result.pvalue)
     return None if math.isnan(p) else p
+
+
+def mann_whitney_from_ranks(n1: int, n2: int, rank_sum_1: float,
+                            tie_term: float) -> float | None:
+    """Return the two-sided Mann-Whitney p-value from rank sums, as scipy's asymptotic
+    method computes it (tie correction and continuity correction)."""
+    if n1 < 1 or n2 < 1:
+        return None
+    u1 = rank_sum_1 - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    n = n1 + n2
+    spread = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+    if spread == 0:
+        return None
+    p = 2 * float(sps.norm.sf((u - n1 * n2 / 2 - 0.5) / spread))
+    return min(max(p, 0.0), 1.0)
 
 
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float | None:

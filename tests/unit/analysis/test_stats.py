@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from outcomes.analysis.stats import (
@@ -103,3 +104,29 @@ def test_logistic_regression_refuses_separated_or_constant_data():
 
     assert logistic_regression([[0], [0], [1], [1]] * 3, [0, 0, 1, 1] * 3, ["x"]) is None
     assert logistic_regression([[0], [1]] * 5, [1, 1] * 5, ["x"]) is None
+
+
+def test_mann_whitney_from_ranks_matches_scipys_asymptotic_method():
+    from scipy.stats import mannwhitneyu, rankdata
+
+    from outcomes.analysis.stats import mann_whitney_from_ranks
+
+    a = [1.5, 2.0, 2.0, 3.5, 4.0, 4.0, 5.0, 6.5, 7.0, 8.0]
+    b = [2.0, 3.0, 4.0, 4.5, 6.0, 7.5, 8.0, 9.0, 9.5, 10.0, 11.0]
+    ranks = rankdata(a + b)
+    _, counts = np.unique(a + b, return_counts=True)
+    tie_term = float(sum(c**3 - c for c in counts))
+    ours = mann_whitney_from_ranks(len(a), len(b), float(sum(ranks[:len(a)])), tie_term)
+    assert ours == pytest.approx(mannwhitneyu(a, b, alternative="two-sided",
+                                              method="asymptotic").pvalue, rel=1e-12)
+
+
+def test_welch_from_summary_statistics_equals_welch_on_the_data():
+    from scipy.stats import ttest_ind
+
+    from outcomes.analysis.stats import describe, welch_t_from
+
+    a, b = [3.0, 4.5, 5.0, 7.0], [1.0, 1.5, 2.0, 2.5, 6.0]
+    x, y = describe(a), describe(b)
+    assert welch_t_from((x.n, x.mean, x.sd), (y.n, y.mean, y.sd)) == pytest.approx(
+        ttest_ind(a, b, equal_var=False).pvalue, rel=1e-12)
