@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import connection, transaction
 
 from . import stats
 from .selectors import RESULT_SCORES, score_rows
@@ -91,7 +91,8 @@ SELECT v.enrolment_id, arm.code, tp.code, 'opioid_mme',
 
 _CHANGES_SQL = """
 SELECT f.e, f.arm, f.tp, f.code, f.x - b.x AS d
-  FROM s f JOIN s b ON b.e = f.e AND b.code = f.code AND b.tp = %(baseline)s
+  FROM results_s f JOIN results_s b
+    ON b.e = f.e AND b.code = f.code AND b.tp = %(baseline)s
  WHERE f.tp <> %(baseline)s
 """
 
@@ -99,34 +100,42 @@ SELECT f.e, f.arm, f.tp, f.code, f.x - b.x AS d
 def postgres_tables(study, *, arms: list[str], baseline: str) -> Tables:
     params = {"study": study.pk, "codes": list(RESULT_SCORES), "baseline": baseline,
               "arms": arms[:2]}
-    cte = f"WITH s AS ({_VALUES_SQL}), c AS ({_CHANGES_SQL})"
     tables = Tables()
-    with connection.cursor() as cursor:
-        cursor.execute(f"""{cte}
+    # The values and the changes are computed once, into temporary tables that vanish
+    # with the transaction; every aggregate below reads them.
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Dropped explicitly too: inside an outer transaction ON COMMIT comes later.
+        cursor.execute("DROP TABLE IF EXISTS results_s, results_c")
+        cursor.execute(f"CREATE TEMP TABLE results_s ON COMMIT DROP AS {_VALUES_SQL}", params)
+        cursor.execute(f"CREATE TEMP TABLE results_c ON COMMIT DROP AS {_CHANGES_SQL}", params)
+        cursor.execute("ANALYZE results_s; ANALYZE results_c")
+        cursor.execute("""
             SELECT arm, tp, code, count(*), avg(x), stddev_samp(x),
                    percentile_cont(ARRAY[0.25, 0.5, 0.75]) WITHIN GROUP (ORDER BY x)
-              FROM s GROUP BY arm, tp, code""", params)
+              FROM results_s GROUP BY arm, tp, code""")
         for arm, tp, code, n, mean, sd, (q1, median, q3) in cursor.fetchall():
             tables.summaries[(arm, tp, code)] = stats.Summary(n, mean, sd, median, q1, q3)
-        cursor.execute(f"""{cte}
+        cursor.execute("""
             SELECT arm, tp, code, count(*), avg(d), stddev_samp(d)
-              FROM c GROUP BY arm, tp, code""", params)
+              FROM results_c GROUP BY arm, tp, code""")
         for arm, tp, code, n, mean, sd in cursor.fetchall():
             tables.changes[(arm, tp, code)] = (n, mean, sd)
         if len(arms) < 2:
+            cursor.execute("DROP TABLE results_s, results_c")
             return tables
         # Average ranks of the changes over both arms, per (time point, score).
-        cursor.execute(f"""{cte}, r AS (
+        cursor.execute("""WITH r AS (
                 SELECT arm, tp, code,
                        rank() OVER (PARTITION BY tp, code ORDER BY d)
                        + (count(*) OVER (PARTITION BY tp, code, d) - 1) / 2.0 AS rk
-                  FROM c WHERE arm = ANY(%(arms)s))
+                  FROM results_c WHERE arm = ANY(%(arms)s))
             SELECT arm, tp, code, count(*), sum(rk) FROM r GROUP BY arm, tp, code""", params)
         ranks = {(arm, tp, code): (n, float(total)) for arm, tp, code, n, total in
                  cursor.fetchall()}
-        cursor.execute(f"""{cte}
+        cursor.execute("""
             SELECT tp, code, sum(n * n * n - n), max(n) FROM (
-                SELECT tp, code, d, count(*)::float8 AS n FROM c WHERE arm = ANY(%(arms)s)
+                SELECT tp, code, d, count(*)::float8 AS n FROM results_c
+                 WHERE arm = ANY(%(arms)s)
                  GROUP BY tp, code, d) g GROUP BY tp, code""", params)
         ties = {(tp, code): (float(term), largest) for tp, code, term, largest in
                 cursor.fetchall()}
@@ -143,8 +152,8 @@ def postgres_tables(study, *, arms: list[str], baseline: str) -> Tables:
                 small.append((tp, code))
         if small:
             # Small samples without ties take scipy's exact distribution: few rows.
-            cursor.execute(f"""{cte}
-                SELECT arm, tp, code, d FROM c
+            cursor.execute("""
+                SELECT arm, tp, code, d FROM results_c
                  WHERE arm = ANY(%(arms)s) AND (tp, code) IN (SELECT * FROM unnest(
                        %(small_tp)s::text[], %(small_code)s::text[]))""",
                            {**params, "small_tp": [t for t, _ in small],
@@ -155,4 +164,5 @@ def postgres_tables(study, *, arms: list[str], baseline: str) -> Tables:
             for tp, code in small:
                 tables.mann_whitney[(tp, code)] = stats.mann_whitney(
                     found.get((a, tp, code), []), found.get((b, tp, code), []))
+        cursor.execute("DROP TABLE results_s, results_c")
     return tables
