@@ -8,7 +8,7 @@ port=${2:-8000}
 export DEBUG=${DEBUG:-true}
 export SITE_URL=${SITE_URL:-http://$host:$port}
 py=.venv/bin/python
-mkdir -p var/celery-broker/processed var/staticfiles
+mkdir -p var/celery-broker/processed var/celery-broker/control var/staticfiles
 $py manage.py migrate --noinput
 $py manage.py load_demo
 # One reminder run now (emails print to the console); beat repeats it every 15 minutes.
