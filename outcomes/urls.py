@@ -7,11 +7,9 @@ from outcomes.instruments import views as instrument_views
 
 from . import views
 
-admin.site.site_header = "Outcomes administration"
-admin.site.site_title = "Outcomes"
-
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/two-factor/", views.two_factor, name="two-factor"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -71,11 +71,26 @@ class Study(models.Model):
     contact_name = models.CharField(max_length=200, blank=True)
     contact_email = models.EmailField(blank=True)
     contact_phone = models.CharField(max_length=50, blank=True)
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text="Staff of this study must confirm a one-time code (TOTP) after logging in.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name_plural = "studies"
         ordering = ["code"]
+        # What the staff roles are made of (outcomes.access.ROLES).
+        permissions = [
+            ("view_worklist", "See the worklists and patient pages of one's sites"),
+            ("manage_enrolment", "Enrol patients, change status and index date, resend links"),
+            ("view_contact_details", "See patients' contact details"),
+            ("view_outcomes", "See patients' scores and responder status"),
+            ("sign_off", "Sign off a patient's outcome review"),
+            ("view_results", "See the study's results arm against arm"),
+            ("export_data", "Download de-identified patient-level exports"),
+            ("export_identified", "Download the identified export"),
+        ]
 
     def __str__(self) -> str:
         return self.code

@@ -17,19 +17,12 @@ from outcomes.followups.models import Reminder, Visit
 
 from .models import Contact, Enrolment, Site, Study
 
-COORDINATORS = "Coordinators"
-
 
 def sites_of(user) -> QuerySet[Site]:
     """Return the sites whose patients ``user`` may see (every site for superusers)."""
     if user.is_superuser:
         return Site.objects.all()
     return Site.objects.filter(staff=user)
-
-
-def sees_contacts(user) -> bool:
-    """Contact details (identifying data) are for coordinators only."""
-    return user.is_superuser or user.groups.filter(name=COORDINATORS).exists()
 
 
 def studies_for(user) -> QuerySet[Study]:

@@ -1,6 +1,11 @@
 from django.urls import path
 
-from outcomes.analysis.views import patient_outcomes_page, responder_list_page, results_page
+from outcomes.analysis.views import (
+    export,
+    patient_outcomes_page,
+    responder_list_page,
+    results_page,
+)
 
 from . import views
 
@@ -10,6 +15,7 @@ urlpatterns = [
     path("<str:code>/", views.dashboard, name="dashboard"),
     path("<str:code>/enrol/", views.enrol, name="enrol"),
     path("<str:code>/results/", results_page, name="results"),
+    path("<str:code>/exports/<slug:kind>.csv", export, name="export"),
     path("<str:code>/responders/", responder_list_page, name="responders"),
     path("<str:code>/patients/<str:patient_code>/", views.patient, name="patient"),
     path("<str:code>/patients/<str:patient_code>/outcomes/", patient_outcomes_page,

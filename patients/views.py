@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from outcomes.access import MANAGE_ENROLMENT, VIEW_CONTACT, VIEW_WORKLIST, requires
 from outcomes.audit.services import history, record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
@@ -22,12 +22,7 @@ from .services import enrol_patient, set_enrolment_status
 PAGE_SIZE = 25
 
 
-def _require_coordinator(user) -> None:
-    if not selectors.sees_contacts(user):
-        raise PermissionDenied("Only coordinators change enrolments.")
-
-
-@login_required
+@requires(VIEW_WORKLIST)
 def dashboard(request, code: str):
     """What needs doing in a study: overdue, due, missed, upcoming, failed reminders."""
     study = selectors.study_for(request.user, code)
@@ -43,16 +38,16 @@ def dashboard(request, code: str):
         "current": current,
         "page": page.get_page(request.GET.get("page")),
         "completion": selectors.completion_by_channel(request.user, study),
-        "can_enrol": selectors.sees_contacts(request.user),
+        "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
     })
 
 
-@login_required
+@requires(VIEW_WORKLIST)
 def patient(request, code: str, patient_code: str):
     """One patient's visits, reminders and their outcomes, status and history."""
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
-    show_contact = selectors.sees_contacts(request.user)
+    show_contact = request.user.has_perm(VIEW_CONTACT)
     contact = selectors.contact_of(enrolment) if show_contact else None
     if contact is not None:
         # Identifiable data was disclosed: say who saw it.
@@ -70,11 +65,10 @@ def patient(request, code: str, patient_code: str):
     })
 
 
-@login_required
+@requires(MANAGE_ENROLMENT)
 def enrol(request, code: str):
     """Enrol a patient at one of the coordinator's sites; visits are scheduled at once."""
     study = selectors.study_for(request.user, code)
-    _require_coordinator(request.user)
     sites = selectors.sites_of(request.user)
     form = EnrolForm(request.POST or None, study=study, sites=sites)
     if request.method == "POST" and form.is_valid():
@@ -100,13 +94,12 @@ def enrol(request, code: str):
     return render(request, "patients/enrol.html", {"study": study, "form": form})
 
 
-@login_required
+@requires(MANAGE_ENROLMENT)
 @require_POST
 def change_status(request, code: str, patient_code: str):
     """Pause, resume, withdraw or complete a patient, with a reason."""
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
-    _require_coordinator(request.user)
     form = StatusForm(request.POST)
     if form.is_valid():
         try:
@@ -121,26 +114,24 @@ def change_status(request, code: str, patient_code: str):
     return redirect("patients:patient", code=code, patient_code=patient_code)
 
 
-@login_required
+@requires(MANAGE_ENROLMENT)
 @require_POST
 def resend(request, code: str, patient_code: str, visit_id: int):
     """Send a visit's link again now."""
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
-    _require_coordinator(request.user)
     visit = get_object_or_404(Visit, pk=visit_id, enrolment=enrolment)
     resend_link(visit=visit, actor=request.user)
     messages.success(request, f"The {visit.timepoint.label} link is being sent again.")
     return redirect("patients:patient", code=code, patient_code=patient_code)
 
 
-@login_required
+@requires(MANAGE_ENROLMENT)
 @require_POST
 def move_index_date(request, code: str, patient_code: str):
     """Move the index date: visits not completed are rescheduled, with the reason audited."""
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
-    _require_coordinator(request.user)
     form = IndexDateForm(request.POST)
     if form.is_valid():
         moved = change_index_date(enrolment=enrolment, index_date=form.cleaned_data["index_date"],

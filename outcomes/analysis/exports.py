@@ -63,8 +63,8 @@ def tidy_csv(study) -> str:
         for r in rows))
 
 
-def wide_csv(study) -> str:
-    """One row per patient: demographics, then one column per score and time point."""
+def _wide(study) -> tuple[list[str], list[str], dict[int, dict]]:
+    """Return the time points, the score columns and one row per enrolment (by pk)."""
     patients = _patients(study)
     timepoints = list(TimePoint.objects.filter(study=study).order_by("target_day")
                       .values_list("code", flat=True))
@@ -72,9 +72,44 @@ def wide_csv(study) -> str:
     for r in score_rows(study):
         values[r.enrolment_id][f"{r.score}_{r.timepoint}"] = repr(r.value)
     score_columns = [f"{code}_{tp}" for code in SCORE_CODES for tp in timepoints]
-    return _write((*PATIENT_COLUMNS, *score_columns), (
-        {**patient, **{c: values[pk].get(c) for c in score_columns}}
-        for pk, patient in patients.items()))
+    rows = {pk: {**patient, **{c: values[pk].get(c) for c in score_columns}}
+            for pk, patient in patients.items()}
+    return timepoints, score_columns, rows
+
+
+def wide_csv(study) -> str:
+    """One row per patient: demographics, then one column per score and time point."""
+    _, score_columns, rows = _wide(study)
+    return _write((*PATIENT_COLUMNS, *score_columns), rows.values())
+
+
+IDENTIFYING_COLUMNS = ("full_name", "email", "mobile", "date_of_birth", "enrolled_date",
+                       "index_date")
+
+
+def identified_csv(study) -> str:
+    """The wide file with names, contact details and calendar dates.
+
+    For data managers only (the view checks ``patients.export_identified``) and
+    every download is written to the audit trail.
+    """
+    from outcomes.followups.models import Visit
+
+    timepoints, score_columns, rows = _wide(study)
+    identity = Enrolment.objects.filter(study=study).values_list(
+        "pk", "patient__contact__full_name", "patient__contact__email",
+        "patient__contact__mobile", "patient__date_of_birth", "enrolled_date", "index_date",
+    )
+    for pk, *values in identity:
+        rows[pk].update(zip(IDENTIFYING_COLUMNS, values, strict=True))
+    completed_columns = [f"completed_{tp}" for tp in timepoints]
+    for pk, tp, at in Visit.objects.filter(
+        enrolment__study=study, completed_at__isnull=False,
+    ).values_list("enrolment_id", "timepoint__code", "completed_at").iterator(chunk_size=20000):
+        rows[pk][f"completed_{tp}"] = at.date().isoformat()
+    columns = (PATIENT_COLUMNS[0], *IDENTIFYING_COLUMNS, *PATIENT_COLUMNS[1:],
+               *completed_columns, *score_columns)
+    return _write(columns, ({c: row.get(c) for c in columns} for row in rows.values()))
 
 
 def data_dictionary(study) -> str:
@@ -106,4 +141,6 @@ def data_dictionary(study) -> str:
     return _write(("column", "description", "values"), rows)
 
 
+# De-identified: study codes, ages in years, time points instead of dates.
 EXPORTS = {"tidy": tidy_csv, "wide": wide_csv, "dictionary": data_dictionary}
+IDENTIFIED_EXPORTS = {"identified": identified_csv}

@@ -5,25 +5,38 @@ from __future__ import annotations
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
+from outcomes.access import (
+    CORRECT_RESPONSE,
+    EXPORT_DATA,
+    EXPORT_IDENTIFIED,
+    SIGN_OFF,
+    VIEW_OUTCOMES,
+    VIEW_RESULTS,
+    requires,
+)
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import record_change
+from outcomes.instruments.models import Response
 from patients.models import Procedure
 from patients.selectors import enrolment_for, study_for
 
 from .charts import line_chart_svg, lines_chart_svg
-from .exports import EXPORTS
+from .exports import EXPORTS, IDENTIFIED_EXPORTS
 from .results import results_csv, study_results
 from .selectors import patient_outcomes
 
 
-@login_required
+@requires(VIEW_RESULTS)
 def results_page(request, code: str):
-    """Scores, responders and between-arm tests, arm against arm; JSON and CSV downloads."""
+    """Scores, responders and between-arm tests, arm against arm; JSON and CSV downloads.
+
+    These are aggregates (no patient appears); patient-level files are ``export``'s.
+    """
     study = study_for(request.user, code)
     results = study_results(study)
     fmt = request.GET.get("format")
@@ -36,14 +49,32 @@ def results_page(request, code: str):
         response = HttpResponse(results_csv(results), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{study.code}-results.csv"'
         return response
-    if fmt in EXPORTS:
-        record_change(obj=study, action="export", actor=request.user, reason=f"{fmt} export")
-        response = HttpResponse(EXPORTS[fmt](study), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{study.code}-{fmt}.csv"'
-        return response
     return render(request, "analysis/results.html", {
         "study": study, "results": results, "charts": result_charts(study, results),
     })
+
+
+@requires(EXPORT_DATA)
+def export(request, code: str, kind: str):
+    """A patient-level CSV: de-identified for data managers, or identified (logged).
+
+    Every download is an audit record: who took which file of which study.
+    """
+    study = study_for(request.user, code)
+    if kind in IDENTIFIED_EXPORTS:
+        if not request.user.has_perm(EXPORT_IDENTIFIED):
+            raise PermissionDenied
+        build = IDENTIFIED_EXPORTS[kind]
+    elif kind in EXPORTS:
+        build = EXPORTS[kind]
+    else:
+        raise Http404("No such export.")
+    body = build(study)
+    record_change(obj=study, action="export", actor=request.user, reason=f"{kind} export")
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{study.code}-{kind}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 CHART_RANGES = {"odi": (0, 100), "nrs": (0, 10), "eq5d_index_uk": (-0.6, 1),
@@ -79,12 +110,14 @@ def result_charts(study, results) -> list[dict]:
     return charts
 
 
-@login_required
+@requires(VIEW_OUTCOMES)
 def patient_outcomes_page(request, code: str, patient_code: str):
     """A clinician's view of one patient: scores, changes, verdicts, charts, procedure."""
     study = study_for(request.user, code)
     enrolment = enrolment_for(request.user, study, patient_code)
     if request.method == "POST":
+        if not request.user.has_perm(SIGN_OFF):
+            raise PermissionDenied
         record_change(obj=enrolment, action="sign_off", actor=request.user,
                       reason=request.POST.get("note", "")[:500])
         messages.success(request, "Review signed off.")
@@ -105,10 +138,15 @@ def patient_outcomes_page(request, code: str, patient_code: str):
         "sign_offs": AuditRecord.objects.filter(
             object_type="patients.enrolment", object_id=str(enrolment.pk), action="sign_off",
         ).select_related("actor")[:5],
+        "responses": (
+            Response.objects.filter(visit__enrolment=enrolment, state=Response.State.COMPLETED)
+            .select_related("instrument", "visit__timepoint")
+            .order_by("visit__timepoint__target_day", "instrument__code")
+            if request.user.has_perm(CORRECT_RESPONSE) else None),
     })
 
 
-@login_required
+@requires(VIEW_OUTCOMES)
 def responder_list_page(request, code: str):
     """Who reached the rule's threshold at a time point, who lost it; by arm and rule."""
     from django.core.paginator import Paginator

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from outcomes.access import CORRECT_RESPONSE, requires
 from outcomes.audit.services import history
 from outcomes.survey.forms import InstrumentForm
 
@@ -38,8 +38,7 @@ def responses_in_scope(user):
     return queryset.filter(visit__enrolment__site__staff=user)
 
 
-@login_required
-@permission_required("instruments.change_response", raise_exception=True)
+@requires(CORRECT_RESPONSE)
 def correct(request, pk: int):
     """Correct a completed response: new answers, a reason, an audit record."""
     response = get_object_or_404(responses_in_scope(request.user), pk=pk, state="completed")
@@ -56,7 +55,8 @@ def correct(request, pk: int):
                 form.add_error(None, str(error))
             else:
                 messages.success(request, _("The correction is saved, with its reason."))
-                return redirect("admin:instruments_response_changelist")
+                return redirect("patients:outcomes", code=study.code,
+                                patient_code=response.visit.enrolment.patient.code)
     else:
         form = CorrectionForm(initial=response.answers, definition=definition,
                               max_missing=study.odi_max_missing)

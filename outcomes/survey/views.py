@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from outcomes.access import public
 from outcomes.instruments.scoring import ScoringError
 from outcomes.instruments.services import AlreadyCompleted, save_answers, submit_visit
 
@@ -67,6 +68,7 @@ def _clinic(study=None) -> dict[str, str]:
             "phone": settings.CLINIC_PHONE}
 
 
+@public("the patient's private link: the token is the credential")
 @never_cache
 @throttle_guessing
 def start(request: HttpRequest, token: str) -> HttpResponse:
@@ -83,6 +85,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("survey:step", token=token, number=len(steps))
 
 
+@public("the patient's private link: the token is the credential")
 @never_cache
 @throttle_guessing
 @csrf_protect
@@ -151,6 +154,7 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
     }, status=status)
 
 
+@public("the patient's private link: the token is the credential")
 @never_cache
 @throttle_guessing
 def done(request: HttpRequest, token: str) -> HttpResponse:

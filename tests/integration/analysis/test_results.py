@@ -186,7 +186,8 @@ def test_the_clinicians_patient_page_shows_scores_verdicts_and_signs_off(
     Site.objects.get(code="MAIN").staff.add(doctor)
     client.force_login(doctor)
     url = "/studies/BMC-LBP/patients/DEMO-0001/outcomes/"
-    with django_assert_max_num_queries(16):
+    # 18: the page, the user's permissions (2) and the study's second-factor rule (1).
+    with django_assert_max_num_queries(18):
         page = client.get(url)
     html = page.content.decode()
     assert page.status_code == 200

@@ -1,0 +1,161 @@
+"""Who may do what: the four staff roles, their permissions, and the view guard.
+
+A role is a Django group holding a fixed set of permissions (kept in step by
+``ensure_roles`` after every migrate, so the admin shows what each role can do).
+The administrator is Django's superuser. Patients have no account: their
+private link reaches their own current visit and nothing else.
+
+Two checks guard every staff page, both on the server:
+
+* the role check (``requires``): a user whose role lacks the permission gets 403;
+* the scope check (``patients.selectors``): an object outside the user's sites is
+  404, exactly as if it did not exist, so a guess learns nothing.
+
+Every view carries an ``access`` attribute saying which rule guards it; the
+permission-matrix test walks the URL configuration and fails on a view without one.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+# Study-level permissions (declared on patients.Study, see its Meta).
+VIEW_WORKLIST = "patients.view_worklist"
+MANAGE_ENROLMENT = "patients.manage_enrolment"
+VIEW_CONTACT = "patients.view_contact_details"
+VIEW_OUTCOMES = "patients.view_outcomes"
+SIGN_OFF = "patients.sign_off"
+VIEW_RESULTS = "patients.view_results"
+EXPORT_DATA = "patients.export_data"
+EXPORT_IDENTIFIED = "patients.export_identified"
+CORRECT_RESPONSE = "instruments.change_response"
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    group: str
+    description: str
+    permissions: tuple[str, ...]
+
+
+# Study set-up in the admin: data managers edit the study's design, never patient data.
+_SETUP_MODELS = ("patients.study", "patients.site", "patients.arm", "followups.timepoint",
+                 "followups.timepointinstrument", "instruments.responderrule")
+_SETUP = tuple(f"{model.split('.')[0]}.{action}_{model.split('.')[1]}"
+               for model in _SETUP_MODELS for action in ("view", "add", "change"))
+
+ROLES = (
+    Role("coordinator", "Coordinators",
+         "Enrols and follows patients at their own sites; sees contact details.",
+         (VIEW_WORKLIST, MANAGE_ENROLMENT, VIEW_CONTACT)),
+    Role("clinician", "Clinicians",
+         "Reads the scores and results of their sites' patients; signs reviews off.",
+         (VIEW_WORKLIST, VIEW_OUTCOMES, SIGN_OFF, VIEW_RESULTS)),
+    Role("data_manager", "Data managers",
+         "Sets studies up, imports, exports (identified export included) and corrects.",
+         (VIEW_WORKLIST, VIEW_OUTCOMES, VIEW_RESULTS, EXPORT_DATA, EXPORT_IDENTIFIED,
+          CORRECT_RESPONSE, "instruments.view_response", *_SETUP)),
+)
+ROLE_BY_CODE = {role.code: role for role in ROLES}
+
+
+def ensure_roles() -> None:
+    """Create the role groups and set their permissions to exactly the table above."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    # Permissions appear app by app after migrate: make sure ours exist already.
+    for label in {name.split(".")[0] for role in ROLES for name in role.permissions}:
+        create_permissions(apps.get_app_config(label), verbosity=0)
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role.group)
+        wanted = []
+        for name in role.permissions:
+            app_label, codename = name.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label,
+                                                 codename=codename))
+        group.permissions.set(wanted)
+
+
+def roles_of(user) -> list[str]:
+    """Return the role codes of ``user`` ("administrator" for a superuser)."""
+    if not user.is_authenticated:
+        return []
+    if user.is_superuser:
+        return ["administrator"]
+    names = {role.group: role.code for role in ROLES}
+    return [names[g] for g in user.groups.values_list("name", flat=True) if g in names]
+
+
+def needs_second_factor(user) -> bool:
+    """True when staff must confirm a one-time code and this session has not yet."""
+    if not user.is_authenticated or getattr(user, "is_verified", lambda: False)():
+        return False
+    from patients.models import Study
+
+    if settings.OUTCOMES_REQUIRE_TWO_FACTOR:
+        return True
+    return Study.objects.filter(require_two_factor=True, sites__staff=user).exists()
+
+
+def redirect_to_second_factor(request):
+    query = urlencode({"next": request.get_full_path()})
+    return redirect(f"{reverse('two-factor')}?{query}")
+
+
+def requires(permission: str):
+    """Guard a staff view: log in, pass the second factor if required, hold ``permission``.
+
+    Anonymous users go to the login page; a user without the permission gets 403.
+    Objects outside the user's sites are the view's business (404 through the
+    scoped selectors).
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def guarded(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if needs_second_factor(user):
+                return redirect_to_second_factor(request)
+            if not user.has_perm(permission):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        guarded.access = permission
+        return guarded
+
+    return decorator
+
+
+def public(reason: str):
+    """Mark a view anyone may open (the login page, a patient's private link)."""
+
+    def decorator(view):
+        view.access = f"public: {reason}"
+        return view
+
+    return decorator
+
+
+def signed_in(reason: str):
+    """Guard a view any logged-in staff user may open (e.g. the second-factor page)."""
+
+    def decorator(view):
+        guarded = login_required(view)
+        guarded.access = f"signed in: {reason}"
+        return guarded
+
+    return decorator
