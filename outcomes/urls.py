@@ -16,4 +16,5 @@ urlpatterns = [
     path("s/", include("outcomes.survey.urls")),
     path("studies/", include("patients.urls")),
     path("staff/responses/<int:pk>/correct/", instrument_views.correct, name="response-correct"),
+    path("staff/responses/<int:pk>/void/", instrument_views.void, name="response-void"),
 ]

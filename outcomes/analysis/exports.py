@@ -31,8 +31,14 @@ PATIENT_COLUMNS = ("patient", "arm", "site", "sex", "age", "bmi", "baseline_opio
                    "status")
 
 
-def _patients(study) -> dict[int, dict]:
-    rows = Enrolment.objects.filter(study=study).values_list(
+def _enrolments(study, sites):
+    """The study's enrolments, at ``sites`` only when given (a user's scope)."""
+    enrolments = Enrolment.objects.filter(study=study)
+    return enrolments if sites is None else enrolments.filter(site__in=sites)
+
+
+def _patients(study, sites=None) -> dict[int, dict]:
+    rows = _enrolments(study, sites).values_list(
         "pk", "patient__code", "arm__code", "site__code", "patient__sex",
         "patient__age_at_enrolment", "patient__bmi", "patient__baseline_opioid_mme", "status",
     ).order_by("patient__code")
@@ -48,38 +54,39 @@ def _write(columns, rows) -> str:
     return out.getvalue()
 
 
-def tidy_csv(study) -> str:
+def tidy_csv(study, sites=None) -> str:
     """One row per patient x time point x score: patient, arm, timepoint, score, value."""
-    patients = _patients(study)
+    patients = _patients(study, sites)
     order = {tp: i for i, tp in enumerate(
         TimePoint.objects.filter(study=study).order_by("target_day").values_list("code",
                                                                                  flat=True))}
-    rows = sorted(score_rows(study), key=lambda r: (patients[r.enrolment_id]["patient"],
-                                                   order.get(r.timepoint, 99),
-                                                   SCORE_CODES.index(r.score)))
+    rows = sorted((r for r in score_rows(study) if r.enrolment_id in patients),
+                  key=lambda r: (patients[r.enrolment_id]["patient"], order.get(r.timepoint, 99),
+                                 SCORE_CODES.index(r.score)))
     return _write(("patient", "arm", "timepoint", "score", "value"), (
         {"patient": patients[r.enrolment_id]["patient"], "arm": r.arm,
          "timepoint": r.timepoint, "score": r.score, "value": repr(r.value)}
         for r in rows))
 
 
-def _wide(study) -> tuple[list[str], list[str], dict[int, dict]]:
+def _wide(study, sites=None) -> tuple[list[str], list[str], dict[int, dict]]:
     """Return the time points, the score columns and one row per enrolment (by pk)."""
-    patients = _patients(study)
+    patients = _patients(study, sites)
     timepoints = list(TimePoint.objects.filter(study=study).order_by("target_day")
                       .values_list("code", flat=True))
     values: dict[int, dict[str, float]] = defaultdict(dict)
     for r in score_rows(study):
-        values[r.enrolment_id][f"{r.score}_{r.timepoint}"] = repr(r.value)
+        if r.enrolment_id in patients:
+            values[r.enrolment_id][f"{r.score}_{r.timepoint}"] = repr(r.value)
     score_columns = [f"{code}_{tp}" for code in SCORE_CODES for tp in timepoints]
     rows = {pk: {**patient, **{c: values[pk].get(c) for c in score_columns}}
             for pk, patient in patients.items()}
     return timepoints, score_columns, rows
 
 
-def wide_csv(study) -> str:
+def wide_csv(study, sites=None) -> str:
     """One row per patient: demographics, then one column per score and time point."""
-    _, score_columns, rows = _wide(study)
+    _, score_columns, rows = _wide(study, sites)
     return _write((*PATIENT_COLUMNS, *score_columns), rows.values())
 
 
@@ -87,7 +94,7 @@ IDENTIFYING_COLUMNS = ("full_name", "email", "mobile", "date_of_birth", "enrolle
                        "index_date")
 
 
-def identified_csv(study) -> str:
+def identified_csv(study, sites=None) -> str:
     """The wide file with names, contact details and calendar dates.
 
     For data managers only (the view checks ``patients.export_identified``) and
@@ -95,8 +102,8 @@ def identified_csv(study) -> str:
     """
     from outcomes.followups.models import Visit
 
-    timepoints, score_columns, rows = _wide(study)
-    identity = Enrolment.objects.filter(study=study).values_list(
+    timepoints, score_columns, rows = _wide(study, sites)
+    identity = _enrolments(study, sites).values_list(
         "pk", "patient__contact__full_name", "patient__contact__email",
         "patient__contact__mobile", "patient__date_of_birth", "enrolled_date", "index_date",
     )
@@ -104,7 +111,7 @@ def identified_csv(study) -> str:
         rows[pk].update(zip(IDENTIFYING_COLUMNS, values, strict=True))
     completed_columns = [f"completed_{tp}" for tp in timepoints]
     for pk, tp, at in Visit.objects.filter(
-        enrolment__study=study, completed_at__isnull=False,
+        enrolment__in=_enrolments(study, sites), completed_at__isnull=False,
     ).values_list("enrolment_id", "timepoint__code", "completed_at").iterator(chunk_size=20000):
         rows[pk][f"completed_{tp}"] = at.date().isoformat()
     columns = (PATIENT_COLUMNS[0], *IDENTIFYING_COLUMNS, *PATIENT_COLUMNS[1:],
@@ -112,7 +119,7 @@ def identified_csv(study) -> str:
     return _write(columns, ({c: row.get(c) for c in columns} for row in rows.values()))
 
 
-def data_dictionary(study) -> str:
+def data_dictionary(study, sites=None) -> str:
     """Describe every column of the tidy and wide exports."""
     timepoints = list(TimePoint.objects.filter(study=study).order_by("target_day"))
     rows = [

@@ -23,7 +23,7 @@ from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import record_change
 from outcomes.instruments.models import Response
 from patients.models import Procedure
-from patients.selectors import enrolment_for, study_for
+from patients.selectors import enrolment_for, sites_of, study_for
 
 from .charts import line_chart_svg, lines_chart_svg
 from .exports import EXPORTS, IDENTIFIED_EXPORTS
@@ -69,7 +69,7 @@ def export(request, code: str, kind: str):
         build = EXPORTS[kind]
     else:
         raise Http404("No such export.")
-    body = build(study)
+    body = build(study, sites_of(request.user))
     record_change(obj=study, action="export", actor=request.user, reason=f"{kind} export")
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study.code}-{kind}.csv"'

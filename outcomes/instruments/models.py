@@ -37,8 +37,19 @@ class Instrument(models.Model):
         return f"{self.short_title} v{self.version}"
 
 
+NEVER_DELETED = "Responses are never deleted: correct or void them, with a reason."
+
+
+class ResponseQuerySet(models.QuerySet):
+    def delete(self):
+        raise PermissionError(NEVER_DELETED)
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
+
 class Response(models.Model):
-    """One instrument answered at one visit."""
+    """One instrument answered at one visit. Never deleted (model, queryset, database)."""
 
     class State(models.TextChoices):
         IN_PROGRESS = "in_progress", "In progress"
@@ -71,6 +82,8 @@ class Response(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
     )
 
+    objects = ResponseQuerySet.as_manager()
+
     class Meta:
         ordering = ["visit", "instrument"]
         constraints = [
@@ -88,6 +101,9 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument.code} for {self.visit}"
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError(NEVER_DELETED)
 
     def clean(self) -> None:
         from .scoring import ScoringError, validate_answers

@@ -365,3 +365,37 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
                   reason=reason.strip())
     refresh_responder_statuses(enrolment=original.visit.enrolment)
     return replacement
+
+
+@transaction.atomic
+def void_response(*, response: Response, reason: str, actor) -> Response:
+    """Void a completed response (entered for the wrong patient, say), with a reason.
+
+    The row stays, as ``voided``, with its scores; results and verdicts leave it out,
+    and the visit is no longer complete unless another response takes its place.
+    """
+    from outcomes.followups.models import Visit
+    from outcomes.followups.schedule import Window, visit_state
+    from outcomes.followups.services import study_today
+
+    if not reason or not reason.strip():
+        raise ValueError("voiding a response needs a reason")
+    original = Response.objects.select_for_update().select_related(
+        "visit__enrolment__study",
+    ).get(pk=response.pk)
+    if original.state != Response.State.COMPLETED:
+        raise ValueError(f"only a completed response can be voided, not a {original.state} one")
+    original.state = Response.State.VOIDED
+    original.save(update_fields=["state", "updated_at"])
+    record_change(obj=original, action="void", actor=actor, before={"state": "completed"},
+                  after={"state": "voided"}, reason=reason.strip())
+    visit = original.visit
+    if visit.status == Visit.Status.COMPLETED:
+        window = Window(visit.window_open_date, visit.target_date, visit.window_close_date)
+        state = visit_state(window, today=study_today(visit.enrolment.study), completed=False)
+        Visit.objects.filter(pk=visit.pk).update(status=state, completed_at=None)
+        record_change(obj=visit, action="update", actor=actor,
+                      before={"status": visit.status}, after={"status": str(state)},
+                      reason=f"response {original.pk} voided")
+    refresh_responder_statuses(enrolment=visit.enrolment)
+    return original

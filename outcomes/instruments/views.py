@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
 from outcomes.access import CORRECT_RESPONSE, requires
 from outcomes.audit.services import history
@@ -14,7 +15,7 @@ from outcomes.survey.forms import InstrumentForm
 from .definitions import INSTRUMENTS
 from .models import Response
 from .scoring import ScoringError
-from .services import correct_response
+from .services import correct_response, void_response
 
 
 class CorrectionForm(InstrumentForm):
@@ -62,4 +63,28 @@ def correct(request, pk: int):
                               max_missing=study.odi_max_missing)
     return render(request, "instruments/correct.html", {
         "response": response, "form": form, "history": history(response)[:20],
+        "void_form": VoidForm(),
     })
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for voiding"), max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the audit history, e.g. 'entered for the wrong patient'."),
+    )
+
+
+@requires(CORRECT_RESPONSE)
+@require_POST
+def void(request, pk: int):
+    """Void a completed response with a reason: kept, audited, left out of the results."""
+    response = get_object_or_404(responses_in_scope(request.user), pk=pk, state="completed")
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason to void the response."))
+        return redirect("response-correct", pk=pk)
+    void_response(response=response, reason=form.cleaned_data["reason"], actor=request.user)
+    messages.success(request, _("The response is voided, with its reason."))
+    return redirect("patients:outcomes", code=response.visit.enrolment.study.code,
+                    patient_code=response.visit.enrolment.patient.code)

@@ -27,7 +27,7 @@ from patients.models import Site, Study
 
 TODAY = dt.date(2026, 6, 1)
 ROLES = ("anonymous", "other_patient", "coordinator_other_site", "clinician_other_site",
-         "coordinator", "clinician", "data_manager", "administrator")
+         "data_manager_other_site", "coordinator", "clinician", "data_manager", "administrator")
 STUDY = "BMC-LBP"
 PATIENT = "DEMO-0001"
 UNKNOWN_TOKEN = "A" * 43
@@ -40,11 +40,12 @@ ALL_STAFF_OK = {"anonymous": LOGIN, "other_patient": LOGIN, "others": 200}
 
 
 def _matrix(anonymous=LOGIN, other_patient=LOGIN, coordinator_other_site=403,
-            clinician_other_site=403, coordinator=403, clinician=403, data_manager=403,
-            administrator=200):
+            clinician_other_site=403, data_manager_other_site=403, coordinator=403,
+            clinician=403, data_manager=403, administrator=200):
     return dict(anonymous=anonymous, other_patient=other_patient,
                 coordinator_other_site=coordinator_other_site,
-                clinician_other_site=clinician_other_site, coordinator=coordinator,
+                clinician_other_site=clinician_other_site,
+                data_manager_other_site=data_manager_other_site, coordinator=coordinator,
                 clinician=clinician, data_manager=data_manager, administrator=administrator)
 
 
@@ -69,16 +70,16 @@ EXPECTED = [
     ("GET", "survey:done", {"token": UNKNOWN_TOKEN}, {"others": 404}),
     # The coordinator's workspace.
     ("GET", "patients:dashboard", {"code": STUDY}, _matrix(
-        coordinator_other_site=200, clinician_other_site=200, coordinator=200, clinician=200,
-        data_manager=200)),
+        coordinator_other_site=200, clinician_other_site=200, data_manager_other_site=200,
+        coordinator=200, clinician=200, data_manager=200)),
     ("GET", "patients:dashboard", {"code": "NO-SUCH"}, _matrix(
-        coordinator_other_site=404, clinician_other_site=404, coordinator=404, clinician=404,
-        data_manager=404, administrator=404)),
+        coordinator_other_site=404, clinician_other_site=404, data_manager_other_site=404,
+        coordinator=404, clinician=404, data_manager=404, administrator=404)),
     ("GET", "patients:enrol", {"code": STUDY}, _matrix(
         coordinator_other_site=200, coordinator=200)),
     ("GET", "patients:patient", {"code": STUDY, "patient_code": PATIENT}, _matrix(
-        coordinator_other_site=404, clinician_other_site=404, coordinator=200, clinician=200,
-        data_manager=200)),
+        coordinator_other_site=404, clinician_other_site=404, data_manager_other_site=404,
+        coordinator=200, clinician=200, data_manager=200)),
     ("POST", "patients:status", {"code": STUDY, "patient_code": PATIENT}, _matrix(
         coordinator_other_site=404, coordinator=302, administrator=302)),
     ("POST", "patients:index-date", {"code": STUDY, "patient_code": PATIENT}, _matrix(
@@ -87,20 +88,30 @@ EXPECTED = [
         coordinator_other_site=404, coordinator=302, administrator=302)),
     # The clinician's pages.
     ("GET", "patients:outcomes", {"code": STUDY, "patient_code": PATIENT}, _matrix(
-        clinician_other_site=404, clinician=200, data_manager=200)),
+        clinician_other_site=404, data_manager_other_site=404, clinician=200,
+        data_manager=200)),
     ("POST", "patients:outcomes", {"code": STUDY, "patient_code": PATIENT}, _matrix(
-        clinician_other_site=404, clinician=302, administrator=302)),
+        clinician_other_site=404, data_manager_other_site=404, clinician=302,
+        administrator=302)),
+    # Results are aggregates of the whole study; the responder list names only
+    # the patients of one's own sites (test_exports_and_lists_hold_only_ones_sites).
     ("GET", "patients:results", {"code": STUDY}, _matrix(
-        clinician_other_site=200, clinician=200, data_manager=200)),
+        clinician_other_site=200, data_manager_other_site=200, clinician=200,
+        data_manager=200)),
     ("GET", "patients:responders", {"code": STUDY}, _matrix(
-        clinician_other_site=200, clinician=200, data_manager=200)),
+        clinician_other_site=200, data_manager_other_site=200, clinician=200,
+        data_manager=200)),
     # The data manager's files and corrections.
-    ("GET", "patients:export", {"code": STUDY, "kind": "tidy"}, _matrix(data_manager=200)),
-    ("GET", "patients:export", {"code": STUDY, "kind": "identified"},
-     _matrix(data_manager=200)),
-    ("GET", "patients:export", {"code": STUDY, "kind": "no-such"},
-     _matrix(data_manager=404, administrator=404)),
-    ("GET", "response-correct", "response", _matrix(data_manager=200)),
+    ("GET", "patients:export", {"code": STUDY, "kind": "tidy"}, _matrix(
+        data_manager_other_site=200, data_manager=200)),
+    ("GET", "patients:export", {"code": STUDY, "kind": "identified"}, _matrix(
+        data_manager_other_site=200, data_manager=200)),
+    ("GET", "patients:export", {"code": STUDY, "kind": "no-such"}, _matrix(
+        data_manager_other_site=404, data_manager=404, administrator=404)),
+    ("GET", "response-correct", "response", _matrix(
+        data_manager_other_site=404, data_manager=200)),
+    ("POST", "response-void", "response", _matrix(
+        data_manager_other_site=404, data_manager=302, administrator=302)),
 ]
 
 # The admin is Django's: only staff reach it, and each model page needs its permission.
@@ -187,7 +198,8 @@ def world(db):
         "administrator": User.objects.create_superuser("root", "root@example.org", "x" * 12),
     }
     for role, group in (("coordinator_other_site", "Coordinators"),
-                        ("clinician_other_site", "Clinicians")):
+                        ("clinician_other_site", "Clinicians"),
+                        ("data_manager_other_site", "Data managers")):
         user = User.objects.create_user(role, password="x" * 12)
         user.groups.add(Group.objects.get(name=group))
         north.staff.add(user)
