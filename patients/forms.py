@@ -7,7 +7,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
 
-from .models import Contact, Enrolment, Patient
+from .models import Contact, Enrolment, Patient, study_date_validators
 
 
 class EnrolForm(forms.Form):
@@ -21,9 +21,10 @@ class EnrolForm(forms.Form):
                              decimal_places=1, required=False)
     baseline_opioid_mme = forms.DecimalField(label="Opioid use (MME/day)", min_value=0,
                                              max_digits=7, decimal_places=2, required=False)
-    enrolled_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    enrolled_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                                    validators=study_date_validators)
     index_date = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}), validators=study_date_validators,
         help_text="Procedure date (treatment arm) or start of conventional care.",
     )
     email = forms.EmailField(required=False)
@@ -68,7 +69,8 @@ class StatusForm(forms.Form):
 
 
 class IndexDateForm(forms.Form):
-    index_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    index_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
+                                 validators=study_date_validators)
     reason = forms.CharField(max_length=500, help_text="Kept in the audit history.")
 
     def __init__(self, *args, **kwargs):

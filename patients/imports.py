@@ -26,7 +26,7 @@ from outcomes.instruments.models import Instrument, Response
 from outcomes.instruments.scoring import ScoringError, score
 from outcomes.instruments.services import complete_response, refresh_responder_statuses
 
-from .models import Enrolment, Patient, Site, Study
+from .models import STUDY_DATE_RANGE, Enrolment, Patient, Site, Study
 from .services import enrol_patient
 
 PATIENT_COLUMNS = ("patient", "arm", "site", "sex", "age", "bmi", "opioid_mme",
@@ -100,10 +100,15 @@ def _rows(text: str, filename: str, columns: tuple[str, ...], problems: _Problem
 
 def _date(value: str, filename, line, column, problems) -> dt.date | None:
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         problems.add(filename, line, column, f"expected a date YYYY-MM-DD, got {value!r}")
         return None
+    low, high = STUDY_DATE_RANGE
+    if not low <= day <= high:
+        problems.add(filename, line, column, f"{value} is outside {low}..{high}")
+        return None
+    return day
 
 
 def _decimal(value, filename, line, column, problems, *, low, high) -> Decimal | None:

@@ -6,6 +6,7 @@ tables so that exports and clinician pages never touch the second one.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +14,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+
+# Study dates (enrolment, index, completion) are checked against a plausible range:
+# a typo like 0206 or 9999 would otherwise schedule visits centuries away.
+STUDY_DATE_RANGE = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
+study_date_validators = [
+    MinValueValidator(STUDY_DATE_RANGE[0], "A study date is on or after 1990-01-01."),
+    MaxValueValidator(STUDY_DATE_RANGE[1], "A study date is on or before 2100-12-31."),
+]
 
 code_validator = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
