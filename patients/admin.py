@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from outcomes.audit.admin_mixins import AuditedAdmin
 from outcomes.followups.models import TimePoint
 
 from .models import Arm, Contact, Enrolment, InjectedStructure, Patient, Procedure, Site, Study
@@ -52,16 +53,25 @@ class EnrolmentInline(admin.TabularInline):
     model = Enrolment
     extra = 0
     fields = ("study", "arm", "site", "enrolled_date", "index_date", "status", "status_reason")
+    # Status and index date change with a reason, on the patient's page.
+    readonly_fields = ("study", "arm", "site", "enrolled_date", "index_date", "status",
+                       "status_reason")
     show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 class ContactInline(admin.StackedInline):
     model = Contact
     extra = 0
+    can_delete = False
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(AuditedAdmin):
+    audit_views = True  # the contact details are on this page
     list_display = ("code", "study", "sex", "age_at_enrolment", "bmi", "baseline_opioid_mme")
     list_filter = ("study", "sex")
     search_fields = ("code",)
@@ -78,10 +88,11 @@ class ProcedureInline(admin.StackedInline):
     model = Procedure
     extra = 0
     show_change_link = True
+    can_delete = False
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(admin.ModelAdmin):
+class EnrolmentAdmin(AuditedAdmin):
     list_display = ("patient", "study", "arm", "site", "enrolled_date", "index_date", "status")
     list_filter = ("study", "arm", "site", "status")
     search_fields = ("patient__code",)
@@ -89,9 +100,15 @@ class EnrolmentAdmin(admin.ModelAdmin):
     autocomplete_fields = ("patient",)
     inlines = [ProcedureInline]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Once enrolled: status and index date change with a reason on the patient's page.
+        if obj is None:
+            return ()
+        return ("study", "patient", "index_date", "status", "status_reason")
+
 
 @admin.register(Procedure)
-class ProcedureAdmin(admin.ModelAdmin):
+class ProcedureAdmin(AuditedAdmin):
     list_display = ("enrolment", "procedure_date", "total_nucleated_cells", "cfu_f",
                     "cd34_cells", "platelets", "mri_change")
     list_filter = ("mri_change", "enrolment__study")

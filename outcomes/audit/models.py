@@ -18,6 +18,7 @@ class AuditRecord(models.Model):
         VIEW = "view", "Viewed"
         EXPORT = "export", "Exported"
         SIGN_OFF = "sign_off", "Signed off"
+        DELETE = "delete", "Deleted"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -25,9 +25,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Secrets never copied into the audit trail (a link's nonce rebuilds its token).
+NEVER_RECORDED = frozenset({"token_nonce", "token_hash", "password"})
+
+
 def snapshot(obj: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
     """Return the concrete field values of ``obj`` (by attname) as plain JSON values."""
-    names = fields or [f.attname for f in obj._meta.concrete_fields]
+    names = fields or [f.attname for f in obj._meta.concrete_fields
+                       if f.attname not in NEVER_RECORDED]
     return {name: _plain(getattr(obj, name)) for name in names}
 
 

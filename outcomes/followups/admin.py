@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from outcomes.audit.admin_mixins import AuditedAdmin
+
 from .models import Reminder, TimePoint, TimePointInstrument, Visit
 
 
@@ -25,13 +27,15 @@ class ReminderInline(admin.TabularInline):
 
 
 @admin.register(Visit)
-class VisitAdmin(admin.ModelAdmin):
+class VisitAdmin(AuditedAdmin):
     list_display = ("enrolment", "timepoint", "target_date", "window_open_date",
                     "window_close_date", "status", "completed_at")
     list_filter = ("status", "timepoint__code", "enrolment__study")
     search_fields = ("enrolment__patient__code",)
     list_select_related = ("enrolment__patient", "enrolment__arm", "timepoint")
-    readonly_fields = ("token_created_at",)
+    # Dates move with the index date (patient page); completion comes from the responses.
+    readonly_fields = ("enrolment", "timepoint", "target_date", "window_open_date",
+                       "window_close_date", "status", "completed_at", "token_created_at")
     date_hierarchy = "target_date"
     inlines = [ReminderInline]
 

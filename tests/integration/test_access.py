@@ -275,3 +275,38 @@ def test_postgresql_itself_refuses_to_delete_a_response(demo):
             connection.cursor() as cursor:
         cursor.execute("DELETE FROM instruments_response WHERE id = %s", [response.pk])
     assert Response.objects.filter(pk=response.pk).exists()
+
+
+# --- The admin writes the audit trail too ---
+
+def test_an_admin_edit_of_clinical_data_is_audited_and_deletes_are_refused(client, demo):
+    root = User.objects.create_superuser("root", "r@example.org", "x" * 12)
+    client.force_login(root)
+    patient = Patient.objects.get(code="DEMO-0001")
+    url = f"/admin/patients/patient/{patient.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert AuditRecord.objects.filter(action="view", object_type="patients.patient",
+                                      actor=root).exists()
+    form = page.context["adminform"].form
+    data = {name: form[name].value() if form[name].value() is not None else ""
+            for name in form.fields}
+    data["bmi"] = "31.5"
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in management.fields:
+            data[f"{formset.formset.prefix}-{name}"] = management[name].value()
+        for inline in formset.formset.forms:
+            for name in inline.fields:
+                value = inline[name].value()
+                data[inline.add_prefix(name)] = "" if value is None else value
+    reply = client.post(url, data)
+    assert reply.status_code == 302, reply.content.decode()[:2000]
+    record = AuditRecord.objects.get(action="update", object_type="patients.patient")
+    assert record.actor == root and record.changes["bmi"][1] == "31.5"
+    assert client.post(f"/admin/patients/patient/{patient.pk}/delete/",
+                       {"post": "yes"}).status_code == 403
+    visit = Visit.objects.filter(enrolment__patient=patient).first()
+    assert client.post(f"/admin/followups/visit/{visit.pk}/delete/",
+                       {"post": "yes"}).status_code == 403
+    assert "token" not in str(AuditRecord.objects.filter(actor=root).values_list("changes"))
