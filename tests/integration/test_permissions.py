@@ -184,8 +184,23 @@ def test_every_view_declares_its_access():
     assert undeclared == [], f"views without an access rule: {undeclared}"
 
 
+@pytest.fixture(scope="module")
+def _module_world(django_db_setup, django_db_blocker):
+    """Build the study, patients and users once for the module, inside a transaction
+    that is rolled back at its end; each test runs in a savepoint within it."""
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield _build_world()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(db):
+def world(_module_world, db):
+    return _module_world
+
+
+def _build_world():
     with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
         load_demo(size=2, today=TODAY)
     study = Study.objects.get(code=STUDY)
