@@ -347,6 +347,40 @@ def test_reminders_queued_when_the_broker_stops_all_go_out_once_after_it_restart
     assert set(pool.results("broker-w1", send_reminder_task)) <= {"sent", "claimed-elsewhere"}
 
 
+def test_a_link_resent_while_the_broker_is_down_goes_out_once_when_it_is_back(
+    study, broker, pool, client
+):
+    from django.contrib.auth.models import Group, User
+
+    from patients.models import Site
+
+    cohort(study, 1)
+    visit = Visit.objects.get(enrolment__patient__code="E-000", timepoint__code="m1")
+    coordinator = User.objects.create_user("coord", password="x" * 12)
+    coordinator.groups.add(Group.objects.get_or_create(name="Coordinators")[0])
+    Site.objects.get(code="MAIN").staff.add(coordinator)
+    client.force_login(coordinator)
+    broker.stop()
+
+    # The coordinator asks for the link again while the broker is down: the
+    # request is recorded and the page says so; no error invites a second click.
+    reply = client.post(reverse("patients:resend", kwargs={
+        "code": study.code, "patient_code": "E-000", "visit_id": visit.pk}))
+    assert reply.status_code == 302
+    assert Reminder.objects.get(kind="manual").status == "pending"
+
+    broker.start()
+    pool.release()
+    pool.start("resend-w1")
+    pool.enqueue(send_due_reminders)  # beat's next tick finds the request waiting
+    wait_for(lambda: Reminder.objects.filter(status="sent").count() == 2,
+             message="the invitation and the resent link sent")
+    wait_idle(pool, broker, "resend-w1")
+    assert pool.delivered() == {"e0@example.org": 2}
+    assert set(Reminder.objects.values_list("kind", "status")) == {
+        ("invitation", "sent"), ("manual", "sent")}
+
+
 # --- 2. A worker is killed in the middle of a send --------------------------------------
 
 def test_a_worker_killed_mid_send_sends_the_reminder_once_after_restart(study, broker, pool):
