@@ -287,11 +287,27 @@ def run_reminders(*, now: dt.datetime | None = None, dry_run: bool = False,
     return report, ids
 
 
+def queue_reminder(reminder_id: int) -> None:
+    """Queue one reminder's send now; if the broker is down, leave it to the next run.
+
+    The reminder is already a pending row, so the periodic run sends it once the
+    broker is back. Failing the coordinator's page instead would invite a second
+    click, and so a second message.
+    """
+    from kombu.exceptions import OperationalError
+
+    from .tasks import send_reminder_task
+
+    try:
+        send_reminder_task.delay(reminder_id)
+    except OperationalError as error:
+        logger.warning("broker unavailable (%s): reminder %s waits for the next reminder run",
+                       error, reminder_id)
+
+
 def resend_link(*, visit: Visit, actor) -> Reminder:
     """Send the visit's link again now, at a coordinator's request (audited as a reminder)."""
     from outcomes.audit.services import record_change
-
-    from .tasks import send_reminder_task
 
     contact = Contact.objects.filter(patient_id=visit.enrolment.patient_id).first()
     with transaction.atomic():
@@ -301,5 +317,5 @@ def resend_link(*, visit: Visit, actor) -> Reminder:
         )
         record_change(obj=visit, action="update", actor=actor, reason="link sent again",
                       after={"reminder": reminder.pk})
-        transaction.on_commit(lambda: send_reminder_task.delay(reminder.pk))
+        transaction.on_commit(lambda: queue_reminder(reminder.pk))
     return reminder

@@ -233,6 +233,7 @@ SMS_BACKEND = env.str(
 TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM_NUMBER = env.str("TWILIO_FROM_NUMBER", default="")
-# A reminder claimed by a worker that died is offered again after this many minutes.
-REMINDER_CLAIM_TIMEOUT_MINUTES = env.int("REMINDER_CLAIM_TIMEOUT_MINUTES", default=15)
+# A reminder claimed by a worker that died is offered again after this many minutes
+# (fractions allowed: the fault tests shorten it to seconds).
+REMINDER_CLAIM_TIMEOUT_MINUTES = env.float("REMINDER_CLAIM_TIMEOUT_MINUTES", default=15)
 REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=4)

@@ -6,6 +6,7 @@ Each fixture skips with a reason when its service is missing, or fails when
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -113,21 +114,59 @@ class Workers:
         return sum(p.read_text().count("\nSubject: ") for p in folder.iterdir())
 
 
-@pytest.fixture
-def workers(redis_broker, postgres_only, tmp_path, settings):
-    settings.CELERY_BROKER_URL = redis_broker
+def _forget_broker_connections(app) -> None:
+    """Drop the app's cached broker pools, so ``.delay()`` here uses the broker now set.
+
+    Celery builds them on first use and keeps them (it resets them only after a
+    fork, the same way): an earlier test may have left them on another broker.
+    """
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@contextlib.contextmanager
+def worker_pool(broker: str, tmp_path: Path, settings, pool_class=None):
+    """Publish on ``broker`` from this process; stop the pool's workers and keep their logs."""
+    settings.CELERY_BROKER_URL = broker
     settings.CELERY_TASK_ALWAYS_EAGER = False
     from outcomes.celery import app
 
-    app.conf.broker_url = redis_broker
+    app.conf.broker_url = broker
     app.conf.task_always_eager = False
-    pool = Workers(redis_broker, tmp_path)
-    yield pool
-    pool.stop()
-    app.conf.task_always_eager = True
-    for log in tmp_path.glob("*.log"):
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / f"celery-{log.name}").write_text(log.read_text())
+    _forget_broker_connections(app)
+    pool = (pool_class or Workers)(broker, tmp_path)
+    try:
+        yield pool
+    finally:
+        pool.stop()
+        app.conf.task_always_eager = True
+        _forget_broker_connections(app)
+        for log in tmp_path.glob("*.log"):
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            (ARTIFACTS / f"celery-{log.name}").write_text(log.read_text())
+
+
+@pytest.fixture
+def workers(redis_broker, postgres_only, tmp_path, settings):
+    with worker_pool(redis_broker, tmp_path, settings) as pool:
+        yield pool
+
+
+def cohort(study, size: int, prefix: str = "E"):
+    """Patients whose 1-month window opened today (in real time: the worker's clock)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tests.factories import enrol
+
+    study.quiet_hours_start = study.quiet_hours_end = 0  # no quiet hours: CI runs any hour
+    study.save()
+    today = timezone.now().date()
+    index = today - dt.timedelta(days=23)
+    for n in range(size):
+        enrol(study, f"{prefix}-{n:03d}", index_date=index, today=today,
+              contact={"email": f"{prefix.lower()}{n}@example.org", "preferred_channel": "email"})
 
 
 def wait_for(predicate, *, timeout: float = 60, message: str = "condition"):

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from django.utils import timezone
 
 from outcomes.followups.models import Reminder, ReminderAttempt
 from outcomes.followups.tasks import send_due_reminders, send_reminder_task
-from tests.factories import enrol
 
-from .conftest import wait_for
+from .conftest import cohort, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def cohort(study, size: int):
-    """Patients whose 1-month window opened today (in real time: the worker's clock)."""
-    study.quiet_hours_start = study.quiet_hours_end = 0  # no quiet hours: CI runs any hour
-    study.save()
-    today = timezone.now().date()
-    index = today - dt.timedelta(days=23)
-    for n in range(size):
-        enrol(study, f"E-{n:03d}", index_date=index, today=today,
-              contact={"email": f"e{n}@example.org", "preferred_channel": "email"})
 
 
 def test_a_worker_runs_the_periodic_reminder_task_end_to_end(study, workers):
