@@ -94,7 +94,7 @@ def ensure_database(database_url: str) -> None:
     admin.close()
 
 
-def prepare(stack: Stack, *, collectstatic: bool = True) -> None:
+def prepare(stack: Stack, *, collectstatic: bool = True, flush_redis: bool = True) -> None:
     """Set Django up, migrate and empty the database, flush Redis, collect static files."""
     import django
     import redis
@@ -112,7 +112,8 @@ def prepare(stack: Stack, *, collectstatic: bool = True) -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {YARDSTICK_TABLE}")
         cursor.execute(f"CREATE TABLE {YARDSTICK_TABLE} (id bigserial PRIMARY KEY, "
                        "client varchar(40) NOT NULL, created_at timestamptz DEFAULT now())")
-    redis.Redis.from_url(stack.redis_url).flushdb()
+    if flush_redis:
+        redis.Redis.from_url(stack.redis_url).flushdb()
     if collectstatic:
         # Production stores static files in a manifest: pages cannot render without it.
         call_command("collectstatic", interactive=False, verbosity=0)
