@@ -66,6 +66,15 @@ def scores_for(response: Response, *, study=None) -> dict[str, object]:
     return score(code, response.answers, **options)
 
 
+# Lock only the rows named (FOR UPDATE OF): a plain FOR UPDATE over select_related joins
+# would also lock the shared study and instrument rows and so queue every patient's
+# submit behind every other's.
+LOCK_SELF = ("self",)
+# What scoring and the audit record's description of a response read.
+RESPONSE_RELATED = ("instrument", "visit__enrolment__study", "visit__enrolment__patient",
+                    "visit__timepoint")
+
+
 @transaction.atomic
 def complete_response(
     *,
@@ -81,27 +90,34 @@ def complete_response(
     submit stores one response. Raises ``ScoringError`` (and changes nothing)
     when the answers cannot be scored.
     """
-    response = Response.objects.select_for_update().select_related(
-        "instrument", "visit__enrolment__study",
+    response = Response.objects.select_for_update(of=LOCK_SELF).select_related(
+        *RESPONSE_RELATED,
     ).get(pk=response.pk)
     if response.state == Response.State.COMPLETED:
         return response
+    _complete_locked(response, actor=actor, actor_label=actor_label,
+                     completed_at=completed_at or timezone.now())
+    update_visit_completion(visit=response.visit, at=response.completed_at)
+    if refresh_status:
+        refresh_responder_statuses(enrolment=response.visit.enrolment)
+    return response
+
+
+def _complete_locked(response: Response, *, actor, actor_label: str,
+                     completed_at: dt.datetime) -> None:
+    """Score, store and audit one in-progress response that the caller's transaction locked."""
     if response.state != Response.State.IN_PROGRESS:
         raise ValueError(f"a {response.state} response cannot be completed")
     values = scores_for(response)
     before = snapshot(response, ["state", "answers", "completed_at"])
     response.state = Response.State.COMPLETED
-    response.completed_at = completed_at or timezone.now()
+    response.completed_at = completed_at
     response.save(update_fields=["state", "completed_at", "updated_at"])
     store_scores(response=response, values=values)
     record_change(
         obj=response, action="update", actor=actor, actor_label=actor_label,
         before=before, after=snapshot(response, ["state", "answers", "completed_at"]),
     )
-    update_visit_completion(visit=response.visit, at=response.completed_at)
-    if refresh_status:
-        refresh_responder_statuses(enrolment=response.visit.enrolment)
-    return response
 
 
 def store_scores(*, response: Response, values: dict[str, object]) -> list[Score]:
@@ -227,11 +243,14 @@ def save_answers(
         try:
             with transaction.atomic():
                 response = (
-                    Response.objects.select_for_update()
+                    Response.objects.select_for_update(of=LOCK_SELF)
                     .filter(visit=visit, instrument=instrument, state__in=Response.LIVE_STATES)
                     .first()
                 )
-                if response is None:
+                if response is not None:
+                    # The caller's rows, for the audit record's description: no lazy loads.
+                    response.visit, response.instrument = visit, instrument
+                else:
                     response = Response.objects.create(
                         visit=visit, instrument=instrument, answers={}, source=source,
                         entered_by=actor if getattr(actor, "is_authenticated", False) else None,
@@ -265,24 +284,34 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
     """
     from outcomes.followups.models import TimePointInstrument, Visit
 
-    visit = Visit.objects.select_for_update().select_related("enrolment__study").get(pk=visit.pk)
+    visit = Visit.objects.select_for_update(of=LOCK_SELF).select_related(
+        "enrolment__study", "enrolment__patient", "timepoint",
+    ).get(pk=visit.pk)
     wanted = list(
         TimePointInstrument.objects.filter(timepoint_id=visit.timepoint_id)
         .order_by("order").values_list("instrument_id", flat=True)
     )
+    # Locked here, under the visit's lock, so no save from another tab slips in between.
     responses = {
         r.instrument_id: r
-        for r in Response.objects.filter(visit=visit, state__in=Response.LIVE_STATES)
-        .select_related("instrument")
+        for r in Response.objects.select_for_update(of=LOCK_SELF)
+        .filter(visit=visit, state__in=Response.LIVE_STATES).select_related("instrument")
     }
     missing = [pk for pk in wanted if pk not in responses]
     if missing:
         names = Instrument.objects.filter(pk__in=missing).values_list("code", flat=True)
         raise ScoringError("visit", f"not answered yet: {', '.join(sorted(names))}")
     now = timezone.now()
+    completed = False
     for pk in wanted:
-        complete_response(response=responses[pk], actor=actor, actor_label=actor_label,
-                          completed_at=now, refresh_status=False)
+        response = responses[pk]
+        if response.state == Response.State.COMPLETED:
+            continue
+        response.visit = visit
+        _complete_locked(response, actor=actor, actor_label=actor_label, completed_at=now)
+        completed = True
+    if completed:
+        update_visit_completion(visit=visit, at=now)
     refresh_responder_statuses(enrolment=visit.enrolment)
     return [responses[pk] for pk in wanted]
 
@@ -343,8 +372,8 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
     """
     if not reason or not reason.strip():
         raise ValueError("a correction needs a reason")
-    original = Response.objects.select_for_update().select_related(
-        "instrument", "visit__enrolment__study",
+    original = Response.objects.select_for_update(of=LOCK_SELF).select_related(
+        *RESPONSE_RELATED,
     ).get(pk=response.pk)
     if original.state != Response.State.COMPLETED:
         raise ValueError(f"only a completed response can be corrected, not a {original.state} one")

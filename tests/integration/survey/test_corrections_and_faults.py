@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
 from outcomes.audit.models import AuditRecord
@@ -165,3 +165,22 @@ def test_two_concurrent_first_saves_on_postgresql_create_one_response(study, fro
     assert errors == []
     live = Response.objects.get(visit=visit, instrument=odi)
     assert live.answers == {"walking": 1, "lifting": 2}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_in_progress_locks_its_own_rows_not_the_study_or_the_instruments(study, frozen):
+    # A plain FOR UPDATE over select_related joins also locks the joined study and
+    # instrument rows, which every patient shares: submits then queue behind each other.
+    _, visit = open_baseline(study, "P-302")
+    for item, answers in zip(visit.timepoint.items.order_by("order"), PAGES, strict=True):
+        save_answers(visit=visit, instrument=item.instrument, answers=answers)
+
+    def lock_shared_rows():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM patients_study WHERE id = %s FOR UPDATE NOWAIT",
+                           [study.pk])
+            cursor.execute("SELECT 1 FROM instruments_instrument FOR UPDATE NOWAIT")
+
+    with transaction.atomic():
+        submit_visit(visit=visit)
+        assert at_once(lock_shared_rows) == []

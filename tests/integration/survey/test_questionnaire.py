@@ -176,6 +176,18 @@ def test_a_page_costs_the_same_queries_however_many_answers_are_saved(
         client.get(step_url(token, number))
 
 
+def test_submitting_a_visit_costs_a_fixed_number_of_queries(
+    client, visit, token, django_assert_max_num_queries
+):
+    # Measured on PostgreSQL by bench/load_profile.py: 39 (65 before the submit locked its
+    # responses in one query and checked the visit once); see docs/performance.md.
+    for n, answers in enumerate(PAGES[:3], start=1):
+        post(client, token, n, answers)
+    with django_assert_max_num_queries(40):
+        reply = post(client, token, 4, PROMIS)
+    assert reply.status_code == 302
+
+
 def test_the_questionnaire_speaks_spanish_and_says_the_instrument_is_english_only(
     client, visit, token
 ):

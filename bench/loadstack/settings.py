@@ -1,0 +1,12 @@
+"""Production settings plus the yardstick URL: what ``bench/load_bench.py`` serves.
+
+Everything comes from ``outcomes.settings.production`` (DEBUG off, PostgreSQL with
+persistent connections, Redis, manifest static files, HSTS, secure cookies); only the
+URL configuration differs, by one bench-only route.
+"""
+
+from __future__ import annotations
+
+from outcomes.settings.production import *  # noqa: F403
+
+ROOT_URLCONF = "bench.loadstack.urls"
