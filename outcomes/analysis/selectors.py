@@ -10,11 +10,11 @@ from fractions import Fraction
 from django.db.models import Count
 
 from outcomes.followups.models import Visit
-from outcomes.instruments.models import ResponderStatus, Response, Score
+from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
 from patients.models import Enrolment
 
-RESULT_SCORES = ("odi", "nrs", "eq5d_index_uk", "eq5d_index_us", "eq5d_vas", "gph_t", "gmh_t")
-"""Score codes reported by ``results`` (SPEC section 9), plus ``opioid_mme`` from visits."""
+# RESULT_SCORES, the score codes ``results`` reports (plus ``opioid_mme`` from visits), is
+# defined beside ``VisitScores``, which keeps a column for each.
 
 
 @dataclass(frozen=True)
