@@ -26,11 +26,13 @@ class ScoreRow:
     value: float
 
 
-def allocation(study) -> dict[str, list[int]]:
-    """Return ``{arm code: [enrolment ids]}``: everyone allocated, whatever happened next."""
-    result: dict[str, list[int]] = {arm.code: [] for arm in study.arms.all()}
-    for pk, arm in Enrolment.objects.filter(study=study).values_list("pk", "arm__code"):
-        result.setdefault(arm, []).append(pk)
+def allocation(study) -> dict[str, int]:
+    """Return ``{arm code: patients}``: everyone allocated, whatever happened next; every
+    arm of the study in order (empty ones too), then any other arm an enrolment names."""
+    result: dict[str, int] = {arm.code: 0 for arm in study.arms.all()}
+    for arm, n in (Enrolment.objects.filter(study=study).values_list("arm__code")
+                   .annotate(n=Count("pk")).order_by("arm__code")):
+        result[arm] = n
     return result
 
 
