@@ -17,21 +17,12 @@ from __future__ import annotations
 
 import csv
 import io
-import math
-from collections import defaultdict
 
 from outcomes.followups.models import TimePoint
 
 from . import stats
-from .selectors import (
-    RESULT_SCORES,
-    allocation,
-    primary_verdicts_with_covariates,
-    status_reasons,
-    verdict_counts,
-    visit_flow,
-)
-from .tables import score_tables
+from .selectors import RESULT_SCORES, allocation, status_reasons
+from .tables import result_tables
 
 SCORE_CODES = (*RESULT_SCORES, "opioid_mme")
 
@@ -42,7 +33,7 @@ def study_results(study) -> dict:
     baseline = next((tp.code for tp in timepoints if tp.is_baseline), None)
     allocated = allocation(study)
     arms = list(allocated)
-    tables = score_tables(study, arms=arms, baseline=baseline)
+    tables = result_tables(study, arms=arms, baseline=baseline)
     empty = stats.describe([])
 
     scores = []
@@ -62,7 +53,7 @@ def study_results(study) -> dict:
                                  change_ci_low=low, change_ci_high=high)
                 scores.append(entry)
 
-    verdicts = verdict_counts(study)
+    verdicts = tables.verdicts
     rules = list(study.responder_rules.order_by("order", "code").values_list("code", flat=True))
 
     responders, counts = [], {}
@@ -73,7 +64,7 @@ def study_results(study) -> dict:
             for rule in rules:
                 yes = verdicts.get((arm, tp.code, rule, "responder"), 0)
                 evaluable = yes + verdicts.get((arm, tp.code, rule, "non_responder"), 0)
-                n = len(allocated[arm])
+                n = allocated[arm]
                 counts[(arm, tp.code, rule)] = (yes, evaluable)
                 responders.append({
                     "arm": arm, "timepoint": tp.code, "rule": rule, "responders": yes,
@@ -109,23 +100,23 @@ def study_results(study) -> dict:
         "study": study.code,
         "arms": arms,
         "timepoints": [tp.code for tp in timepoints],
-        "allocated": {arm: len(ids) for arm, ids in allocated.items()},
+        "allocated": allocated,
         "scores": scores,
         "responders": responders,
         "comparisons": comparisons,
-        "flow": flow(study, arms, timepoints, allocated),
-        **_by_covariates(primary_verdicts_with_covariates(study)),
+        "flow": flow(study, arms, timepoints, allocated, tables.flow),
+        "subgroups": tables.subgroups,
+        "regressions": tables.regressions,
     }
 
 
-def flow(study, arms, timepoints, allocated) -> list[dict]:
+def flow(study, arms, timepoints, allocated, counts) -> list[dict]:
     """CONSORT-style flow: allocated; per time point, visits with data (analysed), missed
     and pending; patients no longer active, with reasons."""
-    counts = visit_flow(study)
     reasons = status_reasons(study)
     rows = []
     for arm in arms:
-        entry = {"arm": arm, "allocated": len(allocated[arm]), "timepoints": [],
+        entry = {"arm": arm, "allocated": allocated[arm], "timepoints": [],
                  "left": [{"status": st, "reason": reason or "(no reason given)", "n": n}
                           for a, st, reason, n in reasons if a == arm]}
         for tp in timepoints:
@@ -139,75 +130,6 @@ def flow(study, arms, timepoints, allocated) -> list[dict]:
             })
         rows.append(entry)
     return rows
-
-
-def _levels(sex, age, bmi, opioid) -> dict[str, str]:
-    def band(value, cuts, labels):
-        if value is None:
-            return "unknown"
-        for cut, label in zip(cuts, labels, strict=False):
-            if value < cut:
-                return label
-        return labels[-1]
-
-    return {
-        "age": band(age, (50, 65), ("<50", "50-64", "65+")),
-        "sex": sex,
-        "bmi": band(bmi, (25, 30), ("<25", "25-29.9", "30+")),
-        "opioid": "unknown" if opioid is None else ("none" if opioid == 0 else "any"),
-    }
-
-
-def _by_covariates(rows: list[tuple]) -> dict:
-    return {"subgroups": subgroups(rows), "regressions": regressions(rows)}
-
-
-def subgroups(rows: list[tuple]) -> list[dict]:
-    """Responder rate by age group, sex, BMI class and baseline opioid use, within each arm,
-    for the study's primary rules at each follow-up time point (complete case)."""
-    tally: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for arm, tp, rule, verdict, sex, age, bmi, opioid in rows:
-        if verdict == "not_evaluable":
-            continue
-        for factor, level in _levels(sex, age, bmi, opioid).items():
-            cell = tally[(arm, tp, rule, factor, level)]
-            cell[0] += verdict == "responder"
-            cell[1] += 1
-    return [
-        {"arm": arm, "timepoint": tp, "rule": rule, "factor": factor, "level": level,
-         "responders": yes, "evaluable": n, "percent": 100 * yes / n}
-        for (arm, tp, rule, factor, level), (yes, n) in sorted(tally.items())
-    ]
-
-
-def regressions(rows: list[tuple]) -> list[dict]:
-    """Within each arm, for each primary rule and time point: logistic regression of
-    responding on age, sex (male), BMI and any baseline opioid use, where the data allow
-    (at least 10 events of the rarer outcome per predictor; otherwise ``fitted`` is false)."""
-    data: dict[tuple, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for arm, tp, rule, verdict, sex, age, bmi, opioid in rows:
-        if verdict == "not_evaluable" or None in (age, bmi, opioid) or sex not in ("female",
-                                                                               "male"):
-            continue
-        covariates, outcome = data[(arm, tp, rule)]
-        covariates.append([float(age), 1.0 if sex == "male" else 0.0, float(bmi),
-                           1.0 if opioid > 0 else 0.0])
-        outcome.append(1 if verdict == "responder" else 0)
-    names = ("age", "male", "bmi", "opioid_any")
-    result = []
-    for (arm, tp, rule), (covariates, outcome) in sorted(data.items()):
-        fit = stats.logistic_regression(covariates, outcome, names)
-        result.append({
-            "arm": arm, "timepoint": tp, "rule": rule, "n": len(outcome),
-            "fitted": fit is not None,
-            "terms": [] if fit is None else [
-                {"term": name, "coefficient": b, "se": se, "odds_ratio": math.exp(b),
-                 "p_value": p}
-                for name, b, se, p in zip(fit.names, fit.coefficients, fit.standard_errors,
-                                          fit.p_values, strict=True) if name != "intercept"
-            ],
-        })
-    return result
 
 
 def results_csv(results: dict) -> str:

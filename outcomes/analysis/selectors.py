@@ -10,11 +10,11 @@ from fractions import Fraction
 from django.db.models import Count
 
 from outcomes.followups.models import Visit
-from outcomes.instruments.models import ResponderStatus, Response, Score
+from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
 from patients.models import Enrolment
 
-RESULT_SCORES = ("odi", "nrs", "eq5d_index_uk", "eq5d_index_us", "eq5d_vas", "gph_t", "gmh_t")
-"""Score codes reported by ``results`` (SPEC section 9), plus ``opioid_mme`` from visits."""
+# RESULT_SCORES, the score codes ``results`` reports (plus ``opioid_mme`` from visits), is
+# defined beside ``VisitScores``, which keeps a column for each.
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,13 @@ class ScoreRow:
     value: float
 
 
-def allocation(study) -> dict[str, list[int]]:
-    """Return ``{arm code: [enrolment ids]}``: everyone allocated, whatever happened next."""
-    result: dict[str, list[int]] = {arm.code: [] for arm in study.arms.all()}
-    for pk, arm in Enrolment.objects.filter(study=study).values_list("pk", "arm__code"):
-        result.setdefault(arm, []).append(pk)
+def allocation(study) -> dict[str, int]:
+    """Return ``{arm code: patients}``: everyone allocated, whatever happened next; every
+    arm of the study in order (empty ones too), then any other arm an enrolment names."""
+    result: dict[str, int] = {arm.code: 0 for arm in study.arms.all()}
+    for arm, n in (Enrolment.objects.filter(study=study).values_list("arm__code")
+                   .annotate(n=Count("pk")).order_by("arm__code")):
+        result[arm] = n
     return result
 
 

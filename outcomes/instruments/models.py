@@ -144,6 +144,45 @@ class Score(models.Model):
         return Fraction(self.exact)
 
 
+RESULT_SCORES = ("odi", "nrs", "eq5d_index_uk", "eq5d_index_us", "eq5d_vas", "gph_t", "gmh_t")
+"""Score codes the study's results report (SPEC section 9); ``VisitScores`` has a column each."""
+
+
+class VisitScores(models.Model):
+    """The result scores of one visit with data: one row, a float column per result score.
+
+    Derived from the ``Score`` rows of the visit's completed responses and rewritten
+    whenever they are (``services.refresh_visit_scores``), so the study's results
+    read one narrow row per visit instead of joining scores, responses, visits and
+    enrolments. A visit has a row exactly when it has a completed response; a score
+    it lacks is null. Each value is the float of the score's exact value.
+    """
+
+    visit = models.OneToOneField(
+        "followups.Visit", on_delete=models.CASCADE, primary_key=True, related_name="+",
+    )
+    # The visit's own enrolment and time point, copied (a visit never changes either).
+    enrolment = models.ForeignKey(
+        "patients.Enrolment", on_delete=models.CASCADE, related_name="+",
+    )
+    timepoint = models.ForeignKey(
+        "followups.TimePoint", on_delete=models.CASCADE, related_name="+",
+    )
+    odi = models.FloatField(null=True, blank=True)
+    nrs = models.FloatField(null=True, blank=True)
+    eq5d_index_uk = models.FloatField(null=True, blank=True)
+    eq5d_index_us = models.FloatField(null=True, blank=True)
+    eq5d_vas = models.FloatField(null=True, blank=True)
+    gph_t = models.FloatField(null=True, blank=True)
+    gmh_t = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "visit scores"
+
+    def __str__(self) -> str:
+        return f"scores of visit {self.visit_id}"
+
+
 def decimal_of(value: Fraction | int) -> Decimal:
     """Return ``value`` as a Decimal rounded to the 10 places ``Score.value`` keeps."""
     fraction = Fraction(value)

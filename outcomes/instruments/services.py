@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from decimal import Decimal
+from fractions import Fraction
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -13,11 +15,13 @@ from outcomes.audit.services import record_change, snapshot
 
 from .definitions import INSTRUMENTS
 from .models import (
+    RESULT_SCORES,
     Instrument,
     ResponderRule,
     ResponderStatus,
     Response,
     Score,
+    VisitScores,
     decimal_of,
     exact_of,
 )
@@ -132,7 +136,53 @@ def store_scores(*, response: Response, values: dict[str, object]) -> list[Score
         for code, value in values.items()
         if code in NUMERIC_SCORE_KEYS and value is not None
     ]
-    return Score.objects.bulk_create(rows)
+    rows = Score.objects.bulk_create(rows)
+    refresh_visit_scores(visit_ids=[response.visit_id])
+    return rows
+
+
+def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000) -> int:
+    """Rewrite the ``VisitScores`` rows of these visits from their completed responses.
+
+    Called wherever scores or a response's state change (``store_scores``), and in
+    batches after bulk loads. The visits are locked first (on PostgreSQL), so two
+    responses of one visit completed at once cannot write a row from a stale read.
+    Returns the number of rows written; visits without a completed response lose theirs.
+    """
+    from outcomes.followups.models import Visit
+
+    ids = sorted(set(visit_ids))
+    written = 0
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        with transaction.atomic(savepoint=False):
+            visits = {
+                pk: (enrolment, timepoint)
+                for pk, enrolment, timepoint in Visit.objects.select_for_update()
+                .filter(pk__in=batch).order_by("pk")
+                .values_list("pk", "enrolment_id", "timepoint_id")
+            }
+            values: dict[int, dict[str, float]] = {}
+            for visit, code, exact in (
+                Response.objects.filter(visit_id__in=batch, state=Response.State.COMPLETED)
+                .order_by("pk").values_list("visit_id", "scores__code", "scores__exact")
+            ):
+                found = values.setdefault(visit, {})
+                if code in RESULT_SCORES:
+                    found[code] = float(Fraction(exact))
+            VisitScores.objects.filter(visit_id__in=batch).exclude(
+                visit_id__in=list(values)).delete()
+            rows = [
+                VisitScores(visit_id=pk, enrolment_id=visits[pk][0], timepoint_id=visits[pk][1],
+                            **{code: found.get(code) for code in RESULT_SCORES})
+                for pk, found in values.items()
+            ]
+            VisitScores.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["visit"],
+                update_fields=list(RESULT_SCORES),
+            )
+            written += len(rows)
+    return written
 
 
 def update_visit_completion(*, visit, at: dt.datetime) -> bool:

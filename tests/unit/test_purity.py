@@ -16,6 +16,7 @@ PURE = [
     "outcomes.followups.schedule",
     "outcomes.followups.cadence",
     "outcomes.analysis.stats",
+    "outcomes.analysis.covariates",
     "outcomes.analysis.charts",
 ]
 

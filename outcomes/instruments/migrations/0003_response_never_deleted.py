@@ -34,5 +34,5 @@ def backwards(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("instruments", "0001_initial")]
+    dependencies = [("instruments", "0002_visitscores")]
     operations = [migrations.RunPython(forwards, backwards)]
