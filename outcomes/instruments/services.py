@@ -468,6 +468,7 @@ def void_response(*, response: Response, reason: str, actor) -> Response:
     original.save(update_fields=["state", "updated_at"])
     record_change(obj=original, action="void", actor=actor, before={"state": "completed"},
                   after={"state": "voided"}, reason=reason.strip())
+    refresh_visit_scores(visit_ids=[original.visit_id])  # the results read VisitScores
     visit = original.visit
     if visit.status == Visit.Status.COMPLETED:
         window = Window(visit.window_open_date, visit.target_date, visit.window_close_date)

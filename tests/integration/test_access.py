@@ -217,6 +217,10 @@ def test_a_voided_response_leaves_the_results_and_reopens_its_visit(demo):
     void_response(response=odi, reason="duplicate paper entry", actor=None)
     visit.refresh_from_db()
     assert visit.status in ("open", "missed") and visit.completed_at is None
+    from outcomes.instruments.models import VisitScores
+
+    stored = VisitScores.objects.filter(visit=visit).first()
+    assert stored is None or stored.odi is None  # out of the results
     with pytest.raises(ValueError, match="reason"):
         void_response(response=visit.responses.get(instrument__code="nrs11"), reason=" ",
                       actor=None)
