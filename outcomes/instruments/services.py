@@ -108,8 +108,11 @@ def complete_response(
 
 
 def _complete_locked(response: Response, *, actor, actor_label: str,
-                     completed_at: dt.datetime) -> None:
-    """Score, store and audit one in-progress response that the caller's transaction locked."""
+                     completed_at: dt.datetime, refresh_visit: bool = True) -> None:
+    """Score, store and audit one in-progress response that the caller's transaction locked.
+
+    ``refresh_visit=False`` leaves ``VisitScores`` to the caller (one rewrite per visit).
+    """
     if response.state != Response.State.IN_PROGRESS:
         raise ValueError(f"a {response.state} response cannot be completed")
     values = scores_for(response)
@@ -117,17 +120,24 @@ def _complete_locked(response: Response, *, actor, actor_label: str,
     response.state = Response.State.COMPLETED
     response.completed_at = completed_at
     response.save(update_fields=["state", "completed_at", "updated_at"])
-    store_scores(response=response, values=values)
+    # An in-progress response has no scores yet: nothing to replace.
+    store_scores(response=response, values=values, replace=False, refresh_visit=refresh_visit)
     record_change(
         obj=response, action="update", actor=actor, actor_label=actor_label,
         before=before, after=snapshot(response, ["state", "answers", "completed_at"]),
     )
 
 
-def store_scores(*, response: Response, values: dict[str, object]) -> list[Score]:
-    """Replace ``response``'s stored scores with the numeric ``values``."""
+def store_scores(*, response: Response, values: dict[str, object], replace: bool = True,
+                 refresh_visit: bool = True) -> list[Score]:
+    """Replace ``response``'s stored scores with the numeric ``values``.
+
+    ``replace=False`` skips deleting old scores (a response completed just now has none);
+    ``refresh_visit=False`` leaves the visit's ``VisitScores`` row to the caller.
+    """
     version = response.instrument.scoring_version
-    response.scores.all().delete()
+    if replace:
+        response.scores.all().delete()
     rows = [
         Score(
             response=response, code=code, value=decimal_of(value),
@@ -137,7 +147,8 @@ def store_scores(*, response: Response, values: dict[str, object]) -> list[Score
         if code in NUMERIC_SCORE_KEYS and value is not None
     ]
     rows = Score.objects.bulk_create(rows)
-    refresh_visit_scores(visit_ids=[response.visit_id])
+    if refresh_visit:
+        refresh_visit_scores(visit_ids=[response.visit_id])
     return rows
 
 
@@ -358,9 +369,11 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
         if response.state == Response.State.COMPLETED:
             continue
         response.visit = visit
-        _complete_locked(response, actor=actor, actor_label=actor_label, completed_at=now)
+        _complete_locked(response, actor=actor, actor_label=actor_label, completed_at=now,
+                         refresh_visit=False)
         completed = True
     if completed:
+        refresh_visit_scores(visit_ids=[visit.pk])  # once for the visit, under its lock
         update_visit_completion(visit=visit, at=now)
     refresh_responder_statuses(enrolment=visit.enrolment)
     return [responses[pk] for pk in wanted]

@@ -13,6 +13,7 @@ BEGIN
         USING ERRCODE = 'restrict_violation';
 END;
 $$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS instruments_response_never_deleted ON instruments_response;
 CREATE TRIGGER instruments_response_never_deleted
     BEFORE DELETE ON instruments_response
     FOR EACH ROW EXECUTE FUNCTION instruments_response_never_deleted();
