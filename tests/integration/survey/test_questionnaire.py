@@ -211,3 +211,20 @@ def test_guessing_tokens_is_throttled_per_address(client, visit, token, settings
     other = type(client)(REMOTE_ADDR="10.0.0.9")
     assert other.get(reverse("survey:start", kwargs={"token": token})).status_code == 302
     cache.clear()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_blank_page_rendered_once_is_the_page_rendered_fresh(language):
+    """The per-process copy of an unanswered page equals crispy's own rendering of it."""
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+    from django.utils import translation
+
+    from outcomes.instruments.definitions import INSTRUMENTS
+    from outcomes.survey.forms import InstrumentForm
+    from outcomes.survey.views import _blank_page
+
+    with translation.override(language):
+        for code, definition in INSTRUMENTS.items():
+            fresh = as_crispy_form(InstrumentForm(definition=definition, max_missing=1))
+            assert _blank_page(code, definition.version, language, 1) == fresh
+            assert "checked" not in fresh
