@@ -76,31 +76,21 @@ def ensure_roles() -> None:
     from django.contrib.auth.models import Group, Permission
 
     # Permissions appear app by app after migrate: make sure ours exist already.
-    for label in {name.split(".")[0] for role in ROLES for name in role.permissions}:
+    labels = {name.split(".")[0] for role in ROLES for name in role.permissions}
+    for label in labels:
         create_permissions(apps.get_app_config(label), verbosity=0)
+    known = {f"{app_label}.{codename}": pk for pk, app_label, codename in
+             Permission.objects.filter(content_type__app_label__in=labels)
+             .values_list("pk", "content_type__app_label", "codename")}
     for role in ROLES:
         group, _ = Group.objects.get_or_create(name=role.group)
-        wanted = []
-        for name in role.permissions:
-            app_label, codename = name.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label,
-                                                 codename=codename))
+        wanted = [known[name] for name in role.permissions]
         group.permissions.set(wanted)
-
-
-def roles_of(user) -> list[str]:
-    """Return the role codes of ``user`` ("administrator" for a superuser)."""
-    if not user.is_authenticated:
-        return []
-    if user.is_superuser:
-        return ["administrator"]
-    names = {role.group: role.code for role in ROLES}
-    return [names[g] for g in user.groups.values_list("name", flat=True) if g in names]
 
 
 def needs_second_factor(user) -> bool:
     """True when staff must confirm a one-time code and this session has not yet."""
-    if not user.is_authenticated or getattr(user, "is_verified", lambda: False)():
+    if not user.is_authenticated or user.is_verified():  # set by django-otp's middleware
         return False
     from patients.models import Study
 

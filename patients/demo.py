@@ -18,6 +18,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
+from outcomes.access import ROLE_BY_CODE
 from outcomes.followups.models import Visit
 from outcomes.followups.schedule import DEFAULT_SCHEDULE
 from outcomes.followups.services import ensure_schedule, study_today
@@ -36,10 +37,10 @@ from .services import enrol_patient
 STUDY_CODE = "BMC-LBP"
 INSTRUMENT_ORDER = ("odi", "nrs11", "eq5d3l", "promis_gh")
 DEMO_PASSWORD = "outcomes-demo"  # printed by load_demo; demo accounts only
-DEMO_USERS = (
-    ("coordinator", "Coordinators"),
-    ("clinician", "Clinicians"),
-    ("datamanager", "Data managers"),
+DEMO_USERS = (  # username, role (outcomes.access.ROLES)
+    ("coordinator", "coordinator"),
+    ("clinician", "clinician"),
+    ("datamanager", "data_manager"),
 )
 DEFAULT_COHORT = 40
 ACTOR = "load_demo"
@@ -97,10 +98,10 @@ def ensure_demo_study() -> Study:
 def ensure_demo_users(site: Site) -> tuple[str, ...]:
     """Create the demo staff accounts (password ``DEMO_PASSWORD``) if missing."""
     users = []
-    for username, group_name in DEMO_USERS:
-        group, _ = Group.objects.get_or_create(name=group_name)
+    for username, role in DEMO_USERS:
+        group, _ = Group.objects.get_or_create(name=ROLE_BY_CODE[role].group)
         user, created = get_user_model().objects.get_or_create(
-            username=username, defaults={"is_staff": username == "datamanager"},
+            username=username, defaults={"is_staff": role == "data_manager"},  # set-up admin
         )
         if created:
             user.set_password(DEMO_PASSWORD)

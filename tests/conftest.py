@@ -37,3 +37,19 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+DEMO_NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def demo(db):
+    """The demo study with three synthetic patients, the clock frozen at ``DEMO_NOW``."""
+    import time_machine
+
+    from patients.demo import load_demo
+    from patients.models import Study
+
+    with time_machine.travel(DEMO_NOW, tick=False):
+        load_demo(size=3, today=DEMO_NOW.date())
+        yield Study.objects.get(code="BMC-LBP")

@@ -60,10 +60,12 @@ def enrol(study, code: str, *, arm: str = "BMC", site: str = "MAIN",
 
 
 def bulk_cohort(study, size: int, *, today: dt.date, site_code: str = "MAIN",
-                prefix: str = "C") -> None:
+                prefix: str = "C", spread_days: int = 400) -> list:
     """Create ``size`` patients with enrolments and visits by bulk insert (fast, for scale).
 
-    Index dates spread over the past 400 days so every worklist has rows.
+    Index dates spread over the past ``spread_days`` days so every worklist has rows
+    (``spread_days=1``: every index date is today, every baseline visit open).
+    Returns the enrolments.
     """
     from outcomes.followups.models import TimePoint, Visit
     from outcomes.followups.schedule import visit_state, visit_window
@@ -81,8 +83,8 @@ def bulk_cohort(study, size: int, *, today: dt.date, site_code: str = "MAIN",
          for n, p in enumerate(patients)], batch_size=2000)
     enrolments = Enrolment.objects.bulk_create(
         [Enrolment(study=study, patient=p, arm=arms[n % len(arms)], site=site,
-                   enrolled_date=today - dt.timedelta(days=n % 400 + 7),
-                   index_date=today - dt.timedelta(days=n % 400))
+                   enrolled_date=today - dt.timedelta(days=n % spread_days + 7),
+                   index_date=today - dt.timedelta(days=n % spread_days))
          for n, p in enumerate(patients)], batch_size=2000)
     visits = []
     for enrolment in enrolments:
@@ -102,3 +104,4 @@ def bulk_cohort(study, size: int, *, today: dt.date, site_code: str = "MAIN",
         # Fresh statistics, as a live database has: the planner otherwise sees empty tables.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    return enrolments

@@ -9,7 +9,6 @@ Celery broker, and (for the soak) a real Celery worker. The database named by
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import secrets
 import signal
@@ -122,52 +121,26 @@ def prepare(stack: Stack, *, collectstatic: bool = True, flush_redis: bool = Tru
 def open_baseline_cohort(*, size: int, prefix: str, any_hour: bool = False) -> list[str]:
     """Create ``size`` patients whose baseline visit is open today; return their link tokens.
 
-    Bulk inserts shaped like ``tests.factories.bulk_cohort``, but every index date is
-    today, so every baseline visit is open, as on the morning of a reminder burst.
-    Links come from ``ensure_link``, as the app issues them. ``any_hour`` turns the
-    study's quiet hours off, so reminders go out whenever the soak runs.
+    ``tests.factories.bulk_cohort`` with every index date today, so every baseline
+    visit is open, as on the morning of a reminder burst. Links come from
+    ``ensure_link``, as the app issues them. ``any_hour`` turns the study's quiet
+    hours off, so reminders go out whenever the soak runs.
     """
     from django.db import transaction
 
     from outcomes.followups.links import ensure_link
-    from outcomes.followups.models import TimePoint, Visit
-    from outcomes.followups.schedule import visit_state, visit_window
+    from outcomes.followups.models import Visit
     from outcomes.followups.services import study_today
     from patients.demo import ensure_demo_study
-    from patients.models import Contact, Enrolment, Patient, Site
+    from tests.factories import bulk_cohort
 
     study = ensure_demo_study()
     if any_hour:
         study.quiet_hours_start = study.quiet_hours_end = 0
         study.save(update_fields=["quiet_hours_start", "quiet_hours_end"])
-    today = study_today(study)
-    site = Site.objects.get(code="MAIN")
-    arms = list(study.arms.all())
-    timepoints = list(TimePoint.objects.filter(study=study))
     with transaction.atomic():
-        patients = Patient.objects.bulk_create(
-            [Patient(study=study, code=f"{prefix}-{n:06d}", sex="female" if n % 2 else "male",
-                     age_at_enrolment=40 + n % 40) for n in range(size)], batch_size=2000)
-        Contact.objects.bulk_create(
-            [Contact(patient=p, email=f"{p.code.lower()}@example.org",
-                     preferred_channel="email" if n % 3 else "sms", mobile="+15550100")
-             for n, p in enumerate(patients)], batch_size=2000)
-        enrolments = Enrolment.objects.bulk_create(
-            [Enrolment(study=study, patient=p, arm=arms[n % len(arms)], site=site,
-                       enrolled_date=today - dt.timedelta(days=7), index_date=today)
-             for n, p in enumerate(patients)], batch_size=2000)
-        visits = []
-        for enrolment in enrolments:
-            for tp in timepoints:
-                window = visit_window(index_date=enrolment.index_date, target_day=tp.target_day,
-                                      before=tp.window_before_days, after=tp.window_after_days,
-                                      not_before=enrolment.enrolled_date)
-                visits.append(Visit(enrolment=enrolment, timepoint=tp,
-                                    target_date=window.target_date,
-                                    window_open_date=window.open_date,
-                                    window_close_date=window.close_date,
-                                    status=visit_state(window, today=today, completed=False)))
-        Visit.objects.bulk_create(visits, batch_size=5000)
+        enrolments = bulk_cohort(study, size, today=study_today(study), prefix=prefix,
+                                 spread_days=1)
         baseline = Visit.objects.filter(
             enrolment__in=enrolments, timepoint__is_baseline=True,
         ).order_by("enrolment__patient__code")

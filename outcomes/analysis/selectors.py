@@ -139,6 +139,13 @@ def patient_outcomes(enrolment) -> dict:
 VERDICT_FILTERS = ("responder", "non_responder", "not_evaluable", "lost")
 
 
+def completed_responses(enrolment):
+    """The enrolment's completed responses, by visit then instrument (for corrections)."""
+    return (Response.objects.filter(visit__enrolment=enrolment, state=Response.State.COMPLETED)
+            .select_related("instrument", "visit__timepoint")
+            .order_by("visit__timepoint__target_day", "instrument__code"))
+
+
 def responder_list(study, enrolments, *, rule: str, timepoint: str, arm: str = "",
                    verdict: str = ""):
     """Return the statuses of one rule at one time point, filterable; ``lost`` = responder

@@ -21,14 +21,13 @@ from outcomes.access import (
 )
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import record_change
-from outcomes.instruments.models import Response
 from patients.models import Procedure
 from patients.selectors import enrolment_for, sites_of, study_for
 
 from .charts import line_chart_svg, lines_chart_svg
 from .exports import EXPORTS, IDENTIFIED_EXPORTS
 from .results import results_csv, study_results
-from .selectors import patient_outcomes
+from .selectors import completed_responses, patient_outcomes
 
 
 @requires(VIEW_RESULTS)
@@ -138,11 +137,8 @@ def patient_outcomes_page(request, code: str, patient_code: str):
         "sign_offs": AuditRecord.objects.filter(
             object_type="patients.enrolment", object_id=str(enrolment.pk), action="sign_off",
         ).select_related("actor")[:5],
-        "responses": (
-            Response.objects.filter(visit__enrolment=enrolment, state=Response.State.COMPLETED)
-            .select_related("instrument", "visit__timepoint")
-            .order_by("visit__timepoint__target_day", "instrument__code")
-            if request.user.has_perm(CORRECT_RESPONSE) else None),
+        "responses": (completed_responses(enrolment)
+                      if request.user.has_perm(CORRECT_RESPONSE) else None),
     })
 
 

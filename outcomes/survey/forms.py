@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.definitions.base import InstrumentDefinition
 from outcomes.instruments.scoring import ScoringError, score
 
@@ -93,3 +96,16 @@ class InstrumentForm(forms.Form):
             target = error.item if error.item in self.fields else None
             self.add_error(target, str(error.reason))
         return cleaned
+
+
+@functools.lru_cache(maxsize=128)
+def blank_page_html(code: str, version: str, language: str, max_missing: int) -> str:
+    """The crispy-rendered fields of an unanswered instrument page (no patient data in it).
+
+    Rendered once per process, language and instrument version (``version`` is part of
+    the key): a deploy restarts the processes, so new wording or translations are never
+    served stale. Call with the active language.
+    """
+    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+
+    return as_crispy_form(InstrumentForm(definition=INSTRUMENTS[code], max_missing=max_missing))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 
-from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError
@@ -20,7 +19,7 @@ from outcomes.access import public
 from outcomes.instruments.scoring import ScoringError
 from outcomes.instruments.services import AlreadyCompleted, save_answers, submit_visit
 
-from .forms import InstrumentForm
+from .forms import InstrumentForm, blank_page_html
 from .selectors import steps_for, visit_for_token
 
 logger = logging.getLogger(__name__)
@@ -60,19 +59,6 @@ def throttle_guessing(view):
             return _throttled(request)
         return view(request, *args, **kwargs)
     return wrapped
-
-
-@functools.lru_cache(maxsize=128)
-def _blank_page(code: str, version: str, language: str, max_missing: int) -> str:
-    """The crispy-rendered fields of an unanswered instrument page (no patient data in it).
-
-    Keyed by instrument version and language; a deploy restarts the processes, so new
-    wording or translations are never served stale.
-    """
-    from outcomes.instruments.definitions import INSTRUMENTS
-
-    definition = INSTRUMENTS[code]
-    return as_crispy_form(InstrumentForm(definition=definition, max_missing=max_missing))
 
 
 def _clinic(study=None) -> dict[str, str]:
@@ -155,8 +141,8 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
         form = InstrumentForm(initial=saved, definition=current.definition,
                               max_missing=study.odi_max_missing)
     # A page not yet answered is the same for every patient: render it once per process.
-    form_html = (_blank_page(current.definition.code, current.definition.version,
-                             get_language(), study.odi_max_missing)
+    form_html = (blank_page_html(current.definition.code, current.definition.version,
+                                 get_language(), study.odi_max_missing)
                  if not form.is_bound and not saved else None)
     return render(request, "survey/step.html", {
         "form_html": form_html,

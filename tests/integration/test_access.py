@@ -20,25 +20,11 @@ from outcomes.audit.services import history
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import Response
 from outcomes.instruments.services import void_response
-from patients.models import Contact, Enrolment, Patient, Site, Study
+from patients.models import Contact, Enrolment, Patient, Site
+from tests.conftest import DEMO_NOW as NOW
 from tests.factories import enrol
 
-NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
 TODAY = NOW.date()
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def demo(db):
-    from patients.demo import load_demo
-
-    load_demo(size=3, today=TODAY)
-    return Study.objects.get(code="BMC-LBP")
 
 
 def member(username: str, group: str, site: Site, **extra) -> User:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import time_machine
 from django import forms
 from django.contrib.auth.models import User
 from django.db.models import Count
@@ -29,9 +28,8 @@ from outcomes.instruments.models import Response
 from outcomes.instruments.scoring import validate_answers
 from outcomes.survey.forms import InstrumentForm
 from patients.forms import EnrolForm, IndexDateForm, StatusForm
-from patients.models import Enrolment, Patient, Site, Study
+from patients.models import Enrolment, Patient, Site
 
-NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
 SCRIPT = "<script>alert('x')</script>"
 HOSTILE = [
     SCRIPT, '"><img src=x onerror=alert(1)>', "'; DROP TABLE patients_patient; --",
@@ -83,20 +81,6 @@ def payloads(form_fields):
                                 VALUES, max_size=2)
     return st.tuples(st.fixed_dictionaries(per_field), strangers).map(
         lambda pair: {k: v for k, v in {**pair[0], **pair[1]}.items() if v is not None})
-
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def demo(db):
-    from patients.demo import load_demo
-
-    load_demo(size=3, today=NOW.date())
-    return Study.objects.get(code="BMC-LBP")
 
 
 def staff_client(username: str) -> Client:

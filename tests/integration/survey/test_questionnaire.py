@@ -220,11 +220,10 @@ def test_a_blank_page_rendered_once_is_the_page_rendered_fresh(language):
     from django.utils import translation
 
     from outcomes.instruments.definitions import INSTRUMENTS
-    from outcomes.survey.forms import InstrumentForm
-    from outcomes.survey.views import _blank_page
+    from outcomes.survey.forms import InstrumentForm, blank_page_html
 
     with translation.override(language):
         for code, definition in INSTRUMENTS.items():
             fresh = as_crispy_form(InstrumentForm(definition=definition, max_missing=1))
-            assert _blank_page(code, definition.version, language, 1) == fresh
+            assert blank_page_html(code, definition.version, language, 1) == fresh
             assert "checked" not in fresh
