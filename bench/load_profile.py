@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("--profile", nargs="*", default=[], choices=sorted(SHORT),
                         help="kinds of request to profile")
     parser.add_argument("--rows", type=int, default=40, help="lines of each profile")
+    parser.add_argument("--sort", default="cumulative", choices=("cumulative", "tottime"),
+                        help="order of each profile's lines (default: %(default)s)")
     parser.add_argument("--database-url", default=stack.DEFAULT_DATABASE_URL,
                         help="PostgreSQL database to EMPTY and use (default: %(default)s)")
     parser.add_argument("--redis-url", default=stack.DEFAULT_REDIS_URL)
@@ -108,7 +110,7 @@ def main() -> None:
           f"yardstick's {mean[client.YARDSTICK]:.1f} ms")
     for kind, profile in profiles.items():
         out = io.StringIO()
-        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.rows)
+        pstats.Stats(profile, stream=out).sort_stats(args.sort).print_stats(args.rows)
         print(f"\n=== {kind} ===\n{out.getvalue()}")
 
 

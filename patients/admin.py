@@ -44,6 +44,7 @@ class SiteAdmin(admin.ModelAdmin):
 
 @admin.register(Arm)
 class ArmAdmin(admin.ModelAdmin):
+    ordering = ("study__code", "order", "code")
     list_display = ("code", "name", "study", "receives_procedure")
     list_filter = ("study",)
     search_fields = ("code", "name")
@@ -72,6 +73,7 @@ class ContactInline(admin.StackedInline):
 @admin.register(Patient)
 class PatientAdmin(AuditedAdmin):
     audit_views = True  # the contact details are on this page
+    ordering = ("study__code", "code")
     list_display = ("code", "study", "sex", "age_at_enrolment", "bmi", "baseline_opioid_mme")
     list_filter = ("study", "sex")
     search_fields = ("code",)
@@ -93,6 +95,7 @@ class ProcedureInline(admin.StackedInline):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(AuditedAdmin):
+    ordering = ("study__code", "patient__code")
     list_display = ("patient", "study", "arm", "site", "enrolled_date", "index_date", "status")
     list_filter = ("study", "arm", "site", "status")
     search_fields = ("patient__code",)
@@ -109,6 +112,7 @@ class EnrolmentAdmin(AuditedAdmin):
 
 @admin.register(Procedure)
 class ProcedureAdmin(AuditedAdmin):
+    ordering = ("enrolment__patient__code", "procedure_date")
     list_display = ("enrolment", "procedure_date", "total_nucleated_cells", "cfu_f",
                     "cd34_cells", "platelets", "mri_change")
     list_filter = ("mri_change", "enrolment__study")

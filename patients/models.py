@@ -129,7 +129,7 @@ class Arm(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["study", "order", "code"]
+        ordering = ["study_id", "order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="patients_arm_code_unique"),
         ]
@@ -178,7 +178,7 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["study", "code"]
+        ordering = ["study_id", "code"]
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="patients_patient_code_unique"),
             models.CheckConstraint(
@@ -257,7 +257,7 @@ class Enrolment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["study", "patient__code"]
+        ordering = ["study_id", "patient__code"]
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "patient"], name="patients_enrolment_once_per_study",
@@ -319,7 +319,7 @@ class Procedure(models.Model):
     notes = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["enrolment", "procedure_date"]
+        ordering = ["enrolment_id", "procedure_date"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(total_nucleated_cells__isnull=True) | Q(total_nucleated_cells__gte=0),
@@ -352,7 +352,7 @@ class InjectedStructure(models.Model):
     side = models.CharField(max_length=10, choices=Side.choices, default=Side.MIDLINE)
 
     class Meta:
-        ordering = ["procedure", "structure", "level"]
+        ordering = ["procedure_id", "structure", "level"]
 
     def __str__(self) -> str:
         return f"{self.get_structure_display()} {self.level}".strip()

@@ -12,6 +12,7 @@ class TimePointInstrumentInline(admin.TabularInline):
 
 @admin.register(TimePoint)
 class TimePointAdmin(admin.ModelAdmin):
+    ordering = ("study__code", "target_day")
     list_display = ("code", "study", "label", "target_day", "window_before_days",
                     "window_after_days", "is_baseline")
     list_filter = ("study",)
@@ -28,6 +29,7 @@ class ReminderInline(admin.TabularInline):
 
 @admin.register(Visit)
 class VisitAdmin(AuditedAdmin):
+    ordering = ("enrolment__study__code", "enrolment__patient__code", "target_date")
     list_display = ("enrolment", "timepoint", "target_date", "window_open_date",
                     "window_close_date", "status", "completed_at")
     list_filter = ("status", "timepoint__code", "enrolment__study")

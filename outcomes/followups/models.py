@@ -27,7 +27,7 @@ class TimePoint(models.Model):
     )
 
     class Meta:
-        ordering = ["study", "target_day"]
+        ordering = ["study_id", "target_day"]
         constraints = [
             models.UniqueConstraint(
                 fields=["study", "code"], name="followups_timepoint_code_unique",
@@ -50,7 +50,7 @@ class TimePointInstrument(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["timepoint", "order"]
+        ordering = ["timepoint_id", "order"]
         constraints = [
             models.UniqueConstraint(
                 fields=["timepoint", "instrument"], name="followups_timepointinstrument_unique",
@@ -91,7 +91,7 @@ class Visit(models.Model):
     token_revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["enrolment", "target_date"]
+        ordering = ["enrolment_id", "target_date"]
         constraints = [
             models.UniqueConstraint(
                 fields=["enrolment", "timepoint"], name="followups_visit_once_per_timepoint",
@@ -162,7 +162,7 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["visit", "kind"]
+        ordering = ["visit_id", "kind"]
         constraints = [
             # Each scheduled kind at most once per visit; a coordinator may resend by hand.
             models.UniqueConstraint(
@@ -190,7 +190,7 @@ class ReminderAttempt(models.Model):
     detail = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["reminder", "at"]
+        ordering = ["reminder_id", "at"]
 
     def __str__(self) -> str:
         return f"{self.reminder} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"

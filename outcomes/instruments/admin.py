@@ -24,6 +24,7 @@ class ScoreInline(admin.TabularInline):
 
 @admin.register(Response)
 class ResponseAdmin(admin.ModelAdmin):
+    ordering = ("visit__enrolment__patient__code", "visit__target_date", "instrument__code")
     list_display = ("visit", "instrument", "state", "source", "completed_at")
     list_filter = ("state", "source", "instrument__code")
     search_fields = ("visit__enrolment__patient__code",)
@@ -42,6 +43,7 @@ class ResponseAdmin(admin.ModelAdmin):
 
 @admin.register(ResponderRule)
 class ResponderRuleAdmin(admin.ModelAdmin):
+    ordering = ("study__code", "order", "code")
     list_display = ("code", "study", "score", "direction", "kind", "threshold", "is_primary")
     list_filter = ("study", "kind", "is_primary")
     search_fields = ("code", "description")
@@ -50,6 +52,7 @@ class ResponderRuleAdmin(admin.ModelAdmin):
 
 @admin.register(ResponderStatus)
 class ResponderStatusAdmin(admin.ModelAdmin):
+    ordering = ("enrolment__patient__code", "timepoint__target_day", "rule__order")
     list_display = ("enrolment", "timepoint", "rule", "verdict", "reason", "change")
     list_filter = ("verdict", "rule__code", "timepoint__code")
     list_select_related = ("enrolment__patient", "timepoint", "rule")

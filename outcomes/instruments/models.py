@@ -85,7 +85,7 @@ class Response(models.Model):
     objects = ResponseQuerySet.as_manager()
 
     class Meta:
-        ordering = ["visit", "instrument"]
+        ordering = ["visit_id", "instrument_id"]
         constraints = [
             # Never two live (in-progress or completed) responses to one instrument at a visit.
             models.UniqueConstraint(
@@ -131,7 +131,7 @@ class Score(models.Model):
     scoring_version = models.CharField(max_length=16)
 
     class Meta:
-        ordering = ["response", "code"]
+        ordering = ["response_id", "code"]
         constraints = [
             models.UniqueConstraint(fields=["response", "code"], name="instruments_score_unique"),
         ]
@@ -236,7 +236,7 @@ class ResponderRule(models.Model):
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
-        ordering = ["study", "order", "code"]
+        ordering = ["study_id", "order", "code"]
         constraints = [
             models.UniqueConstraint(fields=["study", "code"], name="instruments_rule_code_unique"),
             models.CheckConstraint(
@@ -280,7 +280,7 @@ class ResponderStatus(models.Model):
 
     class Meta:
         verbose_name_plural = "responder statuses"
-        ordering = ["enrolment", "timepoint", "rule"]
+        ordering = ["enrolment_id", "timepoint_id", "rule_id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["enrolment", "timepoint", "rule"], name="instruments_status_unique",
