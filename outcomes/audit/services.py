@@ -44,7 +44,7 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     }
 
 
-def record_change(
+def new_record(
     *,
     obj: models.Model,
     action: str,
@@ -54,11 +54,15 @@ def record_change(
     after: Mapping[str, Any] | None = None,
     reason: str = "",
 ) -> AuditRecord:
-    """Write one audit record for ``obj``; ``before``/``after`` are snapshots."""
+    """Return an unsaved audit record for ``obj``; ``before``/``after`` are snapshots.
+
+    For changes made in a batch, saved together by ``AuditRecord.objects.bulk_create``.
+    """
     changes = diff(before or {}, after or {}) if (before or after) else {}
-    return AuditRecord.objects.create(
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=actor_label or ("" if getattr(actor, "is_authenticated", False) else "system"),
+    signed_in = getattr(actor, "is_authenticated", False)
+    return AuditRecord(
+        actor=actor if signed_in else None,
+        actor_label=actor_label or ("" if signed_in else "system"),
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
@@ -66,6 +70,13 @@ def record_change(
         changes=changes,
         reason=reason,
     )
+
+
+def record_change(**fields: Any) -> AuditRecord:
+    """Write one audit record for ``obj`` (the arguments of ``new_record``)."""
+    record = new_record(**fields)
+    record.save()
+    return record
 
 
 def history(obj: models.Model):

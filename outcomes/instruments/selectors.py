@@ -9,11 +9,13 @@ from .models import ResponderRule, Response, Score
 from .responders import Combinator, CombinedRule, Direction, SimpleRule, ThresholdKind
 
 
-def pure_rules(study) -> tuple[SimpleRule | CombinedRule, ...]:
-    """Return the study's responder rules as pure rule objects, in display order."""
-    rows = ResponderRule.objects.filter(study=study).prefetch_related("parts")
+def rules_with_ids(study_id: int) -> tuple[tuple[SimpleRule | CombinedRule, ...], dict[str, int]]:
+    """Return the study's pure rules, in display order, and each rule's row id by code."""
+    rows = ResponderRule.objects.filter(study_id=study_id).prefetch_related("parts")
     rules: list[SimpleRule | CombinedRule] = []
+    ids: dict[str, int] = {}
     for row in rows:
+        ids[row.code] = row.pk
         if row.is_combination:
             rules.append(
                 CombinedRule(
@@ -34,7 +36,7 @@ def pure_rules(study) -> tuple[SimpleRule | CombinedRule, ...]:
                     description=row.description,
                 )
             )
-    return tuple(rules)
+    return tuple(rules), ids
 
 
 def scores_by_timepoint(enrolment) -> dict[int, dict[str, Fraction]]:

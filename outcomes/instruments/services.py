@@ -11,7 +11,8 @@ from fractions import Fraction
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from outcomes.audit.services import record_change, snapshot
+from outcomes.audit.models import AuditRecord
+from outcomes.audit.services import new_record, record_change, snapshot
 
 from .definitions import INSTRUMENTS
 from .models import (
@@ -27,7 +28,7 @@ from .models import (
 )
 from .responders import evaluate_all
 from .scoring import NUMERIC_SCORE_KEYS, ScoringError, score
-from .selectors import pure_rules, scores_by_timepoint
+from .selectors import rules_with_ids, scores_by_timepoint
 
 
 def definition_json(definition) -> dict:
@@ -99,46 +100,50 @@ def complete_response(
     ).get(pk=response.pk)
     if response.state == Response.State.COMPLETED:
         return response
-    _complete_locked(response, actor=actor, actor_label=actor_label,
-                     completed_at=completed_at or timezone.now())
+    _complete_locked([response], actor=actor, actor_label=actor_label,
+                     completed_at=completed_at or timezone.now(),
+                     study=response.visit.enrolment.study)
     update_visit_completion(visit=response.visit, at=response.completed_at)
     if refresh_status:
         refresh_responder_statuses(enrolment=response.visit.enrolment)
     return response
 
 
-def _complete_locked(response: Response, *, actor, actor_label: str,
-                     completed_at: dt.datetime, refresh_visit: bool = True) -> None:
-    """Score, store and audit one in-progress response that the caller's transaction locked.
+def _complete_locked(responses: list[Response], *, actor, actor_label: str,
+                     completed_at: dt.datetime, study, visit_locked: bool = False) -> None:
+    """Score, store and audit in-progress responses of one visit that the caller locked.
 
-    ``refresh_visit=False`` leaves ``VisitScores`` to the caller (one rewrite per visit).
+    All are scored before anything is written, so an unscorable one changes nothing;
+    then the batch is written in one statement each: the responses' state, their
+    scores, their audit records, and the visit's ``VisitScores`` row.
     """
-    if response.state != Response.State.IN_PROGRESS:
-        raise ValueError(f"a {response.state} response cannot be completed")
-    values = scores_for(response)
-    before = snapshot(response, ["state", "answers", "completed_at"])
-    response.state = Response.State.COMPLETED
-    response.completed_at = completed_at
-    response.save(update_fields=["state", "completed_at", "updated_at"])
-    # An in-progress response has no scores yet: nothing to replace.
-    store_scores(response=response, values=values, replace=False, refresh_visit=refresh_visit)
-    record_change(
-        obj=response, action="update", actor=actor, actor_label=actor_label,
-        before=before, after=snapshot(response, ["state", "answers", "completed_at"]),
+    for response in responses:
+        if response.state != Response.State.IN_PROGRESS:
+            raise ValueError(f"a {response.state} response cannot be completed")
+    values = [scores_for(response, study=study) for response in responses]
+    fields = ["state", "answers", "completed_at"]
+    befores = [snapshot(response, fields) for response in responses]
+    for response in responses:
+        response.state = Response.State.COMPLETED
+        response.completed_at = response.updated_at = completed_at
+    Response.objects.bulk_update(responses, ["state", "completed_at", "updated_at"])
+    # Responses completed just now have no scores yet: nothing to replace.
+    Score.objects.bulk_create(
+        row for response, found in zip(responses, values, strict=True)
+        for row in _score_rows(response, found)
     )
+    AuditRecord.objects.bulk_create(
+        new_record(obj=response, action="update", actor=actor, actor_label=actor_label,
+                   before=before, after=snapshot(response, fields))
+        for response, before in zip(responses, befores, strict=True)
+    )
+    refresh_visit_scores(visit_ids={response.visit_id for response in responses},
+                         locked=visit_locked)
 
 
-def store_scores(*, response: Response, values: dict[str, object], replace: bool = True,
-                 refresh_visit: bool = True) -> list[Score]:
-    """Replace ``response``'s stored scores with the numeric ``values``.
-
-    ``replace=False`` skips deleting old scores (a response completed just now has none);
-    ``refresh_visit=False`` leaves the visit's ``VisitScores`` row to the caller.
-    """
+def _score_rows(response: Response, values: dict[str, object]) -> list[Score]:
     version = response.instrument.scoring_version
-    if replace:
-        response.scores.all().delete()
-    rows = [
+    return [
         Score(
             response=response, code=code, value=decimal_of(value),
             exact=exact_of(value), scoring_version=version,
@@ -146,19 +151,25 @@ def store_scores(*, response: Response, values: dict[str, object], replace: bool
         for code, value in values.items()
         if code in NUMERIC_SCORE_KEYS and value is not None
     ]
-    rows = Score.objects.bulk_create(rows)
-    if refresh_visit:
-        refresh_visit_scores(visit_ids=[response.visit_id])
+
+
+def store_scores(*, response: Response, values: dict[str, object]) -> list[Score]:
+    """Replace ``response``'s stored scores with the numeric ``values``."""
+    response.scores.all().delete()
+    rows = Score.objects.bulk_create(_score_rows(response, values))
+    refresh_visit_scores(visit_ids=[response.visit_id])
     return rows
 
 
-def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000) -> int:
+def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
+                         locked: bool = False) -> int:
     """Rewrite the ``VisitScores`` rows of these visits from their completed responses.
 
     Called wherever scores or a response's state change (``store_scores``), and in
     batches after bulk loads. The visits are locked first (on PostgreSQL), so two
     responses of one visit completed at once cannot write a row from a stale read.
     Returns the number of rows written; visits without a completed response lose theirs.
+    ``locked=True``: the caller's transaction already holds these visits' row locks.
     """
     from outcomes.followups.models import Visit
 
@@ -167,11 +178,13 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000) ->
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
         with transaction.atomic(savepoint=False):
+            visits = Visit.objects.filter(pk__in=batch).order_by("pk")
+            if not locked:
+                visits = visits.select_for_update()
             visits = {
                 pk: (enrolment, timepoint)
-                for pk, enrolment, timepoint in Visit.objects.select_for_update()
-                .filter(pk__in=batch).order_by("pk")
-                .values_list("pk", "enrolment_id", "timepoint_id")
+                for pk, enrolment, timepoint in visits.values_list(
+                    "pk", "enrolment_id", "timepoint_id")
             }
             values: dict[int, dict[str, float]] = {}
             for visit, code, exact in (
@@ -181,8 +194,9 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000) ->
                 found = values.setdefault(visit, {})
                 if code in RESULT_SCORES:
                     found[code] = float(Fraction(exact))
-            VisitScores.objects.filter(visit_id__in=batch).exclude(
-                visit_id__in=list(values)).delete()
+            if len(values) < len(batch):
+                VisitScores.objects.filter(visit_id__in=batch).exclude(
+                    visit_id__in=list(values)).delete()
             rows = [
                 VisitScores(visit_id=pk, enrolment_id=visits[pk][0], timepoint_id=visits[pk][1],
                             **{code: found.get(code) for code in RESULT_SCORES})
@@ -223,12 +237,9 @@ def refresh_responder_statuses(*, enrolment) -> int:
     """
     from outcomes.followups.models import TimePoint
 
-    rules = pure_rules(enrolment.study)
+    rules, rule_ids = rules_with_ids(enrolment.study_id)
     if not rules:
         return 0
-    rule_ids = dict(
-        ResponderRule.objects.filter(study_id=enrolment.study_id).values_list("code", "id")
-    )
     timepoints = list(TimePoint.objects.filter(study_id=enrolment.study_id))
     baseline = next((tp for tp in timepoints if tp.is_baseline), None)
     scores = scores_by_timepoint(enrolment)
@@ -303,26 +314,29 @@ def save_answers(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                response = (
-                    Response.objects.select_for_update(of=LOCK_SELF)
+                # At most one live response (a partial unique index): no ORDER BY needed.
+                response = next(iter(
+                    Response.objects.select_for_update(of=LOCK_SELF).order_by()
                     .filter(visit=visit, instrument=instrument, state__in=Response.LIVE_STATES)
-                    .first()
-                )
+                    [:1]
+                ), None)
                 if response is not None:
                     # The caller's rows, for the audit record's description: no lazy loads.
                     response.visit, response.instrument = visit, instrument
+                    if response.state == Response.State.COMPLETED:
+                        raise AlreadyCompleted(f"{instrument.code} was already submitted")
+                    before = dict(response.answers)
+                    merged = {**before, **answers}
+                    if merged != before:
+                        response.answers = merged
+                        response.save(update_fields=["answers", "updated_at"])
                 else:
+                    before, merged = {}, dict(answers)
                     response = Response.objects.create(
-                        visit=visit, instrument=instrument, answers={}, source=source,
+                        visit=visit, instrument=instrument, answers=merged, source=source,
                         entered_by=actor if getattr(actor, "is_authenticated", False) else None,
                     )
-                if response.state == Response.State.COMPLETED:
-                    raise AlreadyCompleted(f"{instrument.code} was already submitted")
-                before = dict(response.answers)
-                merged = {**before, **answers}
                 if merged != before:
-                    response.answers = merged
-                    response.save(update_fields=["answers", "updated_at"])
                     record_change(
                         obj=response, action="update", actor=actor, actor_label=actor_label,
                         before={"answers": before}, after={"answers": merged},
@@ -363,18 +377,18 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
         names = Instrument.objects.filter(pk__in=missing).values_list("code", flat=True)
         raise ScoringError("visit", f"not answered yet: {', '.join(sorted(names))}")
     now = timezone.now()
-    completed = False
-    for pk in wanted:
-        response = responses[pk]
-        if response.state == Response.State.COMPLETED:
-            continue
+    pending = [responses[pk] for pk in wanted
+               if responses[pk].state != Response.State.COMPLETED]
+    for response in pending:
         response.visit = visit
-        _complete_locked(response, actor=actor, actor_label=actor_label, completed_at=now,
-                         refresh_visit=False)
-        completed = True
-    if completed:
-        refresh_visit_scores(visit_ids=[visit.pk])  # once for the visit, under its lock
-        update_visit_completion(visit=visit, at=now)
+    if pending:
+        _complete_locked(pending, actor=actor, actor_label=actor_label, completed_at=now,
+                         study=visit.enrolment.study, visit_locked=True)
+        if visit.status != Visit.Status.COMPLETED:
+            # Every instrument of the time point is completed now: the visit is.
+            Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.COMPLETED,
+                                                     completed_at=now)
+            visit.status, visit.completed_at = Visit.Status.COMPLETED, now
     refresh_responder_statuses(enrolment=visit.enrolment)
     return [responses[pk] for pk in wanted]
 

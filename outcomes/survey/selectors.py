@@ -29,12 +29,16 @@ def visit_for_token(token: str) -> Visit | None:
     """Return the visit a link opens, or None if unknown, revoked, withdrawn or out of window."""
     if not token or len(token) > 100:
         return None
-    visit = (
-        Visit.objects.select_related("enrolment__study", "enrolment__patient", "timepoint")
-        .filter(token_hash=token_hash(token), token_revoked_at__isnull=True)
-        .first()
-    )
-    if visit is None or visit.enrolment.status == Enrolment.Status.WITHDRAWN:
+    try:
+        # get(), not first(): a unique key needs no ORDER BY, and ORDER BY ... LIMIT 1
+        # can tempt the planner to walk a whole index instead of the token's.
+        visit = (
+            Visit.objects.select_related("enrolment__study", "enrolment__patient", "timepoint")
+            .order_by().get(token_hash=token_hash(token), token_revoked_at__isnull=True)
+        )
+    except Visit.DoesNotExist:
+        return None
+    if visit.enrolment.status == Enrolment.Status.WITHDRAWN:
         return None
     today = study_today(visit.enrolment.study)
     if visit.status == Visit.Status.COMPLETED:
