@@ -7,9 +7,15 @@ class FollowupsConfig(AppConfig):
     verbose_name = "Schedule, visits and reminders"
 
     def ready(self) -> None:
-        from django.db.models.signals import post_migrate
+        from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
+
+        from . import signals
+        from .models import TimePoint, TimePointInstrument
 
         post_migrate.connect(_seed_periodic_task, sender=self)
+        post_save.connect(signals.item_saved_or_deleted, sender=TimePointInstrument)
+        post_delete.connect(signals.item_saved_or_deleted, sender=TimePointInstrument)
+        m2m_changed.connect(signals.instruments_changed, sender=TimePoint.instruments.through)
 
 
 def _seed_periodic_task(sender, using="default", **kwargs) -> None:

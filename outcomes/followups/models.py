@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+
+
+def new_version() -> int:
+    """Return a random version stamp (62 bits: never equal to an earlier one in practice)."""
+    return secrets.randbits(62)
 
 
 class TimePoint(models.Model):
@@ -25,6 +32,12 @@ class TimePoint(models.Model):
     instruments = models.ManyToManyField(
         "instruments.Instrument", through="TimePointInstrument", related_name="timepoints",
     )
+    # A new random value whenever this time point's instruments change (signals.py), so
+    # a process may keep the list it read for as long as it sees the same value here
+    # (selectors.timepoint_instruments). Random, not a counter: a row id reused after a
+    # rollback or a flush never meets an old list. A raw queryset update() of
+    # TimePointInstrument rows bypasses the signals: call signals.instruments_changed_for.
+    instruments_version = models.BigIntegerField(default=new_version, editable=False)
 
     class Meta:
         ordering = ["study_id", "target_day"]

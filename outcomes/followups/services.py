@@ -57,6 +57,7 @@ def schedule_visits(*, enrolment: Enrolment, today: dt.date | None = None) -> li
     return visits
 
 
+@transaction.atomic
 def ensure_schedule(*, study, specs, instruments) -> list[TimePoint]:
     """Create the study's missing time points, each asking ``instruments`` in order.
 

@@ -212,12 +212,10 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
 
 def update_visit_completion(*, visit, at: dt.datetime) -> bool:
     """Mark ``visit`` completed once every instrument of its time point is completed."""
-    from outcomes.followups.models import TimePointInstrument, Visit
+    from outcomes.followups.models import Visit
+    from outcomes.followups.selectors import timepoint_instruments
 
-    wanted = set(
-        TimePointInstrument.objects.filter(timepoint_id=visit.timepoint_id)
-        .values_list("instrument_id", flat=True)
-    )
+    wanted = {instrument.pk for instrument in timepoint_instruments(visit.timepoint)}
     done = set(
         Response.objects.filter(visit=visit, state=Response.State.COMPLETED)
         .values_list("instrument_id", flat=True)
@@ -357,15 +355,13 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
     its responses unchanged, so two clicks or two tabs store one set. Raises
     ``ScoringError`` if an instrument cannot be scored (nothing is completed).
     """
-    from outcomes.followups.models import TimePointInstrument, Visit
+    from outcomes.followups.models import Visit
+    from outcomes.followups.selectors import timepoint_instruments
 
     visit = Visit.objects.select_for_update(of=LOCK_SELF).select_related(
         "enrolment__study", "enrolment__patient", "timepoint",
     ).get(pk=visit.pk)
-    wanted = list(
-        TimePointInstrument.objects.filter(timepoint_id=visit.timepoint_id)
-        .order_by("order").values_list("instrument_id", flat=True)
-    )
+    wanted = [instrument.pk for instrument in timepoint_instruments(visit.timepoint)]
     # Locked here, under the visit's lock, so no save from another tab slips in between.
     responses = {
         r.instrument_id: r

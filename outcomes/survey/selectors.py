@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from outcomes.followups.links import token_hash
-from outcomes.followups.models import TimePointInstrument, Visit
+from outcomes.followups.models import Visit
+from outcomes.followups.selectors import timepoint_instruments
 from outcomes.followups.services import study_today
 from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.definitions.base import InstrumentDefinition
@@ -50,16 +51,12 @@ def visit_for_token(token: str) -> Visit | None:
 
 def steps_for(visit: Visit) -> list[Step]:
     """Return the visit's instruments in order, each with its live response if any."""
-    items = (
-        TimePointInstrument.objects.filter(timepoint_id=visit.timepoint_id)
-        .select_related("instrument").order_by("order")
-    )
+    instruments = timepoint_instruments(visit.timepoint)
     responses = {
         r.instrument_id: r
         for r in Response.objects.filter(visit=visit, state__in=Response.LIVE_STATES)
     }
     return [
-        Step(number, item.instrument, INSTRUMENTS[item.instrument.code],
-             responses.get(item.instrument_id))
-        for number, item in enumerate(items, start=1)
+        Step(number, instrument, INSTRUMENTS[instrument.code], responses.get(instrument.pk))
+        for number, instrument in enumerate(instruments, start=1)
     ]
