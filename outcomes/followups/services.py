@@ -112,7 +112,9 @@ def change_index_date(
                   after=snapshot(enrolment, ["index_date"]), reason=reason)
     moved = []
     visits = (
-        Visit.objects.select_for_update().filter(enrolment=enrolment)
+        # of=self: a plain FOR UPDATE would also lock the study's shared time point rows,
+        # and every submit's verdict upsert (its foreign key check) would wait for them.
+        Visit.objects.select_for_update(of=("self",)).filter(enrolment=enrolment)
         .exclude(status__in=[Visit.Status.COMPLETED, Visit.Status.NOT_APPLICABLE])
         .select_related("timepoint")
     )

@@ -482,7 +482,7 @@ def void_response(*, response: Response, reason: str, actor) -> Response:
 
     if not reason or not reason.strip():
         raise ValueError("voiding a response needs a reason")
-    original = Response.objects.select_for_update().select_related(
+    original = Response.objects.select_for_update(of=LOCK_SELF).select_related(
         "visit__enrolment__study",
     ).get(pk=response.pk)
     if original.state != Response.State.COMPLETED:

@@ -184,3 +184,45 @@ def test_a_submit_in_progress_locks_its_own_rows_not_the_study_or_the_instrument
     with transaction.atomic():
         submit_visit(visit=visit)
         assert at_once(lock_shared_rows) == []
+
+
+def nowait(sql: str, params=()):
+    """A call that takes a row lock at once or fails: run from another connection."""
+    def lock():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql + " FOR UPDATE NOWAIT", params)
+    return lock
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_index_date_change_in_progress_leaves_the_time_points_free(study, frozen):
+    # Every submit's verdict upsert checks its foreign key to a time point (FOR KEY
+    # SHARE), which a FOR UPDATE on the time point rows would make wait.
+    import datetime as dt
+
+    from outcomes.followups.services import change_index_date
+
+    enrolment, _ = open_baseline(study, "P-303")
+    with transaction.atomic():
+        change_index_date(enrolment=enrolment, index_date=dt.date(2026, 6, 3),
+                          reason="wrong date entered", today=dt.date(2026, 6, 1))
+        assert at_once(nowait("SELECT 1 FROM followups_timepoint WHERE study_id = %s",
+                              [study.pk])) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_void_in_progress_leaves_the_study_and_enrolment_free(study, frozen):
+    from outcomes.instruments.services import void_response
+
+    enrolment, visit = open_baseline(study, "P-304")
+    for item, answers in zip(visit.timepoint.items.order_by("order"), PAGES, strict=True):
+        save_answers(visit=visit, instrument=item.instrument, answers=answers)
+    submit_visit(visit=visit)
+    nrs = Response.objects.get(visit=visit, instrument__code="nrs11")
+    manager = User.objects.create_user("dm-void")
+    with transaction.atomic():
+        void_response(response=nrs, reason="entered for the wrong patient", actor=manager)
+        assert at_once(
+            nowait("SELECT 1 FROM patients_study WHERE id = %s", [study.pk]),
+            nowait("SELECT 1 FROM patients_enrolment WHERE id = %s", [enrolment.pk]),
+        ) == []
