@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+
+def _scipy_stats():
+    """``scipy.stats``, imported on first use, not at start-up: importing it takes one to
+    three seconds and about 100 MiB, which every web, worker and command process would
+    otherwise pay though only the results need it."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ def mean_ci_from(n: int, mean: float | None, sd: float | None,
     sem = sd / math.sqrt(n)
     if sem == 0:
         return mean, mean
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sem
+    half = float(_scipy_stats().t.ppf(0.5 + level / 2, n - 1)) * sem
     return mean - half, mean + half
 
 
@@ -74,7 +82,7 @@ def welch_t_from(a: tuple[int, float | None, float | None],
         return None
     if s1 == 0 and s2 == 0:
         return None  # no variance in either arm: the t statistic is undefined
-    result = sps.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)
+    result = _scipy_stats().ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)
     p = float(result.pvalue)
     return None if math.isnan(p) else p
 
@@ -91,7 +99,7 @@ def mann_whitney_from_ranks(n1: int, n2: int, rank_sum_1: float,
     spread = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
     if spread == 0:
         return None
-    p = 2 * float(sps.norm.sf((u - n1 * n2 / 2 - 0.5) / spread))
+    p = 2 * float(_scipy_stats().norm.sf((u - n1 * n2 / 2 - 0.5) / spread))
     return min(max(p, 0.0), 1.0)
 
 
@@ -99,7 +107,7 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float | None:
     """Return the two-sided p-value of the Mann-Whitney U test, or None without data."""
     if len(a) < 1 or len(b) < 1:
         return None
-    p = float(sps.mannwhitneyu(np.asarray(a, float), np.asarray(b, float),
+    p = float(_scipy_stats().mannwhitneyu(np.asarray(a, float), np.asarray(b, float),
                                alternative="two-sided").pvalue)
     return None if math.isnan(p) else p
 
@@ -109,7 +117,7 @@ def fisher_exact(yes_a: int, n_a: int, yes_b: int, n_b: int) -> float | None:
     if n_a < 1 or n_b < 1:
         return None
     table = [[yes_a, n_a - yes_a], [yes_b, n_b - yes_b]]
-    return float(sps.fisher_exact(table, alternative="two-sided").pvalue)
+    return float(_scipy_stats().fisher_exact(table, alternative="two-sided").pvalue)
 
 
 def chi_square(yes_a: int, n_a: int, yes_b: int, n_b: int) -> float | None:
@@ -119,7 +127,7 @@ def chi_square(yes_a: int, n_a: int, yes_b: int, n_b: int) -> float | None:
     table = np.array([[yes_a, n_a - yes_a], [yes_b, n_b - yes_b]])
     if (table.sum(axis=0) == 0).any():
         return None
-    return float(sps.chi2_contingency(table).pvalue)
+    return float(_scipy_stats().chi2_contingency(table).pvalue)
 
 
 @dataclass(frozen=True)
@@ -174,6 +182,6 @@ def _irls(x, y, beta, names, max_iter) -> LogisticFit | None:
     p = 1 / (1 + np.exp(-x @ beta))
     covariance = np.linalg.inv(x.T @ (x * (p * (1 - p))[:, None]))
     se = np.sqrt(np.diag(covariance))
-    pvalues = 2 * sps.norm.sf(np.abs(beta / se))
+    pvalues = 2 * _scipy_stats().norm.sf(np.abs(beta / se))
     return LogisticFit(("intercept", *names), tuple(map(float, beta)), tuple(map(float, se)),
                        tuple(map(float, pvalues)), len(y))
