@@ -170,7 +170,7 @@ def main() -> None:
     connection.close()
 
     base, origin = the_stack.base_url, the_stack.origin
-    stack.start_gunicorn(the_stack, workers=args.workers)
+    gunicorn = stack.start_gunicorn(the_stack, workers=args.workers)
     try:
         warm = asyncio.run(client.fill_visits(base_url=base, origin=origin,
                                               tokens=warmup_tokens, instruments=instruments,
@@ -180,12 +180,16 @@ def main() -> None:
                                                      concurrency=args.concurrency))
         if not args.stale_statistics:
             analyze()
+        meter = stack.CpuMeter(gunicorn.pid)
         yard = asyncio.run(client.hit_yardstick(base_url=base, origin=origin,
                                                 requests=per_visit * args.patients,
                                                 concurrency=args.concurrency))
+        yard_cpu = meter.spent()
+        meter = stack.CpuMeter(gunicorn.pid)
         burst = asyncio.run(client.fill_visits(base_url=base, origin=origin, tokens=tokens,
                                                instruments=instruments,
                                                concurrency=args.concurrency))
+        burst_cpu = meter.spent()
     finally:
         stack.stop(the_stack)
 
@@ -212,6 +216,13 @@ def main() -> None:
           f"(aim ≥ {AIM}: {'met' if ratio >= AIM else 'NOT met'})")
     print(f"per visit: {done / burst.elapsed:.1f} visits/s = "
           f"{done / burst.elapsed / yard_rate:.3f} × the yardstick's rows/s")
+    yard_ms = {k: 1000 * v / yard.requests for k, v in yard_cpu.items()}
+    flow_ms = {k: 1000 * v / burst.requests for k, v in burst_cpu.items()}
+    print(f"server CPU per request (web + database): yardstick {yard_ms['web']:.2f} + "
+          f"{yard_ms['database']:.2f} ms, patient flow {flow_ms['web']:.2f} + "
+          f"{flow_ms['database']:.2f} ms; ratio of CPU costs "
+          f"{sum(yard_ms.values()) / sum(flow_ms.values()):.2f} (steadier than the "
+          f"throughput ratio on a shared machine; the client's CPU is not in it)")
 
     counts = count_in_database(prefix, len(instruments))
     expected_visits = len(warm.visits) + done

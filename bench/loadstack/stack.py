@@ -219,3 +219,53 @@ def rss_mib(pid: int) -> float | None:
     except OSError:
         return None
     return None
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids) -> dict[int, float]:
+    """Return each live process's CPU time so far (user + system), in seconds."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    return found
+
+
+def postgres_pids() -> list[int]:
+    """Return the PIDs of every PostgreSQL server process on this machine (backends too)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds the web server and the database spend between two readings.
+
+    Throughput on a shared machine moves with its other work; the CPU a request costs
+    the server moves much less, so it is the steadier figure to compare loads by.
+    Processes that start during the span count in full; those that end are missed.
+    """
+
+    def __init__(self, gunicorn_pid: int):
+        self.gunicorn_pid = gunicorn_pid
+        self.start = self._read()
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        return {"web": cpu_seconds([self.gunicorn_pid, *children(self.gunicorn_pid)]),
+                "database": cpu_seconds(postgres_pids())}
+
+    def spent(self) -> dict[str, float]:
+        end = self._read()
+        return {group: sum(t - self.start[group].get(pid, 0.0) for pid, t in end[group].items())
+                for group in end}
