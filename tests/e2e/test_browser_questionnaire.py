@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from outcomes.followups.links import survey_url
 from outcomes.followups.models import Visit
@@ -46,6 +47,10 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
         yield browser
         browser.close()
+        # Playwright's sync API runs the test in its own context, so Django opened the
+        # test's database connection there; close it here, or it outlives the session
+        # and the test database cannot be dropped.
+        connections.close_all()
 
 
 def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pain_scale(
