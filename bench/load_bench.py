@@ -78,13 +78,6 @@ HEADER = (f"  {'':<28} {'requests':>8} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} 
           f"{'p99 ms':>8} {'errors':>7}")
 
 
-def baseline_instruments() -> list[str]:
-    from outcomes.followups.models import TimePointInstrument
-
-    return list(TimePointInstrument.objects.filter(timepoint__is_baseline=True)
-                .order_by("order").values_list("instrument__code", flat=True))
-
-
 def count_in_database(prefix: str, instruments: int) -> dict[str, int]:
     """Count what the burst stored: visits, responses, duplicates, scores, yardstick rows."""
     from django.db import connection
@@ -134,20 +127,6 @@ def server_errors() -> dict[str, int]:
     }
 
 
-def analyze() -> None:
-    """Give the planner the statistics a database in use has (autovacuum keeps them).
-
-    The cohort is bulk-loaded with no responses yet; without this the planner would take
-    the response and score tables for empty until autovacuum's first ANALYZE (a minute or
-    more into the run) and plan a patient's score read as a scan of every score row.
-    """
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    connection.close()
-
-
 def main() -> None:
     args = parse_args()
     prefix = "LOAD"
@@ -158,7 +137,7 @@ def main() -> None:
     stack.prepare(the_stack)
     tokens = stack.open_baseline_cohort(size=WARMUP_PATIENTS + args.patients, prefix=prefix)
     warmup_tokens, tokens = tokens[:WARMUP_PATIENTS], tokens[WARMUP_PATIENTS:]
-    instruments = baseline_instruments()
+    instruments = stack.baseline_instruments()
     per_visit = 2 + 2 * len(instruments)
     print(f"set-up: {args.patients:,} patients (+{WARMUP_PATIENTS} warm-up), baseline "
           f"{' + '.join(instruments)}, in {time.perf_counter() - started:.1f} s")
@@ -179,7 +158,7 @@ def main() -> None:
                                                      requests=WARMUP_YARDSTICK,
                                                      concurrency=args.concurrency))
         if not args.stale_statistics:
-            analyze()
+            stack.analyze()
         meter = stack.CpuMeter(gunicorn.pid)
         yard = asyncio.run(client.hit_yardstick(base_url=base, origin=origin,
                                                 requests=per_visit * args.patients,

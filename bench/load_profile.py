@@ -52,12 +52,9 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from outcomes.followups.models import TimePointInstrument
-
     # Two warm-up patients: the first requests import modules and fill template caches.
     tokens = stack.open_baseline_cohort(size=args.patients + 2, prefix="PROF")
-    instruments = list(TimePointInstrument.objects.filter(timepoint__is_baseline=True)
-                       .order_by("order").values_list("instrument__code", flat=True))
+    instruments = stack.baseline_instruments()
     browser = Client(HTTP_X_FORWARDED_PROTO="https", HTTP_HOST="127.0.0.1")
     profiles = {SHORT[k]: cProfile.Profile() for k in args.profile}
     times: dict[str, list[float]] = {k: [] for k in KINDS}
@@ -81,9 +78,8 @@ def main() -> None:
 
     for number, token in enumerate(tokens):
         measure = number >= 2
-        if number == 2:  # after the warm-up visits: the statistics a database in use has
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+        if number == 2:  # after the warm-up visits
+            stack.analyze()
         browser.cookies.clear()
         rng = random.Random(number)
         start = f"/s/{token}/"

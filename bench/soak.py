@@ -224,12 +224,10 @@ def main() -> None:
     stack.prepare(the_stack)
     from django.db import connection
 
-    from outcomes.followups.models import TimePointInstrument
     from patients.demo import ensure_demo_study
 
     ensure_demo_study()
-    instruments = list(TimePointInstrument.objects.filter(timepoint__is_baseline=True)
-                       .order_by("order").values_list("instrument__code", flat=True))
+    instruments = stack.baseline_instruments()
     connection.close()
     stack.start_gunicorn(the_stack, workers=args.workers)
     worker = stack.start_celery_worker(the_stack, concurrency=args.celery_concurrency)

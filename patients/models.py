@@ -19,8 +19,8 @@ from django.db.models import Q
 # a typo like 0206 or 9999 would otherwise schedule visits centuries away.
 STUDY_DATE_RANGE = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
 study_date_validators = [
-    MinValueValidator(STUDY_DATE_RANGE[0], "A study date is on or after 1990-01-01."),
-    MaxValueValidator(STUDY_DATE_RANGE[1], "A study date is on or before 2100-12-31."),
+    MinValueValidator(STUDY_DATE_RANGE[0], f"A study date is on or after {STUDY_DATE_RANGE[0]}."),
+    MaxValueValidator(STUDY_DATE_RANGE[1], f"A study date is on or before {STUDY_DATE_RANGE[1]}."),
 ]
 
 code_validator = RegexValidator(
@@ -247,8 +247,9 @@ class Enrolment(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrolments")
     arm = models.ForeignKey(Arm, on_delete=models.PROTECT, related_name="enrolments")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="enrolments")
-    enrolled_date = models.DateField()
+    enrolled_date = models.DateField(validators=study_date_validators)
     index_date = models.DateField(
+        validators=study_date_validators,
         help_text="Procedure date (treatment arm) or start of conventional care; "
         "the schedule counts from it.",
     )

@@ -4,7 +4,7 @@ Used by ``bench/load_bench.py`` and ``bench/soak.py``. The stack is the deployed
 (``docs/deployment.md``): gunicorn with a fixed number of sync workers on
 ``bench.loadstack.settings`` (production settings), PostgreSQL, Redis as cache and
 Celery broker, and (for the soak) a real Celery worker. The database named by
-``--database-url`` is emptied; Redis database ``--redis-db`` is flushed.
+``--database-url`` is emptied; the Redis database of ``--redis-url`` is flushed.
 """
 
 from __future__ import annotations
@@ -94,7 +94,8 @@ def ensure_database(database_url: str) -> None:
 
 
 def prepare(stack: Stack, *, collectstatic: bool = True, flush_redis: bool = True) -> None:
-    """Set Django up, migrate and empty the database, flush Redis, collect static files."""
+    """Set Django up, migrate and empty the database, flush Redis (unless told not to),
+    collect static files."""
     import django
     import redis
 
@@ -237,15 +238,18 @@ def cpu_seconds(pids) -> dict[int, float]:
 
 
 def postgres_pids() -> list[int]:
-    """Return the PIDs of every PostgreSQL server process on this machine (backends too)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "postgres":
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
+    """Return the PIDs of the PostgreSQL backends serving this stack's database.
+
+    Only this database's (the web workers' persistent connections): the CPU of other
+    databases' backends on a shared machine is not the stack's.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid()")
+        pids = [pid for (pid,) in cursor.fetchall()]
+    connection.close()
     return pids
 
 
@@ -254,7 +258,9 @@ class CpuMeter:
 
     Throughput on a shared machine moves with its other work; the CPU a request costs
     the server moves much less, so it is the steadier figure to compare loads by.
-    Processes that start during the span count in full; those that end are missed.
+    Processes that start during the span count in full; those that end are missed. The
+    database's share is its backends' own work: shared processes (WAL writer,
+    checkpointer, autovacuum) are not in it.
     """
 
     def __init__(self, gunicorn_pid: int):
@@ -269,3 +275,25 @@ class CpuMeter:
         end = self._read()
         return {group: sum(t - self.start[group].get(pid, 0.0) for pid, t in end[group].items())
                 for group in end}
+
+
+def baseline_instruments() -> list[str]:
+    """Return the codes of the instruments a baseline visit asks, in the patient's order."""
+    from outcomes.followups.models import TimePointInstrument
+
+    return list(TimePointInstrument.objects.filter(timepoint__is_baseline=True)
+                .order_by("order").values_list("instrument__code", flat=True))
+
+
+def analyze() -> None:
+    """Give the planner the statistics a database in use has (autovacuum keeps them).
+
+    The cohort is bulk-loaded with no responses yet; without this the planner would take
+    the response and score tables for empty until autovacuum's first ANALYZE (a minute or
+    more into the run) and plan a patient's score read as a scan of every score row.
+    """
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    connection.close()

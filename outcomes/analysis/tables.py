@@ -212,10 +212,11 @@ def postgres_tables(study, *, arms: list[str], baseline: str | None) -> Tables:
     params = {"study": study.pk, "timepoints": list(tp_code),
               "baselines": [pk for pk, _, is_baseline in timepoints if is_baseline],
               "primary": [pk for pk, _, primary in rules if primary]}
-    # One transaction, so every column comes from one snapshot of the data. Its settings
-    # (until it ends, or the outer transaction does): the hashes over 100,000 patients'
-    # rows fit in memory, and each statement runs once, so compiling it (JIT) would cost
-    # more than it saves.
+    # One transaction for its settings (until it ends, or the outer transaction does): the
+    # hashes over 100,000 patients' rows fit in memory, and each statement runs once, so
+    # compiling it (JIT) would cost more than it saves. At READ COMMITTED each statement
+    # sees its own snapshot: a patient enrolled between the enrolments' read and a later
+    # one has no position (-1) in the columns and is left out of this run's tables.
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL work_mem = '64MB'; SET LOCAL jit = off")
         cursor.execute(_ENROLMENTS_SQL, params)

@@ -23,7 +23,8 @@ class AuditedAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         if self.audit_views and request.method == "GET":
             obj = self.get_object(request, object_id)
-            if obj is not None:
+            # Only a page the user may see is a disclosure: a refused one (403) is not.
+            if obj is not None and self.has_view_or_change_permission(request, obj):
                 record_change(obj=obj, action="view", actor=request.user, reason="admin")
         return super().change_view(request, object_id, form_url, extra_context)
 

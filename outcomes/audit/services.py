@@ -72,9 +72,19 @@ def new_record(
     )
 
 
-def record_change(**fields: Any) -> AuditRecord:
-    """Write one audit record for ``obj`` (the arguments of ``new_record``)."""
-    record = new_record(**fields)
+def record_change(
+    *,
+    obj: models.Model,
+    action: str,
+    actor=None,
+    actor_label: str = "",
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str = "",
+) -> AuditRecord:
+    """Write one audit record for ``obj``; ``before``/``after`` are snapshots."""
+    record = new_record(obj=obj, action=action, actor=actor, actor_label=actor_label,
+                        before=before, after=after, reason=reason)
     record.save()
     return record
 

@@ -106,6 +106,10 @@ def change_index_date(
         raise ValidationError({"reason": "Say why the index date changes."})
     today = today or study_today(enrolment.study)
     before = snapshot(enrolment, ["index_date"])
+    try:  # the field's validators: a date in the study range
+        Enrolment._meta.get_field("index_date").run_validators(index_date)
+    except ValidationError as error:
+        raise ValidationError({"index_date": error.messages}) from error
     enrolment.index_date = index_date
     enrolment.save(update_fields=["index_date"])
     record_change(obj=enrolment, action="update", actor=actor, before=before,

@@ -221,10 +221,16 @@ def update_visit_completion(*, visit, at: dt.datetime) -> bool:
         .values_list("instrument_id", flat=True)
     )
     if wanted and wanted <= done and visit.status != Visit.Status.COMPLETED:
-        Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.COMPLETED, completed_at=at)
-        visit.status, visit.completed_at = Visit.Status.COMPLETED, at
+        _mark_completed(visit, at)
         return True
     return False
+
+
+def _mark_completed(visit, at: dt.datetime) -> None:
+    from outcomes.followups.models import Visit
+
+    Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.COMPLETED, completed_at=at)
+    visit.status, visit.completed_at = Visit.Status.COMPLETED, at
 
 
 def refresh_responder_statuses(*, enrolment) -> int:
@@ -312,12 +318,11 @@ def save_answers(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                # At most one live response (a partial unique index): no ORDER BY needed.
-                response = next(iter(
-                    Response.objects.select_for_update(of=LOCK_SELF).order_by()
+                response = (
+                    Response.objects.select_for_update(of=LOCK_SELF)
                     .filter(visit=visit, instrument=instrument, state__in=Response.LIVE_STATES)
-                    [:1]
-                ), None)
+                    .first()
+                )
                 if response is not None:
                     # The caller's rows, for the audit record's description: no lazy loads.
                     response.visit, response.instrument = visit, instrument
@@ -382,9 +387,7 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
                          study=visit.enrolment.study, visit_locked=True)
         if visit.status != Visit.Status.COMPLETED:
             # Every instrument of the time point is completed now: the visit is.
-            Visit.objects.filter(pk=visit.pk).update(status=Visit.Status.COMPLETED,
-                                                     completed_at=now)
-            visit.status, visit.completed_at = Visit.Status.COMPLETED, now
+            _mark_completed(visit, now)
     refresh_responder_statuses(enrolment=visit.enrolment)
     return [responses[pk] for pk in wanted]
 

@@ -300,3 +300,13 @@ def test_an_admin_edit_of_clinical_data_is_audited_and_deletes_are_refused(clien
     assert client.post(f"/admin/followups/visit/{visit.pk}/delete/",
                        {"post": "yes"}).status_code == 403
     assert "token" not in str(AuditRecord.objects.filter(actor=root).values_list("changes"))
+
+
+def test_an_admin_page_refused_to_a_staff_user_is_not_logged_as_a_view(client, demo):
+    # Data managers are staff without the Patient permission: the admin answers 403.
+    manager = member("dm-refused", "Data managers", Site.objects.get(code="MAIN"),
+                     is_staff=True)
+    client.force_login(manager)
+    patient = Patient.objects.get(code="DEMO-0001")
+    assert client.get(f"/admin/patients/patient/{patient.pk}/change/").status_code == 403
+    assert not AuditRecord.objects.filter(action="view", actor=manager).exists()

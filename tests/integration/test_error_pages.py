@@ -35,3 +35,14 @@ def test_not_found_and_forbidden_pages_say_little(client, db):
     missing = client.get("/no/such/page/")
     assert missing.status_code == 404 and "Page not found" in missing.content.decode()
     assert "Using the URLconf" not in missing.content.decode()
+
+
+def test_a_page_outside_ones_role_answers_with_the_plain_403_page(client, demo):
+    from django.contrib.auth.models import User
+
+    client.force_login(User.objects.get(username="clinician"))
+    reply = client.get("/studies/BMC-LBP/enrol/")
+    body = reply.content.decode()
+    assert reply.status_code == 403
+    assert "Not allowed" in body and "ask the study's data manager" in body
+    assert "Traceback" not in body and "PermissionDenied" not in body
