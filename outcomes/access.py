@@ -26,6 +26,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 
 # Study-level permissions (declared on patients.Study, see its Meta).
@@ -96,7 +97,11 @@ def needs_second_factor(user) -> bool:
 
     if settings.OUTCOMES_REQUIRE_TWO_FACTOR:
         return True
-    return Study.objects.filter(require_two_factor=True, sites__staff=user).exists()
+    studies = Study.objects.filter(require_two_factor=True)
+    if not user.is_superuser:
+        # The administrator sees every study, so any study's rule applies to them.
+        studies = studies.filter(sites__staff=user)
+    return studies.exists()
 
 
 def redirect_to_second_factor(request):
@@ -122,7 +127,11 @@ def requires(permission: str):
                 return redirect_to_second_factor(request)
             if not user.has_perm(permission):
                 raise PermissionDenied
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            # Staff pages and files hold identifying or health data: never kept by a
+            # browser's or a proxy's cache (a shared computer's back button included).
+            add_never_cache_headers(response)
+            return response
 
         guarded.access = permission
         return guarded
@@ -146,6 +155,28 @@ def signed_in(reason: str):
     def decorator(view):
         guarded = login_required(view)
         guarded.access = f"signed in: {reason}"
+        return guarded
+
+    return decorator
+
+
+def verified(reason: str):
+    """Guard a view any logged-in user may open once past the second factor, if required.
+
+    For pages of one's own account (changing the password): a session that only knows
+    the password must not change it, or it could lock the real owner out.
+    """
+
+    def decorator(view):
+        @functools.wraps(view)
+        def guarded(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if needs_second_factor(request.user):
+                return redirect_to_second_factor(request)
+            return view(request, *args, **kwargs)
+
+        guarded.access = f"signed in, second factor passed: {reason}"
         return guarded
 
     return decorator

@@ -13,7 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 
-from outcomes.access import public, signed_in
+from outcomes.access import needs_second_factor, public, signed_in
 from outcomes.audit.services import record_change
 from patients.selectors import studies_for
 
@@ -22,7 +22,8 @@ from patients.selectors import studies_for
 def home(request: HttpRequest) -> HttpResponse:
     """Show the studies (to staff) or a pointer to the login page."""
     studies = []
-    if request.user.is_authenticated:
+    stopped = request.user.is_authenticated and needs_second_factor(request.user)
+    if request.user.is_authenticated and not stopped:
         studies = list(
             studies_for(request.user)
             .annotate(patient_count=Count("patients", distinct=True))
@@ -31,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
         )
         for study in studies:
             study.arm_codes = ", ".join(arm.code for arm in study.arms.all())
-    return render(request, "home.html", {"studies": studies})
+    return render(request, "home.html", {"studies": studies, "needs_second_factor": stopped})
 
 
 class TokenForm(forms.Form):

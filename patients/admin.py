@@ -1,17 +1,17 @@
 from django.contrib import admin
 
-from outcomes.audit.admin_mixins import AuditedAdmin
+from outcomes.admin_scope import ScopedAdmin, ScopedStackedInline, ScopedTabularInline
 from outcomes.followups.models import TimePoint
 
 from .models import Arm, Contact, Enrolment, InjectedStructure, Patient, Procedure, Site, Study
 
 
-class ArmInline(admin.TabularInline):
+class ArmInline(ScopedTabularInline):
     model = Arm
     extra = 0
 
 
-class TimePointInline(admin.TabularInline):
+class TimePointInline(ScopedTabularInline):
     model = TimePoint
     extra = 0
     fields = ("code", "label", "target_day", "window_before_days", "window_after_days",
@@ -20,13 +20,14 @@ class TimePointInline(admin.TabularInline):
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(ScopedAdmin):
     list_display = ("code", "title", "protocol_reference", "time_zone", "created_at")
     search_fields = ("code", "title", "protocol_reference")
     filter_horizontal = ("sites",)
     inlines = [ArmInline, TimePointInline]
     fieldsets = (
         (None, {"fields": ("code", "title", "protocol_reference", "description", "sites")}),
+        ("Access", {"fields": ("require_two_factor",)}),
         ("Scoring", {"fields": ("odi_max_missing",)}),
         ("Reminders", {"fields": ("time_zone", "reminder_days", "last_call_days_before_close",
                                   "quiet_hours_start", "quiet_hours_end")}),
@@ -36,21 +37,37 @@ class StudyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(ScopedAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
     filter_horizontal = ("staff",)
 
+    def get_fields(self, request, obj=None):
+        # Site membership opens the site's patients and files: only an administrator
+        # grants it. Everyone else sees who is on the staff, and cannot change it.
+        if request.user.is_superuser:
+            return ("code", "name", "staff")
+        return ("code", "name", "staff_list")
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if request.user.is_superuser else ("staff_list",)
+
+    @admin.display(description="Staff")
+    def staff_list(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return ", ".join(user.get_username() for user in obj.staff.order_by("username")) or "—"
+
 
 @admin.register(Arm)
-class ArmAdmin(admin.ModelAdmin):
+class ArmAdmin(ScopedAdmin):
     ordering = ("study__code", "order", "code")
     list_display = ("code", "name", "study", "receives_procedure")
     list_filter = ("study",)
     search_fields = ("code", "name")
 
 
-class EnrolmentInline(admin.TabularInline):
+class EnrolmentInline(ScopedTabularInline):
     model = Enrolment
     extra = 0
     fields = ("study", "arm", "site", "enrolled_date", "index_date", "status", "status_reason")
@@ -64,14 +81,14 @@ class EnrolmentInline(admin.TabularInline):
         return False
 
 
-class ContactInline(admin.StackedInline):
+class ContactInline(ScopedStackedInline):
     model = Contact
     extra = 0
     can_delete = False
 
 
 @admin.register(Patient)
-class PatientAdmin(AuditedAdmin):
+class PatientAdmin(ScopedAdmin):
     audit_views = True  # the contact details are on this page
     ordering = ("study__code", "code")
     list_display = ("code", "study", "sex", "age_at_enrolment", "bmi", "baseline_opioid_mme")
@@ -81,12 +98,12 @@ class PatientAdmin(AuditedAdmin):
     inlines = [EnrolmentInline, ContactInline]
 
 
-class InjectedStructureInline(admin.TabularInline):
+class InjectedStructureInline(ScopedTabularInline):
     model = InjectedStructure
     extra = 0
 
 
-class ProcedureInline(admin.StackedInline):
+class ProcedureInline(ScopedStackedInline):
     model = Procedure
     extra = 0
     show_change_link = True
@@ -94,7 +111,7 @@ class ProcedureInline(admin.StackedInline):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(AuditedAdmin):
+class EnrolmentAdmin(ScopedAdmin):
     ordering = ("study__code", "patient__code")
     list_display = ("patient", "study", "arm", "site", "enrolled_date", "index_date", "status")
     list_filter = ("study", "arm", "site", "status")
@@ -111,7 +128,7 @@ class EnrolmentAdmin(AuditedAdmin):
 
 
 @admin.register(Procedure)
-class ProcedureAdmin(AuditedAdmin):
+class ProcedureAdmin(ScopedAdmin):
     ordering = ("enrolment__patient__code", "procedure_date")
     list_display = ("enrolment", "procedure_date", "total_nucleated_cells", "cfu_f",
                     "cd34_cells", "platelets", "mri_change")

@@ -21,3 +21,23 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _register_audited_user_admin() -> None:
+    """Roles (groups) and the superuser flag are access grants: audit their changes."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.admin import UserAdmin
+
+    from outcomes.admin_scope import ScopedAdmin
+
+    user_model = get_user_model()
+
+    class AuditedUserAdmin(ScopedAdmin, UserAdmin):
+        pass
+
+    if admin.site.is_registered(user_model):
+        admin.site.unregister(user_model)
+    admin.site.register(user_model, AuditedUserAdmin)
+
+
+_register_audited_user_admin()

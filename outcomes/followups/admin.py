@@ -1,17 +1,17 @@
 from django.contrib import admin
 
-from outcomes.audit.admin_mixins import AuditedAdmin
+from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 
 from .models import Reminder, TimePoint, TimePointInstrument, Visit
 
 
-class TimePointInstrumentInline(admin.TabularInline):
+class TimePointInstrumentInline(ScopedTabularInline):
     model = TimePointInstrument
     extra = 0
 
 
 @admin.register(TimePoint)
-class TimePointAdmin(admin.ModelAdmin):
+class TimePointAdmin(ScopedAdmin):
     ordering = ("study__code", "target_day")
     list_display = ("code", "study", "label", "target_day", "window_before_days",
                     "window_after_days", "is_baseline")
@@ -19,7 +19,7 @@ class TimePointAdmin(admin.ModelAdmin):
     inlines = [TimePointInstrumentInline]
 
 
-class ReminderInline(admin.TabularInline):
+class ReminderInline(ScopedTabularInline):
     model = Reminder
     extra = 0
     readonly_fields = ("kind", "channel", "status", "claimed_at", "sent_at", "attempts",
@@ -28,7 +28,7 @@ class ReminderInline(admin.TabularInline):
 
 
 @admin.register(Visit)
-class VisitAdmin(AuditedAdmin):
+class VisitAdmin(ScopedAdmin):
     ordering = ("enrolment__study__code", "enrolment__patient__code", "target_date")
     list_display = ("enrolment", "timepoint", "target_date", "window_open_date",
                     "window_close_date", "status", "completed_at")
@@ -43,7 +43,7 @@ class VisitAdmin(AuditedAdmin):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ScopedAdmin):
     list_display = ("visit", "kind", "channel", "status", "sent_at", "attempts")
     list_filter = ("status", "kind", "channel")
     search_fields = ("visit__enrolment__patient__code",)

@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
+
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
 
 
@@ -12,7 +14,7 @@ class InstrumentAdmin(admin.ModelAdmin):
         return False
 
 
-class ScoreInline(admin.TabularInline):
+class ScoreInline(ScopedTabularInline):
     model = Score
     extra = 0
     readonly_fields = ("code", "value", "exact", "scoring_version")
@@ -23,7 +25,7 @@ class ScoreInline(admin.TabularInline):
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(ScopedAdmin):
     ordering = ("visit__enrolment__patient__code", "visit__target_date", "instrument__code")
     list_display = ("visit", "instrument", "state", "source", "completed_at")
     list_filter = ("state", "source", "instrument__code")
@@ -40,9 +42,14 @@ class ResponseAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        # Read-only here (no Save button): corrections and voids, with their reason,
+        # are made on the correction page.
+        return False
+
 
 @admin.register(ResponderRule)
-class ResponderRuleAdmin(admin.ModelAdmin):
+class ResponderRuleAdmin(ScopedAdmin):
     ordering = ("study__code", "order", "code")
     list_display = ("code", "study", "score", "direction", "kind", "threshold", "is_primary")
     list_filter = ("study", "kind", "is_primary")
@@ -51,7 +58,7 @@ class ResponderRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ResponderStatus)
-class ResponderStatusAdmin(admin.ModelAdmin):
+class ResponderStatusAdmin(ScopedAdmin):
     ordering = ("enrolment__patient__code", "timepoint__target_day", "rule__order")
     list_display = ("enrolment", "timepoint", "rule", "verdict", "reason", "change")
     list_filter = ("verdict", "rule__code", "timepoint__code")
