@@ -137,6 +137,11 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# The client's address: X-Forwarded-For is believed only from these proxies (addresses or
+# networks, e.g. "10.0.0.0/8"); with none, the address is the connection's own.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "outcomes.clients.client_ip"
+AXES_USERNAME_CALLABLE = "outcomes.clients.login_username"
 LOGIN_URL = "login"
 # Staff sessions end after 30 minutes without a request (every request renews the cookie).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=30 * 60)

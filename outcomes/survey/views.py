@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from outcomes.access import public
+from outcomes.clients import client_ip
 from outcomes.instruments.scoring import ScoringError
 from outcomes.instruments.services import AlreadyCompleted, save_answers, submit_visit
 
@@ -26,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def _failures_key(request: HttpRequest) -> str:
-    return f"survey-link-failures:{request.META.get('REMOTE_ADDR', '')}"
+    return f"survey-link-failures:{client_ip(request)}"
 
 
 def _too_many_failures(request: HttpRequest) -> bool:
