@@ -437,6 +437,10 @@ def rescore_responses(*, study=None, instrument: str | None = None,
     return counts
 
 
+class NotCompleted(ValueError):
+    """The response is no longer completed (corrected or voided meanwhile)."""
+
+
 @transaction.atomic
 def correct_response(*, response: Response, answers: dict[str, int | None], reason: str,
                      actor) -> Response:
@@ -452,7 +456,8 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
         *RESPONSE_RELATED,
     ).get(pk=response.pk)
     if original.state != Response.State.COMPLETED:
-        raise ValueError(f"only a completed response can be corrected, not a {original.state} one")
+        raise NotCompleted(
+            f"only a completed response can be corrected, not a {original.state} one")
     study = original.visit.enrolment.study
     options = {"max_missing": study.odi_max_missing} if original.instrument.code == "odi" else {}
     values = score(original.instrument.code, answers, **options)
@@ -489,7 +494,8 @@ def void_response(*, response: Response, reason: str, actor) -> Response:
         "visit__enrolment__study",
     ).get(pk=response.pk)
     if original.state != Response.State.COMPLETED:
-        raise ValueError(f"only a completed response can be voided, not a {original.state} one")
+        raise NotCompleted(
+            f"only a completed response can be voided, not a {original.state} one")
     original.state = Response.State.VOIDED
     original.save(update_fields=["state", "updated_at"])
     record_change(obj=original, action="void", actor=actor, before={"state": "completed"},

@@ -15,7 +15,7 @@ from outcomes.survey.forms import InstrumentForm
 from .definitions import INSTRUMENTS
 from .models import Response
 from .scoring import ScoringError
-from .services import correct_response, void_response
+from .services import NotCompleted, correct_response, void_response
 
 
 class CorrectionForm(InstrumentForm):
@@ -39,10 +39,23 @@ def responses_in_scope(user):
     return queryset.filter(visit__enrolment__site__staff=user)
 
 
+def _already_changed(request, response: Response):
+    """Say what became of a response changed meanwhile (a double click, a colleague)."""
+    state = Response.objects.filter(pk=response.pk).values_list("state", flat=True).first()
+    label = Response.State(state).label.lower() if state else _("changed")
+    messages.warning(request, _(
+        "This response was already %(state)s, so nothing more was changed. Its history "
+        "is on the patient's outcomes page.") % {"state": label})
+    return redirect("patients:outcomes", code=response.visit.enrolment.study.code,
+                    patient_code=response.visit.enrolment.patient.code)
+
+
 @requires(CORRECT_RESPONSE)
 def correct(request, pk: int):
     """Correct a completed response: new answers, a reason, an audit record."""
-    response = get_object_or_404(responses_in_scope(request.user), pk=pk, state="completed")
+    response = get_object_or_404(responses_in_scope(request.user), pk=pk)
+    if response.state != Response.State.COMPLETED:
+        return _already_changed(request, response)
     definition = INSTRUMENTS[response.instrument.code]
     study = response.visit.enrolment.study
     if request.method == "POST":
@@ -54,6 +67,8 @@ def correct(request, pk: int):
                                  reason=form.cleaned_data["reason"], actor=request.user)
             except ScoringError as error:
                 form.add_error(None, str(error))
+            except NotCompleted:  # a second click, or a colleague, got there first
+                return _already_changed(request, response)
             else:
                 messages.success(request, _("The correction is saved, with its reason."))
                 return redirect("patients:outcomes", code=study.code,
@@ -79,12 +94,18 @@ class VoidForm(forms.Form):
 @require_POST
 def void(request, pk: int):
     """Void a completed response with a reason: kept, audited, left out of the results."""
-    response = get_object_or_404(responses_in_scope(request.user), pk=pk, state="completed")
+    response = get_object_or_404(responses_in_scope(request.user), pk=pk)
+    if response.state != Response.State.COMPLETED:
+        return _already_changed(request, response)
     form = VoidForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Give a reason to void the response."))
         return redirect("response-correct", pk=pk)
-    void_response(response=response, reason=form.cleaned_data["reason"], actor=request.user)
+    try:
+        void_response(response=response, reason=form.cleaned_data["reason"],
+                      actor=request.user)
+    except NotCompleted:
+        return _already_changed(request, response)
     messages.success(request, _("The response is voided, with its reason."))
     return redirect("patients:outcomes", code=response.visit.enrolment.study.code,
                     patient_code=response.visit.enrolment.patient.code)
