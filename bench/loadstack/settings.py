@@ -10,3 +10,6 @@ from __future__ import annotations
 from outcomes.settings.production import *  # noqa: F403
 
 ROOT_URLCONF = "bench.loadstack.urls"
+# The stack empties its database with Django's flush (TRUNCATE), which the never-deleted
+# tables refuse unless the session allows it (audit migration 0003): a bench database only.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c outcomes.allow_truncate=on"  # noqa: F405

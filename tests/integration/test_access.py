@@ -267,6 +267,32 @@ def test_postgresql_itself_refuses_to_delete_a_response(demo):
     assert Response.objects.filter(pk=response.pk).exists()
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", [
+    "TRUNCATE instruments_response CASCADE",
+    "TRUNCATE audit_auditrecord",
+    "DELETE FROM audit_auditrecord",
+    "UPDATE audit_auditrecord SET reason = 'rewritten'",
+])
+def test_postgresql_itself_refuses_to_empty_or_rewrite_responses_and_the_audit(
+        demo, statement):
+    if connection.vendor != "postgresql":
+        pytest.skip("the triggers are PostgreSQL's; CI runs this in its PostgreSQL pass")
+    from django.db import DatabaseError
+
+    responses, records = Response.objects.count(), AuditRecord.objects.count()
+    assert records > 0
+    with pytest.raises(DatabaseError, match="never"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        # The test settings allow TRUNCATE (Django empties test databases with it):
+        # this session takes that back, as every production session is.
+        cursor.execute("SET LOCAL outcomes.allow_truncate = off")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's own pending checks
+        cursor.execute(statement)
+    assert (Response.objects.count(), AuditRecord.objects.count()) == (responses, records)
+    assert not AuditRecord.objects.filter(reason="rewritten").exists()
+
+
 # --- The admin writes the audit trail too ---
 
 def test_an_admin_edit_of_clinical_data_is_audited_and_deletes_are_refused(client, demo):

@@ -1,7 +1,7 @@
 """On PostgreSQL, the database itself refuses to delete a response.
 
 The model and its queryset refuse too; this catches raw SQL and other clients.
-TRUNCATE (used only to empty a test or benchmark database) is not a row delete.
+TRUNCATE is refused too (migration 0005).
 """
 
 from django.db import migrations
