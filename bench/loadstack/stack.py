@@ -63,8 +63,8 @@ def make_stack(*, database_url: str, redis_url: str, port: int) -> Stack:
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"https://127.0.0.1:{port}",
         "STATIC_ROOT": str(RUN_DIR / "static"),
-        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
-        "SMS_BACKEND": "outcomes.followups.channels.console.ConsoleSMSBackend",
+        "EMAIL_BACKEND": "bench.loadstack.channels.DiscardEmailBackend",
+        "SMS_BACKEND": "bench.loadstack.channels.DiscardSMSBackend",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
     }

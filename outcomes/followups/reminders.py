@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from patients.models import Contact, Enrolment, Study
 
 from .cadence import Cadence, due_kind, in_quiet_hours, reminder_plan
-from .channels import ChannelError, send_email, send_sms
+from .channels import ChannelError, PermanentChannelError, send_email, send_sms
 from .links import survey_url
 from .models import Reminder, ReminderAttempt, Visit
 from .schedule import Window
@@ -228,7 +228,7 @@ def send_reminder(reminder_id: int, *, now: dt.datetime | None = None) -> str:
                                      subject=message["subject"], body=message["email"])
     except ChannelError as error:
         attempts = reminder.attempts
-        if attempts >= settings.REMINDER_MAX_ATTEMPTS or "on file" in str(error):
+        if attempts >= settings.REMINDER_MAX_ATTEMPTS or isinstance(error, PermanentChannelError):
             _finish(reminder, status=Reminder.Status.FAILED, now=now,
                     outcome=ReminderAttempt.Outcome.ERROR, detail=str(error))
             logger.warning("reminder %s gave up after %s attempts: %s", reminder.pk, attempts,

@@ -1,13 +1,15 @@
 """Production settings: everything secret or site-specific comes from the environment.
 
 Required: ``SECRET_KEY``, ``DATABASE_URL`` (PostgreSQL), ``CELERY_BROKER_URL``
-(Redis), ``ALLOWED_HOSTS`` and ``SITE_URL``. See README, "Configuration".
+(Redis), ``ALLOWED_HOSTS``, ``SITE_URL`` and a real ``EMAIL_BACKEND`` (the console
+and other development backends are refused at start). See README, "Configuration".
 """
 
 from __future__ import annotations
 
 from .base import *  # noqa: F403
 from .base import env
+from .guards import refuse_development_messaging
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
@@ -35,3 +37,8 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
 WHITENOISE_USE_FINDERS = False
+
+# No console fallback: mail must be delivered, and text messages too or not at all.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+SMS_BACKEND = env.str("SMS_BACKEND", default="")
+refuse_development_messaging(email_backend=EMAIL_BACKEND, sms_backend=SMS_BACKEND)
