@@ -11,9 +11,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+
+from outcomes.validators import code_validator  # migrations name it patients.models.code_validator
 
 # Study dates (enrolment, index, completion) are checked against a plausible range:
 # a typo like 0206 or 9999 would otherwise schedule visits centuries away.
@@ -22,11 +24,6 @@ study_date_validators = [
     MinValueValidator(STUDY_DATE_RANGE[0], f"A study date is on or after {STUDY_DATE_RANGE[0]}."),
     MaxValueValidator(STUDY_DATE_RANGE[1], f"A study date is on or before {STUDY_DATE_RANGE[1]}."),
 ]
-
-code_validator = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-    "Use letters, digits, '-', '_' or '.', starting with a letter or digit.",
-)
 
 
 class Site(models.Model):

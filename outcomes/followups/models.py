@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
+from outcomes.validators import code_validator
+
 
 def new_version() -> int:
     """Return a random version stamp (62 bits: never equal to an earlier one in practice)."""
@@ -21,7 +23,8 @@ class TimePoint(models.Model):
     study = models.ForeignKey(
         "patients.Study", on_delete=models.CASCADE, related_name="timepoints",
     )
-    code = models.CharField(max_length=32, help_text="e.g. baseline, m1, m3, m6, m12")
+    code = models.CharField(max_length=32, validators=[code_validator],
+                            help_text="e.g. baseline, m1, m3, m6, m12")
     label = models.CharField(max_length=100)
     target_day = models.IntegerField(help_text="Days after the index date.")
     window_before_days = models.PositiveIntegerField(default=0)

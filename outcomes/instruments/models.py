@@ -10,11 +10,13 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from outcomes.validators import code_validator
+
 
 class Instrument(models.Model):
     """One version of a questionnaire; its content mirrors a pure definition module."""
 
-    code = models.CharField(max_length=32)
+    code = models.CharField(max_length=32, validators=[code_validator])
     version = models.CharField(max_length=16)
     title = models.CharField(max_length=200)
     short_title = models.CharField(max_length=50)
@@ -222,7 +224,7 @@ class ResponderRule(models.Model):
     study = models.ForeignKey(
         "patients.Study", on_delete=models.CASCADE, related_name="responder_rules",
     )
-    code = models.CharField(max_length=32)
+    code = models.CharField(max_length=32, validators=[code_validator])
     description = models.CharField(max_length=300, blank=True)
     score = models.CharField(max_length=32, blank=True, help_text="Score code, e.g. odi.")
     direction = models.CharField(max_length=8, choices=Direction.choices, blank=True)
