@@ -5,9 +5,12 @@ The URLs are read from the URL configuration, so a new view without a line in
 an ``access`` declaration fails ``test_every_view_declares_its_access``.
 
 Visitors: anonymous; a patient holding another patient's private link; a
-coordinator and a clinician of another site of the same study; the coordinator,
-clinician and data manager of the patient's site; the administrator (superuser).
-Objects outside one's sites answer 404, never 403, so a guess learns nothing.
+coordinator, a clinician and a data manager of another site of the same study; the
+coordinator, clinician and data manager of the patient's site; the administrator
+(superuser) who passed the second factor, and one who has not while a study asks
+for it (every staff page and the whole admin send them to the second factor).
+Objects outside one's sites answer 404, never 403, so a guess learns nothing; in the
+admin, as an unknown id does (a redirect to the admin's index).
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from outcomes.followups.links import ensure_link
 from outcomes.followups.models import Visit
@@ -27,7 +32,12 @@ from patients.models import Site, Study
 
 TODAY = dt.date(2026, 6, 1)
 ROLES = ("anonymous", "other_patient", "coordinator_other_site", "clinician_other_site",
-         "data_manager_other_site", "coordinator", "clinician", "data_manager", "administrator")
+         "data_manager_other_site", "coordinator", "clinician", "data_manager", "administrator",
+         "administrator_without_second_factor")
+#: Pages a user stopped at the second factor may still open (with the status others get).
+OPEN_BEFORE_SECOND_FACTOR = {"home", "login", "logout", "password_reset", "password_reset_done",
+                             "password_reset_confirm", "password_reset_complete",
+                             "set_language", "survey:start", "survey:step", "survey:done"}
 STUDY = "BMC-LBP"
 PATIENT = "DEMO-0001"
 UNKNOWN_TOKEN = "A" * 43
@@ -51,7 +61,8 @@ def _matrix(anonymous=LOGIN, other_patient=LOGIN, coordinator_other_site=403,
 
 EXPECTED = [
     ("GET", "home", {}, {"others": 200}),
-    ("GET", "two-factor", {}, ALL_STAFF_OK),
+    # Once passed, the second-factor page goes on to the page asked for.
+    ("GET", "two-factor", {}, {**ALL_STAFF_OK, "administrator": 302}),
     ("GET", "login", {}, {"others": 200}),
     ("GET", "logout", {}, {"others": 405}),  # log out is a POST
     ("POST", "logout", {}, {"others": 302}),  # to the home page
@@ -152,20 +163,36 @@ def _admin_entries():
             ) else 200
         else:
             dm, admin_status = 200, 200
-        expected = {"data_manager": dm, "administrator": admin_status, "others": 302}
+        expected = {"data_manager": dm, "data_manager_other_site": dm,
+                    "administrator": admin_status, "others": 302}
+        staff = ("data_manager", "data_manager_other_site", "administrator")
         if name in ("admin:login",):
-            expected = {"others": 200, "data_manager": 302, "administrator": 302}
+            expected = {"others": 200, **dict.fromkeys(staff, 302)}
         if name == "admin:logout":
-            expected = {"others": 302, "data_manager": 405, "administrator": 405}
+            expected = {"others": 302, **dict.fromkeys(staff, 405)}
         if name == "admin:jsi18n":
-            expected = {"others": 302, "data_manager": 200, "administrator": 200}
+            expected = {"others": 302, **dict.fromkeys(staff, 200)}
         if name == "admin:autocomplete":
-            expected = {"others": 302, "data_manager": 403, "administrator": 403}
+            expected = {"others": 302, **dict.fromkeys(staff, 403)}
         entries.append(("GET", name, {}, expected))
     return entries
 
 
-ENTRIES = EXPECTED + _admin_entries()
+# Admin object pages: a data manager opens their own site's rows and their studies' set-up;
+# another site's data manager is told a site-level row does not exist (the admin's
+# redirect to its index), and sees the set-up of the study both sites work in.
+NOT_HERE = 302
+ADMIN_OBJECTS = [
+    ("GET", f"admin:{model}_change", key, {
+        "data_manager": 200, "administrator": 200, "others": 302,
+        "data_manager_other_site": NOT_HERE if key in ("site", "response_admin") else 200})
+    for model, key in (("patients_site", "site"), ("patients_study", "study"),
+                       ("followups_timepoint", "timepoint"), ("patients_arm", "arm"),
+                       ("instruments_responderrule", "rule"),
+                       ("instruments_response", "response_admin"))
+]
+
+ENTRIES = EXPECTED + _admin_entries() + ADMIN_OBJECTS
 
 
 def test_every_url_is_in_the_matrix():
@@ -211,11 +238,20 @@ def _build_world():
         "clinician": User.objects.get(username="clinician"),
         "data_manager": User.objects.get(username="datamanager"),
         "administrator": User.objects.create_superuser("root", "root@example.org", "x" * 12),
+        "administrator_without_second_factor": User.objects.create_superuser(
+            "root2", "root2@example.org", "x" * 12),
     }
+    # A study of its own at a site of its own asks for the second factor: only the
+    # administrators (who see every study) are bound by it.
+    locked = Site.objects.create(code="LOCKED", name="Two-factor clinic")
+    Study.objects.create(code="LOCKED", title="Two-factor study",
+                         require_two_factor=True).sites.add(locked)
+    device = TOTPDevice.objects.create(user=users["administrator"], name="app", confirmed=True)
     for role, group in (("coordinator_other_site", "Coordinators"),
                         ("clinician_other_site", "Clinicians"),
                         ("data_manager_other_site", "Data managers")):
-        user = User.objects.create_user(role, password="x" * 12)
+        user = User.objects.create_user(role, password="x" * 12,
+                                        is_staff=role == "data_manager_other_site")
         user.groups.add(Group.objects.get(name=group))
         north.staff.add(user)
         users[role] = user
@@ -225,7 +261,11 @@ def _build_world():
     response = Response.objects.filter(visit__enrolment__patient__code=PATIENT,
                                        state="completed").first()
     assert visit and other_visit and response
-    return {"users": users, "visit": visit, "response": response,
+    objects = {"site": Site.objects.get(code="MAIN"), "study": study,
+               "timepoint": study.timepoints.get(code="m3"), "arm": study.arms.get(code="BMC"),
+               "rule": study.responder_rules.get(code="primary"), "response_admin": response}
+    return {"users": users, "visit": visit, "response": response, "objects": objects,
+            "device": device,
             "other_link": reverse("survey:start",
                                   kwargs={"token": ensure_link(visit=other_visit)})}
 
@@ -237,6 +277,10 @@ def _client_for(role, world, client_factory):
         client.get(world["other_link"])
     elif role != "anonymous":
         client.force_login(world["users"][role])
+        if role == "administrator":  # passed the second factor in this session
+            session = client.session
+            session[DEVICE_ID_SESSION_KEY] = world["device"].persistent_id
+            session.save()
     return client
 
 
@@ -247,7 +291,18 @@ def _url(name, kwargs, world):
                                      "visit_id": visit.pk})
     if kwargs == "response":
         return reverse(name, kwargs={"pk": world["response"].pk})
+    if isinstance(kwargs, str):
+        return reverse(name, args=[world["objects"][kwargs].pk])
     return reverse(name, kwargs=kwargs)
+
+
+def _expected(role, name, expected):
+    if role == "administrator_without_second_factor" and name not in OPEN_BEFORE_SECOND_FACTOR:
+        return expected.get(role, 200 if name == "two-factor" else 302)
+    return expected.get(role, expected.get("others"))
+
+
+_OBJECT_KEYS = {(name, key) for _, name, key, _ in ADMIN_OBJECTS}
 
 
 @pytest.mark.parametrize(
@@ -263,9 +318,19 @@ def test_permission_matrix(method, name, kwargs, expected, world):
     for role in ROLES:
         client = _client_for(role, world, Client)
         reply = client.post(url) if method == "POST" else client.get(url)
-        want = expected.get(role, expected.get("others"))
+        want = _expected(role, name, expected)
         if reply.status_code != want:
             wrong.append(f"{role}: {reply.status_code} (expected {want})")
+        location = reply.headers.get("Location", "")
+        if (role == "administrator_without_second_factor" and reply.status_code == 302
+                and name not in OPEN_BEFORE_SECOND_FACTOR and name != "admin:logout"
+                and "/accounts/two-factor/" not in location
+                and not location.startswith("/admin/login/")):
+            wrong.append(f"{role}: redirected to {location}, not to the second factor")
+        if (role == "data_manager_other_site" and isinstance(kwargs, str)
+                and (name, kwargs) in _OBJECT_KEYS and want == NOT_HERE
+                and location != "/admin/"):
+            wrong.append(f"{role}: redirected to {location}, not told it does not exist")
         if (role in ("anonymous", "other_patient") and reply.status_code == 302
                 and name not in ("logout", "set_language", "admin:logout")
                 and "/login/" not in reply.headers["Location"]):
