@@ -19,6 +19,7 @@ PURE = [
     "outcomes.analysis.covariates",
     "outcomes.analysis.charts",
     "outcomes.csvfiles",
+    "outcomes.logging",
 ]
 
 
