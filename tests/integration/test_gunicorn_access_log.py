@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from gunicorn.config import KNOWN_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "tests.integration.tiny_wsgi:app"
@@ -63,11 +64,14 @@ def serve_and_log(tmp_path: Path, requests: list[tuple[str, dict]], **overrides:
                     **overrides})
     argv = [sys.executable, "-m", "gunicorn", APP,
             *[part for name, value in options.items() for part in (name, value) if part]]
+    if any(setting.name == "control_socket_disable" for setting in KNOWN_SETTINGS):
+        # gunicorn 25.1+ opens a control socket shared by every gunicorn of this user.
+        argv.append("--no-control-socket")
     server = subprocess.Popen(argv, cwd=ROOT)
     try:
         deadline = time.monotonic() + 60
         while True:
-            assert server.poll() is None, f"gunicorn exited: {(tmp_path / 'error.log').read_text()}"
+            assert server.poll() is None, f"gunicorn exited with {server.returncode}"
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 break
