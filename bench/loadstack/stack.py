@@ -29,6 +29,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/11"
 # then sees HTTPS, so HSTS, secure cookies and the CSRF origin check all apply.
 PROXY_HEADERS = {"X-Forwarded-Proto": "https"}
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(L)s'  # the Procfile's
+LOGGER_CLASS = "outcomes.gunicorn_logging.RedactingLogger"  # the Procfile's: tokens redacted
 
 
 @dataclass
@@ -150,12 +151,12 @@ def open_baseline_cohort(*, size: int, prefix: str, any_hour: bool = False) -> l
 
 
 def start_gunicorn(stack: Stack, *, workers: int) -> subprocess.Popen:
-    """Start gunicorn as the Procfile does (sync workers, access log), wait until it answers."""
+    """Start gunicorn as the Procfile does (sync workers, redacted access log); wait for it."""
     log = open(RUN_DIR / "gunicorn.log", "w")  # noqa: SIM115 (closed with the process)
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "outcomes.wsgi", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{stack.port}", "--access-logfile", str(RUN_DIR / "access.log"),
-         "--access-logformat", ACCESS_LOG_FORMAT],
+         "--bind", f"127.0.0.1:{stack.port}", "--logger-class", LOGGER_CLASS,
+         "--access-logfile", str(RUN_DIR / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT],
         cwd=ROOT, env=stack.env, stdout=log, stderr=subprocess.STDOUT,
     )
     stack.processes["gunicorn"] = process

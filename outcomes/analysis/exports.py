@@ -7,10 +7,9 @@ the tidy file.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 
+from outcomes.csvfiles import csv_text
 from outcomes.followups.models import TimePoint
 from patients.models import Enrolment
 
@@ -45,15 +44,6 @@ def _patients(study, sites=None) -> dict[int, dict]:
     return {pk: dict(zip(PATIENT_COLUMNS, values, strict=True)) for pk, *values in rows}
 
 
-def _write(columns, rows) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    return out.getvalue()
-
-
 def tidy_csv(study, sites=None) -> str:
     """One row per patient x time point x score: patient, arm, timepoint, score, value."""
     patients = _patients(study, sites)
@@ -63,7 +53,7 @@ def tidy_csv(study, sites=None) -> str:
     rows = sorted((r for r in score_rows(study) if r.enrolment_id in patients),
                   key=lambda r: (patients[r.enrolment_id]["patient"], order.get(r.timepoint, 99),
                                  SCORE_CODES.index(r.score)))
-    return _write(("patient", "arm", "timepoint", "score", "value"), (
+    return csv_text(("patient", "arm", "timepoint", "score", "value"), (
         {"patient": patients[r.enrolment_id]["patient"], "arm": r.arm,
          "timepoint": r.timepoint, "score": r.score, "value": repr(r.value)}
         for r in rows))
@@ -87,7 +77,7 @@ def _wide(study, sites=None) -> tuple[list[str], list[str], dict[int, dict]]:
 def wide_csv(study, sites=None) -> str:
     """One row per patient: demographics, then one column per score and time point."""
     _, score_columns, rows = _wide(study, sites)
-    return _write((*PATIENT_COLUMNS, *score_columns), rows.values())
+    return csv_text((*PATIENT_COLUMNS, *score_columns), rows.values())
 
 
 IDENTIFYING_COLUMNS = ("full_name", "email", "mobile", "date_of_birth", "enrolled_date",
@@ -116,7 +106,7 @@ def identified_csv(study, sites=None) -> str:
         rows[pk][f"completed_{tp}"] = at.date().isoformat()
     columns = (PATIENT_COLUMNS[0], *IDENTIFYING_COLUMNS, *PATIENT_COLUMNS[1:],
                *completed_columns, *score_columns)
-    return _write(columns, ({c: row.get(c) for c in columns} for row in rows.values()))
+    return csv_text(columns, ({c: row.get(c) for c in columns} for row in rows.values()))
 
 
 def data_dictionary(study, sites=None) -> str:
@@ -145,7 +135,7 @@ def data_dictionary(study, sites=None) -> str:
         title, unit = SCORE_DESCRIPTIONS[code]
         rows.append({"column": f"{code}_<timepoint>", "description": f"{title} (wide file)",
                      "values": unit})
-    return _write(("column", "description", "values"), rows)
+    return csv_text(("column", "description", "values"), rows)
 
 
 # De-identified: study codes, ages in years, time points instead of dates.

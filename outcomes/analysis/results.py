@@ -15,9 +15,7 @@ page, the ``results`` command and the tidy export agree to the last digit.
 
 from __future__ import annotations
 
-import csv
-import io
-
+from outcomes.csvfiles import csv_text
 from outcomes.followups.models import TimePoint
 
 from . import stats
@@ -134,15 +132,10 @@ def flow(study, arms, timepoints, allocated, counts) -> list[dict]:
 
 def results_csv(results: dict) -> str:
     """Return the three tables as one long CSV with a ``table`` column."""
-    out = io.StringIO()
     columns = ["table", "arm", "timepoint", "score", "rule", "measure", "kind", "test", "n",
                "mean", "sd", "median", "q1", "q3", "change_n", "change_mean",
                "change_ci_low", "change_ci_high", "responders", "evaluable", "allocated",
                "percent", "percent_itt", "p_value"]
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for table in ("scores", "responders", "comparisons"):
-        for row in results[table]:
-            writer.writerow({"table": table, **{k: ("" if v is None else v)
-                                                for k, v in row.items()}})
-    return out.getvalue()
+    return csv_text(columns, ({"table": table, **row}
+                              for table in ("scores", "responders", "comparisons")
+                              for row in results[table]), ignore_extra=True)

@@ -18,6 +18,8 @@ PURE = [
     "outcomes.analysis.stats",
     "outcomes.analysis.covariates",
     "outcomes.analysis.charts",
+    "outcomes.csvfiles",
+    "outcomes.logging",
 ]
 
 
