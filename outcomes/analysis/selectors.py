@@ -13,6 +13,8 @@ from outcomes.followups.models import Visit
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
 from patients.models import Enrolment
 
+from . import wording
+
 # RESULT_SCORES, the score codes ``results`` reports (plus ``opioid_mme`` from visits), is
 # defined beside ``VisitScores``, which keeps a column for each.
 
@@ -81,18 +83,48 @@ def verdict_counts(study) -> dict[tuple[str, str, str, str], int]:
     return {(arm, tp, rule, verdict): n for arm, tp, rule, verdict, n in rows}
 
 
-CHART_SCORES = (
-    ("odi", "ODI (%)", 0, 100),
-    ("nrs", "NRS pain", 0, 10),
-    ("eq5d_index_uk", "EQ-5D index (UK)", -0.6, 1),
-    ("gph_t", "PROMIS GPH T", 10, 70),
-    ("gmh_t", "PROMIS GMH T", 10, 70),
-    ("opioid_mme", "Opioid MME/day", 0, None),
-)
+def study_scores(study_id: int) -> list[str]:
+    """Return the result scores of the instruments the study schedules, in schedule order,
+    then opioid use: a study that does not ask the ODI shows no ODI."""
+    from outcomes.followups.models import TimePointInstrument
+    from outcomes.instruments.definitions import INSTRUMENTS
+
+    codes = (TimePointInstrument.objects.filter(timepoint__study_id=study_id)
+             .order_by("timepoint__target_day", "order").values_list("instrument__code",
+                                                                     flat=True))
+    keys: list[str] = []
+    for code in codes:
+        definition = INSTRUMENTS.get(code)
+        for spec in definition.scores if definition else ():
+            if spec.key not in keys:
+                keys.append(spec.key)
+    return [*keys, wording.OPIOID.key]
+
+
+def rule_labels(study_id: int) -> dict[str, str]:
+    """Return ``{rule code: "ODI improved by 10 points or more"}`` for a study, in two
+    queries (the rules, and the parts of the combinations)."""
+    from outcomes.instruments.models import ResponderRule
+
+    rules = list(ResponderRule.objects.filter(study_id=study_id).values(
+        "id", "code", "score", "direction", "kind", "threshold"))
+    code_of = {rule["id"]: rule["code"] for rule in rules}
+    parts: dict[int, list[str]] = defaultdict(list)
+    for whole, part in ResponderRule.parts.through.objects.filter(
+            from_responderrule__study_id=study_id).order_by("id").values_list(
+            "from_responderrule_id", "to_responderrule_id"):
+        parts[whole].append(code_of[part])
+    return wording.rule_labels({**rule, "parts": parts[rule["id"]]} for rule in rules)
+
+
+#: Visits whose window has not closed: a verdict there is "not yet due", not a failure.
+NOT_YET_DUE = ("scheduled", "open")
 
 
 def patient_outcomes(enrolment) -> dict:
-    """Return one patient's scores, changes and verdicts by time point, in four queries."""
+    """Return one patient's scores, changes and verdicts by time point, ready to read:
+    labels instead of codes, numbers at their display precision, changes signed (later
+    minus baseline). Seven queries whatever the study's size."""
     from outcomes.followups.models import TimePoint
     from outcomes.instruments.models import ResponderRule
 
@@ -105,35 +137,68 @@ def patient_outcomes(enrolment) -> dict:
         code__in=RESULT_SCORES,
     ).values_list("code", "response__visit__timepoint__code", "exact"):
         values.setdefault(code, {})[tp] = float(Fraction(exact))
+    visit_status = {}
     for tp, is_baseline, mme, status in Visit.objects.filter(enrolment=enrolment).values_list(
         "timepoint__code", "timepoint__is_baseline", "opioid_mme", "status",
     ):
+        visit_status[tp] = status
         if mme is None and is_baseline:
             mme = enrolment.patient.baseline_opioid_mme
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
             values.setdefault("opioid_mme", {})[tp] = float(mme)
+    rules = list(ResponderRule.objects.filter(study_id=enrolment.study_id)
+                 .order_by("order", "code"))
+    mcid = {}  # score → the first points rule on it: the chart's reference line
+    for rule in rules:
+        if rule.kind == ResponderRule.Kind.POINTS and rule.score not in mcid:
+            mcid[rule.score] = rule
     rows = []
-    for code, label, low, high in CHART_SCORES:
+    for code in study_scores(enrolment.study_id):
+        spec = wording.spec_of(code)
         series = [values.get(code, {}).get(tp.code) for tp in timepoints]
         base = values.get(code, {}).get(baseline) if baseline else None
         changes = [None if v is None or base is None or tp.code == baseline else v - base
                    for v, tp in zip(series, timepoints, strict=True)]
         present = [v for v in series if v is not None]
-        top = high if high is not None else max([*present, 1.0])
-        rows.append({"code": code, "label": label, "values": series, "low": low, "high": top,
-                     "points": [{"timepoint": tp.code, "value": v, "change": c}
-                                for tp, v, c in zip(timepoints, series, changes, strict=True)]})
+        reference = None
+        rule = mcid.get(code)
+        if rule is not None and base is not None:
+            step = float(rule.threshold)
+            reference = (base - step if rule.direction == "decrease" else base + step,
+                         f"MCID ({wording.number(step, spec.decimals)} from baseline)")
+        rows.append({
+            "code": code, "title": wording.score_title(code), "label": spec.label,
+            "values": series,
+            "low": spec.low if spec.low is not None else 0,
+            "high": spec.high if spec.high is not None else max([*present, 1.0]),
+            "reference": reference,
+            "points": [{"timepoint": tp.label, "value": wording.score_value(code, v),
+                        "change": wording.score_change(code, c) if c is not None else ""}
+                       for tp, v, c in zip(timepoints, series, changes, strict=True)],
+        })
     verdicts: dict[str, dict[str, tuple[str, str]]] = {}
     for rule, tp, verdict, reason in ResponderStatus.objects.filter(
         enrolment=enrolment).values_list("rule__code", "timepoint__code", "verdict", "reason"):
         verdicts.setdefault(rule, {})[tp] = (verdict, reason)
-    rules = [
-        {"code": rule.code, "description": rule.description, "primary": rule.is_primary,
-         "cells": [verdicts.get(rule.code, {}).get(tp.code) for tp in timepoints]}
-        for rule in ResponderRule.objects.filter(study_id=enrolment.study_id)
-        .order_by("order", "code")
-    ]
-    return {"timepoints": timepoints, "baseline": baseline, "scores": rows, "rules": rules}
+    labels = rule_labels(enrolment.study_id)
+    follow_ups = [tp for tp in timepoints if tp.code != baseline]
+
+    def cell(rule_code: str, tp) -> dict | None:
+        verdict, reason = verdicts.get(rule_code, {}).get(tp.code, (None, ""))
+        if verdict in (None, "not_evaluable") and visit_status.get(tp.code) in NOT_YET_DUE:
+            return {"verdict": "not_yet_due", "label": wording.VERDICTS["not_yet_due"],
+                    "reason": ""}
+        if verdict is None:
+            return None
+        return {"verdict": verdict, "label": wording.VERDICTS[verdict], "reason": reason}
+
+    return {
+        "timepoints": timepoints, "follow_ups": follow_ups, "baseline": baseline,
+        "scores": rows,
+        "rules": [{"code": rule.code, "label": labels[rule.code],
+                   "description": rule.description, "primary": rule.is_primary,
+                   "cells": [cell(rule.code, tp) for tp in follow_ups]} for rule in rules],
+    }
 
 
 VERDICT_FILTERS = ("responder", "non_responder", "not_evaluable", "lost")
@@ -172,18 +237,50 @@ def responder_list(study, enrolments, *, rule: str, timepoint: str, arm: str = "
 
 
 def earlier_verdicts(statuses) -> dict[int, list[tuple[str, str]]]:
-    """Return ``{enrolment id: [(time point, verdict), ...]}`` for a page of statuses."""
+    """Return ``{enrolment id: [(time point label, verdict), ...]}`` for a page of statuses."""
     if not statuses:
         return {}
     first = statuses[0]
     rows = ResponderStatus.objects.filter(
         enrolment__in=[s.enrolment_id for s in statuses], rule_id=first.rule_id,
-    ).order_by("timepoint__target_day").values_list("enrolment_id", "timepoint__code",
+    ).order_by("timepoint__target_day").values_list("enrolment_id", "timepoint__label",
                                                     "verdict")
     result: dict[int, list[tuple[str, str]]] = {}
     for enrolment, tp, verdict in rows:
         result.setdefault(enrolment, []).append((tp, verdict))
     return result
+
+
+def change_header(rule) -> str:
+    """The change column's heading: which way it is counted and which way is better."""
+    if rule is None or rule.is_combination:
+        return ""
+    spec = wording.spec_of(rule.score)
+    better = "a fall is an improvement" if spec.lower_is_better else \
+        "a rise is an improvement"
+    return f"{spec.label}: change from baseline (later − baseline; {better})"
+
+
+def responder_rows(statuses, rule, history) -> list[dict]:
+    """Return a page of statuses as people read them: the change signed later minus
+    baseline (the same sign as the patient's outcomes page), at the score's precision,
+    and every time point's verdict in words."""
+    rows = []
+    for status in statuses:
+        change = ""
+        if status.change and rule is not None and not rule.is_combination:
+            improvement = Fraction(status.change)
+            later_minus_baseline = -improvement if rule.direction == "decrease" else improvement
+            change = wording.score_change(rule.score, later_minus_baseline)
+        rows.append({
+            "status": status, "patient": status.enrolment.patient.code,
+            "arm": status.enrolment.arm.name, "verdict": status.verdict,
+            "verdict_label": wording.VERDICTS.get(status.verdict, status.verdict),
+            "reason": status.reason, "change": change,
+            "trajectory": [(label, wording.VERDICTS.get(v, v))
+                           for label, v in history.get(status.enrolment_id, [])],
+        })
+    return rows
 
 
 def visit_flow(study) -> dict[tuple[str, str, str], int]:

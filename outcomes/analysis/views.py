@@ -24,10 +24,11 @@ from outcomes.audit.services import record_change
 from patients.models import Procedure
 from patients.selectors import enrolment_for, sites_of, study_for
 
+from . import wording
 from .charts import line_chart_svg, lines_chart_svg
 from .exports import EXPORTS, IDENTIFIED_EXPORTS
 from .results import results_csv, study_results
-from .selectors import completed_responses, patient_outcomes
+from .selectors import completed_responses, patient_outcomes, rule_labels, study_scores
 
 
 @requires(VIEW_RESULTS)
@@ -76,36 +77,68 @@ def export(request, code: str, kind: str):
     return response
 
 
-CHART_RANGES = {"odi": (0, 100), "nrs": (0, 10), "eq5d_index_uk": (-0.6, 1),
-                "eq5d_index_us": (-0.2, 1), "eq5d_vas": (0, 100), "gph_t": (10, 70),
-                "gmh_t": (10, 70)}
-
-
 def result_charts(study, results) -> list[dict]:
-    """Mean with 95% CI by arm for each score, and responder percent by arm per primary rule."""
+    """Mean with 95% CI by arm for each of the study's scores, and responder percent by
+    arm per primary rule, each with n under every point and its numbers in a table."""
+    from outcomes.followups.models import TimePoint
+
     tps = results["timepoints"]
+    names = dict(TimePoint.objects.filter(study=study).values_list("code", "label"))
+    arm_names = dict(study.arms.values_list("code", "name"))
     charts = []
-    for code, (low, high) in CHART_RANGES.items():
-        series = {}
+    for code in study_scores(study.pk):
+        spec = wording.spec_of(code)
+        series, counts, table = {}, {}, []
         for arm in results["arms"]:
             by_tp = {s["timepoint"]: s for s in results["scores"]
                      if s["arm"] == arm and s["score"] == code}
-            series[arm] = [(by_tp[tp]["mean"], by_tp[tp]["mean_ci_low"],
-                            by_tp[tp]["mean_ci_high"]) if by_tp[tp]["n"] else None
-                           for tp in tps]
+            points = [by_tp.get(tp) for tp in tps]
+            label = arm_names.get(arm, arm)
+            series[label] = [(p["mean"], p["mean_ci_low"], p["mean_ci_high"])
+                             if p and p["n"] else None for p in points]
+            counts[label] = [p["n"] if p else 0 for p in points]
+            table.append({"arm": label, "cells": [
+                {"n": p["n"] if p else 0,
+                 "mean": wording.score_value(code, p["mean"]) if p and p["n"] else "—",
+                 "ci": (f'{wording.score_value(code, p["mean_ci_low"])} to '
+                        f'{wording.score_value(code, p["mean_ci_high"])}')
+                 if p and p["n"] and p["mean_ci_low"] is not None else ""}
+                for p in points]})
+        if not any(c for row in counts.values() for c in row):
+            continue
+        present = [v[0] for row in series.values() for v in row if v]
+        high = spec.high if spec.high is not None else max([*present, 1.0])
+        low = spec.low if spec.low is not None else 0
+        title = f"{wording.score_title(code)}: mean and 95% CI by arm"
         # Safe: lines_chart_svg escapes every piece of text it writes.
-        charts.append({"title": f"{code}: mean and 95% CI by arm",
-                       "svg": mark_safe(lines_chart_svg(f"{code} by arm", tps, series,
-                                                        low=low, high=high))})
+        charts.append({"title": title, "kind": "mean", "table": table,
+                       "columns": [names.get(tp, tp) for tp in tps],
+                       "svg": mark_safe(lines_chart_svg(
+                           title, [names.get(tp, tp) for tp in tps], series,
+                           low=low, high=high, counts=counts))})
     follow_ups = [tp for tp in tps if any(r["timepoint"] == tp for r in results["responders"])]
+    labels = rule_labels(study.pk)
     for rule in study.responder_rules.filter(is_primary=True).order_by("order"):
-        series = {arm: [next((r["percent"] for r in results["responders"]
-                              if r["arm"] == arm and r["timepoint"] == tp
-                              and r["rule"] == rule.code), None) for tp in follow_ups]
-                  for arm in results["arms"]}
-        charts.append({"title": f"{rule.code}: responders (% of evaluable) by arm",
-                       "svg": mark_safe(lines_chart_svg(f"{rule.code} responders by arm",
-                                                        follow_ups, series, low=0, high=100))})
+        series, counts, table = {}, {}, []
+        for arm in results["arms"]:
+            rows = [next((r for r in results["responders"] if r["arm"] == arm
+                          and r["timepoint"] == tp and r["rule"] == rule.code), None)
+                    for tp in follow_ups]
+            label = arm_names.get(arm, arm)
+            series[label] = [r["percent"] if r else None for r in rows]
+            counts[label] = [r["evaluable"] if r else 0 for r in rows]
+            table.append({"arm": label, "cells": [
+                {"n": r["evaluable"] if r else 0,
+                 "mean": wording.percent(r["percent"]) if r and r["percent"] is not None
+                 else "—",
+                 "ci": f'{r["responders"]} of {r["evaluable"]}' if r else ""}
+                for r in rows]})
+        title = f"{labels[rule.code]}: responders (% of evaluable) by arm"
+        charts.append({"title": title, "kind": "percent", "table": table,
+                       "columns": [names.get(tp, tp) for tp in follow_ups],
+                       "svg": mark_safe(lines_chart_svg(
+                           title, [names.get(tp, tp) for tp in follow_ups], series,
+                           low=0, high=100, counts=counts))})
     return charts
 
 
@@ -122,12 +155,12 @@ def patient_outcomes_page(request, code: str, patient_code: str):
         messages.success(request, "Review signed off.")
         return redirect("patients:outcomes", code=code, patient_code=patient_code)
     outcomes = patient_outcomes(enrolment)
-    labels = [tp.code for tp in outcomes["timepoints"]]
+    labels = [tp.label for tp in outcomes["timepoints"]]
     for row in outcomes["scores"]:
         # Safe: line_chart_svg escapes every piece of text it writes.
         row["svg"] = mark_safe(line_chart_svg(
-            f"{row['label']} for {enrolment.patient.code}", labels, row["values"],
-            low=row["low"], high=row["high"]))
+            f"{row['title']} for {enrolment.patient.code}", labels, row["values"],
+            low=row["low"], high=row["high"], reference=row["reference"]))
     return render(request, "analysis/patient.html", {
         "study": study,
         "enrolment": enrolment,
@@ -150,7 +183,13 @@ def responder_list_page(request, code: str):
     from outcomes.followups.models import TimePoint
     from patients.selectors import enrolments_for
 
-    from .selectors import VERDICT_FILTERS, earlier_verdicts, responder_list
+    from .selectors import (
+        VERDICT_FILTERS,
+        change_header,
+        earlier_verdicts,
+        responder_list,
+        responder_rows,
+    )
 
     study = study_for(request.user, code)
     rules = list(study.responder_rules.order_by("order", "code"))
@@ -167,11 +206,15 @@ def responder_list_page(request, code: str):
     statuses = responder_list(study, enrolments_for(request.user, study), rule=rule,
                               timepoint=timepoint, arm=arm, verdict=verdict)
     page = Paginator(statuses, 50).get_page(request.GET.get("page"))
-    history = earlier_verdicts(list(page))
-    for status in page:
-        status.trajectory = history.get(status.enrolment_id, [])
+    chosen = next((r for r in rules if r.code == rule), None)
+    labels = rule_labels(study.pk)
     return render(request, "analysis/responders.html", {
-        "study": study, "rules": rules, "timepoints": timepoints, "arms": study.arms.all(),
-        "rule": next((r for r in rules if r.code == rule), None), "timepoint": timepoint,
-        "arm": arm, "verdict": verdict, "verdicts": VERDICT_FILTERS, "page": page,
+        "study": study, "rules": [{"code": r.code, "label": labels[r.code]} for r in rules],
+        "timepoints": timepoints, "arms": study.arms.all(),
+        "rule": chosen, "rule_label": labels.get(rule, ""), "timepoint": timepoint,
+        "timepoint_label": next((tp.label for tp in timepoints if tp.code == timepoint), ""),
+        "arm": arm, "verdict": verdict,
+        "verdicts": [(v, wording.VERDICTS[v]) for v in VERDICT_FILTERS], "page": page,
+        "rows": responder_rows(list(page), chosen, earlier_verdicts(list(page))),
+        "change_header": change_header(chosen),
     })

@@ -86,19 +86,28 @@ def exact_value(value: Number | None) -> Fraction | None:
     return Fraction(value)
 
 
+def _name(score: str) -> str:
+    """The score's name as people read it (the reasons are shown on staff pages)."""
+    from .definitions import SCORE_SPECS
+
+    spec = SCORE_SPECS.get(score)
+    return spec.label if spec else score
+
+
 def evaluate(rule: SimpleRule, baseline: Number | None, followup: Number | None) -> Outcome:
     """Return the verdict of one simple rule for one patient at one time point."""
     base, later = exact_value(baseline), exact_value(followup)
     if base is None:
-        return Outcome(Verdict.NOT_EVALUABLE, f"no baseline {rule.score}")
+        return Outcome(Verdict.NOT_EVALUABLE, f"no {_name(rule.score)} at baseline")
     if later is None:
-        return Outcome(Verdict.NOT_EVALUABLE, f"no {rule.score} at this time point")
+        return Outcome(Verdict.NOT_EVALUABLE, f"no {_name(rule.score)} at this visit")
     improvement = base - later if rule.direction == Direction.DECREASE else later - base
     if rule.kind == ThresholdKind.POINTS:
         met = improvement >= rule.threshold
     else:
         if base == 0:
-            return Outcome(Verdict.NOT_EVALUABLE, "baseline is 0; percent change undefined",
+            return Outcome(Verdict.NOT_EVALUABLE,
+                           f"{_name(rule.score)} was 0 at baseline: no percent change",
                            improvement)
         met = improvement * 100 >= rule.threshold * abs(base)
     return Outcome(Verdict.RESPONDER if met else Verdict.NON_RESPONDER, "", improvement)

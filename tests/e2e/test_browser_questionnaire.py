@@ -155,10 +155,10 @@ def test_the_clinicians_pages_render_in_chromium(live_server, browser):
     page.wait_for_selector("text=Studies")
     page.goto(f"{live_server.url}/studies/BMC-LBP/patients/DEMO-0001/outcomes/")
     page.wait_for_selector("text=Responder status")
-    assert page.locator("svg.chart").count() == 6
+    assert page.locator("svg.chart").count() == 8  # the 7 scores the schedule asks, opioid use
     assert "demo0001@patients.example" not in page.content()
     page.screenshot(path=str(ARTIFACTS / "clinician-patient.png"), full_page=True)
     page.goto(f"{live_server.url}/studies/BMC-LBP/results/")
     page.wait_for_selector("text=Between arms")
-    assert page.locator("svg.chart").count() == 10
+    assert page.locator("svg.chart").count() == 11  # 7 scores, opioid use, 3 primary rules
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)

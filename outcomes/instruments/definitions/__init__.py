@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import InstrumentDefinition, Item, Option
+from .base import InstrumentDefinition, Item, Option, ScoreSpec
 from .eq5d3l import EQ5D3L
 from .nrs11 import NRS11
 from .odi_v2_1a import ODI
@@ -12,6 +12,12 @@ INSTRUMENTS: dict[str, InstrumentDefinition] = {
     d.code: d for d in (ODI, NRS11, EQ5D3L, PROMIS_GH)
 }
 """The current version of each instrument, by code."""
+
+
+SCORE_SPECS: dict[str, ScoreSpec] = {
+    spec.key: spec for d in INSTRUMENTS.values() for spec in d.scores
+}
+"""Every reported score of every instrument, by key."""
 
 
 def get_definition(code: str) -> InstrumentDefinition:
@@ -24,4 +30,5 @@ def get_definition(code: str) -> InstrumentDefinition:
         ) from None
 
 
-__all__ = ["INSTRUMENTS", "InstrumentDefinition", "Item", "Option", "get_definition"]
+__all__ = ["INSTRUMENTS", "SCORE_SPECS", "InstrumentDefinition", "Item", "Option", "ScoreSpec",
+           "get_definition"]

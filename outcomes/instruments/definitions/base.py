@@ -26,6 +26,26 @@ class Item:
 
 
 @dataclass(frozen=True)
+class ScoreSpec:
+    """A score an instrument produces, as people read it: name, range, which way is better.
+
+    ``decimals`` is the display precision (SPEC 7: scores to 1 decimal, EQ-5D index to 3);
+    stored values keep full precision.
+    """
+
+    key: str
+    label: str
+    low: float | None
+    high: float | None
+    direction: str  # "lower_is_better" or "higher_is_better"
+    decimals: int = 1
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.direction == "lower_is_better"
+
+
+@dataclass(frozen=True)
 class InstrumentDefinition:
     """One version of a questionnaire: items, scoring version, licence and source."""
 
@@ -39,6 +59,8 @@ class InstrumentDefinition:
     source: str
     recall_period: str = ""
     languages: tuple[str, ...] = ("en",)
+    #: The scores reported in results, charts and pages (not every output key).
+    scores: tuple[ScoreSpec, ...] = ()
 
     def item(self, code: str) -> Item:
         for item in self.items:

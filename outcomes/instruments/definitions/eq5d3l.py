@@ -6,7 +6,7 @@ labels below are short paraphrases, and translations come only from EuroQol.
 
 from __future__ import annotations
 
-from .base import InstrumentDefinition, Item, Option, choice
+from .base import InstrumentDefinition, Item, Option, ScoreSpec, choice
 
 DIMENSIONS = ("mobility", "self_care", "usual_activities", "pain_discomfort",
               "anxiety_depression")
@@ -46,4 +46,9 @@ EQ5D3L = InstrumentDefinition(
              "register with EuroQol for the licensed wording and translations."),
     source="EuroQol Group. Health Policy 1990;16:199-208.",
     recall_period="Choose the statement that best describes your health TODAY.",
+    scores=(
+        ScoreSpec("eq5d_index_uk", "EQ-5D index (UK)", -0.594, 1, "higher_is_better", 3),
+        ScoreSpec("eq5d_index_us", "EQ-5D index (US)", -0.109, 1, "higher_is_better", 3),
+        ScoreSpec("eq5d_vas", "EQ VAS", 0, 100, "higher_is_better"),
+    ),
 )

@@ -7,7 +7,7 @@ scale. Pain 2001;94:149-158. Public domain.
 
 from __future__ import annotations
 
-from .base import InstrumentDefinition, Item, Option
+from .base import InstrumentDefinition, Item, Option, ScoreSpec
 
 NRS11 = InstrumentDefinition(
     code="nrs11",
@@ -27,4 +27,7 @@ NRS11 = InstrumentDefinition(
     licence="Numerical rating scale: public domain.",
     source="Farrar JT et al. Pain 2001;94:149-158.",
     recall_period="Average pain over the past 7 days.",
+    scores=(
+        ScoreSpec("nrs", "NRS pain", 0, 10, "lower_is_better"),
+    ),
 )

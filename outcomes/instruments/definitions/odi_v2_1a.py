@@ -10,7 +10,7 @@ before use in a study.
 
 from __future__ import annotations
 
-from .base import InstrumentDefinition, choice
+from .base import InstrumentDefinition, ScoreSpec, choice
 
 SECTIONS = (
     choice("pain_intensity", "Pain intensity", (
@@ -68,4 +68,7 @@ ODI = InstrumentDefinition(
              "only: obtain the licensed wording from Mapi Research Trust for use in a study."),
     source="Fairbank JCT, Pynsent PB. Spine 2000;25(22):2940-52.",
     recall_period="For each section, choose the one statement that best describes you today.",
+    scores=(
+        ScoreSpec("odi", "ODI", 0, 100, "lower_is_better"),
+    ),
 )

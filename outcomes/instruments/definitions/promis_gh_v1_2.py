@@ -8,7 +8,7 @@ response scores as printed on the v1.2 form.
 
 from __future__ import annotations
 
-from .base import InstrumentDefinition, Item, Option, choice
+from .base import InstrumentDefinition, Item, Option, ScoreSpec, choice
 
 EXCELLENT_POOR = ("Excellent", "Very good", "Good", "Fair", "Poor")
 
@@ -51,4 +51,8 @@ PROMIS_GH = InstrumentDefinition(
     scoring_version="1",
     licence="PROMIS Global Health v1.2 © 2008-2021 PROMIS Health Organization; free to use.",
     source="Hays RD et al. Qual Life Res 2009;18:873-880; PROMIS Global Health scoring manual.",
+    scores=(
+        ScoreSpec("gph_t", "PROMIS physical health (T-score)", 16.2, 67.7, "higher_is_better"),
+        ScoreSpec("gmh_t", "PROMIS mental health (T-score)", 21.2, 67.6, "higher_is_better"),
+    ),
 )

@@ -58,6 +58,23 @@ def test_the_arm_filter(client_with_data):
 
 def test_the_list_costs_a_fixed_number_of_queries(client_with_data,
                                                   django_assert_max_num_queries):
-    # 13: the page's own queries plus one for the study's second-factor rule.
-    with django_assert_max_num_queries(13):
+    # 15: the page's own queries (the rules' labels: 2), plus one for the study's
+    # second-factor rule.
+    with django_assert_max_num_queries(15):
         client_with_data.get("/studies/BMC-LBP/responders/?rule=nrs_2pt&timepoint=m3")
+
+
+def test_the_change_has_the_outcomes_pages_sign_and_people_words(client_with_data):
+    # K1's NRS fell from 8 to 4 by 3 months: later minus baseline is -4, on both pages.
+    html = client_with_data.get(
+        "/studies/BMC-LBP/responders/?rule=nrs_2pt&timepoint=m3").content.decode()
+    assert "NRS pain: change from baseline (later − baseline; a fall is an improvement)" in html
+    row = html[html.index(">K1</a>"):]
+    row = row[:row.index("</tr>")]
+    assert "\u22124.0" in row and "Responder" in row and "3 months: Responder" in row
+    outcomes = client_with_data.get("/studies/BMC-LBP/patients/K1/outcomes/").content.decode()
+    nrs = outcomes[outcomes.index('data-score="nrs"'):]
+    assert "\u22124.0" in nrs[:nrs.index("</figure>")]
+    for code in ("nrs_2pt", "non_responder", "m3"):
+        assert f">{code}<" not in html  # codes live in attributes and URLs only
+    assert "NRS pain improved by 2 points or more" in html

@@ -186,12 +186,14 @@ def test_the_clinicians_patient_page_shows_scores_verdicts_and_signs_off(
     Site.objects.get(code="MAIN").staff.add(doctor)
     client.force_login(doctor)
     url = "/studies/BMC-LBP/patients/DEMO-0001/outcomes/"
-    # 18: the page, the user's permissions (2) and the study's second-factor rule (1).
-    with django_assert_max_num_queries(18):
+    # 21: the page (its scores from the schedule: 1; the rules' labels: 2), the user's
+    # permissions (2) and the study's second-factor rule (1).
+    with django_assert_max_num_queries(21):
         page = client.get(url)
     html = page.content.decode()
     assert page.status_code == 200
-    assert "<svg" in html and "ODI (%)" in html and "odi_mcid_10pt" in html
+    assert "<svg" in html and "ODI (0-100, lower is better)" in html
+    assert "ODI improved by 10 points or more" in html and 'data-rule="odi_mcid_10pt"' in html
     assert "Bone marrow concentrate" in html and "Total nucleated cells" in html
     assert "demo0001@patients.example" not in html  # no contact details on this page
     client.post(url, {"note": "reviewed at clinic"})
@@ -264,9 +266,12 @@ def test_the_results_page_costs_the_same_queries_for_any_cohort(client, study, s
     # PostgreSQL reads whole columns in one transaction (savepoint, SET LOCAL): 20
     # statements; plus the access guard's second-factor rule and the idle-timeout session
     # save (UPDATE in its savepoint): 24. SQLite needs fewer.
-    with django_assert_max_num_queries(24):
+    # The charts: the study's scores from its schedule (1), time point and arm names (2),
+    # the primary rules' labels (2): 29.
+    with django_assert_max_num_queries(29):
         page = client.get("/studies/BMC-LBP/results/")
-    assert page.status_code == 200 and page.content.decode().count("<svg") == 10
+    # Charts: the 7 scores the schedule asks, opioid use, and the 3 primary rules.
+    assert page.status_code == 200 and page.content.decode().count("<svg") == 11
 
 
 def test_the_results_page_title_is_plain_text(client, study):
@@ -277,3 +282,24 @@ def test_the_results_page_title_is_plain_text(client, study):
     title = html.split("<title>", 1)[1].split("</title>", 1)[0]
     assert title == "BMC-LBP · Results"
     assert html.count('id="subgroups"') == 1
+
+
+def test_a_future_visit_is_not_yet_due_not_not_evaluable(client, demo):
+    from django.contrib.auth.models import User
+
+    from outcomes.followups.models import Visit
+
+    client.force_login(User.objects.get(username="clinician"))
+    future = (Visit.objects.filter(enrolment__patient__code="DEMO-0001",
+                                   status__in=["scheduled", "open"])
+              .exclude(timepoint__is_baseline=True).select_related("timepoint").first())
+    assert future is not None
+    html = client.get("/studies/BMC-LBP/patients/DEMO-0001/outcomes/").content.decode()
+    table = html[html.index('id="verdicts"'):html.index("</table>", html.index('id="verdicts"'))]
+    header = table[:table.index("</thead>")]
+    columns = header.split("<th")[2:]
+    column = columns.index(next(c for c in columns if f">{future.timepoint.label}<" in c))
+    for row in table.split("<tr")[2:]:
+        cells = row.split("<td")[1:]
+        assert "Not yet due" in cells[column], row
+    assert "at this time point" not in table and "no odi" not in table

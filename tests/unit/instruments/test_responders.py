@@ -58,8 +58,8 @@ def test_increase_rules_count_a_rise_as_improvement():
 
 
 @pytest.mark.parametrize(("baseline", "followup", "reason"), [
-    (None, 3, "no baseline nrs"),
-    (5, None, "no nrs at this time point"),
+    (None, 3, "no NRS pain at baseline"),
+    (5, None, "no NRS pain at this visit"),
 ])
 def test_missing_scores_are_not_evaluable_with_a_reason(baseline, followup, reason):
     assert evaluate(RULES["nrs_2pt"], baseline, followup) == Outcome(X, reason)
@@ -67,7 +67,7 @@ def test_missing_scores_are_not_evaluable_with_a_reason(baseline, followup, reas
 
 def test_a_percent_rule_on_a_baseline_of_zero_is_not_evaluable():
     outcome = evaluate(RULES["nrs_30pct"], 0, 0)
-    assert outcome.verdict == X and "baseline is 0" in outcome.reason
+    assert outcome.verdict == X and "was 0 at baseline" in outcome.reason
 
 
 def test_floats_are_refused():

@@ -1,0 +1,165 @@
+"""People words and one number format for every page (SPEC 7). Pure: no Django.
+
+Codes stay in files, URLs and data attributes; a person reads labels: "ODI (0-100,
+lower is better)", "ODI improved by 10 points or more", "Welch's t-test", "3 months".
+Numbers are rounded for display the same way everywhere: each score to its own
+precision (1 decimal; the EQ-5D index to 3), p-values to 3 with "<0.001", never a
+raw fraction. A change is always later minus baseline, with its sign written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from fractions import Fraction
+
+from outcomes.instruments.definitions import SCORE_SPECS, ScoreSpec
+
+#: A study-level measure that is not an instrument's score.
+OPIOID = ScoreSpec("opioid_mme", "Opioid use (MME/day)", 0, None, "lower_is_better")
+SPECS: dict[str, ScoreSpec] = {**SCORE_SPECS, OPIOID.key: OPIOID}
+
+VERDICTS = {
+    "responder": "Responder",
+    "non_responder": "Non-responder",
+    "not_evaluable": "Not evaluable",
+    "not_yet_due": "Not yet due",
+    "lost": "Lost (responder earlier)",
+}
+
+TESTS = {
+    "fisher": "Fisher's exact test",
+    "welch_t": "Welch's t-test",
+    "mann_whitney": "Mann-Whitney U test",
+    "mann_whitney_exact": "Mann-Whitney U test (exact)",
+    "mann_whitney_normal": "Mann-Whitney U test (normal approximation)",
+    "wald": "Wald test",
+}
+
+COMBINATORS = ("any", "all")
+MINUS = "\u2212"  # a real minus sign: the same width as +, read as "minus"
+
+
+def spec_of(key: str) -> ScoreSpec:
+    """Return the score's spec; an unknown key reads as itself, to one decimal."""
+    return SPECS.get(key) or ScoreSpec(key, key, None, None, "lower_is_better")
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}".replace("-", MINUS)
+
+
+def score_title(key: str) -> str:
+    """Return "ODI (0-100, lower is better)": name, range and which way is better."""
+    spec = spec_of(key)
+    better = "lower is better" if spec.lower_is_better else "higher is better"
+    if spec.low is not None and spec.high is not None:
+        joined = (f"{_bound(spec.low)}-{_bound(spec.high)}" if spec.low >= 0
+                  else f"{_bound(spec.low)} to {_bound(spec.high)}")
+        return f"{spec.label} ({joined}, {better})"
+    return f"{spec.label} ({better})"
+
+
+def number(value: float | Fraction | Decimal | int | None, decimals: int = 1) -> str:
+    """Return ``value`` rounded to ``decimals`` ("—" for none), with a real minus sign."""
+    if value is None:
+        return "—"
+    text = f"{float(value):.{decimals}f}"
+    if float(text) == 0:
+        text = text.lstrip("-")  # never "-0.0"
+    return text.replace("-", MINUS)
+
+
+def score_value(key: str, value) -> str:
+    """Return a score as the pages show it, at that score's precision."""
+    return number(value, spec_of(key).decimals)
+
+
+def signed(value, decimals: int = 1) -> str:
+    """Return a change with its sign written: "+3.0", "−12.5", "0.0"."""
+    if value is None:
+        return "—"
+    text = number(value, decimals)
+    if text.startswith(MINUS) or text == number(0, decimals):
+        return text
+    return f"+{text}"
+
+
+def score_change(key: str, value) -> str:
+    """Return a change (later minus baseline) of a score at that score's precision."""
+    return signed(value, spec_of(key).decimals)
+
+
+def p_value(p: float | None) -> str:
+    """Return a p-value to 3 decimals, "<0.001" below that."""
+    if p is None:
+        return "—"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def percent(value: float | None, decimals: int = 0) -> str:
+    return "—" if value is None else f"{number(value, decimals)}%"
+
+
+def _threshold(value) -> str:
+    exact = Fraction(str(value)) if not isinstance(value, Fraction) else value
+    if exact.denominator == 1:
+        return str(exact.numerator)
+    return format(Decimal(str(value)).normalize(), "f")
+
+
+def simple_rule_label(*, score: str, direction: str, kind: str, threshold) -> str:
+    """Return "ODI improved by 10 points or more" (or "rose", "fell" against the grain)."""
+    spec = spec_of(score)
+    improves = (direction == "decrease") == spec.lower_is_better
+    verb = "improved" if improves else ("fell" if direction == "decrease" else "rose")
+    amount = _threshold(threshold)
+    if kind == "percent":
+        size = f"{amount}%"
+    elif spec.decimals >= 2:
+        size = amount  # an index has no "points"
+    else:
+        size = f"{amount} point{'' if amount == '1' else 's'}"
+    return f"{spec.label} {verb} by {size} or more"
+
+
+def combined_rule_label(combinator: str, parts: Iterable[str]) -> str:
+    """Return "Either: A, or B" / "Both: A, and B" in plain words."""
+    labels = list(parts)
+    if not labels:
+        return "No rule parts"
+    joiner = " or " if combinator == "any" else " and "
+    lead = "Any of" if combinator == "any" else "All of"
+    if len(labels) == 2:
+        lead = "Either" if combinator == "any" else "Both"
+    return f"{lead}: " + joiner.join(labels)
+
+
+def rule_labels(rules: Iterable[Mapping]) -> dict[str, str]:
+    """Return ``{rule code: label}`` for a study's rules, combinations from their parts.
+
+    Each rule is a mapping with ``code``, ``score``, ``direction``, ``kind``
+    (``points``, ``percent``, or ``any``/``all`` for a combination), ``threshold``
+    and ``parts`` (the codes a combination combines).
+    """
+    rules = list(rules)
+    labels: dict[str, str] = {}
+    for rule in rules:
+        if rule["kind"] in COMBINATORS:
+            continue
+        labels[rule["code"]] = simple_rule_label(
+            score=rule["score"], direction=rule["direction"], kind=rule["kind"],
+            threshold=rule["threshold"])
+    for _ in range(len(rules)):  # combinations of combinations, innermost first
+        for rule in rules:
+            if rule["kind"] in COMBINATORS and rule["code"] not in labels and all(
+                    part in labels for part in rule["parts"]):
+                labels[rule["code"]] = combined_rule_label(
+                    rule["kind"], (labels[p] for p in rule["parts"]))
+    for rule in rules:
+        labels.setdefault(rule["code"], rule["code"])  # a cycle: say the code, not nothing
+    return labels
+
+
+def timepoint_label(code: str, labels: Mapping[str, str]) -> str:
+    return labels.get(code, code)
