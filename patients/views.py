@@ -47,6 +47,10 @@ def patient(request, code: str, patient_code: str):
     """One patient's visits, reminders and their outcomes, status and history."""
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    return _patient_page(request, study, enrolment)
+
+
+def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None = None):
     show_contact = request.user.has_perm(VIEW_CONTACT)
     contact = selectors.contact_of(enrolment) if show_contact else None
     if contact is not None:
@@ -59,7 +63,7 @@ def patient(request, code: str, patient_code: str):
         "contact": contact,
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
-        "index_form": IndexDateForm(initial={"index_date": enrolment.index_date}),
+        "index_form": index_form or IndexDateForm(initial={"index_date": enrolment.index_date}),
         "history": history(enrolment)[:20],
         "today": study_today(study),
     })
@@ -133,10 +137,15 @@ def move_index_date(request, code: str, patient_code: str):
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     form = IndexDateForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, "Give the new date and a reason.")
+        return redirect("patients:patient", code=code, patient_code=patient_code)
+    try:
         moved = change_index_date(enrolment=enrolment, index_date=form.cleaned_data["index_date"],
                                   reason=form.cleaned_data["reason"], actor=request.user)
-        messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
-    else:
-        messages.error(request, "Give the new date and a reason.")
+    except ValidationError as error:
+        # Refused, nothing changed: the page again, with what the coordinator typed.
+        messages.error(request, "The index date was not moved. " + " ".join(error.messages))
+        return _patient_page(request, study, enrolment, index_form=form)
+    messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
     return redirect("patients:patient", code=code, patient_code=patient_code)

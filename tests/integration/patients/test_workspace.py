@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from outcomes.audit.models import AuditRecord
-from outcomes.followups.models import Reminder
+from outcomes.followups.models import Reminder, Visit
 from patients.models import Enrolment, Site
 from tests.factories import bulk_cohort, enrol
 
@@ -175,3 +175,22 @@ def test_moving_the_index_date_reschedules_open_visits_with_the_reason(client, s
     assert records.filter(object_type="patients.enrolment").get().changes["index_date"] == [
         "2026-06-01", "2026-06-15"]
     assert records.filter(object_type="followups.visit").count() == 5
+
+
+def test_a_refused_index_date_move_says_why_and_keeps_what_was_typed(client, study, coordinator):
+    # Index 1 May; the 1-month visit was completed on 28 May (window 24 May - 14 Jun).
+    # Moved to 1 Jun, its window would be 24 Jun - 15 Jul.
+    enrolment = enrol(study, "W-6", index_date=dt.date(2026, 5, 1), today=TODAY)
+    Visit.objects.filter(enrolment=enrolment, timepoint__code="m1").update(
+        status="completed", completed_at=dt.datetime(2026, 5, 28, 9, tzinfo=dt.UTC))
+    client.force_login(coordinator)
+    url = reverse("patients:index-date", kwargs={"code": study.code, "patient_code": "W-6"})
+    reply = client.post(url, {"index_date": "2026-06-01", "reason": "procedure postponed"})
+    assert reply.status_code == 200
+    page = reply.content.decode()
+    assert ("The index date was not moved. The 1-month visit was completed on 28 May 2026, "
+            "outside its window for this index date (24 June 2026–15 July 2026).") in page
+    assert 'value="2026-06-01"' in page and "procedure postponed" in page
+    enrolment.refresh_from_db()
+    assert enrolment.index_date == dt.date(2026, 5, 1)
+    assert not AuditRecord.objects.filter(reason="procedure postponed").exists()
