@@ -64,6 +64,8 @@ def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
         "index_form": index_form or IndexDateForm(initial={"index_date": enrolment.index_date}),
+        # Only an active patient may be sent a link again (withdrawn: never; paused: not now).
+        "can_resend": request.user.has_perm(MANAGE_ENROLMENT) and enrolment.receives_reminders,
         "history": history(enrolment)[:20],
         "today": study_today(study),
     })
@@ -125,8 +127,17 @@ def resend(request, code: str, patient_code: str, visit_id: int):
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     visit = get_object_or_404(Visit, pk=visit_id, enrolment=enrolment)
-    resend_link(visit=visit, actor=request.user)
-    messages.success(request, f"The {visit.timepoint.label} link is being sent again.")
+    try:
+        resend = resend_link(visit=visit, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        link = f"The {visit.timepoint.label} link"
+        if resend.held_until:
+            messages.success(request, f"{link} waits for the end of quiet hours. "
+                                      f"It will be sent {resend.when()}.")
+        else:
+            messages.success(request, f"{link} is being sent again.")
     return redirect("patients:patient", code=code, patient_code=patient_code)
 
 

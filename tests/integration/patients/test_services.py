@@ -6,9 +6,11 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 
 from outcomes.audit.models import AuditRecord
 from outcomes.followups.models import Reminder, Visit
+from outcomes.followups.reminders import resend_link
 from patients.services import set_enrolment_status
 from tests.factories import enrol
 
@@ -70,3 +72,19 @@ def test_pausing_leaves_the_visits_as_they_are(enrolment, coordinator):
     set_enrolment_status(enrolment=enrolment, status="paused", reason="in hospital",
                          actor=coordinator)
     assert statuses(enrolment) == before
+
+
+@pytest.mark.parametrize(("status", "reason", "message"), [
+    ("withdrawn", "moved abroad",
+     "S-1 is withdrawn from the study: no more messages are sent."),
+    ("paused", "in hospital",
+     "Contact with S-1 is paused: resume the patient to send the link again."),
+])
+def test_a_link_is_not_sent_again_to_a_patient_who_is_not_active(enrolment, coordinator, status,
+                                                                reason, message):
+    m3 = enrolment.visits.get(timepoint__code="m3")
+    set_enrolment_status(enrolment=enrolment, status=status, reason=reason, actor=coordinator)
+    with pytest.raises(ValidationError) as refused:
+        resend_link(visit=m3, actor=coordinator)
+    assert refused.value.messages == [message]
+    assert not Reminder.objects.filter(visit=m3, kind="manual").exists()
