@@ -72,7 +72,10 @@ def set_enrolment_status(*, enrolment: Enrolment, status: str, reason: str, acto
         raise ValidationError({"status": f"Unknown status {status!r}."})
     if not reason.strip() and status != Enrolment.Status.ACTIVE:
         raise ValidationError({"reason": "Say why (kept in the audit history)."})
-    locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    # NO KEY: a submit holds its visit's lock while its responder upsert checks the
+    # foreign key to this row (FOR KEY SHARE); a plain FOR UPDATE would make it wait
+    # while the withdrawal below waits for the visit: a deadlock.
+    locked = Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
     before = snapshot(locked, ["status", "status_reason"])
     if locked.status == Enrolment.Status.WITHDRAWN and status != Enrolment.Status.WITHDRAWN:
         raise ValidationError({"status": "A withdrawn patient cannot be re-activated here."})

@@ -342,10 +342,11 @@ def resend_link(*, visit: Visit, actor, now: dt.datetime | None = None) -> Resen
     now = now or timezone.now()
     with transaction.atomic():
         # Locked: a withdrawal in progress either comes first (and this is refused)
-        # or after (and cancels the pending reminder this creates).
-        # of=self: not the study's row, which every patient's work reads.
+        # or after (and cancels the pending reminder this creates). of=self: not the
+        # study's row, which every patient's work reads; NO KEY: a submit's responder
+        # upsert (FOR KEY SHARE here) goes on while this waits for its visit.
         enrolment = (
-            Enrolment.objects.select_for_update(of=("self",))
+            Enrolment.objects.select_for_update(of=("self",), no_key=True)
             .select_related("study", "patient").get(pk=visit.enrolment_id)
         )
         refusal = _resend_refusal(enrolment)

@@ -116,6 +116,10 @@ def change_index_date(
         Enrolment._meta.get_field("index_date").run_validators(index_date)
     except ValidationError as error:
         raise ValidationError({"index_date": error.messages}) from error
+    # The enrolment first, then its visits: the order a withdrawal takes them too, so
+    # the two never wait for each other. NO KEY: a submit's responder upsert (a foreign
+    # key check, FOR KEY SHARE on the enrolment) under its visit's lock still goes on.
+    Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
     visits = list(
         # of=self: a plain FOR UPDATE would also lock the study's shared time point rows,
         # and every submit's verdict upsert (its foreign key check) would wait for them.
