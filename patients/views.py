@@ -13,6 +13,7 @@ from outcomes.access import MANAGE_ENROLMENT, VIEW_CONTACT, VIEW_WORKLIST, requi
 from outcomes.audit.services import history, record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
+from outcomes.followups.schedule import visit_name
 from outcomes.followups.services import change_index_date, study_today
 
 from . import selectors
@@ -132,7 +133,7 @@ def resend(request, code: str, patient_code: str, visit_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        link = f"The {visit.timepoint.label} link"
+        link = f"The link to the {visit_name(visit.timepoint.label)}"
         if resend.held_until:
             messages.success(request, f"{link} waits for the end of quiet hours. "
                                       f"It will be sent {resend.when()}.")

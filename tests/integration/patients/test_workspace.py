@@ -240,14 +240,17 @@ def test_a_withdrawn_patients_link_shows_the_link_not_active_page(client, study,
     assert "survey/not_active.html" in [t.name for t in reply.templates]
 
 
+WAITS = "The link to the 1-month visit waits for the end of quiet hours."
+
+
 @pytest.mark.parametrize(("madrid", "said"), [
     # June: Madrid is UTC+2. Quiet hours 20:00-08:00 study time.
     (dt.datetime(2026, 6, 1, 20, 30, tzinfo=dt.UTC),  # 22:30 in Madrid
-     "The 1 month link waits for the end of quiet hours. It will be sent tomorrow at 08:00."),
+     f"{WAITS} It will be sent tomorrow at 08:00."),
     (dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC),  # 03:00 in Madrid
-     "The 1 month link waits for the end of quiet hours. It will be sent at 08:00."),
+     f"{WAITS} It will be sent at 08:00."),
     (dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC),  # 10:00 in Madrid
-     "The 1 month link is being sent again."),
+     "The link to the 1-month visit is being sent again."),
 ])
 def test_a_resend_in_quiet_hours_says_when_the_link_will_go(
     client, study, coordinator, madrid, said, django_capture_on_commit_callbacks
