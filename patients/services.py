@@ -65,12 +65,17 @@ def set_enrolment_status(*, enrolment: Enrolment, status: str, reason: str, acto
 
     A paused or withdrawn patient gets no reminder: pending ones are cancelled
     when they come up for sending, because the status is re-checked then.
+    Withdrawing also closes the patient's visits still to come or open at once
+    (``_close_open_visits``): a withdrawn patient is never re-activated.
     """
     if status not in Enrolment.Status.values:
         raise ValidationError({"status": f"Unknown status {status!r}."})
     if not reason.strip() and status != Enrolment.Status.ACTIVE:
         raise ValidationError({"reason": "Say why (kept in the audit history)."})
-    locked = Enrolment.objects.select_for_update().get(pk=enrolment.pk)
+    # NO KEY: a submit holds its visit's lock while its responder upsert checks the
+    # foreign key to this row (FOR KEY SHARE); a plain FOR UPDATE would make it wait
+    # while the withdrawal below waits for the visit: a deadlock.
+    locked = Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
     before = snapshot(locked, ["status", "status_reason"])
     if locked.status == Enrolment.Status.WITHDRAWN and status != Enrolment.Status.WITHDRAWN:
         raise ValidationError({"status": "A withdrawn patient cannot be re-activated here."})
@@ -79,4 +84,33 @@ def set_enrolment_status(*, enrolment: Enrolment, status: str, reason: str, acto
     locked.save(update_fields=["status", "status_reason"])
     record_change(obj=locked, action="status", actor=actor, before=before,
                   after=snapshot(locked, ["status", "status_reason"]), reason=reason.strip())
+    if status == Enrolment.Status.WITHDRAWN:
+        _close_open_visits(enrolment=locked, reason=reason.strip(), actor=actor)
     return locked
+
+
+def _close_open_visits(*, enrolment: Enrolment, reason: str, actor) -> list:
+    """Make the enrolment's scheduled and open visits not applicable, and stop its messages.
+
+    Completed and missed visits stay as they are. Each closed visit is audited
+    with the withdrawal's reason; every reminder still pending for the patient
+    is cancelled. Call inside the withdrawal's transaction.
+    """
+    from outcomes.followups.models import Reminder, Visit
+
+    # of=self: the time point rows are shared by every patient of the study.
+    visits = list(
+        Visit.objects.select_for_update(of=("self",)).filter(
+            enrolment=enrolment, status__in=[Visit.Status.SCHEDULED, Visit.Status.OPEN],
+        ).select_related("timepoint", "enrolment__patient")  # for the audit's description
+    )
+    for visit in visits:
+        before = snapshot(visit, ["status"])
+        visit.status = Visit.Status.NOT_APPLICABLE
+        visit.save(update_fields=["status"])
+        record_change(obj=visit, action="update", actor=actor, before=before,
+                      after=snapshot(visit, ["status"]), reason=f"withdrawn: {reason}")
+    Reminder.objects.filter(
+        visit__enrolment=enrolment, status=Reminder.Status.PENDING,
+    ).update(status=Reminder.Status.CANCELLED, last_error="the patient is withdrawn")
+    return visits

@@ -13,6 +13,7 @@ from outcomes.access import MANAGE_ENROLMENT, VIEW_CONTACT, VIEW_WORKLIST, requi
 from outcomes.audit.services import history, record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
+from outcomes.followups.schedule import visit_name
 from outcomes.followups.services import change_index_date, study_today
 
 from . import selectors
@@ -47,6 +48,10 @@ def patient(request, code: str, patient_code: str):
     """One patient's visits, reminders and their outcomes, status and history."""
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    return _patient_page(request, study, enrolment)
+
+
+def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None = None):
     show_contact = request.user.has_perm(VIEW_CONTACT)
     contact = selectors.contact_of(enrolment) if show_contact else None
     if contact is not None:
@@ -59,7 +64,9 @@ def patient(request, code: str, patient_code: str):
         "contact": contact,
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
-        "index_form": IndexDateForm(initial={"index_date": enrolment.index_date}),
+        "index_form": index_form or IndexDateForm(initial={"index_date": enrolment.index_date}),
+        # Only an active patient may be sent a link again (withdrawn: never; paused: not now).
+        "can_resend": request.user.has_perm(MANAGE_ENROLMENT) and enrolment.receives_reminders,
         "history": history(enrolment)[:20],
         "today": study_today(study),
     })
@@ -121,8 +128,17 @@ def resend(request, code: str, patient_code: str, visit_id: int):
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     visit = get_object_or_404(Visit, pk=visit_id, enrolment=enrolment)
-    resend_link(visit=visit, actor=request.user)
-    messages.success(request, f"The {visit.timepoint.label} link is being sent again.")
+    try:
+        resend = resend_link(visit=visit, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        link = f"The link to the {visit_name(visit.timepoint.label)}"
+        if resend.held_until:
+            messages.success(request, f"{link} waits for the end of quiet hours. "
+                                      f"It will be sent {resend.when()}.")
+        else:
+            messages.success(request, f"{link} is being sent again.")
     return redirect("patients:patient", code=code, patient_code=patient_code)
 
 
@@ -133,10 +149,15 @@ def move_index_date(request, code: str, patient_code: str):
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     form = IndexDateForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, "Give the new date and a reason.")
+        return redirect("patients:patient", code=code, patient_code=patient_code)
+    try:
         moved = change_index_date(enrolment=enrolment, index_date=form.cleaned_data["index_date"],
                                   reason=form.cleaned_data["reason"], actor=request.user)
-        messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
-    else:
-        messages.error(request, "Give the new date and a reason.")
+    except ValidationError as error:
+        # Refused, nothing changed: the page again, with what the coordinator typed.
+        messages.error(request, "The index date was not moved. " + " ".join(error.messages))
+        return _patient_page(request, study, enrolment, index_form=form)
+    messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
     return redirect("patients:patient", code=code, patient_code=patient_code)

@@ -74,3 +74,33 @@ def in_quiet_hours(local: dt.datetime, cadence: Cadence) -> bool:
     if start > end:  # e.g. 20:00 to 08:00, across midnight
         return hour >= start or hour < end
     return start <= hour < end
+
+
+def quiet_hours_end(local: dt.datetime, cadence: Cadence) -> dt.datetime | None:
+    """Return when the quiet hours ``local`` falls in end, on the same wall clock; else None.
+
+    The end is the next ``quiet_end_hour``:00 after ``local``: later that day
+    (03:00 gives 08:00) or the next day (22:30 gives 08:00 tomorrow). Adding a day
+    to an aware datetime keeps its wall-clock time, so a change of summer time
+    overnight still gives 08:00.
+    """
+    if not in_quiet_hours(local, cadence):
+        return None
+    end = local.replace(hour=cadence.quiet_end_hour, minute=0, second=0, microsecond=0, fold=0)
+    if end <= local:
+        end += dt.timedelta(days=1)
+    return end
+
+
+def when_phrase(at: dt.datetime, *, now: dt.datetime) -> str:
+    """Return when ``at`` comes, seen from ``now`` (both wall clock in one zone), in words.
+
+    "at 08:00" the same day, "tomorrow at 08:00" the next, else "on 3 March at 08:00".
+    """
+    days = (at.date() - now.date()).days
+    clock = f"{at:%H:%M}"
+    if days == 0:
+        return f"at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {at.day} {at:%B} at {clock}"

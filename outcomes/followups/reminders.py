@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
@@ -26,7 +27,14 @@ from django.utils import timezone, translation
 
 from patients.models import Contact, Enrolment, Study
 
-from .cadence import Cadence, due_kind, in_quiet_hours, reminder_plan
+from .cadence import (
+    Cadence,
+    due_kind,
+    in_quiet_hours,
+    quiet_hours_end,
+    reminder_plan,
+    when_phrase,
+)
 from .channels import ChannelError, PermanentChannelError, send_email, send_sms
 from .links import survey_url
 from .models import Reminder, ReminderAttempt, Visit
@@ -305,17 +313,68 @@ def queue_reminder(reminder_id: int) -> None:
                        error, reminder_id)
 
 
-def resend_link(*, visit: Visit, actor) -> Reminder:
-    """Send the visit's link again now, at a coordinator's request (audited as a reminder)."""
+@dataclass(frozen=True)
+class Resend:
+    """A link sent again: its reminder, and when quiet hours hold it back until (else None).
+
+    ``held_until`` and ``requested_at`` are the study's wall-clock time.
+    """
+
+    reminder: Reminder
+    requested_at: dt.datetime
+    held_until: dt.datetime | None
+
+    def when(self) -> str:
+        """Return when the held link goes, in words: "at 08:00", "tomorrow at 08:00"."""
+        return when_phrase(self.held_until, now=self.requested_at) if self.held_until else ""
+
+
+def resend_link(*, visit: Visit, actor, now: dt.datetime | None = None) -> Resend:
+    """Send the visit's link again now, at a coordinator's request (audited as a reminder).
+
+    1. Refused (``ValidationError``) unless the patient is active: a withdrawn
+       patient gets no more messages, a paused one none until resumed.
+    2. In the study's quiet hours the reminder waits, due when they end; the
+       periodic run sends it then. Otherwise it is queued at once.
+    """
     from outcomes.audit.services import record_change
 
-    contact = Contact.objects.filter(patient_id=visit.enrolment.patient_id).first()
+    now = now or timezone.now()
     with transaction.atomic():
+        # Locked: a withdrawal in progress either comes first (and this is refused)
+        # or after (and cancels the pending reminder this creates). of=self: not the
+        # study's row, which every patient's work reads; NO KEY: a submit's responder
+        # upsert (FOR KEY SHARE here) goes on while this waits for its visit.
+        enrolment = (
+            Enrolment.objects.select_for_update(of=("self",), no_key=True)
+            .select_related("study", "patient").get(pk=visit.enrolment_id)
+        )
+        refusal = _resend_refusal(enrolment)
+        if refusal:
+            raise ValidationError(refusal)
+        study = enrolment.study
+        local = local_now(study, now)
+        held_until = quiet_hours_end(local, cadence_of(study))
+        contact = Contact.objects.filter(patient_id=enrolment.patient_id).first()
         reminder = Reminder.objects.create(
             visit=visit, kind=Reminder.Kind.MANUAL, requested_by=actor,
             channel=getattr(contact, "preferred_channel", "") or Contact.Channel.EMAIL,
+            next_attempt_at=held_until,
         )
         record_change(obj=visit, action="update", actor=actor, reason="link sent again",
                       after={"reminder": reminder.pk})
-        transaction.on_commit(lambda: queue_reminder(reminder.pk))
-    return reminder
+        if held_until is None:
+            transaction.on_commit(lambda: queue_reminder(reminder.pk))
+    return Resend(reminder=reminder, requested_at=local, held_until=held_until)
+
+
+def _resend_refusal(enrolment: Enrolment) -> str:
+    code = enrolment.patient.code
+    if enrolment.status == Enrolment.Status.WITHDRAWN:
+        return f"{code} is withdrawn from the study: no more messages are sent."
+    if enrolment.status == Enrolment.Status.PAUSED:
+        return f"Contact with {code} is paused: resume the patient to send the link again."
+    if enrolment.status != Enrolment.Status.ACTIVE:
+        return (f"{code} is {enrolment.get_status_display().lower()}: "
+                "no more messages are sent.")
+    return ""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -98,3 +100,80 @@ def visit_state(window: Window, *, today: dt.date, completed: bool) -> VisitStat
     if today <= window.close_date:
         return VisitState.OPEN
     return VisitState.MISSED
+
+
+def long_date(day: dt.date) -> str:
+    """Return ``day`` as people write it: 3 March 2026."""
+    return f"{day.day} {day:%B %Y}"
+
+
+_DURATION_LABEL = re.compile(r"(\d+)\s+(day|week|month|year)s?", re.IGNORECASE)
+
+
+def visit_name(label: str) -> str:
+    """Return a time point's label as the name of its visit in a sentence.
+
+    "1 month" becomes "1-month visit" (a compound adjective takes a hyphen),
+    "Baseline" becomes "baseline visit"; an acronym keeps its capitals.
+    """
+    label = label.strip()
+    duration = _DURATION_LABEL.fullmatch(label)
+    if duration:
+        return f"{duration[1]}-{duration[2].lower()} visit"
+    if label[:1].isupper() and not label[1:2].isupper():
+        label = label[:1].lower() + label[1:]
+    return label if label.lower().endswith("visit") else f"{label} visit"
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    """One visit as an index-date move would leave it.
+
+    ``window`` is the window its time point has under the new index date (a
+    completed visit does not move, but its completion is checked against it);
+    ``order`` is the time point's place in the schedule (its target day).
+    """
+
+    name: str
+    order: int
+    window: Window
+    completed_date: dt.date | None = None
+
+    @property
+    def date(self) -> dt.date:
+        """The day the visit stands for: when it was completed, else its target."""
+        return self.completed_date or self.window.target_date
+
+    def described(self) -> str:
+        """Return its name and date: "1-month visit (completed on 3 March 2026)"."""
+        if self.completed_date is not None:
+            return f"{self.name} (completed on {long_date(self.completed_date)})"
+        return f"{self.name} (due {long_date(self.window.target_date)})"
+
+
+def move_conflicts(visits: Sequence[PlannedVisit]) -> list[str]:
+    """Return why a schedule would be impossible, one sentence per problem; [] if sound.
+
+    1. A completed visit's completion date must fall inside the window its time
+       point has under the new index date.
+    2. No visit may fall before the visit of an earlier time point: a completed
+       visit counts on the day it was completed, any other on its target date.
+       Each visit is named with the latest earlier visit it would precede.
+    """
+    problems = []
+    for visit in visits:
+        if visit.completed_date is not None and not visit.window.contains(visit.completed_date):
+            problems.append(
+                f"The {visit.name} was completed on {long_date(visit.completed_date)}, "
+                f"outside its window for this index date "
+                f"({long_date(visit.window.open_date)}–{long_date(visit.window.close_date)})."
+            )
+    ordered = sorted(visits, key=lambda v: v.order)
+    for later in ordered:
+        earlier = [v for v in ordered if v.order < later.order and v.date > later.date]
+        if earlier:
+            latest = max(earlier, key=lambda v: (v.date, v.order))
+            problems.append(
+                f"The {later.described()} would come before the {latest.described()}."
+            )
+    return problems

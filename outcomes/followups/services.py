@@ -11,7 +11,7 @@ from django.utils import timezone
 from patients.models import Enrolment
 
 from .models import TimePoint, Visit
-from .schedule import visit_state, visit_window
+from .schedule import PlannedVisit, move_conflicts, visit_name, visit_state, visit_window
 
 
 def study_today(study) -> dt.date:
@@ -94,10 +94,17 @@ def change_index_date(
 ) -> list[Visit]:
     """Move an enrolment's index date and reschedule every visit not yet completed.
 
-    The change and each moved visit are audited with the reason; reminders not
-    yet sent for a moved visit are cancelled, and the next reminder run plans
-    them again from the new window.
+    1. Completed visits never move; visits not applicable stay as they are.
+    2. The move is refused, with nothing changed, if it would make the schedule
+       impossible (``schedule.move_conflicts``): a completed visit outside the
+       window its time point has under the new date, or any visit before an
+       earlier time point's. The ``ValidationError`` names each visit.
+    3. Otherwise the change and each moved visit are audited with the reason;
+       reminders not yet sent for a moved visit are cancelled, and the next
+       reminder run plans them again from the new window.
     """
+    from zoneinfo import ZoneInfo
+
     from outcomes.audit.services import record_change, snapshot
 
     from .models import Reminder
@@ -105,30 +112,52 @@ def change_index_date(
     if not reason.strip():
         raise ValidationError({"reason": "Say why the index date changes."})
     today = today or study_today(enrolment.study)
-    before = snapshot(enrolment, ["index_date"])
     try:  # the field's validators: a date in the study range
         Enrolment._meta.get_field("index_date").run_validators(index_date)
     except ValidationError as error:
         raise ValidationError({"index_date": error.messages}) from error
+    # The enrolment first, then its visits: the order a withdrawal takes them too, so
+    # the two never wait for each other. NO KEY: a submit's responder upsert (a foreign
+    # key check, FOR KEY SHARE on the enrolment) under its visit's lock still goes on.
+    Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
+    visits = list(
+        # of=self: a plain FOR UPDATE would also lock the study's shared time point rows,
+        # and every submit's verdict upsert (its foreign key check) would wait for them.
+        # Completed visits are locked too: a void may reopen one while we check it.
+        Visit.objects.select_for_update(of=("self",)).filter(enrolment=enrolment)
+        .exclude(status=Visit.Status.NOT_APPLICABLE).select_related("timepoint")
+    )
+    zone = ZoneInfo(enrolment.study.time_zone)
+    windows = {}
+    planned = []
+    for visit in visits:
+        tp = visit.timepoint
+        windows[visit.pk] = window = visit_window(
+            index_date=index_date, target_day=tp.target_day, before=tp.window_before_days,
+            after=tp.window_after_days, not_before=enrolment.enrolled_date,
+        )
+        completed = visit.status == Visit.Status.COMPLETED
+        if completed and visit.completed_at is None:
+            continue  # no completion date to check (not written by this app)
+        planned.append(PlannedVisit(
+            name=visit_name(tp.label), order=tp.target_day, window=window,
+            completed_date=visit.completed_at.astimezone(zone).date() if completed else None,
+        ))
+    conflicts = move_conflicts(planned)
+    if conflicts:
+        raise ValidationError({"index_date": conflicts})
+
+    before = snapshot(enrolment, ["index_date"])
     enrolment.index_date = index_date
     enrolment.save(update_fields=["index_date"])
     record_change(obj=enrolment, action="update", actor=actor, before=before,
                   after=snapshot(enrolment, ["index_date"]), reason=reason)
     moved = []
-    visits = (
-        # of=self: a plain FOR UPDATE would also lock the study's shared time point rows,
-        # and every submit's verdict upsert (its foreign key check) would wait for them.
-        Visit.objects.select_for_update(of=("self",)).filter(enrolment=enrolment)
-        .exclude(status__in=[Visit.Status.COMPLETED, Visit.Status.NOT_APPLICABLE])
-        .select_related("timepoint")
-    )
+    fields = ["target_date", "window_open_date", "window_close_date", "status"]
     for visit in visits:
-        tp = visit.timepoint
-        window = visit_window(
-            index_date=index_date, target_day=tp.target_day, before=tp.window_before_days,
-            after=tp.window_after_days, not_before=enrolment.enrolled_date,
-        )
-        fields = ["target_date", "window_open_date", "window_close_date", "status"]
+        if visit.status == Visit.Status.COMPLETED:
+            continue
+        window = windows[visit.pk]
         old = snapshot(visit, fields)
         visit.target_date = window.target_date
         visit.window_open_date = window.open_date

@@ -201,3 +201,27 @@ def test_an_index_date_change_moves_the_unsent_reminders(enrolment):
     assert mail.outbox == []
     run(later + dt.timedelta(days=23))
     assert len(mail.outbox) == 1
+
+
+def test_a_link_resent_in_quiet_hours_waits_for_their_end_and_then_goes_once(
+    enrolment, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import User
+
+    from outcomes.followups.reminders import resend_link
+
+    baseline = enrolment.visits.get(timepoint__code="baseline")  # open from 8 Jan
+    late = dt.datetime(2026, 1, 16, 22, 30, tzinfo=dt.UTC)  # the study keeps UTC
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        resend = resend_link(visit=baseline, actor=User.objects.create_user("c"), now=late)
+    assert queued == []  # nothing for a worker to do before the morning
+    assert resend.held_until == dt.datetime(2026, 1, 17, 8, tzinfo=dt.UTC)
+    assert resend.when() == "tomorrow at 08:00"
+    manual = Reminder.objects.filter(visit=baseline, kind="manual")
+    for now in (late + dt.timedelta(minutes=30), dt.datetime(2026, 1, 17, 7, 59, tzinfo=dt.UTC)):
+        run_reminders(now=now)
+        assert manual.get().status == "pending"
+    run_reminders(now=dt.datetime(2026, 1, 17, 8, tzinfo=dt.UTC))
+    run_reminders(now=dt.datetime(2026, 1, 17, 8, 5, tzinfo=dt.UTC))
+    assert manual.get().status == "sent"
+    assert manual.get().tries.count() == 1

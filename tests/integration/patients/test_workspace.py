@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 
 from outcomes.audit.models import AuditRecord
-from outcomes.followups.models import Reminder
+from outcomes.followups.models import Reminder, Visit
 from patients.models import Enrolment, Site
 from tests.factories import bulk_cohort, enrol
 
@@ -175,3 +175,103 @@ def test_moving_the_index_date_reschedules_open_visits_with_the_reason(client, s
     assert records.filter(object_type="patients.enrolment").get().changes["index_date"] == [
         "2026-06-01", "2026-06-15"]
     assert records.filter(object_type="followups.visit").count() == 5
+
+
+def test_a_refused_index_date_move_says_why_and_keeps_what_was_typed(client, study, coordinator):
+    # Index 1 May; the 1-month visit was completed on 28 May (window 24 May - 14 Jun).
+    # Moved to 1 Jun, its window would be 24 Jun - 15 Jul.
+    enrolment = enrol(study, "W-6", index_date=dt.date(2026, 5, 1), today=TODAY)
+    Visit.objects.filter(enrolment=enrolment, timepoint__code="m1").update(
+        status="completed", completed_at=dt.datetime(2026, 5, 28, 9, tzinfo=dt.UTC))
+    client.force_login(coordinator)
+    url = reverse("patients:index-date", kwargs={"code": study.code, "patient_code": "W-6"})
+    reply = client.post(url, {"index_date": "2026-06-01", "reason": "procedure postponed"})
+    assert reply.status_code == 200
+    page = reply.content.decode()
+    assert ("The index date was not moved. The 1-month visit was completed on 28 May 2026, "
+            "outside its window for this index date (24 June 2026–15 July 2026).") in page
+    assert 'value="2026-06-01"' in page and "procedure postponed" in page
+    enrolment.refresh_from_db()
+    assert enrolment.index_date == dt.date(2026, 5, 1)
+    assert not AuditRecord.objects.filter(reason="procedure postponed").exists()
+
+
+def patient_page(study, code):
+    return reverse("patients:patient", kwargs={"code": study.code, "patient_code": code})
+
+
+@pytest.mark.parametrize("status", ["paused", "withdrawn"])
+def test_a_patient_who_is_not_active_has_no_send_again_button_and_a_resend_is_refused(
+    client, study, coordinator, status, django_capture_on_commit_callbacks
+):
+    enrolment = enrol(study, "W-7", index_date=TODAY - dt.timedelta(days=30), today=TODAY,
+                      contact={"email": "w7@example.org"})
+    visit = enrolment.visits.get(timepoint__code="m1")
+    client.force_login(coordinator)
+    assert "Send the link again" in client.get(patient_page(study, "W-7")).content.decode()
+    client.post(reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-7"}),
+                {"status": status, "reason": "in hospital"})
+    assert "Send the link again" not in client.get(patient_page(study, "W-7")).content.decode()
+    url = reverse("patients:resend", kwargs={"code": study.code, "patient_code": "W-7",
+                                             "visit_id": visit.pk})
+    with django_capture_on_commit_callbacks(execute=True):
+        page = client.post(url, follow=True).content.decode()
+    expected = {"paused": "Contact with W-7 is paused: resume the patient to send the link "
+                          "again.",
+                "withdrawn": "W-7 is withdrawn from the study: no more messages are sent."}
+    assert f'alert-danger" role="status">{expected[status]}</div>' in page
+    assert "being sent again" not in page
+    assert mail.outbox == []
+
+
+def test_a_withdrawn_patients_link_shows_the_link_not_active_page(client, study, coordinator):
+    from outcomes.followups.links import ensure_link
+
+    enrolment = enrol(study, "W-8", index_date=TODAY - dt.timedelta(days=30), today=TODAY)
+    token = ensure_link(visit=enrolment.visits.get(timepoint__code="m1"))
+    link = reverse("survey:start", kwargs={"token": token})
+    assert client.get(link).status_code == 302  # open: on to the first questionnaire
+    client.force_login(coordinator)
+    client.post(reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-8"}),
+                {"status": "withdrawn", "reason": "moved abroad"})
+    client.logout()
+    reply = client.get(link)
+    assert reply.status_code == 404
+    assert "survey/not_active.html" in [t.name for t in reply.templates]
+
+
+WAITS = "The link to the 1-month visit waits for the end of quiet hours."
+
+
+@pytest.mark.parametrize(("madrid", "said"), [
+    # June: Madrid is UTC+2. Quiet hours 20:00-08:00 study time.
+    (dt.datetime(2026, 6, 1, 20, 30, tzinfo=dt.UTC),  # 22:30 in Madrid
+     f"{WAITS} It will be sent tomorrow at 08:00."),
+    (dt.datetime(2026, 6, 1, 1, 0, tzinfo=dt.UTC),  # 03:00 in Madrid
+     f"{WAITS} It will be sent at 08:00."),
+    (dt.datetime(2026, 6, 1, 8, 0, tzinfo=dt.UTC),  # 10:00 in Madrid
+     "The link to the 1-month visit is being sent again."),
+])
+def test_a_resend_in_quiet_hours_says_when_the_link_will_go(
+    client, study, coordinator, madrid, said, django_capture_on_commit_callbacks
+):
+    study.time_zone = "Europe/Madrid"
+    study.save(update_fields=["time_zone"])
+    enrolment = enrol(study, "W-9", index_date=TODAY - dt.timedelta(days=30), today=TODAY,
+                      contact={"email": "w9@example.org"})
+    visit = enrolment.visits.get(timepoint__code="m1")
+    url = reverse("patients:resend", kwargs={"code": study.code, "patient_code": "W-9",
+                                             "visit_id": visit.pk})
+    with time_machine.travel(madrid, tick=False), \
+            django_capture_on_commit_callbacks(execute=True):
+        client.force_login(coordinator)  # sessions end after 30 idle minutes
+        page = client.post(url, follow=True).content.decode()
+    assert f'role="status">{said}</div>' in page
+    reminder = Reminder.objects.get(visit=visit, kind="manual")
+    if "quiet" in said:
+        assert mail.outbox == [] and reminder.status == "pending"
+        # 08:00 in Madrid, the morning after 22:30 or the same morning as 03:00.
+        assert reminder.next_attempt_at == dt.datetime(2026, 6, 2 if madrid.hour > 12 else 1, 6,
+                                                       tzinfo=dt.UTC)
+    else:
+        assert [m.to for m in mail.outbox] == [["w9@example.org"]]

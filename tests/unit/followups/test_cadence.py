@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from outcomes.followups.cadence import Cadence, due_kind, in_quiet_hours, reminder_plan
+from outcomes.followups.cadence import (
+    Cadence,
+    due_kind,
+    in_quiet_hours,
+    quiet_hours_end,
+    reminder_plan,
+    when_phrase,
+)
 from outcomes.followups.schedule import visit_window
 
 INDEX = dt.date(2026, 1, 1)
@@ -47,3 +55,49 @@ def test_a_study_can_set_its_own_reminder_days():
     plan = reminder_plan(M3, Cadence(reminder_days=(1, 2, 5), last_call_days_before_close=1))
     assert [k for k, _ in plan] == ["invitation", "reminder_1", "reminder_2", "reminder_3",
                                     "last_call"]
+
+
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+@pytest.mark.parametrize(("local", "end"), [
+    # Quiet from 20:00 to 08:00: late evening waits for the next morning, small hours
+    # for the same morning; daytime is not quiet at all.
+    (dt.datetime(2026, 5, 1, 22, 30, tzinfo=MADRID), dt.datetime(2026, 5, 2, 8, tzinfo=MADRID)),
+    (dt.datetime(2026, 5, 1, 20, 0, tzinfo=MADRID), dt.datetime(2026, 5, 2, 8, tzinfo=MADRID)),
+    (dt.datetime(2026, 5, 2, 3, 0, tzinfo=MADRID), dt.datetime(2026, 5, 2, 8, tzinfo=MADRID)),
+    (dt.datetime(2026, 5, 2, 7, 59, tzinfo=MADRID), dt.datetime(2026, 5, 2, 8, tzinfo=MADRID)),
+    (dt.datetime(2026, 5, 2, 8, 0, tzinfo=MADRID), None),
+    (dt.datetime(2026, 5, 2, 10, 0, tzinfo=MADRID), None),
+])
+def test_quiet_hours_end_at_eight_the_next_morning_they_reach(local, end):
+    assert quiet_hours_end(local, Cadence()) == end
+
+
+def test_quiet_hours_end_at_eight_on_the_clock_across_a_change_to_summer_time():
+    # Spain moved its clocks from 02:00 to 03:00 on 29 March 2026: 22:30 on the 28th
+    # (UTC+1) to 08:00 on the 29th (UTC+2) is 8.5 hours, not 9.5.
+    end = quiet_hours_end(dt.datetime(2026, 3, 28, 22, 30, tzinfo=MADRID), Cadence())
+    assert end == dt.datetime(2026, 3, 29, 8, tzinfo=MADRID)
+    assert end.utcoffset() == dt.timedelta(hours=2)
+    assert end.astimezone(dt.UTC) == dt.datetime(2026, 3, 29, 6, tzinfo=dt.UTC)
+
+
+def test_quiet_hours_within_one_day_end_that_day():
+    cadence = Cadence(quiet_start_hour=1, quiet_end_hour=6)
+    assert quiet_hours_end(dt.datetime(2026, 5, 2, 3), cadence) == dt.datetime(2026, 5, 2, 6)
+    assert quiet_hours_end(dt.datetime(2026, 5, 2, 23), cadence) is None
+
+
+def test_a_study_without_quiet_hours_never_waits():
+    cadence = Cadence(quiet_start_hour=0, quiet_end_hour=0)
+    assert quiet_hours_end(dt.datetime(2026, 5, 2, 3), cadence) is None
+
+
+@pytest.mark.parametrize(("at", "words"), [
+    (dt.datetime(2026, 5, 2, 8), "at 08:00"),
+    (dt.datetime(2026, 5, 3, 8), "tomorrow at 08:00"),
+    (dt.datetime(2026, 5, 5, 8, 30), "on 5 May at 08:30"),
+])
+def test_when_a_time_comes_is_said_from_today(at, words):
+    assert when_phrase(at, now=dt.datetime(2026, 5, 2, 3)) == words

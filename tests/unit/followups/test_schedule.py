@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomes.followups.schedule import DEFAULT_SCHEDULE, Window, visit_state, visit_window
+from outcomes.followups.schedule import (
+    DEFAULT_SCHEDULE,
+    PlannedVisit,
+    Window,
+    long_date,
+    move_conflicts,
+    visit_name,
+    visit_state,
+    visit_window,
+)
 
 INDEX = dt.date(2026, 3, 2)
 
@@ -83,3 +92,80 @@ def test_every_window_contains_its_target_and_respects_enrolment(index, target, 
     assert w.close_date == index + dt.timedelta(days=target + after)
     if not_before <= w.close_date:
         assert w.open_date >= not_before
+
+
+@pytest.mark.parametrize(("label", "name"), [
+    ("1 month", "1-month visit"), ("12 months", "12-month visit"), ("6 Weeks", "6-week visit"),
+    ("Baseline", "baseline visit"), ("MRI follow-up", "MRI follow-up visit"),
+    ("Screening visit", "screening visit"),
+])
+def test_a_visit_is_named_in_people_words(label, name):
+    assert visit_name(label) == name
+
+
+def test_a_long_date_reads_day_month_year():
+    assert long_date(dt.date(2026, 3, 3)) == "3 March 2026"
+
+
+def d(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def planned(code, index_date, *, completed=None, enrolled=dt.date(2025, 12, 25)):
+    s = spec(code)
+    window = visit_window(index_date=index_date, target_day=s.target_day,
+                          before=s.window_before_days, after=s.window_after_days,
+                          not_before=enrolled)
+    return PlannedVisit(name=visit_name(s.label), order=s.target_day, window=window,
+                        completed_date=completed)
+
+
+def test_a_missed_baseline_moved_after_a_completed_one_month_visit_is_refused_twice_over():
+    # Index 1 Jan 2026, the 1-month visit completed on 3 Feb (day 33 of window 23-44).
+    # Moved to 1 Mar 2026: the 1-month window is 1 Mar + 23..44 days = 24 Mar - 14 Apr,
+    # and the baseline is due on 1 Mar, a month after the 1-month visit was done.
+    new = d("2026-03-01")
+    problems = move_conflicts([
+        planned("baseline", new), planned("m1", new, completed=d("2026-02-03")),
+        planned("m3", new), planned("m6", new), planned("m12", new),
+    ])
+    assert problems == [
+        "The 1-month visit was completed on 3 February 2026, outside its window for this "
+        "index date (24 March 2026–14 April 2026).",
+        "The 1-month visit (completed on 3 February 2026) would come before the baseline "
+        "visit (due 1 March 2026).",
+    ]
+
+
+def test_a_follow_up_completed_before_the_new_index_date_is_outside_its_window():
+    # The 3-month visit completed on 10 Apr 2026 (index 1 Jan: window 18 Mar - 15 Apr);
+    # the index date moved to 15 Apr puts its window at 30 Jun - 28 Jul (day 76-104).
+    new = d("2026-04-15")
+    problems = move_conflicts([planned("m3", new, completed=d("2026-04-10"))])
+    assert problems == [
+        "The 3-month visit was completed on 10 April 2026, outside its window for this "
+        "index date (30 June 2026–28 July 2026)."
+    ]
+
+
+def test_a_visit_may_not_come_before_an_earlier_time_points_even_inside_its_window():
+    # A study whose 1-month window opens 35 days early (day -5 to 44): completed on
+    # 2 Jan, inside its window for an index date of 5 Jan, but before the baseline (5 Jan).
+    window = visit_window(index_date=d("2026-01-05"), target_day=30, before=35, after=14)
+    one_month = PlannedVisit(name="1-month visit", order=30, window=window,
+                             completed_date=d("2026-01-02"))
+    assert window.contains(d("2026-01-02"))
+    assert move_conflicts([planned("baseline", d("2026-01-05")), one_month]) == [
+        "The 1-month visit (completed on 2 January 2026) would come before the baseline "
+        "visit (due 5 January 2026)."
+    ]
+
+
+def test_a_move_that_keeps_every_completed_visit_in_its_window_and_in_order_is_sound():
+    # Baseline completed on 5 Jan; index 1 Jan moved to 10 Jan: the baseline window is
+    # 25 Dec (enrolment) to 17 Jan, and the later visits keep their order.
+    new = d("2026-01-10")
+    assert move_conflicts([
+        planned("baseline", new, completed=d("2026-01-05")), planned("m1", new),
+        planned("m3", new), planned("m6", new), planned("m12", new),
+    ]) == []
