@@ -1,4 +1,4 @@
-"""Coordinator forms: enrolment and status changes."""
+"""Coordinator forms: enrolment, status changes, and the patient list's filters."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+
+from outcomes.followups.models import Visit
 
 from .models import Contact, Enrolment, Patient, study_date_validators
 
@@ -79,3 +81,58 @@ class IndexDateForm(forms.Form):
         self.helper.form_tag = False
         self.helper.add_input(Submit("submit", "Move the index date",
                                      css_class="btn-outline-primary"))
+
+
+class PatientFilterForm(forms.Form):
+    """Search and filters of the patient list (GET): every field optional, combinable.
+
+    Arms and sites are read once, as lists, for both the options and the check of
+    what was asked, so the form costs two queries whatever the filters.
+    """
+
+    q = forms.CharField(label="Search", max_length=100, required=False,
+                        widget=forms.SearchInput(attrs={"autocomplete": "off"}))
+    arm = forms.ChoiceField(
+        required=False,
+        error_messages={"invalid_choice": "This study has no such arm: choose one of the list."},
+    )
+    site = forms.ChoiceField(
+        required=False,
+        error_messages={"invalid_choice": "Not one of your sites: choose one of the list."},
+    )
+    status = forms.ChoiceField(
+        label="Patient status", required=False,
+        choices=[("", "Any status"), *Enrolment.Status.choices],
+        error_messages={"invalid_choice": "Choose a status from the list."},
+    )
+    visit_state = forms.ChoiceField(
+        label="Has a visit that is", required=False,
+        choices=[("", "Any visit state"), *Visit.Status.choices],
+        error_messages={"invalid_choice": "Choose a visit state from the list."},
+    )
+
+    def __init__(self, *args, study, sites, search_contact: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.arms = {arm.code: arm for arm in study.arms.order_by("order", "code")}
+        self.sites = {site.code: site for site in
+                      sites.filter(studies=study).order_by("name", "code")}
+        self.fields["arm"].choices = [
+            ("", "All arms"), *((code, arm.name) for code, arm in self.arms.items())]
+        self.fields["site"].choices = [
+            ("", "All my sites"), *((code, site.name) for code, site in self.sites.items())]
+        self.fields["q"].help_text = (
+            "Study code, or the patient's name, email or mobile." if search_contact
+            else "Part of the study code.")
+
+    def clean_arm(self):
+        return self.arms.get(self.cleaned_data["arm"])
+
+    def clean_site(self):
+        return self.sites.get(self.cleaned_data["site"])
+
+    def filters(self) -> dict:
+        """Return the values that validated (an unknown arm or site is left out)."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {name: data.get(name) or default for name, default in (
+            ("q", ""), ("arm", None), ("site", None), ("status", ""), ("visit_state", ""))}

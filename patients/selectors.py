@@ -8,14 +8,17 @@ annotated, never fetched per row.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Lower, Replace
 from django.shortcuts import get_object_or_404
 
-from outcomes.followups.models import Reminder, Visit
+from outcomes.followups.models import Reminder, TimePoint, Visit
 
-from .models import Contact, Enrolment, Site, Study
+from .models import Arm, Contact, Enrolment, Site, Study
 
 
 def sites_of(user) -> QuerySet[Site]:
@@ -141,3 +144,111 @@ def completion_by_channel(user, study: Study) -> list[dict]:
         }
         for row in rows
     ]
+
+
+# The patient list (SPEC section 7): one row per patient, one cell per time point.
+
+# Characters people type inside phone numbers ("+34 612-345 678", "(555) 0100").
+PHONE_SEPARATORS = (" ", "-", "(", ")", ".")
+_PHONE_QUERY = re.compile(r"^\+?\d{3,}$")
+
+
+def phone_digits(text: str) -> str:
+    """Return ``text`` without the separators people type inside phone numbers."""
+    for separator in PHONE_SEPARATORS:
+        text = text.replace(separator, "")
+    return text
+
+
+def _normalised_mobile():
+    expression = F("patient__contact__mobile")
+    for separator in PHONE_SEPARATORS:
+        expression = Replace(expression, Value(separator), Value(""))
+    return expression
+
+
+def patient_list(
+    user, study: Study, *, q: str = "", arm: Arm | None = None, site: Site | None = None,
+    status: str = "", visit_state: str = "", search_contact: bool = False,
+    with_contact_name: bool = False,
+) -> QuerySet[Enrolment]:
+    """Return the study's enrolments in the user's sites, searched and filtered, by code.
+
+    ``q`` matches the patient's study code (case-insensitive, anywhere in it) and,
+    with ``search_contact`` (coordinators only), the contact's full name, email and
+    mobile, the mobile ignoring spaces, dashes, dots and brackets. ``visit_state``
+    keeps patients with at least one visit in that state. ``with_contact_name``
+    annotates ``contact_name`` (one column of the contact, nothing else of it).
+    """
+    enrolments = enrolments_for(user, study).select_related("patient", "arm", "site")
+    q = q.strip()
+    if q:
+        match = Q(patient__code__icontains=q)
+        if search_contact:
+            match |= (Q(patient__contact__full_name__icontains=q)
+                      | Q(patient__contact__email__icontains=q))
+            digits = phone_digits(q)
+            if _PHONE_QUERY.match(digits):
+                enrolments = enrolments.alias(mobile_digits=_normalised_mobile())
+                match |= Q(mobile_digits__contains=digits)
+        enrolments = enrolments.filter(match)
+    if arm is not None:
+        enrolments = enrolments.filter(arm=arm)
+    if site is not None:
+        enrolments = enrolments.filter(site=site)
+    if status:
+        enrolments = enrolments.filter(status=status)
+    if visit_state:
+        enrolments = enrolments.filter(Exists(
+            Visit.objects.filter(enrolment=OuterRef("pk"), status=visit_state)))
+    if with_contact_name:
+        enrolments = enrolments.annotate(contact_name=F("patient__contact__full_name"))
+    # Case-insensitive, the same on every database (SQLite would put "lb-2" after "XK-1").
+    return enrolments.order_by(Lower("patient__code"), "patient__code", "pk")
+
+
+def schedule_of(study: Study) -> list[TimePoint]:
+    """Return the study's time points in schedule order (target day after the index date)."""
+    return list(TimePoint.objects.filter(study=study).order_by("target_day", "pk"))
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One visit's state in the patient list; ``state`` is empty when there is no visit."""
+
+    timepoint: TimePoint
+    state: str
+    label: str
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    enrolment: Enrolment
+    cells: tuple[GridCell, ...]
+
+
+NO_VISIT_LABEL = "No visit"
+
+
+def patient_grid(enrolments: Sequence[Enrolment],
+                 timepoints: Sequence[TimePoint]) -> list[PatientRow]:
+    """Return one row per enrolment with one cell per time point, from one query.
+
+    The visits of all the given enrolments are read at once, keyed by enrolment
+    and time point, so the grid costs one query whatever the page holds.
+    """
+    ids = [enrolment.pk for enrolment in enrolments]
+    states: dict[tuple[int, int], str] = {
+        (enrolment_id, timepoint_id): state
+        for enrolment_id, timepoint_id, state in Visit.objects.filter(enrolment_id__in=ids)
+        .order_by().values_list("enrolment_id", "timepoint_id", "status")
+    } if ids else {}
+    labels = dict(Visit.Status.choices)
+    rows = []
+    for enrolment in enrolments:
+        cells = []
+        for timepoint in timepoints:
+            state = states.get((enrolment.pk, timepoint.pk), "")
+            cells.append(GridCell(timepoint, state, labels.get(state, NO_VISIT_LABEL)))
+        rows.append(PatientRow(enrolment, tuple(cells)))
+    return rows

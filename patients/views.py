@@ -17,10 +17,19 @@ from outcomes.followups.schedule import visit_name
 from outcomes.followups.services import change_index_date, study_today
 
 from . import selectors
-from .forms import EnrolForm, IndexDateForm, StatusForm
+from .forms import EnrolForm, IndexDateForm, PatientFilterForm, StatusForm
 from .services import enrol_patient, set_enrolment_status
 
 PAGE_SIZE = 25
+
+# The patient list's legend: each visit state as the grid shows it, with what it means.
+VISIT_STATE_LEGEND = (
+    (Visit.Status.SCHEDULED, "window not open yet"),
+    (Visit.Status.OPEN, "can be answered now"),
+    (Visit.Status.COMPLETED, "answered"),
+    (Visit.Status.MISSED, "window closed unanswered"),
+    (Visit.Status.NOT_APPLICABLE, "not asked of this patient"),
+)
 
 
 @requires(VIEW_WORKLIST)
@@ -39,6 +48,46 @@ def dashboard(request, code: str):
         "current": current,
         "page": page.get_page(request.GET.get("page")),
         "completion": selectors.completion_by_channel(request.user, study),
+        "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
+    })
+
+
+@requires(VIEW_WORKLIST)
+def patient_list(request, code: str):
+    """Every patient of the user's sites, searched and filtered, with each visit's state.
+
+    Coordinators (``VIEW_CONTACT``) also search names, emails and mobiles and see
+    each patient's name; every page showing names is one audit record listing whose.
+    """
+    study = selectors.study_for(request.user, code)
+    show_contact = request.user.has_perm(VIEW_CONTACT)
+    form = PatientFilterForm(request.GET, study=study, sites=selectors.sites_of(request.user),
+                             search_contact=show_contact)
+    filters = form.filters()
+    enrolments = selectors.patient_list(request.user, study, **filters,
+                                        search_contact=show_contact,
+                                        with_contact_name=show_contact)
+    page = Paginator(enrolments, PAGE_SIZE).get_page(request.GET.get("page"))
+    timepoints = selectors.schedule_of(study)
+    rows = selectors.patient_grid(page.object_list, timepoints)
+    named = [row.enrolment.patient.code for row in rows
+             if show_contact and row.enrolment.contact_name]
+    if named:
+        # Identifiable data was disclosed: one record for the page, naming whose.
+        record_change(obj=study, action="view", actor=request.user,
+                      reason="Contact names shown in the patient list",
+                      after={"contact_names_shown": named})
+    return render(request, "patients/patient_list.html", {
+        "study": study,
+        "form": form,
+        "filtered": any(filters.values()) or bool(form.errors),
+        "filters_open": any(filters[name] or form.has_error(name)
+                            for name in ("arm", "site", "status", "visit_state")),
+        "page": page,
+        "rows": rows,
+        "timepoints": timepoints,
+        "states": VISIT_STATE_LEGEND,
+        "show_contact": show_contact,
         "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
     })
 

@@ -27,7 +27,7 @@ from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import Response
 from outcomes.instruments.scoring import validate_answers
 from outcomes.survey.forms import InstrumentForm
-from patients.forms import EnrolForm, IndexDateForm, StatusForm
+from patients.forms import EnrolForm, IndexDateForm, PatientFilterForm, StatusForm
 from patients.models import Enrolment, Patient, Site
 
 SCRIPT = "<script>alert('x')</script>"
@@ -144,6 +144,22 @@ def test_the_status_and_index_date_forms(demo):
     client.post(reverse("patients:status", kwargs=fresh), {"status": "paused", "reason": SCRIPT})
     page = client.get(reverse("patients:patient", kwargs=fresh)).content.decode()
     assert SCRIPT not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+
+
+def test_the_patient_lists_search_and_filters(demo):
+    url = reverse("patients:patient-list", kwargs={"code": demo.code})
+    fields = {**PatientFilterForm(study=demo, sites=Site.objects.all(),
+                                  search_contact=True).fields, "page": forms.CharField()}
+    clients = [staff_client("coordinator"), staff_client("clinician")]
+
+    @FUZZ
+    @given(payloads(fields), st.booleans())
+    def run(data, coordinator):
+        reply = clients[0 if coordinator else 1].get(url, data)
+        assert reply.status_code == 200
+        assert SCRIPT not in reply.content.decode()
+
+    run()
 
 
 def test_the_sign_off_correction_and_void_forms(demo):

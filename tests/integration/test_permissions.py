@@ -86,6 +86,14 @@ EXPECTED = [
     ("GET", "patients:dashboard", {"code": "NO-SUCH"}, _matrix(
         coordinator_other_site=404, clinician_other_site=404, data_manager_other_site=404,
         coordinator=404, clinician=404, data_manager=404, administrator=404)),
+    # The patient list: every staff role; another site's staff get the study with none
+    # of this site's patients (test_patient_list.py checks the rows).
+    ("GET", "patients:patient-list", {"code": STUDY}, _matrix(
+        coordinator_other_site=200, clinician_other_site=200, data_manager_other_site=200,
+        coordinator=200, clinician=200, data_manager=200)),
+    ("GET", "patients:patient-list", {"code": "NO-SUCH"}, _matrix(
+        coordinator_other_site=404, clinician_other_site=404, data_manager_other_site=404,
+        coordinator=404, clinician=404, data_manager=404, administrator=404)),
     ("GET", "patients:enrol", {"code": STUDY}, _matrix(
         coordinator_other_site=200, coordinator=200)),
     ("GET", "patients:patient", {"code": STUDY, "patient_code": PATIENT}, _matrix(

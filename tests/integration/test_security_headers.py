@@ -20,7 +20,9 @@ def pages(client, db):
     link = survey_url(visit=visit).split("testserver", 1)[1]
     anonymous = ["/", "/accounts/login/", link, link + "1/", "/s/not-a-token/"]
     client.force_login(User.objects.create_superuser("admin", "a@example.org", "x" * 12))
-    staff = ["/studies/BMC-LBP/", "/studies/BMC-LBP/patients/DEMO-0001/",
+    staff = ["/studies/BMC-LBP/", "/studies/BMC-LBP/patients/",
+             "/studies/BMC-LBP/patients/?q=demo&arm=BMC&visit_state=completed",
+             "/studies/BMC-LBP/patients/DEMO-0001/",
              "/studies/BMC-LBP/patients/DEMO-0001/outcomes/", "/studies/BMC-LBP/results/",
              "/studies/BMC-LBP/responders/", "/studies/BMC-LBP/enrol/"]
     return client, anonymous + staff

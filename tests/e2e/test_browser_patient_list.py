@@ -1,0 +1,126 @@
+"""The coordinator finds a patient in real Chromium: nav bar, search by name, arm filter."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connections
+
+from tests.conftest import service_missing
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        service_missing("Chromium is not installed at /usr/bin/chromium")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+        # The test's database connection was opened in Playwright's context: close it,
+        # or it outlives the session and the test database cannot be dropped.
+        connections.close_all()
+
+
+def log_in(page, base: str) -> None:
+    from patients.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=username]", "coordinator")
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Studies")
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_a_coordinator_finds_a_patient_by_name_and_arm_and_opens_them(live_server, browser):
+    from patients.demo import load_demo
+
+    load_demo(size=30)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport=DESKTOP)
+    log_in(page, live_server.url)
+    page.get_by_role("link", name="BMC-LBP").first.click()
+    page.wait_for_selector("text=Completion by reminder channel")
+    page.screenshot(path=str(ARTIFACTS / "dashboard-nav-1280.png"))
+
+    # 1. From the navigation bar to the patient list.
+    nav = page.get_by_role("navigation", name="Main")
+    nav.get_by_role("link", name="Patients").click()
+    page.wait_for_selector("table.patient-grid")
+    assert nav.get_by_role("link", name="Patients").get_attribute("aria-current") == "page"
+    assert page.locator("table.patient-grid tbody tr").count() == 25  # page 1 of 2
+    headers = page.locator("table.patient-grid thead th").all_inner_texts()
+    assert headers[2:7] == ["Baseline", "1 month", "3 months", "6 months", "12 months"]
+    shot(page, "patient-list-1280.png")
+
+    # 2. Search by name and filter by arm, from the keyboard: type, pick, Enter.
+    search = page.get_by_role("searchbox", name="Search")
+    search.fill("demo patient 7")
+    page.get_by_label("Arm").select_option(label="Bone marrow concentrate + conventional care")
+    search.press("Enter")
+    page.wait_for_selector("text=1 patient matches")
+    rows = page.locator("table.patient-grid tbody tr")
+    assert rows.count() == 1
+    assert "Demo Patient 7" in rows.first.inner_text()
+    assert search.input_value() == "demo patient 7"
+    shot(page, "patient-list-search-1280.png")
+
+    # The same search in the other arm finds nobody, says so, and offers to clear.
+    page.get_by_label("Arm").select_option(label="Conventional care")
+    page.get_by_role("button", name="Show patients").click()
+    page.wait_for_selector("text=No patient matches")
+    page.get_by_role("link", name="Clear search and filters").first.click()
+    page.wait_for_selector("text=30 patients at your sites")
+
+    # 3. Open the patient from the list.
+    search.fill("Demo Patient 7")
+    search.press("Enter")
+    page.wait_for_selector("text=1 patient matches")
+    page.get_by_role("link", name="DEMO-0007").click()
+    page.wait_for_selector("h1:has-text('DEMO-0007')")
+    assert "demo0007@patients.example" in page.content()
+    assert nav.get_by_role("link", name="Patients").get_attribute("aria-current") == "true"
+    page.screenshot(path=str(ARTIFACTS / "patient-from-list-1280.png"))
+
+    # 4. On a phone: the bar folds behind "Menu", the grid scrolls inside its box.
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/studies/BMC-LBP/patients/")
+    page.wait_for_selector("table.patient-grid")
+    assert not nav.get_by_role("link", name="Patients").is_visible()
+    assert not page.get_by_label("Arm").is_visible()  # the filters fold behind a button
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(page, "patient-list-390.png")
+    page.get_by_role("button", name="Filters").click()
+    page.wait_for_selector("#patient-filters-more.show")
+    page.get_by_label("Arm").select_option("BMC")
+    page.get_by_role("button", name="Show patients").click()
+    page.wait_for_selector("text=15 patients match")
+    assert page.get_by_label("Arm").is_visible()  # open while a filter is in use
+    shot(page, "patient-list-390-filtered.png")
+    menu = page.get_by_role("button", name="Menu")
+    menu.focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#main-menu.show")  # the opening animation is over
+    assert menu.get_attribute("aria-expanded") == "true"
+    page.screenshot(path=str(ARTIFACTS / "patient-list-390-menu.png"))
+    nav.get_by_role("link", name="Worklists").click()
+    page.wait_for_selector("text=Completion by reminder channel")
