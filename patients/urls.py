@@ -25,4 +25,6 @@ urlpatterns = [
          name="index-date"),
     path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/resend/", views.resend,
          name="resend"),
+    path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/enter/",
+         views.visit_entry, name="visit-entry"),
 ]

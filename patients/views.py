@@ -1,4 +1,5 @@
-"""The coordinator's workspace: worklists, patients, enrolment, status, resending links."""
+"""The coordinator's workspace: worklists, patients, enrolment, status, resending links,
+and questionnaires answered on paper or by telephone."""
 
 from __future__ import annotations
 
@@ -14,9 +15,21 @@ from outcomes.audit.services import history, record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
 from outcomes.followups.services import change_index_date, study_today
+from outcomes.instruments.models import Response
+from outcomes.instruments.scoring import ScoringError
+from outcomes.instruments.selectors import staff_entries
+from outcomes.instruments.services import AlreadyCompleted, enter_visit, entry_refusal
+from outcomes.survey.selectors import steps_for
 
 from . import selectors
-from .forms import EnrolForm, IndexDateForm, StatusForm
+from .forms import (
+    EnrolForm,
+    EnteredInstrumentForm,
+    IndexDateForm,
+    StaffEntryForm,
+    StatusForm,
+    error_summary,
+)
 from .services import enrol_patient, set_enrolment_status
 
 PAGE_SIZE = 25
@@ -52,16 +65,22 @@ def patient(request, code: str, patient_code: str):
     if contact is not None:
         # Identifiable data was disclosed: say who saw it.
         record_change(obj=contact, action="view", actor=request.user)
+    visits = list(selectors.patient_visits(enrolment))
+    entries = staff_entries(enrolment)
+    today = study_today(study)
+    for visit in visits:
+        visit.staff_entry = entries.get(visit.pk)
+        visit.can_enter = visit.accepts_entry(today)
     return render(request, "patients/patient.html", {
         "study": study,
         "enrolment": enrolment,
-        "visits": selectors.patient_visits(enrolment),
+        "visits": visits,
         "contact": contact,
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
         "index_form": IndexDateForm(initial={"index_date": enrolment.index_date}),
         "history": history(enrolment)[:20],
-        "today": study_today(study),
+        "today": today,
     })
 
 
@@ -140,3 +159,71 @@ def move_index_date(request, code: str, patient_code: str):
     else:
         messages.error(request, "Give the new date and a reason.")
     return redirect("patients:patient", code=code, patient_code=patient_code)
+
+
+@requires(MANAGE_ENROLMENT)
+def visit_entry(request, code: str, patient_code: str, visit_id: int):
+    """Type in a questionnaire answered on paper or by telephone, through the patient's forms.
+
+    Every instrument still to answer at the visit is on one page, with how and when it
+    was answered; ``enter_visit`` scores and completes them exactly as the link does.
+    """
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    visit = get_object_or_404(Visit.objects.select_related("timepoint"), pk=visit_id,
+                              enrolment=enrolment)
+    to_patient = redirect("patients:patient", code=study.code, patient_code=patient_code)
+    today = study_today(study)
+    if not visit.accepts_entry(today):
+        messages.warning(request, entry_refusal(visit))
+        return to_patient
+    data = request.POST if request.method == "POST" else None
+    all_steps = steps_for(visit)
+    steps = [step for step in all_steps if not step.completed]
+    entry_form = StaffEntryForm(data, today=today, enrolled=enrolment.enrolled_date)
+    instrument_forms = [
+        (step.definition.title, EnteredInstrumentForm(
+            data, prefix=step.instrument.code, definition=step.definition,
+            max_missing=study.odi_max_missing))
+        for step in steps
+    ]
+    # Every form validated (no short circuit), so every error shows at once.
+    valid = [entry_form.is_valid(), *(form.is_valid() for _, form in instrument_forms)]
+    if data is not None and all(valid):
+        try:
+            enter_visit(
+                visit=visit, source=entry_form.cleaned_data["source"],
+                answered_date=entry_form.cleaned_data["answered_date"], actor=request.user,
+                answers={form.prefix: form.answers() for _, form in instrument_forms},
+            )
+        except AlreadyCompleted:  # a second click, or another coordinator first
+            visit.refresh_from_db(fields=["status"])
+            messages.warning(request, entry_refusal(visit))
+            return to_patient
+        except ValidationError as error:
+            entry_form.add_error(None, error)
+        except ScoringError as error:
+            # At the question it names, or on its questionnaire (the item may be the
+            # instrument's own code), else at the top.
+            field = next((form for _, form in instrument_forms if error.item in form.fields),
+                         None)
+            owner = field or next((form for _, form in instrument_forms
+                                   if form.prefix == error.item), entry_form)
+            owner.add_error(error.item if field else None, f"Cannot be scored: {error.reason}.")
+        else:
+            source = Response.Source(entry_form.cleaned_data["source"]).label
+            messages.success(request, f"{source} for the {visit.timepoint.label} visit "
+                                      "entered; scores and responder status are updated.")
+            return to_patient
+    return render(request, "patients/visit_entry.html", {
+        "study": study,
+        "enrolment": enrolment,
+        "visit": visit,
+        "entry_form": entry_form,
+        "instrument_forms": instrument_forms,
+        "done": [step for step in all_steps if step.completed],
+        "replaces_link_answers": any(step.response is not None and step.response.answers
+                                     for step in steps),
+        "errors": error_summary(entry_form, section="entry-details",
+                                instrument_forms=instrument_forms),
+    })

@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomes.followups.schedule import DEFAULT_SCHEDULE, Window, visit_state, visit_window
+from outcomes.followups.schedule import (
+    DEFAULT_SCHEDULE,
+    Window,
+    answered_date_problem,
+    visit_state,
+    visit_window,
+)
 
 INDEX = dt.date(2026, 3, 2)
 
@@ -83,3 +89,13 @@ def test_every_window_contains_its_target_and_respects_enrolment(index, target, 
     assert w.close_date == index + dt.timedelta(days=target + after)
     if not_before <= w.close_date:
         assert w.open_date >= not_before
+
+
+def test_a_typed_in_form_may_be_answered_from_enrolment_to_today_whatever_the_window():
+    today, enrolled = dt.date(2026, 6, 1), dt.date(2026, 5, 25)
+    assert answered_date_problem(today, today=today, enrolled=enrolled) is None
+    assert answered_date_problem(enrolled, today=today, enrolled=enrolled) is None
+    assert answered_date_problem(dt.date(2026, 6, 2), today=today, enrolled=enrolled) == (
+        "The date answered cannot be in the future (today is 1 Jun 2026).")
+    assert answered_date_problem(dt.date(2026, 5, 24), today=today, enrolled=enrolled) == (
+        "The date answered cannot be before the patient was enrolled (25 May 2026).")
