@@ -1,4 +1,4 @@
-"""Coordinator forms: enrolment, status changes, forms typed in by staff."""
+"""Coordinator forms: enrolment, status changes, contact details, forms typed in by staff."""
 
 from __future__ import annotations
 
@@ -84,6 +84,30 @@ class IndexDateForm(forms.Form):
         self.helper.form_tag = False
         self.helper.add_input(Submit("submit", "Move the index date",
                                      css_class="btn-outline-primary"))
+
+
+class ContactForm(forms.ModelForm):
+    """A patient's contact details, as coordinators edit them (saved by ``update_contact``)."""
+
+    class Meta:
+        model = Contact
+        fields = ["full_name", "email", "mobile", "preferred_channel", "language"]
+        labels = {"full_name": "Name", "email": "Email address", "mobile": "Mobile number",
+                  "preferred_channel": "Send reminders by", "language": "Language of messages"}
+        help_texts = {
+            "email": "Needed for email reminders.",
+            "mobile": "Needed for text messages, e.g. +44 7700 900123.",
+            "language": "The language reminders are written in.",
+        }
+        widgets = {"email": forms.EmailInput(attrs={"autocomplete": "off"}),
+                   "mobile": forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+                   "full_name": forms.TextInput(attrs={"autocomplete": "off"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.add_input(Submit("submit", "Save contact details"))
 
 
 class StaffEntryForm(forms.Form):

@@ -27,4 +27,6 @@ urlpatterns = [
          name="resend"),
     path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/enter/",
          views.visit_entry, name="visit-entry"),
+    path("<str:code>/patients/<str:patient_code>/contact/", views.edit_contact,
+         name="contact"),
 ]

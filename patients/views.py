@@ -1,5 +1,5 @@
 """The coordinator's workspace: worklists, patients, enrolment, status, resending links,
-and questionnaires answered on paper or by telephone."""
+contact details, and questionnaires answered on paper or by telephone."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from outcomes.survey.selectors import steps_for
 
 from . import selectors
 from .forms import (
+    ContactForm,
     EnrolForm,
     EnteredInstrumentForm,
     IndexDateForm,
@@ -30,7 +31,8 @@ from .forms import (
     StatusForm,
     error_summary,
 )
-from .services import enrol_patient, set_enrolment_status
+from .models import Contact
+from .services import enrol_patient, set_enrolment_status, update_contact
 
 PAGE_SIZE = 25
 
@@ -52,6 +54,9 @@ def dashboard(request, code: str):
         "page": page.get_page(request.GET.get("page")),
         "completion": selectors.completion_by_channel(request.user, study),
         "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
+        # The failed-reminder list leads straight to the details that made it fail.
+        "contact_links": current == "failed" and request.user.has_perms(
+            [VIEW_CONTACT, MANAGE_ENROLMENT]),
     })
 
 
@@ -226,4 +231,34 @@ def visit_entry(request, code: str, patient_code: str, visit_id: int):
                                      for step in steps),
         "errors": error_summary(entry_form, section="entry-details",
                                 instrument_forms=instrument_forms),
+    })
+
+
+@requires(VIEW_CONTACT)
+@requires(MANAGE_ENROLMENT)
+def edit_contact(request, code: str, patient_code: str):
+    """Edit a patient's name, email, mobile, preferred channel and language (audited)."""
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    contact = selectors.contact_of(enrolment)
+    form = ContactForm(request.POST if request.method == "POST" else None,
+                       instance=contact or Contact(patient=enrolment.patient))
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = update_contact(patient=enrolment.patient, actor=request.user,
+                                   **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            channel = saved.get_preferred_channel_display().lower()
+            messages.success(request, f"Contact details of {patient_code} saved. Reminders "
+                             f"still to come go by {channel}; to send an open visit's link "
+                             "now, use Send the link again.")
+            return redirect("patients:patient", code=study.code, patient_code=patient_code)
+    elif request.method != "POST" and contact is not None:
+        # Identifiable data was disclosed: say who saw it.
+        record_change(obj=contact, action="view", actor=request.user)
+    return render(request, "patients/contact.html", {
+        "study": study, "enrolment": enrolment, "form": form, "is_new": contact is None,
+        "errors": error_summary(form, section="contact-form"),
     })

@@ -27,8 +27,8 @@ from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import Response
 from outcomes.instruments.scoring import validate_answers
 from outcomes.survey.forms import InstrumentForm
-from patients.forms import EnrolForm, IndexDateForm, StaffEntryForm, StatusForm
-from patients.models import Enrolment, Patient, Site
+from patients.forms import ContactForm, EnrolForm, IndexDateForm, StaffEntryForm, StatusForm
+from patients.models import Contact, Enrolment, Patient, Site
 
 SCRIPT = "<script>alert('x')</script>"
 HOSTILE = [
@@ -227,6 +227,22 @@ def test_the_paper_entry_form(demo):
     run()
 
 
+def test_the_contact_form(demo):
+    client = staff_client("coordinator")
+    patient = Patient.objects.get(code="DEMO-0002")
+    url = reverse("patients:contact", kwargs={"code": demo.code, "patient_code": patient.code})
+
+    @FUZZ
+    @given(payloads(ContactForm().fields))
+    def run(data):
+        reply = client.post(url, data)
+        assert reply.status_code in OK
+        assert SCRIPT.encode() not in reply.content
+        Contact.objects.get(patient=patient).full_clean()  # what is stored still holds
+
+    run()
+
+
 def test_the_login_and_second_factor_forms(demo):
     login = Client()
     factor = staff_client("clinician")
@@ -245,7 +261,7 @@ def test_the_login_and_second_factor_forms(demo):
 
 
 @pytest.mark.parametrize("name", ["enrol", "status", "index-date", "outcomes", "correct",
-                                  "void", "step", "login", "visit-entry"])
+                                  "void", "step", "login", "visit-entry", "contact"])
 def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(demo, name):
     from outcomes.audit.models import AuditRecord
 
@@ -265,6 +281,7 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(demo, name
         "visit-entry": reverse("patients:visit-entry", kwargs={**patient, "visit_id": (
             Visit.objects.filter(enrolment__patient__code="DEMO-0002", status="open")
             .first().pk)}),
+        "contact": reverse("patients:contact", kwargs=patient),
     }[name]
     client = Client(enforce_csrf_checks=True)
     username = {"outcomes": "clinician", "correct": "datamanager",

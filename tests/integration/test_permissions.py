@@ -90,6 +90,11 @@ EXPECTED = [
     ("GET", "patients:visit-entry", "visit", _matrix(coordinator_other_site=404, coordinator=200)),
     ("POST", "patients:visit-entry", "visit", _matrix(coordinator_other_site=404,
                                                       coordinator=200)),
+    # Contact details: coordinators only; clinicians and data managers never see them.
+    ("GET", "patients:contact", {"code": STUDY, "patient_code": PATIENT}, _matrix(
+        coordinator_other_site=404, coordinator=200)),
+    ("POST", "patients:contact", {"code": STUDY, "patient_code": PATIENT}, _matrix(
+        coordinator_other_site=404, coordinator=200)),
     # The clinician's pages.
     ("GET", "patients:outcomes", {"code": STUDY, "patient_code": PATIENT}, _matrix(
         clinician_other_site=404, data_manager_other_site=404, clinician=200,
