@@ -17,7 +17,7 @@ from outcomes.followups.reminders import resend_link
 from outcomes.followups.services import change_index_date, study_today
 from outcomes.instruments.models import Response
 from outcomes.instruments.scoring import ScoringError
-from outcomes.instruments.selectors import staff_entries
+from outcomes.instruments.selectors import staff_entry, staff_entry_columns
 from outcomes.instruments.services import AlreadyCompleted, enter_visit, entry_refusal
 from outcomes.survey.selectors import steps_for
 
@@ -70,11 +70,11 @@ def patient(request, code: str, patient_code: str):
     if contact is not None:
         # Identifiable data was disclosed: say who saw it.
         record_change(obj=contact, action="view", actor=request.user)
-    visits = list(selectors.patient_visits(enrolment))
-    entries = staff_entries(enrolment)
+    visits = list(selectors.patient_visits(enrolment).annotate(**staff_entry_columns()))
     today = study_today(study)
     for visit in visits:
-        visit.staff_entry = entries.get(visit.pk)
+        visit.staff_entry = staff_entry(vars(visit), timepoint=visit.timepoint.label,
+                                        time_zone=study.time_zone)
         visit.can_enter = visit.accepts_entry(today)
     return render(request, "patients/patient.html", {
         "study": study,

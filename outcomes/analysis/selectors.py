@@ -11,6 +11,7 @@ from django.db.models import Count
 
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
+from outcomes.instruments.selectors import ENTRY_FIELDS, staff_entry, staff_entry_columns
 from patients.models import Enrolment
 
 # RESULT_SCORES, the score codes ``results`` reports (plus ``opioid_mme`` from visits), is
@@ -92,7 +93,8 @@ CHART_SCORES = (
 
 
 def patient_outcomes(enrolment) -> dict:
-    """Return one patient's scores, changes and verdicts by time point, in four queries."""
+    """Return one patient's scores, changes, verdicts and forms typed in by staff by time
+    point, in four queries."""
     from outcomes.followups.models import TimePoint
     from outcomes.instruments.models import ResponderRule
 
@@ -105,9 +107,17 @@ def patient_outcomes(enrolment) -> dict:
         code__in=RESULT_SCORES,
     ).values_list("code", "response__visit__timepoint__code", "exact"):
         values.setdefault(code, {})[tp] = float(Fraction(exact))
-    for tp, is_baseline, mme, status in Visit.objects.filter(enrolment=enrolment).values_list(
-        "timepoint__code", "timepoint__is_baseline", "opioid_mme", "status",
+    entries = []  # how each form typed in by staff got there, read with the visits
+    for tp, label, is_baseline, mme, status, *entry in (
+        Visit.objects.filter(enrolment=enrolment).annotate(**staff_entry_columns())
+        .order_by("target_date").values_list(
+            "timepoint__code", "timepoint__label", "timepoint__is_baseline", "opioid_mme",
+            "status", *ENTRY_FIELDS)
     ):
+        found = staff_entry(dict(zip(ENTRY_FIELDS, entry, strict=True)), timepoint=label,
+                            time_zone=enrolment.study.time_zone)
+        if found:
+            entries.append(found)
         if mme is None and is_baseline:
             mme = enrolment.patient.baseline_opioid_mme
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
@@ -133,7 +143,8 @@ def patient_outcomes(enrolment) -> dict:
         for rule in ResponderRule.objects.filter(study_id=enrolment.study_id)
         .order_by("order", "code")
     ]
-    return {"timepoints": timepoints, "baseline": baseline, "scores": rows, "rules": rules}
+    return {"timepoints": timepoints, "baseline": baseline, "scores": rows, "rules": rules,
+            "entries": entries}
 
 
 VERDICT_FILTERS = ("responder", "non_responder", "not_evaluable", "lost")

@@ -21,7 +21,6 @@ from outcomes.access import (
 )
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import record_change
-from outcomes.instruments.selectors import staff_entries
 from patients.models import Procedure
 from patients.selectors import enrolment_for, sites_of, study_for
 
@@ -140,7 +139,6 @@ def patient_outcomes_page(request, code: str, patient_code: str):
         ).select_related("actor")[:5],
         "responses": (completed_responses(enrolment)
                       if request.user.has_perm(CORRECT_RESPONSE) else None),
-        "entries": list(staff_entries(enrolment).values()),
     })
 
 
