@@ -132,7 +132,6 @@ class StaffEntryForm(forms.Form):
             {"max": today.isoformat(), "min": enrolled.isoformat()})
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.disable_csrf = True
 
     def clean_answered_date(self):
         answered = self.cleaned_data["answered_date"]
