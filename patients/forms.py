@@ -1,4 +1,5 @@
-"""Coordinator forms: enrolment, status changes, and the patient list's filters."""
+"""Coordinator forms: enrolment, status changes, the patient list's filters, contact
+details, forms typed in by staff."""
 
 from __future__ import annotations
 
@@ -6,8 +7,12 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS
 
 from outcomes.followups.models import Visit
+from outcomes.followups.schedule import answered_date_problem
+from outcomes.instruments.models import Response
+from outcomes.survey.forms import InstrumentForm
 
 from .models import Contact, Enrolment, Patient, study_date_validators
 
@@ -136,3 +141,110 @@ class PatientFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         return {name: data.get(name) or default for name, default in (
             ("q", ""), ("arm", None), ("site", None), ("status", ""), ("visit_state", ""))}
+class ContactForm(forms.ModelForm):
+    """A patient's contact details, as coordinators edit them (saved by ``update_contact``)."""
+
+    class Meta:
+        model = Contact
+        fields = ["full_name", "email", "mobile", "preferred_channel", "language"]
+        labels = {"full_name": "Name", "email": "Email address", "mobile": "Mobile number",
+                  "preferred_channel": "Send reminders by", "language": "Language of messages"}
+        help_texts = {
+            "email": "Needed for email reminders.",
+            "mobile": "Needed for text messages, e.g. +44 7700 900123.",
+            "language": "The language reminders are written in.",
+        }
+        widgets = {"email": forms.EmailInput(attrs={"autocomplete": "off"}),
+                   "mobile": forms.TextInput(attrs={"autocomplete": "off", "inputmode": "tel"}),
+                   "full_name": forms.TextInput(attrs={"autocomplete": "off"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+        self.helper.add_input(Submit("submit", "Save contact details"))
+
+
+class StaffEntryForm(forms.Form):
+    """How and when a questionnaire typed in by staff was answered."""
+
+    source = forms.ChoiceField(
+        label="How was it answered?", widget=forms.RadioSelect,
+        choices=[(s.value, s.label) for s in Response.Source if s in Response.STAFF_SOURCES],
+        error_messages={"required": "Choose paper form or telephone interview."},
+    )
+    answered_date = forms.DateField(
+        label="Date answered", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The date on the paper form, or of the telephone call.",
+        error_messages={"required": "Give the date the questionnaire was answered.",
+                        "invalid": "Give the date as day, month and year."},
+    )
+
+    def __init__(self, *args, today, enrolled, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today, self.enrolled = today, enrolled
+        self.fields["answered_date"].widget.attrs.update(
+            {"max": today.isoformat(), "min": enrolled.isoformat()})
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_answered_date(self):
+        answered = self.cleaned_data["answered_date"]
+        problem = answered_date_problem(answered, today=self.today, enrolled=self.enrolled)
+        if problem:
+            raise forms.ValidationError(problem)
+        return answered
+
+
+class EnteredInstrumentForm(InstrumentForm):
+    """The patient's questionnaire form, as staff type a paper or telephone form into it.
+
+    The same fields and checks as the link's; when too many questions are blank for
+    a score, the refusal also names each blank question and marks it, so whoever is
+    typing knows what to look for on the sheet.
+    """
+
+    @property
+    def in_columns(self) -> bool:
+        """Lay the questions out in columns (one or two questions read better in one)."""
+        return len(self.fields) > 2
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            blank = [code for code, value in self.answers().items() if value is None]
+            for code in blank:
+                self.add_error(code, "Left blank.")
+            names = "; ".join(str(self.fields[code].label) for code in blank)
+            raise forms.ValidationError(
+                f"{' '.join(error.messages)} Left blank: {names}.") from error
+
+
+def error_summary(form: forms.Form, *, section: str,
+                  instrument_forms=()) -> list[dict[str, str]]:
+    """Return every error of a page's forms as ``{"text", "anchor"}``, in page order.
+
+    ``section`` is the id of the element around ``form`` (for its non-field errors);
+    ``instrument_forms`` holds ``(title, form)`` pairs that follow it. Each text names
+    the field or question in words; each anchor is the id of the element holding it.
+    """
+    items = []
+
+    def add(form, title: str, section: str) -> None:
+        # The form's own errors first: they say what the field errors add up to.
+        for name, errors in sorted(form.errors.items(), key=lambda e: e[0] != NON_FIELD_ERRORS):
+            for error in errors:
+                if name == NON_FIELD_ERRORS:
+                    items.append({"text": f"{title}: {error}" if title else error,
+                                  "anchor": section})
+                else:
+                    label = str(form.fields[name].label).rstrip(".")
+                    where = f"{title}, {label}" if title else label
+                    items.append({"text": f"{where}: {error}",
+                                  "anchor": f"div_{form[name].auto_id}"})
+
+    add(form, "", section)
+    for title, instrument_form in instrument_forms:
+        add(instrument_form, title, f"instrument-{instrument_form.prefix}")
+    return items

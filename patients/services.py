@@ -114,3 +114,38 @@ def _close_open_visits(*, enrolment: Enrolment, reason: str, actor) -> list:
         visit__enrolment=enrolment, status=Reminder.Status.PENDING,
     ).update(status=Reminder.Status.CANCELLED, last_error="the patient is withdrawn")
     return visits
+CONTACT_FIELDS = ("full_name", "email", "mobile", "preferred_channel", "language")
+
+
+@transaction.atomic
+def update_contact(*, patient: Patient, actor, **fields: Any) -> Contact:
+    """Set a patient's contact details, creating them if the patient has none; audited.
+
+    Only the fields given change (any of ``CONTACT_FIELDS``). Raises ``ValidationError``
+    naming the field when the details do not hold together (an email address is needed
+    for email reminders, a mobile number for text messages) and changes nothing.
+    Reminders still waiting to be sent go by the new preferred channel.
+    """
+    from outcomes.followups.models import Reminder
+
+    unknown = sorted(set(fields) - set(CONTACT_FIELDS))
+    if unknown:
+        raise TypeError(f"not contact details: {', '.join(unknown)}")
+    contact = Contact.objects.select_for_update().filter(patient=patient).first()
+    created = contact is None
+    if created:
+        contact = Contact(patient=patient)
+    before = {} if created else snapshot(contact, CONTACT_FIELDS)
+    for name, value in fields.items():
+        setattr(contact, name, value.strip() if isinstance(value, str) else value)
+    contact.full_clean()
+    after = snapshot(contact, CONTACT_FIELDS)
+    if after == before:
+        return contact
+    contact.save()
+    record_change(obj=contact, action="create" if created else "update", actor=actor,
+                  before=before, after=after)
+    Reminder.objects.filter(
+        visit__enrolment__patient=patient, status=Reminder.Status.PENDING,
+    ).exclude(channel=contact.preferred_channel).update(channel=contact.preferred_channel)
+    return contact

@@ -26,4 +26,8 @@ urlpatterns = [
          name="index-date"),
     path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/resend/", views.resend,
          name="resend"),
+    path("<str:code>/patients/<str:patient_code>/visits/<int:visit_id>/enter/",
+         views.visit_entry, name="visit-entry"),
+    path("<str:code>/patients/<str:patient_code>/contact/", views.edit_contact,
+         name="contact"),
 ]

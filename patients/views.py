@@ -1,4 +1,5 @@
-"""The coordinator's workspace: worklists, patients, enrolment, status, resending links."""
+"""The coordinator's workspace: worklists, patients, enrolment, status, resending links,
+contact details, and questionnaires answered on paper or by telephone."""
 
 from __future__ import annotations
 
@@ -15,10 +16,25 @@ from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
 from outcomes.followups.schedule import visit_name
 from outcomes.followups.services import change_index_date, study_today
+from outcomes.instruments.models import Response
+from outcomes.instruments.scoring import ScoringError
+from outcomes.instruments.selectors import staff_entry, staff_entry_columns
+from outcomes.instruments.services import AlreadyCompleted, enter_visit, entry_refusal
+from outcomes.survey.selectors import steps_for
 
 from . import selectors
-from .forms import EnrolForm, IndexDateForm, PatientFilterForm, StatusForm
-from .services import enrol_patient, set_enrolment_status
+from .forms import (
+    ContactForm,
+    EnrolForm,
+    EnteredInstrumentForm,
+    IndexDateForm,
+    PatientFilterForm,
+    StaffEntryForm,
+    StatusForm,
+    error_summary,
+)
+from .models import Contact
+from .services import enrol_patient, set_enrolment_status, update_contact
 
 PAGE_SIZE = 25
 
@@ -49,6 +65,9 @@ def dashboard(request, code: str):
         "page": page.get_page(request.GET.get("page")),
         "completion": selectors.completion_by_channel(request.user, study),
         "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
+        # The failed-reminder list leads straight to the details that made it fail.
+        "contact_links": current == "failed" and request.user.has_perms(
+            [VIEW_CONTACT, MANAGE_ENROLMENT]),
     })
 
 
@@ -106,10 +125,16 @@ def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None
     if contact is not None:
         # Identifiable data was disclosed: say who saw it.
         record_change(obj=contact, action="view", actor=request.user)
+    visits = list(selectors.patient_visits(enrolment).annotate(**staff_entry_columns()))
+    today = study_today(study)
+    for visit in visits:
+        visit.staff_entry = staff_entry(vars(visit), timepoint=visit.timepoint.label,
+                                        time_zone=study.time_zone)
+        visit.can_enter = visit.accepts_entry(today)
     return render(request, "patients/patient.html", {
         "study": study,
         "enrolment": enrolment,
-        "visits": selectors.patient_visits(enrolment),
+        "visits": visits,
         "contact": contact,
         "show_contact": show_contact,
         "status_form": StatusForm(initial={"status": enrolment.status}),
@@ -117,7 +142,7 @@ def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None
         # Only an active patient may be sent a link again (withdrawn: never; paused: not now).
         "can_resend": request.user.has_perm(MANAGE_ENROLMENT) and enrolment.receives_reminders,
         "history": history(enrolment)[:20],
-        "today": study_today(study),
+        "today": today,
     })
 
 
@@ -210,3 +235,101 @@ def move_index_date(request, code: str, patient_code: str):
         return _patient_page(request, study, enrolment, index_form=form)
     messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
     return redirect("patients:patient", code=code, patient_code=patient_code)
+
+
+@requires(MANAGE_ENROLMENT)
+def visit_entry(request, code: str, patient_code: str, visit_id: int):
+    """Type in a questionnaire answered on paper or by telephone, through the patient's forms.
+
+    Every instrument still to answer at the visit is on one page, with how and when it
+    was answered; ``enter_visit`` scores and completes them exactly as the link does.
+    """
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    visit = get_object_or_404(Visit.objects.select_related("timepoint"), pk=visit_id,
+                              enrolment=enrolment)
+    to_patient = redirect("patients:patient", code=study.code, patient_code=patient_code)
+    today = study_today(study)
+    if not visit.accepts_entry(today):
+        messages.warning(request, entry_refusal(visit))
+        return to_patient
+    data = request.POST if request.method == "POST" else None
+    all_steps = steps_for(visit)
+    steps = [step for step in all_steps if not step.completed]
+    entry_form = StaffEntryForm(data, today=today, enrolled=enrolment.enrolled_date)
+    instrument_forms = [
+        (step.definition.title, EnteredInstrumentForm(
+            data, prefix=step.instrument.code, definition=step.definition,
+            max_missing=study.odi_max_missing))
+        for step in steps
+    ]
+    # Every form validated (no short circuit), so every error shows at once.
+    valid = [entry_form.is_valid(), *(form.is_valid() for _, form in instrument_forms)]
+    if data is not None and all(valid):
+        try:
+            enter_visit(
+                visit=visit, source=entry_form.cleaned_data["source"],
+                answered_date=entry_form.cleaned_data["answered_date"], actor=request.user,
+                answers={form.prefix: form.answers() for _, form in instrument_forms},
+            )
+        except AlreadyCompleted:  # a second click, or another coordinator first
+            visit.refresh_from_db(fields=["status"])
+            messages.warning(request, entry_refusal(visit))
+            return to_patient
+        except ValidationError as error:
+            entry_form.add_error(None, error)
+        except ScoringError as error:
+            # At the question it names, or on its questionnaire (the item may be the
+            # instrument's own code), else at the top.
+            field = next((form for _, form in instrument_forms if error.item in form.fields),
+                         None)
+            owner = field or next((form for _, form in instrument_forms
+                                   if form.prefix == error.item), entry_form)
+            owner.add_error(error.item if field else None, f"Cannot be scored: {error.reason}.")
+        else:
+            source = Response.Source(entry_form.cleaned_data["source"]).label
+            messages.success(request, f"{source} for the {visit.timepoint.label} visit "
+                                      "entered; scores and responder status are updated.")
+            return to_patient
+    return render(request, "patients/visit_entry.html", {
+        "study": study,
+        "enrolment": enrolment,
+        "visit": visit,
+        "entry_form": entry_form,
+        "instrument_forms": instrument_forms,
+        "done": [step for step in all_steps if step.completed],
+        "replaces_link_answers": any(step.response is not None and step.response.answers
+                                     for step in steps),
+        "errors": error_summary(entry_form, section="entry-details",
+                                instrument_forms=instrument_forms),
+    })
+
+
+@requires(VIEW_CONTACT)
+@requires(MANAGE_ENROLMENT)
+def edit_contact(request, code: str, patient_code: str):
+    """Edit a patient's name, email, mobile, preferred channel and language (audited)."""
+    study = selectors.study_for(request.user, code)
+    enrolment = selectors.enrolment_for(request.user, study, patient_code)
+    contact = selectors.contact_of(enrolment)
+    form = ContactForm(request.POST if request.method == "POST" else None,
+                       instance=contact or Contact(patient=enrolment.patient))
+    if request.method == "POST" and form.is_valid():
+        try:
+            saved = update_contact(patient=enrolment.patient, actor=request.user,
+                                   **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            channel = saved.get_preferred_channel_display().lower()
+            messages.success(request, f"Contact details of {patient_code} saved. Reminders "
+                             f"still to come go by {channel}; to send an open visit's link "
+                             "now, use Send the link again.")
+            return redirect("patients:patient", code=study.code, patient_code=patient_code)
+    elif request.method != "POST" and contact is not None:
+        # Identifiable data was disclosed: say who saw it.
+        record_change(obj=contact, action="view", actor=request.user)
+    return render(request, "patients/contact.html", {
+        "study": study, "enrolment": enrolment, "form": form, "is_new": contact is None,
+        "errors": error_summary(form, section="contact-form"),
+    })

@@ -11,6 +11,7 @@ from django.db.models import Count
 
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
+from outcomes.instruments.selectors import ENTRY_FIELDS, staff_entry, staff_entry_columns
 from patients.models import Enrolment
 
 from . import wording
@@ -122,9 +123,9 @@ NOT_YET_DUE = ("scheduled", "open")
 
 
 def patient_outcomes(enrolment) -> dict:
-    """Return one patient's scores, changes and verdicts by time point, ready to read:
-    labels instead of codes, numbers at their display precision, changes signed (later
-    minus baseline). Seven queries whatever the study's size."""
+    """Return one patient's scores, changes, verdicts and forms typed in by staff by time
+    point, ready to read: labels instead of codes, numbers at their display precision,
+    changes signed (later minus baseline). Seven queries whatever the study's size."""
     from outcomes.followups.models import TimePoint
     from outcomes.instruments.models import ResponderRule
 
@@ -138,10 +139,18 @@ def patient_outcomes(enrolment) -> dict:
     ).values_list("code", "response__visit__timepoint__code", "exact"):
         values.setdefault(code, {})[tp] = float(Fraction(exact))
     visit_status = {}
-    for tp, is_baseline, mme, status in Visit.objects.filter(enrolment=enrolment).values_list(
-        "timepoint__code", "timepoint__is_baseline", "opioid_mme", "status",
+    entries = []  # how each form typed in by staff got there, read with the visits
+    for tp, label, is_baseline, mme, status, *entry in (
+        Visit.objects.filter(enrolment=enrolment).annotate(**staff_entry_columns())
+        .order_by("target_date").values_list(
+            "timepoint__code", "timepoint__label", "timepoint__is_baseline", "opioid_mme",
+            "status", *ENTRY_FIELDS)
     ):
         visit_status[tp] = status
+        found = staff_entry(dict(zip(ENTRY_FIELDS, entry, strict=True)), timepoint=label,
+                            time_zone=enrolment.study.time_zone)
+        if found:
+            entries.append(found)
         if mme is None and is_baseline:
             mme = enrolment.patient.baseline_opioid_mme
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
@@ -194,7 +203,7 @@ def patient_outcomes(enrolment) -> dict:
 
     return {
         "timepoints": timepoints, "follow_ups": follow_ups, "baseline": baseline,
-        "scores": rows,
+        "scores": rows, "entries": entries,
         "rules": [{"code": rule.code, "label": labels[rule.code],
                    "description": rule.description, "primary": rule.is_primary,
                    "cells": [cell(rule.code, tp) for tp in follow_ups]} for rule in rules],

@@ -137,6 +137,15 @@ class Visit(models.Model):
         ):
             raise ValidationError("The window opens after it closes.")
 
+    def accepts_entry(self, today) -> bool:
+        """True if staff may type in a paper or telephone form for this visit on ``today``.
+
+        From the day its window opens, late forms included, until it is completed;
+        never for a visit marked not applicable.
+        """
+        return (self.status not in (self.Status.COMPLETED, self.Status.NOT_APPLICABLE)
+                and self.window_open_date <= today)
+
 
 class Reminder(models.Model):
     """One message of one kind for one visit; each (visit, kind) is sent at most once."""

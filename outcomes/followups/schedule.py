@@ -177,3 +177,21 @@ def move_conflicts(visits: Sequence[PlannedVisit]) -> list[str]:
                 f"The {later.described()} would come before the {latest.described()}."
             )
     return problems
+def day_label(day: dt.date) -> str:
+    """Return a date as the staff pages print it, e.g. ``1 Jun 2026``."""
+    return f"{day.day} {day:%b %Y}"
+
+
+def answered_date_problem(answered: dt.date, *, today: dt.date, enrolled: dt.date) -> str | None:
+    """Return why a form typed in by staff cannot have been answered on ``answered``, or None.
+
+    A paper or telephone form is answered on or after the patient's enrolment and
+    never later than today (in the study's time zone); outside the visit's window
+    is allowed, since late paper forms arrive, and is flagged instead.
+    """
+    if answered > today:
+        return f"The date answered cannot be in the future (today is {day_label(today)})."
+    if answered < enrolled:
+        return (f"The date answered cannot be before the patient was enrolled "
+                f"({day_label(enrolled)}).")
+    return None

@@ -61,8 +61,11 @@ class Response(models.Model):
 
     class Source(models.TextChoices):
         WEB = "web", "Web (patient link)"
-        PAPER = "paper", "Paper form entered by staff"
+        PAPER = "paper", "Paper form"
+        PHONE = "phone", "Telephone interview"
         IMPORT = "import", "Import"
+
+    STAFF_SOURCES = (Source.PAPER, Source.PHONE)
 
     LIVE_STATES = (State.IN_PROGRESS, State.COMPLETED)
 
@@ -79,6 +82,13 @@ class Response(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
         related_name="+", help_text="Staff member who entered a paper form or a correction.",
+    )
+    entered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When staff entered a paper or telephone form.",
+    )
+    out_of_window = models.BooleanField(
+        default=False,
+        help_text="Answered on a date outside the visit's window (a late paper form, say).",
     )
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
@@ -98,6 +108,11 @@ class Response(models.Model):
             models.CheckConstraint(
                 condition=Q(state="in_progress") | Q(completed_at__isnull=False),
                 name="instruments_response_completed_has_time",
+            ),
+            # A paper or telephone form says who typed it in.
+            models.CheckConstraint(
+                condition=~Q(source__in=["paper", "phone"]) | Q(entered_by__isnull=False),
+                name="instruments_response_staff_entry_names_who",
             ),
         ]
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
+
+from django.db.models import OuterRef, Subquery
 
 from .models import ResponderRule, Response, Score
 from .responders import Combinator, CombinedRule, Direction, SimpleRule, ThresholdKind
@@ -49,3 +54,62 @@ def scores_by_timepoint(enrolment) -> dict[int, dict[str, Fraction]]:
     for timepoint_id, code, exact in rows:
         result[timepoint_id][code] = Fraction(exact)
     return result
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    """How a visit's form typed in by staff got there: for the patient and outcomes pages."""
+
+    timepoint: str
+    source: str
+    source_label: str
+    entered_by: str
+    entered_date: dt.date
+    answered_date: dt.date
+    out_of_window: bool
+
+
+# Each column of a visit's first paper or telephone form, as ``entry_<name>``.
+_ENTRY_COLUMNS = {"source": "source", "username": "entered_by__username",
+                  "first_name": "entered_by__first_name", "last_name": "entered_by__last_name",
+                  "entered_at": "entered_at", "completed_at": "completed_at",
+                  "out_of_window": "out_of_window"}
+ENTRY_FIELDS = tuple(f"entry_{name}" for name in _ENTRY_COLUMNS)
+
+
+def staff_entry_columns() -> dict[str, Subquery]:
+    """Annotations for a ``Visit`` queryset: its first form typed in by staff, if any.
+
+    In the same query as the visits (no query of its own). The first form entered at a
+    visit speaks for it (a visit's instruments are entered together); a corrected one
+    still says who first typed it in.
+    """
+    first = Response.objects.filter(
+        visit=OuterRef("pk"), source__in=Response.STAFF_SOURCES,
+        state__in=[Response.State.COMPLETED, Response.State.CORRECTED],
+        entered_at__isnull=False,
+    ).order_by("pk")
+    return {f"entry_{name}": Subquery(first.values(path)[:1])
+            for name, path in _ENTRY_COLUMNS.items()}
+
+
+def staff_entry(columns: Mapping[str, object], *, timepoint: str,
+                time_zone: str) -> StaffEntry | None:
+    """Return the ``StaffEntry`` of a visit read with ``staff_entry_columns``, or None.
+
+    ``columns`` maps ``ENTRY_FIELDS`` to their values; dates are in the study's zone.
+    """
+    from zoneinfo import ZoneInfo
+
+    source = columns["entry_source"]
+    if not source:
+        return None
+    tz = ZoneInfo(time_zone)
+    name = f"{columns['entry_first_name'] or ''} {columns['entry_last_name'] or ''}".strip()
+    return StaffEntry(
+        timepoint=timepoint, source=source, source_label=Response.Source(source).label,
+        entered_by=name or columns["entry_username"] or "",
+        entered_date=columns["entry_entered_at"].astimezone(tz).date(),
+        answered_date=columns["entry_completed_at"].astimezone(tz).date(),
+        out_of_window=bool(columns["entry_out_of_window"]),
+    )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -353,12 +354,14 @@ def save_answers(
 
 
 @transaction.atomic
-def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> list[Response]:
+def submit_visit(*, visit, actor=None, actor_label: str = "patient link",
+                 completed_at: dt.datetime | None = None) -> list[Response]:
     """Complete every response of ``visit`` at once, then refresh responder status.
 
     Idempotent: the visit row is locked, and a visit already completed returns
     its responses unchanged, so two clicks or two tabs store one set. Raises
     ``ScoringError`` if an instrument cannot be scored (nothing is completed).
+    ``completed_at`` defaults to now (a form typed in later passes when it was answered).
     """
     from outcomes.followups.models import Visit
     from outcomes.followups.selectors import timepoint_instruments
@@ -377,7 +380,7 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
     if missing:
         names = Instrument.objects.filter(pk__in=missing).values_list("code", flat=True)
         raise ScoringError("visit", f"not answered yet: {', '.join(sorted(names))}")
-    now = timezone.now()
+    now = completed_at or timezone.now()
     pending = [responses[pk] for pk in wanted
                if responses[pk].state != Response.State.COMPLETED]
     for response in pending:
@@ -390,6 +393,134 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link") -> lis
             _mark_completed(visit, now)
     refresh_responder_statuses(enrolment=visit.enrolment)
     return [responses[pk] for pk in wanted]
+
+
+# What a typed-in form changes on a response, audited before and after.
+ENTRY_FIELDS = ("answers", "source", "entered_by_id", "entered_at", "out_of_window")
+
+
+def answered_at(answered_date: dt.date, *, time_zone: str, now: dt.datetime) -> dt.datetime:
+    """Return the completion time of a form answered on ``answered_date`` (no hour known).
+
+    Midday in the study's time zone, so the date reads the same wherever it is shown,
+    but never later than ``now`` (a form answered this morning is not from the future).
+    """
+    from zoneinfo import ZoneInfo
+
+    midday = dt.datetime.combine(answered_date, dt.time(12), tzinfo=ZoneInfo(time_zone))
+    return min(midday, now)
+
+
+def entry_refusal(visit) -> str:
+    """Say why no form can be typed in for ``visit`` (one that does not accept entry)."""
+    from outcomes.followups.schedule import day_label
+
+    label = visit.timepoint.label
+    if visit.status == visit.Status.COMPLETED:
+        return (f"The {label} visit is already completed, so nothing was entered. To change "
+                "an answer, a data manager corrects the response (Correct, on the patient's "
+                "scores page), with a reason.")
+    if visit.status == visit.Status.NOT_APPLICABLE:
+        return f"The {label} visit is marked not applicable: nothing is collected there."
+    return (f"The {label} window opens on {day_label(visit.window_open_date)}: a form for "
+            "this visit can be entered from then.")
+
+
+@transaction.atomic
+def enter_visit(
+    *,
+    visit,
+    answers: Mapping[str, Mapping[str, int | None]],
+    source: str,
+    answered_date: dt.date,
+    actor,
+) -> list[Response]:
+    """Record a paper or telephone questionnaire that staff type in for ``visit``.
+
+    ``answers`` maps each instrument code still to be answered at the visit to its
+    answers. The responses are completed by ``submit_visit``, so scores, visit
+    scores and responder status are exactly what the patient's link would store.
+
+    1. Lock the visit. Refuse a completed one (``AlreadyCompleted``: corrections go
+       through the correction page), a not-applicable one or one whose window has not
+       opened yet (a form meant for another visit, most likely), a source other than
+       paper or phone, and an answer date in the future or before enrolment
+       (``ValidationError`` naming the field).
+    2. Put each instrument's answers on its live response, replacing whatever the
+       patient saved by link: source, who entered it and when, and whether the date
+       answered lies outside the visit's window (late forms are taken, and flagged).
+    3. Complete the visit at the date answered (``submit_visit``: scores, verdicts).
+    4. Audit each response and the visit, with before and after.
+
+    Raises ``ScoringError`` (and stores nothing) when the answers cannot be scored.
+    """
+    from outcomes.followups.models import Visit
+    from outcomes.followups.schedule import Window, answered_date_problem
+    from outcomes.followups.selectors import timepoint_instruments
+    from outcomes.followups.services import study_today
+
+    visit = Visit.objects.select_for_update(of=LOCK_SELF).select_related(
+        "enrolment__study", "enrolment__patient", "timepoint",
+    ).get(pk=visit.pk)
+    if visit.status == Visit.Status.COMPLETED:
+        raise AlreadyCompleted(f"{visit} is already completed")
+    study = visit.enrolment.study
+    today = study_today(study)
+    if not visit.accepts_entry(today):
+        raise ValidationError(entry_refusal(visit))
+    if source not in Response.STAFF_SOURCES:
+        raise ValidationError({"source": "Choose paper form or telephone interview."})
+    problem = answered_date_problem(answered_date, today=today,
+                                    enrolled=visit.enrolment.enrolled_date)
+    if problem:
+        raise ValidationError({"answered_date": problem})
+    window = Window(visit.window_open_date, visit.target_date, visit.window_close_date)
+    late = not window.contains(answered_date)
+    now = timezone.now()
+    live = {
+        r.instrument_id: r
+        for r in Response.objects.select_for_update(of=LOCK_SELF)
+        .filter(visit=visit, state__in=Response.LIVE_STATES)
+    }
+    to_answer = [instrument for instrument in timepoint_instruments(visit.timepoint)
+                 if getattr(live.get(instrument.pk), "state", None) != Response.State.COMPLETED]
+    if not to_answer:
+        raise ValidationError("No questionnaire is left to answer at this visit.")
+    wanted = {instrument.code for instrument in to_answer}
+    if set(answers) != wanted:
+        raise ValidationError(
+            f"Answers are needed for {', '.join(sorted(wanted)) or 'no questionnaire'}, "
+            f"not {', '.join(sorted(answers)) or 'none'}.")
+    label = Response.Source(source).label
+    for instrument in to_answer:
+        response = live.get(instrument.pk)
+        created = response is None
+        if created:
+            response = Response(visit=visit, instrument=instrument)
+        before = {} if created else snapshot(response, ENTRY_FIELDS)
+        response.visit, response.instrument = visit, instrument
+        response.answers = dict(answers[instrument.code])
+        response.source = source
+        response.entered_by = actor
+        response.entered_at = now
+        response.out_of_window = late
+        response.save()
+        record_change(obj=response, action="create" if created else "update", actor=actor,
+                      before=before, after=snapshot(response, ENTRY_FIELDS),
+                      reason=f"{label} entered")
+    visit_before = snapshot(visit, ["status", "completed_at"])
+    completed_at = answered_at(answered_date, time_zone=study.time_zone, now=now)
+    responses = submit_visit(visit=visit, actor=actor, actor_label=label.lower(),
+                             completed_at=completed_at)
+    visit.refresh_from_db(fields=["status", "completed_at"])
+    record_change(
+        obj=visit, action="update", actor=actor, before=visit_before,
+        after={**snapshot(visit, ["status", "completed_at"]), "source": source,
+               "answered_date": str(answered_date), "entered_at": now.isoformat(),
+               "out_of_window": late},
+        reason=f"{label} entered, answered {answered_date}",
+    )
+    return responses
 
 
 def rescore_responses(*, study=None, instrument: str | None = None,
@@ -467,6 +598,7 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
         visit=original.visit, instrument=original.instrument, answers=dict(answers),
         state=Response.State.COMPLETED, source=original.source,
         completed_at=original.completed_at, entered_by=actor, supersedes=original,
+        out_of_window=original.out_of_window,  # answered on the same day as the original
     )
     store_scores(response=replacement, values=values)
     record_change(obj=replacement, action="correct", actor=actor,

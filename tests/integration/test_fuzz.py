@@ -27,8 +27,15 @@ from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import Response
 from outcomes.instruments.scoring import validate_answers
 from outcomes.survey.forms import InstrumentForm
-from patients.forms import EnrolForm, IndexDateForm, PatientFilterForm, StatusForm
-from patients.models import Enrolment, Patient, Site
+from patients.forms import (
+    ContactForm,
+    EnrolForm,
+    IndexDateForm,
+    PatientFilterForm,
+    StaffEntryForm,
+    StatusForm,
+)
+from patients.models import Contact, Enrolment, Patient, Site
 
 SCRIPT = "<script>alert('x')</script>"
 HOSTILE = [
@@ -218,6 +225,47 @@ def test_every_page_of_the_questionnaire(demo):
     run()
 
 
+def test_the_paper_entry_form(demo):
+    client = staff_client("coordinator")
+    enrolment = Enrolment.objects.get(patient__code="DEMO-0002")
+    visits = list(enrolment.visits.exclude(status__in=["completed", "not_applicable"])
+                  .select_related("timepoint"))
+    fields = dict(StaffEntryForm(today=dt.date(2026, 6, 1), enrolled=enrolment.enrolled_date)
+                  .fields)
+    for item in visits[0].timepoint.items.select_related("instrument"):
+        code = item.instrument.code
+        fields |= {f"{code}-{name}": field for name, field in
+                   InstrumentForm(definition=INSTRUMENTS[code]).fields.items()}
+
+    @FUZZ
+    @given(st.sampled_from(visits), payloads(fields))
+    def run(visit, entry):
+        url = reverse("patients:visit-entry", kwargs={
+            "code": demo.code, "patient_code": "DEMO-0002", "visit_id": visit.pk})
+        reply = client.post(url, entry)
+        assert reply.status_code in OK
+        assert SCRIPT.encode() not in reply.content
+        assert_responses_consistent()
+
+    run()
+
+
+def test_the_contact_form(demo):
+    client = staff_client("coordinator")
+    patient = Patient.objects.get(code="DEMO-0002")
+    url = reverse("patients:contact", kwargs={"code": demo.code, "patient_code": patient.code})
+
+    @FUZZ
+    @given(payloads(ContactForm().fields))
+    def run(data):
+        reply = client.post(url, data)
+        assert reply.status_code in OK
+        assert SCRIPT.encode() not in reply.content
+        Contact.objects.get(patient=patient).full_clean()  # what is stored still holds
+
+    run()
+
+
 def test_the_login_and_second_factor_forms(demo):
     login = Client()
     factor = staff_client("clinician")
@@ -236,7 +284,7 @@ def test_the_login_and_second_factor_forms(demo):
 
 
 @pytest.mark.parametrize("name", ["enrol", "status", "index-date", "outcomes", "correct",
-                                  "void", "step", "login"])
+                                  "void", "step", "login", "visit-entry", "contact"])
 def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(demo, name):
     from outcomes.audit.models import AuditRecord
 
@@ -253,6 +301,10 @@ def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(demo, name
         "step": reverse("survey:step", kwargs={"token": ensure_link(visit=visit),
                                                "number": 1}),
         "login": reverse("login"),
+        "visit-entry": reverse("patients:visit-entry", kwargs={**patient, "visit_id": (
+            Visit.objects.filter(enrolment__patient__code="DEMO-0002", status="open")
+            .first().pk)}),
+        "contact": reverse("patients:contact", kwargs=patient),
     }[name]
     client = Client(enforce_csrf_checks=True)
     username = {"outcomes": "clinician", "correct": "datamanager",

@@ -105,6 +105,15 @@ EXPECTED = [
         coordinator_other_site=404, coordinator=302, administrator=302)),
     ("POST", "patients:resend", "resend", _matrix(
         coordinator_other_site=404, coordinator=302, administrator=302)),
+    # A paper or telephone form typed in: an empty POST re-shows the form with its errors.
+    ("GET", "patients:visit-entry", "visit", _matrix(coordinator_other_site=404, coordinator=200)),
+    ("POST", "patients:visit-entry", "visit", _matrix(coordinator_other_site=404,
+                                                      coordinator=200)),
+    # Contact details: coordinators only; clinicians and data managers never see them.
+    ("GET", "patients:contact", {"code": STUDY, "patient_code": PATIENT}, _matrix(
+        coordinator_other_site=404, coordinator=200)),
+    ("POST", "patients:contact", {"code": STUDY, "patient_code": PATIENT}, _matrix(
+        coordinator_other_site=404, coordinator=200)),
     # The clinician's pages.
     ("GET", "patients:outcomes", {"code": STUDY, "patient_code": PATIENT}, _matrix(
         clinician_other_site=404, data_manager_other_site=404, clinician=200,
@@ -293,7 +302,7 @@ def _client_for(role, world, client_factory):
 
 
 def _url(name, kwargs, world):
-    if kwargs == "resend":
+    if kwargs in ("resend", "visit"):
         visit = world["visit"]
         return reverse(name, kwargs={"code": STUDY, "patient_code": PATIENT,
                                      "visit_id": visit.pk})

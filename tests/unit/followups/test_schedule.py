@@ -12,6 +12,7 @@ from outcomes.followups.schedule import (
     DEFAULT_SCHEDULE,
     PlannedVisit,
     Window,
+    answered_date_problem,
     long_date,
     move_conflicts,
     visit_name,
@@ -169,3 +170,11 @@ def test_a_move_that_keeps_every_completed_visit_in_its_window_and_in_order_is_s
         planned("baseline", new, completed=d("2026-01-05")), planned("m1", new),
         planned("m3", new), planned("m6", new), planned("m12", new),
     ]) == []
+def test_a_typed_in_form_may_be_answered_from_enrolment_to_today_whatever_the_window():
+    today, enrolled = dt.date(2026, 6, 1), dt.date(2026, 5, 25)
+    assert answered_date_problem(today, today=today, enrolled=enrolled) is None
+    assert answered_date_problem(enrolled, today=today, enrolled=enrolled) is None
+    assert answered_date_problem(dt.date(2026, 6, 2), today=today, enrolled=enrolled) == (
+        "The date answered cannot be in the future (today is 1 Jun 2026).")
+    assert answered_date_problem(dt.date(2026, 5, 24), today=today, enrolled=enrolled) == (
+        "The date answered cannot be before the patient was enrolled (25 May 2026).")
