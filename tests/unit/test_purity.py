@@ -18,6 +18,7 @@ PURE = [
     "outcomes.analysis.stats",
     "outcomes.analysis.covariates",
     "outcomes.analysis.charts",
+    "outcomes.survey.completeness",
 ]
 
 
