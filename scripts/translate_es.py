@@ -129,6 +129,7 @@ ES = {
     "Start": "Empezar",
     "Error:": "Error:",
     "Not set yet": "Aún sin marcar",
+    "the study team": "el equipo del estudio",
 }
 PLURALS = {
     "choose an answer: at most %(allowed)d of the %(total)d questions may be left blank, and "

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils import dateformat
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 DATE_FORMATS = {"en": "j F Y", "es": r"j \d\e F \d\e Y"}
 """One date format per language on every patient page: 1 March 2027, 1 de marzo de 2027."""
@@ -47,7 +47,8 @@ def contact_for(study=None) -> Contact | None:
         return Contact(study.contact_name or study.title, study.contact_email,
                        study.contact_phone)
     if settings.CLINIC_EMAIL or settings.CLINIC_PHONE:
-        return Contact(settings.CLINIC_NAME, settings.CLINIC_EMAIL, settings.CLINIC_PHONE)
+        return Contact(settings.CLINIC_NAME or gettext("the study team"), settings.CLINIC_EMAIL,
+                       settings.CLINIC_PHONE)
     return None
 
 

@@ -364,6 +364,14 @@ def test_an_unknown_link_names_the_clinic_settings_when_they_are_set(client, db,
     assert 'Please contact Spine clinic: <a href="tel:+34910000000">+34 910 000 000</a>' in html
 
 
+def test_a_clinic_phone_without_a_clinic_name_still_reads_as_a_sentence(client, db, settings):
+    settings.CLINIC_NAME, settings.CLINIC_EMAIL, settings.CLINIC_PHONE = "", "", "+1 555 0199"
+    html = client.get("/s/" + "x" * 43 + "/").content.decode()
+    assert 'Please contact the study team: <a href="tel:+15550199">' in html
+    spanish = client.get("/s/" + "y" * 43 + "/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert 'Contacte con el equipo del estudio: <a href="tel:+15550199">' in spanish
+
+
 def test_a_revoked_link_does_not_name_the_study(client, visit, token, no_clinic_settings):
     # A link is revoked when it reached the wrong person: they must not learn the study.
     revoke_link(visit=visit, reason="sent to the wrong address")
