@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 from dataclasses import dataclass
 
@@ -96,14 +97,25 @@ class AnalogueScale(forms.NumberInput):
         return context
 
 
+@enum.unique
+class QuestionKind(enum.StrEnum):
+    """How a question is answered on the page."""
+
+    CHOICE = "choice"
+    """A list of statements."""
+    SCALE = "scale"
+    """A 0-10 grid of number buttons."""
+    ANALOGUE = "analogue"
+    """A 0-100 slider with a number box (the EQ VAS)."""
+
+
 @dataclass(frozen=True)
 class Question:
     """One item as the page presents it: everything the template shows, computed here."""
 
     code: str
     number: int
-    kind: str
-    """``choice`` (statements), ``scale`` (0-10 buttons) or ``analogue`` (0-100 slider)."""
+    kind: QuestionKind
     legend: str
     anchor: str
     """The id of the question's wrapper: what error links point at."""
@@ -125,6 +137,15 @@ class ErrorLink:
     text: str
 
 
+def question_kind(item: Item) -> QuestionKind:
+    """Return how ``item`` is answered: statements, a 0-10 grid or a 0-100 slider."""
+    if item.options and item.kind == "choice":
+        return QuestionKind.CHOICE
+    if item.max_value - item.min_value <= WIDE_SCALE:
+        return QuestionKind.SCALE
+    return QuestionKind.ANALOGUE
+
+
 def question_name(item: Item) -> str:
     """Return an item's wording, short enough for an error message."""
     return Truncator(item.text.rstrip(" :")).words(15, truncate="…")
@@ -140,13 +161,13 @@ def problem_text(item: Item, missing: Missing) -> str:
             "blank, and %(blank)d are",
             missing.allowed,
         ) % {"allowed": missing.allowed, "total": missing.total, "blank": missing.blank}
-    if item.kind == "choice":
+    bounds = {"low": item.min_value, "high": item.max_value}
+    kind = question_kind(item)
+    if kind == QuestionKind.CHOICE:
         return _("choose an answer")
-    if item.max_value - item.min_value <= WIDE_SCALE:
-        return _("choose a number from %(low)d to %(high)d") % {
-            "low": item.min_value, "high": item.max_value}
-    return _("set the scale, or type a number from %(low)d to %(high)d") % {
-        "low": item.min_value, "high": item.max_value}
+    if kind == QuestionKind.SCALE:
+        return _("choose a number from %(low)d to %(high)d") % bounds
+    return _("set the scale, or type a number from %(low)d to %(high)d") % bounds
 
 
 def summary_text(definition: InstrumentDefinition, item: Item, problem: str) -> str:
@@ -174,14 +195,15 @@ class InstrumentForm(forms.Form):
 
     def _field(self, number: int, item: Item, skippable: bool) -> forms.Field:
         label = f"{number}. {item.text}"
-        if item.options and item.kind == "choice":
+        kind = question_kind(item)
+        if kind == QuestionKind.CHOICE:
             widget = OptionRadioSelect()
             field = forms.TypedChoiceField(
                 label=label, required=False, coerce=int, empty_value=None,
                 choices=[(o.value, o.label) for o in item.options], widget=widget,
                 error_messages={"invalid_choice": _("choose one of the answers shown")},
             )
-        elif item.max_value - item.min_value <= WIDE_SCALE:
+        elif kind == QuestionKind.SCALE:
             widget = ScaleRadioSelect()
             widget.anchors = {o.value: o.label for o in item.options}
             field = forms.TypedChoiceField(
@@ -226,9 +248,7 @@ class InstrumentForm(forms.Form):
         if missing:
             return cleaned
         try:
-            options = ({"max_missing": self.max_missing} if self.definition.code == "odi"
-                       else {})
-            score(self.definition.code, answers, **options)
+            score(self.definition.code, answers, max_missing=self.max_missing)
         except ScoringError as error:
             # Not reached with the checks above; if scoring ever refuses more, say where.
             target = error.item if error.item in self.fields else None
@@ -242,19 +262,18 @@ class InstrumentForm(forms.Form):
             bound = self[item.code]
             widget = bound.field.widget
             ids = {part: f"{bound.auto_id}-{part}" for part in ("legend", "hint", "error")}
-            if isinstance(widget, AnalogueScale):
-                kind, hints = "analogue", ()
+            kind = question_kind(item)
+            hints: tuple[str, ...] = ()
+            if kind == QuestionKind.ANALOGUE:
                 widget.legend_id = ids["legend"]
-            elif isinstance(widget, ScaleRadioSelect):
-                kind = "scale"
+            elif kind == QuestionKind.SCALE:
                 hints = tuple(f"{v} = {label}" for v, label in sorted(widget.anchors.items()))
-            else:
-                kind, hints = "choice", ()
             error = capfirst(bound.errors[0]) + "." if bound.errors else ""
             described_by = " ".join(
                 ids[part] for part, shown in (("hint", hints), ("error", error)) if shown)
             # A radio group is described on its fieldset; the number box on itself too.
-            attrs = {"aria-describedby": described_by} if kind == "analogue" and error else {}
+            attrs = ({"aria-describedby": described_by}
+                     if kind == QuestionKind.ANALOGUE and error else {})
             questions.append(Question(
                 code=item.code, number=number, kind=kind, legend=bound.label,
                 anchor=f"q-{item.code}", legend_id=ids["legend"], hint_lines=hints,
@@ -263,17 +282,12 @@ class InstrumentForm(forms.Form):
             ))
         return questions
 
-    def error_links(self, page_url: str = "") -> list[ErrorLink]:
-        """Return the error summary's lines for this page's fields, in page order.
-
-        ``page_url`` prefixes the links when the summary is shown on another page.
-        """
-        links = []
-        for item in self.definition.items:
-            for error in self.errors.get(item.code, ()):
-                links.append(ErrorLink(f"{page_url}#q-{item.code}",
-                                       summary_text(self.definition, item, error)))
-        return links
+    def error_links(self) -> list[ErrorLink]:
+        """Return the error summary's lines for this page's fields, in page order."""
+        return [
+            ErrorLink(f"#q-{item.code}", summary_text(self.definition, item, error))
+            for item in self.definition.items for error in self.errors.get(item.code, ())
+        ]
 
 
 def render_questions(form: InstrumentForm) -> SafeString:

@@ -22,7 +22,10 @@
     if (!summary) return;
     var target = window.location.hash && document.getElementById(window.location.hash.slice(1));
     if (target && target.classList.contains("survey-question")) {
-      focusQuestion(target);
+      // After the browser's own scroll to the fragment, which resets the focus.
+      window.addEventListener("load", function () {
+        window.setTimeout(function () { focusQuestion(target); }, 0);
+      });
     } else {
       summary.focus();
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -212,6 +213,20 @@ def rows_of(page, selector: str) -> list[int]:
     return [tops.count(top) for top in sorted(set(tops))]
 
 
+def wait_for_focus(page, condition: str, timeout: float = 5) -> None:
+    """Wait until survey.js (deferred, so after the markup appears) has moved the focus.
+
+    Polled from here: ``wait_for_function`` evaluates a string, which the pages' CSP
+    (no 'unsafe-eval') refuses.
+    """
+    check = f"() => {{ const e = document.activeElement; return Boolean({condition}); }}"
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(check):
+        if time.monotonic() > deadline:
+            pytest.fail(f"focus never met {condition}; it is on {focused(page)}")
+        page.wait_for_timeout(50)
+
+
 def focused(page) -> dict:
     return page.evaluate("""() => { const e = document.activeElement;
         return {id: e.id, name: e.name || '', value: e.value || '', tag: e.tagName}; }""")
@@ -282,7 +297,7 @@ def test_a_patient_on_a_phone_saves_half_way_comes_back_fixes_an_error_and_submi
         page.locator(".survey-question").nth(section).locator(".survey-option").nth(1).click()
     press(page, "Next")
     page.wait_for_selector("#error-summary")
-    assert focused(page)["id"] == "error-summary"
+    wait_for_focus(page, "e.id === 'error-summary'")
     links = page.locator("#error-summary a")
     assert links.all_inner_texts() == [
         "ODI: Social life — choose an answer: at most 1 of the 10 questions may be left "
@@ -389,11 +404,14 @@ def test_the_other_pages_a_patient_may_meet_in_spanish_and_english(
     spanish.goto(url.rstrip("/") + "/3/")
     spanish.get_by_role("button", name="Siguiente").click()
     spanish.wait_for_selector("#error-summary")
-    assert focused(spanish)["id"] == "error-summary"
+    wait_for_focus(spanish, "e.id === 'error-summary'")
     summary = spanish.locator("#error-summary").inner_text()
     assert "EQ-5D-3L: Mobility — elija una respuesta" in summary
     assert_buttons_readable(spanish, "errores")
     snapshots(spanish, "survey-6-errors-es")
+    # A link from another page's summary lands on its question, with the focus there.
+    spanish.goto(url.rstrip("/") + "/3/?check=1#q-self_care")
+    wait_for_focus(spanish, "e.name === 'self_care'")
 
     enrolment.status, enrolment.status_reason = "paused", "in hospital"
     enrolment.save()
