@@ -11,7 +11,7 @@ from django.db import connections
 
 from outcomes.followups.links import survey_url
 from outcomes.followups.models import Visit
-from outcomes.instruments.models import Score
+from outcomes.instruments.models import Response, Score
 from tests.conftest import service_missing
 from tests.factories import enrol
 
@@ -412,6 +412,20 @@ def test_the_other_pages_a_patient_may_meet_in_spanish_and_english(
     # A link from another page's summary lands on its question, with the focus there.
     spanish.goto(url.rstrip("/") + "/3/?check=1#q-self_care")
     wait_for_focus(spanish, "e.name === 'self_care'")
+
+    # Without JavaScript the EQ VAS is a plain number box, and the page still works.
+    bare = browser.new_page(viewport=PHONE, java_script_enabled=False)
+    bare.goto(url.rstrip("/") + "/3/")
+    assert not bare.locator("input[type=range]").is_visible()
+    for code in ("mobility", "self_care", "usual_activities", "pain_discomfort",
+                 "anxiety_depression"):
+        bare.locator(f"#q-{code} .survey-option").nth(0).click()
+    bare.fill("input[name=vas]", "80")
+    snapshots(bare, "survey-6-eq5d-no-js")
+    press(bare, "Next")
+    bare.wait_for_selector("text=Questionnaire 4 of 4")
+    saved = Response.objects.get(visit__enrolment=enrolment, instrument__code="eq5d3l")
+    assert saved.answers["vas"] == 80
 
     enrolment.status, enrolment.status_reason = "paused", "in hospital"
     enrolment.save()
