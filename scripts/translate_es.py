@@ -18,8 +18,6 @@ ES = {
         "la sección 4 era 2'.",
     "The correction is saved, with its reason.": "La corrección se ha guardado, con su motivo.",
     "A whole number from %(low)s to %(high)s.": "Un número entero de %(low)s a %(high)s.",
-    "Please choose an answer.": "Elija una respuesta.",
-    "Some answers are still missing: %(what)s.": "Aún faltan algunas respuestas: %(what)s.",
     "We could not save your answers just now. They are still on this page: please try again "
     "in a moment.": "No hemos podido guardar sus respuestas en este momento. Siguen en esta "
     "página: vuelva a intentarlo dentro de un momento.",
@@ -71,11 +69,81 @@ ES = {
     "Next": "Siguiente",
     "Save and finish later": "Guardar y terminar más tarde",
     "Back": "Atrás",
+    # Staff: voiding a response.
+    "Reason for voiding": "Motivo de la anulación",
+    "Kept in the audit history, e.g. 'entered for the wrong patient'.":
+        "Se guarda en el historial de auditoría, p. ej. 'introducida para el paciente "
+        "equivocado'.",
+    "Give a reason to void the response.": "Indique un motivo para anular la respuesta.",
+    "The response is voided, with its reason.": "La respuesta se ha anulado, con su motivo.",
+    # The patient's questionnaire: first page, errors, skipping, the EQ VAS, contact.
+    "choose an answer": "elija una respuesta",
+    "choose a number from %(low)d to %(high)d": "elija un número del %(low)d al %(high)d",
+    "set the scale, or type a number from %(low)d to %(high)d":
+        "mueva la escala o escriba un número del %(low)d al %(high)d",
+    "%(questionnaire)s: %(question)s — %(problem)s":
+        "%(questionnaire)s: %(question)s — %(problem)s",
+    "choose one of the answers shown": "elija una de las respuestas que se muestran",
+    "choose one of the numbers shown": "elija uno de los números que se muestran",
+    "Your answer, from %(low)d to %(high)d": "Su respuesta, del %(low)d al %(high)d",
+    "type a whole number from %(low)d to %(high)d":
+        "escriba un número entero del %(low)d al %(high)d",
+    "Skip this question": "Omitir esta pregunta",
+    "check this answer": "revise esta respuesta",
+    "%(page)s, %(questionnaire)s: not answered yet":
+        "%(page)s, %(questionnaire)s: aún sin responder",
+    "%(page)s, %(message)s": "%(page)s, %(message)s",
+    "Some answers could not be checked. Please look through each questionnaire, then submit "
+    "again.": "No se han podido comprobar algunas respuestas. Revise cada cuestionario y "
+    "vuelva a enviarlas.",
+    "This was the last questionnaire of the study. Thank you for taking part.":
+        "Este era el último cuestionario del estudio. Gracias por participar.",
+    "Your next questionnaires are open already: we will send you a link.":
+        "Sus próximos cuestionarios ya están abiertos: le enviaremos un enlace.",
+    "Your next questionnaires: around %(next_date)s; we will send you a link.":
+        "Sus próximos cuestionarios: hacia el %(next_date)s; le enviaremos un enlace.",
+    "Too many links that do not work were opened from this connection. Please wait a few "
+    "minutes.": "Se han abierto demasiados enlaces que no funcionan desde esta conexión. "
+    "Espere unos minutos.",
+    "This page cannot tell which study the link belongs to. Please contact the clinic or the "
+    "team that asked you to take part: they can send you a new link.":
+        "Esta página no puede saber a qué estudio pertenece el enlace. Contacte con la "
+        "clínica o con el equipo que le pidió participar: pueden enviarle un enlace nuevo.",
+    "Your questionnaires are paused": "Sus cuestionarios están en pausa",
+    "The study team has paused your questionnaires: there is nothing to answer for now.":
+        "El equipo del estudio ha puesto en pausa sus cuestionarios: por ahora no tiene nada "
+        "que responder.",
+    "If you want to continue, contact": "Si quiere continuar, contacte con",
+    "If you want to continue, contact the clinic or the team that asked you to take part.":
+        "Si quiere continuar, contacte con la clínica o con el equipo que le pidió participar.",
+    "Questions? Contact": "¿Preguntas? Contacte con",
+    "Your questionnaires": "Sus cuestionarios",
+    "Your questionnaires: %(timepoint)s": "Sus cuestionarios: %(timepoint)s",
+    "You can stop at any time with “Save and finish later”, and open the same link again "
+    "before %(close_date)s to carry on where you stopped.":
+        "Puede parar en cualquier momento con «Guardar y terminar más tarde» y abrir el mismo "
+        "enlace antes del %(close_date)s para continuar donde lo dejó.",
+    "Some questionnaires are only available in English: no official translation is licensed "
+    "for this site yet.": "Algunos cuestionarios solo están disponibles en inglés: todavía "
+    "no hay una traducción oficial con licencia para este sitio.",
+    "Start": "Empezar",
+    "Error:": "Error:",
+    "Not set yet": "Aún sin marcar",
+    "the study team": "el equipo del estudio",
 }
 PLURALS = {
-    "Please answer at least %(n)d of the %(total)d sections.": (
-        "Responda al menos %(n)d de las %(total)d secciones.",
-        "Responda al menos %(n)d de las %(total)d secciones."),
+    "choose an answer: at most %(allowed)d of the %(total)d questions may be left blank, and "
+    "%(blank)d are": (
+        "elija una respuesta: como máximo se puede dejar en blanco %(allowed)d de las "
+        "%(total)d preguntas, y hay %(blank)d en blanco",
+        "elija una respuesta: como máximo se pueden dejar en blanco %(allowed)d de las "
+        "%(total)d preguntas, y hay %(blank)d en blanco"),
+    "There is %(n)s questionnaire to answer.": (
+        "Tiene que responder %(n)s cuestionario.",
+        "Tiene que responder %(n)s cuestionarios, uno tras otro."),
+    "It takes about %(n)s minute (%(items)s questions).": (
+        "Se tarda aproximadamente %(n)s minuto (%(items)s preguntas).",
+        "Se tarda unos %(n)s minutos (%(items)s preguntas)."),
     "You can answer until %(close_date)s (1 day left).": (
         "Puede responder hasta el %(close_date)s (queda 1 día).",
         "Puede responder hasta el %(close_date)s (quedan %(days)s días)."),
@@ -113,9 +181,13 @@ def main() -> None:
             return match.group(0)
         return match.group(1) + f"msgstr {_quote(ES[msgid])}\n"
 
+    # msgmerge marks near matches fuzzy (compilemessages would skip them) and keeps their
+    # previous msgid: every entry is filled from the tables above, so drop both.
+    text = re.sub(r"^#\| .*\n", "", text, flags=re.M)
+    text = re.sub(r"^#, fuzzy\n", "", text, flags=re.M)
+    text = re.sub(r"^#, fuzzy, ", "#, ", text, flags=re.M)
     text = entry.sub(fill, text)
     text = text.replace('"Language: \\n"', '"Language: es\\n"')
-    text = text.replace("#, fuzzy\n", "", 1)
     PO.write_text(text, encoding="utf-8")
     if missing:
         raise SystemExit("untranslated: " + " | ".join(missing))

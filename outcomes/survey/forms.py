@@ -2,32 +2,180 @@
 
 from __future__ import annotations
 
+import enum
 import functools
+from dataclasses import dataclass
 
 from django import forms
-from django.utils.translation import gettext_lazy as _
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator, capfirst
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from outcomes.instruments.definitions import INSTRUMENTS
-from outcomes.instruments.definitions.base import InstrumentDefinition
+from outcomes.instruments.definitions.base import InstrumentDefinition, Item
 from outcomes.instruments.scoring import ScoringError, score
 
+from .completeness import Missing, Need, missing_answers, skippable_items
 
-class ScaleRadioSelect(forms.widgets.ChoiceWidget):
-    """A 0-10 rating as a row of large radio buttons in a fieldset.
+WIDE_SCALE = 10
+"""A scale item with more steps than this (the EQ VAS, 0-100) gets a slider, not buttons."""
 
-    Not a ``RadioSelect`` subclass on purpose: crispy-forms renders those with
-    its own vertical list, and a rating reads better as one row of buttons.
+
+class _SkipOption:
+    """An extra "skip this question" answer, for items that may be left blank.
+
+    Its value is empty, which the field cleans to None (unanswered). It is shown
+    checked only when the patient chose it on the page being re-shown: a blank
+    saved answer may as well never have been touched.
+    """
+
+    skip_label: str = ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if self.skip_label:
+            skip_attrs = dict(context["widget"]["attrs"])
+            skip_attrs["id"] = f"{skip_attrs.get('id', 'id_' + name)}_skip"
+            if value == "":
+                skip_attrs["checked"] = True
+            context["widget"]["skip"] = {"label": self.skip_label, "attrs": skip_attrs}
+        return context
+
+
+class OptionRadioSelect(_SkipOption, forms.RadioSelect):
+    """A list of statements: each a whole row to tap, at least 44 px high."""
+
+    template_name = "survey/widgets/options.html"
+
+
+class ScaleRadioSelect(_SkipOption, forms.widgets.ChoiceWidget):
+    """A 0-10 rating as a grid of large number buttons in a fieldset.
+
+    Not a ``RadioSelect`` subclass on purpose: crispy-forms (staff pages) renders
+    those with its own vertical list, and a rating reads better as a grid. The
+    anchors ("0 – No pain") are in each button's accessible name and in the hint.
     """
 
     input_type = "radio"
     template_name = "survey/widgets/scale.html"
     option_template_name = "django/forms/widgets/radio_option.html"
     use_fieldset = True
+    anchors: dict[int, str] = {}
 
     def id_for_label(self, id_, index=None):
         # Like RadioSelect: the legend labels the group, each button its own label.
         return "" if index is None else super().id_for_label(id_, index)
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        option["anchor"] = self.anchors.get(value, "")
+        return option
+
+
+class AnalogueScale(forms.NumberInput):
+    """A 0-100 scale (the EQ VAS): a vertical slider beside a plain number box.
+
+    The number box carries the value and works alone without JavaScript; the
+    slider (hidden until survey.js shows it) has no name, starts unset and writes
+    the number box as it moves, so nothing is stored until the patient moves it.
+    """
+
+    template_name = "survey/widgets/analogue_scale.html"
+    use_fieldset = True
+    top_label = bottom_label = number_label = legend_id = ""
+    ticks: tuple[int, ...] = ()
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"].update(
+            top_label=self.top_label, bottom_label=self.bottom_label,
+            number_label=self.number_label, legend_id=self.legend_id, ticks=self.ticks,
+            low=self.attrs.get("min"), high=self.attrs.get("max"),
+        )
+        return context
+
+
+@enum.unique
+class QuestionKind(enum.StrEnum):
+    """How a question is answered on the page."""
+
+    CHOICE = "choice"
+    """A list of statements."""
+    SCALE = "scale"
+    """A 0-10 grid of number buttons."""
+    ANALOGUE = "analogue"
+    """A 0-100 slider with a number box (the EQ VAS)."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One item as the page presents it: everything the template shows, computed here."""
+
+    code: str
+    number: int
+    kind: QuestionKind
+    legend: str
+    anchor: str
+    """The id of the question's wrapper: what error links point at."""
+    legend_id: str
+    hint_lines: tuple[str, ...]
+    hint_id: str
+    error: str
+    error_id: str
+    described_by: str
+    """The ids of the hint and the error, for ``aria-describedby``."""
+    widget: SafeString
+
+
+@dataclass(frozen=True)
+class ErrorLink:
+    """One line of the error summary: a message naming the question, and where it is."""
+
+    href: str
+    text: str
+
+
+def question_kind(item: Item) -> QuestionKind:
+    """Return how ``item`` is answered: statements, a 0-10 grid or a 0-100 slider."""
+    if item.options and item.kind == "choice":
+        return QuestionKind.CHOICE
+    if item.max_value - item.min_value <= WIDE_SCALE:
+        return QuestionKind.SCALE
+    return QuestionKind.ANALOGUE
+
+
+def question_name(item: Item) -> str:
+    """Return an item's wording, short enough for an error message."""
+    return Truncator(item.text.rstrip(" :")).words(15, truncate="…")
+
+
+def problem_text(item: Item, missing: Missing) -> str:
+    """Return what the patient must do about ``item``, in plain words (lower case)."""
+    if missing.need == Need.FEWER_BLANKS:
+        return ngettext(
+            "choose an answer: at most %(allowed)d of the %(total)d questions may be left "
+            "blank, and %(blank)d are",
+            "choose an answer: at most %(allowed)d of the %(total)d questions may be left "
+            "blank, and %(blank)d are",
+            missing.allowed,
+        ) % {"allowed": missing.allowed, "total": missing.total, "blank": missing.blank}
+    bounds = {"low": item.min_value, "high": item.max_value}
+    kind = question_kind(item)
+    if kind == QuestionKind.CHOICE:
+        return _("choose an answer")
+    if kind == QuestionKind.SCALE:
+        return _("choose a number from %(low)d to %(high)d") % bounds
+    return _("set the scale, or type a number from %(low)d to %(high)d") % bounds
+
+
+def summary_text(definition: InstrumentDefinition, item: Item, problem: str) -> str:
+    """Return an error summary line: questionnaire, question, what to do."""
+    return _("%(questionnaire)s: %(question)s — %(problem)s") % {
+        "questionnaire": definition.short_title, "question": question_name(item),
+        "problem": problem,
+    }
 
 
 class InstrumentForm(forms.Form):
@@ -41,32 +189,49 @@ class InstrumentForm(forms.Form):
         self.definition = definition
         self.max_missing = max_missing
         self.complete = complete
+        skippable = skippable_items(definition, max_missing)
         for number, item in enumerate(definition.items, start=1):
-            label = f"{number}. {item.text}"
-            if item.options and item.kind == "choice":
-                self.fields[item.code] = forms.TypedChoiceField(
-                    label=label, required=False, coerce=int, empty_value=None,
-                    choices=[(o.value, o.label) for o in item.options],
-                    widget=forms.RadioSelect,
-                )
-            elif item.max_value - item.min_value <= 10:
-                anchors = {o.value: o.label for o in item.options}
-                choices = [
-                    (v, f"{v} – {anchors[v]}" if v in anchors else str(v))
-                    for v in range(item.min_value, item.max_value + 1)
-                ]
-                self.fields[item.code] = forms.TypedChoiceField(
-                    label=label, required=False, coerce=int, empty_value=None,
-                    choices=choices, widget=ScaleRadioSelect,
-                )
-            else:
-                self.fields[item.code] = forms.IntegerField(
-                    label=label, required=False, min_value=item.min_value,
-                    max_value=item.max_value,
-                    widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
-                    help_text=_("A whole number from %(low)s to %(high)s.")
-                    % {"low": item.min_value, "high": item.max_value},
-                )
+            self.fields[item.code] = self._field(number, item, item.code in skippable)
+
+    def _field(self, number: int, item: Item, skippable: bool) -> forms.Field:
+        label = f"{number}. {item.text}"
+        kind = question_kind(item)
+        if kind == QuestionKind.CHOICE:
+            widget = OptionRadioSelect()
+            field = forms.TypedChoiceField(
+                label=label, required=False, coerce=int, empty_value=None,
+                choices=[(o.value, o.label) for o in item.options], widget=widget,
+                error_messages={"invalid_choice": _("choose one of the answers shown")},
+            )
+        elif kind == QuestionKind.SCALE:
+            widget = ScaleRadioSelect()
+            widget.anchors = {o.value: o.label for o in item.options}
+            field = forms.TypedChoiceField(
+                label=label, required=False, coerce=int, empty_value=None,
+                choices=[(v, str(v)) for v in range(item.min_value, item.max_value + 1)],
+                widget=widget,
+                error_messages={"invalid_choice": _("choose one of the numbers shown")},
+            )
+        else:
+            bounds = {"low": item.min_value, "high": item.max_value}
+            widget = AnalogueScale(attrs={"class": "form-control survey-vas-input",
+                                           "inputmode": "numeric"})
+            anchors = {o.value: o.label for o in item.options}
+            widget.top_label = anchors.get(item.max_value, "")
+            widget.bottom_label = anchors.get(item.min_value, "")
+            widget.number_label = _("Your answer, from %(low)d to %(high)d") % bounds
+            tick = (item.max_value - item.min_value) / 10
+            widget.ticks = tuple(round(item.max_value - n * tick) for n in range(11))
+            out_of_range = _("type a whole number from %(low)d to %(high)d") % bounds
+            field = forms.IntegerField(
+                label=label, required=False, min_value=item.min_value,
+                max_value=item.max_value, widget=widget,
+                error_messages={"invalid": out_of_range, "min_value": out_of_range,
+                                "max_value": out_of_range, "step_size": out_of_range},
+            )
+        if skippable and isinstance(field.widget, _SkipOption):
+            field.widget.skip_label = _("Skip this question")
+        return field
 
     def answers(self) -> dict[str, int | None]:
         """Return the cleaned answers, item code to value (None = unanswered)."""
@@ -77,35 +242,69 @@ class InstrumentForm(forms.Form):
         if not self.complete or self.errors:
             return cleaned
         answers = self.answers()
-        blank = [code for code, value in answers.items() if value is None]
-        allowed = self.max_missing if self.definition.code == "odi" else 0
-        if len(blank) > allowed:
-            if allowed:
-                raise forms.ValidationError(ngettext(
-                    "Please answer at least %(n)d of the %(total)d sections.",
-                    "Please answer at least %(n)d of the %(total)d sections.",
-                    len(answers) - allowed,
-                ) % {"n": len(answers) - allowed, "total": len(answers)})
-            for code in blank:
-                self.add_error(code, _("Please choose an answer."))
+        missing = missing_answers(self.definition, answers, max_missing=self.max_missing)
+        for gap in missing:
+            self.add_error(gap.code, problem_text(self.definition.item(gap.code), gap))
+        if missing:
             return cleaned
         try:
-            options = {"max_missing": self.max_missing} if self.definition.code == "odi" else {}
-            score(self.definition.code, answers, **options)
+            score(self.definition.code, answers, max_missing=self.max_missing)
         except ScoringError as error:
+            # Not reached with the checks above; if scoring ever refuses more, say where.
             target = error.item if error.item in self.fields else None
-            self.add_error(target, str(error.reason))
+            self.add_error(target, _("check this answer"))
         return cleaned
+
+    def questions(self) -> list[Question]:
+        """Return the page's items as the template shows them."""
+        questions = []
+        for number, item in enumerate(self.definition.items, start=1):
+            bound = self[item.code]
+            widget = bound.field.widget
+            ids = {part: f"{bound.auto_id}-{part}" for part in ("legend", "hint", "error")}
+            kind = question_kind(item)
+            hints: tuple[str, ...] = ()
+            if kind == QuestionKind.ANALOGUE:
+                widget.legend_id = ids["legend"]
+            elif kind == QuestionKind.SCALE:
+                hints = tuple(f"{v} = {label}" for v, label in sorted(widget.anchors.items()))
+            error = capfirst(bound.errors[0]) + "." if bound.errors else ""
+            described_by = " ".join(
+                ids[part] for part, shown in (("hint", hints), ("error", error)) if shown)
+            # A radio group is described on its fieldset; the number box on itself too.
+            attrs = ({"aria-describedby": described_by}
+                     if kind == QuestionKind.ANALOGUE and error else {})
+            questions.append(Question(
+                code=item.code, number=number, kind=kind, legend=bound.label,
+                anchor=f"q-{item.code}", legend_id=ids["legend"], hint_lines=hints,
+                hint_id=ids["hint"], error=error, error_id=ids["error"],
+                described_by=described_by, widget=SafeString(bound.as_widget(attrs=attrs)),
+            ))
+        return questions
+
+    def error_links(self) -> list[ErrorLink]:
+        """Return the error summary's lines for this page's fields, in page order."""
+        return [
+            ErrorLink(f"#q-{item.code}", summary_text(self.definition, item, error))
+            for item in self.definition.items for error in self.errors.get(item.code, ())
+        ]
+
+
+def render_questions(form: InstrumentForm) -> SafeString:
+    """Return the HTML of a form's questions (the part of the page the cache may hold)."""
+    return SafeString(render_to_string("survey/_questions.html", {"questions": form.questions()}))
 
 
 @functools.lru_cache(maxsize=128)
 def blank_page_html(code: str, version: str, language: str, max_missing: int) -> str:
-    """The crispy-rendered fields of an unanswered instrument page (no patient data in it).
+    """The rendered questions of an unanswered instrument page (no patient data in it).
 
     Rendered once per process, language and instrument version (``version`` is part of
     the key): a deploy restarts the processes, so new wording or translations are never
-    served stale. Call with the active language.
+    served stale. ``max_missing`` decides which questions offer "Skip this question".
+    Call with the active language.
     """
-    from crispy_forms.templatetags.crispy_forms_filters import as_crispy_form
+    return render_questions(InstrumentForm(definition=INSTRUMENTS[code], max_missing=max_missing))
 
-    return as_crispy_form(InstrumentForm(definition=INSTRUMENTS[code], max_missing=max_missing))
+
+__all__ = ["ErrorLink", "InstrumentForm", "Question", "blank_page_html", "render_questions"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from outcomes.followups.links import token_hash
@@ -25,11 +26,42 @@ class Step:
     def completed(self) -> bool:
         return self.response is not None and self.response.state == Response.State.COMPLETED
 
+    @property
+    def saved_answers(self) -> dict | None:
+        """The answers saved so far, or None if this page was never saved."""
+        return None if self.response is None else self.response.answers
 
-def visit_for_token(token: str) -> Visit | None:
-    """Return the visit a link opens, or None if unknown, revoked, withdrawn or out of window."""
+
+@enum.unique
+class LinkState(enum.StrEnum):
+    """What a private link opens."""
+
+    OPEN = "open"
+    """The questionnaire: the window is open and the visit not yet submitted."""
+    COMPLETED = "completed"
+    """The thank-you page: submitted, and the window still open."""
+    PAUSED = "paused"
+    """The study team has paused the patient: the page says so, and whom to contact."""
+    NOT_ACTIVE = "not_active"
+    """Unknown, revoked, withdrawn, or outside its window."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A private link's state, and its visit where the page may speak of it.
+
+    ``visit`` is None for an unknown token, and for a revoked one too: a link is
+    revoked when it reached the wrong person, who must not learn the study behind it.
+    """
+
+    state: LinkState
+    visit: Visit | None = None
+
+
+def link_for_token(token: str) -> Link:
+    """Return what the link ``token`` opens (one query)."""
     if not token or len(token) > 100:
-        return None
+        return Link(LinkState.NOT_ACTIVE)
     try:
         # get(), not first(): a unique key needs no ORDER BY, and ORDER BY ... LIMIT 1
         # can tempt the planner to walk a whole index instead of the token's.
@@ -38,15 +70,22 @@ def visit_for_token(token: str) -> Visit | None:
             .order_by().get(token_hash=token_hash(token), token_revoked_at__isnull=True)
         )
     except Visit.DoesNotExist:
-        return None
-    if visit.enrolment.status == Enrolment.Status.WITHDRAWN:
-        return None
-    today = study_today(visit.enrolment.study)
+        return Link(LinkState.NOT_ACTIVE)
+    enrolment = visit.enrolment
+    if enrolment.status == Enrolment.Status.WITHDRAWN:
+        return Link(LinkState.NOT_ACTIVE, visit)
+    today = study_today(enrolment.study)
     if visit.status == Visit.Status.COMPLETED:
-        return visit if today <= visit.window_close_date else None
-    if not visit.window_open_date <= today <= visit.window_close_date:
-        return None
-    return visit
+        in_window = today <= visit.window_close_date
+    else:
+        in_window = visit.window_open_date <= today <= visit.window_close_date
+    if not in_window:
+        return Link(LinkState.NOT_ACTIVE, visit)
+    if enrolment.status == Enrolment.Status.PAUSED:
+        return Link(LinkState.PAUSED, visit)
+    if visit.status == Visit.Status.COMPLETED:
+        return Link(LinkState.COMPLETED, visit)
+    return Link(LinkState.OPEN, visit)
 
 
 def steps_for(visit: Visit) -> list[Step]:
@@ -60,3 +99,13 @@ def steps_for(visit: Visit) -> list[Step]:
         Step(number, instrument, INSTRUMENTS[instrument.code], responses.get(instrument.pk))
         for number, instrument in enumerate(instruments, start=1)
     ]
+
+
+def next_visit(visit: Visit) -> Visit | None:
+    """Return the patient's next visit still to come after ``visit``, or None (one query)."""
+    return (
+        Visit.objects.filter(
+            enrolment_id=visit.enrolment_id, target_date__gt=visit.target_date,
+            status__in=(Visit.Status.SCHEDULED, Visit.Status.OPEN),
+        ).order_by("target_date").first()
+    )

@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -17,11 +18,21 @@ from django.views.decorators.csrf import csrf_protect
 
 from outcomes.access import public
 from outcomes.clients import client_ip
+from outcomes.followups.services import study_today
 from outcomes.instruments.scoring import ScoringError
 from outcomes.instruments.services import AlreadyCompleted, save_answers, submit_visit
 
-from .forms import InstrumentForm, blank_page_html
-from .selectors import steps_for, visit_for_token
+from .completeness import minutes_needed, missing_answers, resume_number
+from .display import contact_for, patient_date, team_name
+from .forms import (
+    ErrorLink,
+    InstrumentForm,
+    blank_page_html,
+    problem_text,
+    render_questions,
+    summary_text,
+)
+from .selectors import Link, LinkState, Step, link_for_token, next_visit, steps_for
 
 logger = logging.getLogger(__name__)
 
@@ -34,22 +45,35 @@ def _too_many_failures(request: HttpRequest) -> bool:
     return cache.get(_failures_key(request), 0) >= settings.SURVEY_LINK_FAILURES_ALLOWED
 
 
-def _link_not_active(request: HttpRequest) -> HttpResponse:
-    # One page for unknown, expired, revoked and withdrawn links, with the
-    # platform's contact rather than a study's: no hint whether the token existed.
-    # Each miss counts against the address, so guessing tokens is throttled.
+def _page(request: HttpRequest, template: str, context: dict, *, study=None,
+          status: int = 200) -> HttpResponse:
+    """Render a patient page with the team's name and contact (the study's, if known)."""
+    return render(request, template, {
+        "team_name": team_name(study), "contact": contact_for(study), **context,
+    }, status=status)
+
+
+def _link_not_active(request: HttpRequest, link: Link) -> HttpResponse:
+    # One page for unknown, expired, revoked and withdrawn links. Each miss counts
+    # against the address, so guessing tokens is throttled. Where the visit is known
+    # (not for a revoked link: it may have reached the wrong person), the page names
+    # the study's contact, so the patient has a way to reach the team.
     key = _failures_key(request)
     cache.add(key, 0, settings.SURVEY_LINK_FAILURE_WINDOW_SECONDS)
     try:
         cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, settings.SURVEY_LINK_FAILURE_WINDOW_SECONDS)
-    return render(request, "survey/not_active.html", {"clinic": _clinic()}, status=404)
+    study = link.visit.enrolment.study if link.visit is not None else None
+    return _page(request, "survey/not_active.html", {}, study=study, status=404)
+
+
+def _paused(request: HttpRequest, link: Link) -> HttpResponse:
+    return _page(request, "survey/paused.html", {}, study=link.visit.enrolment.study)
 
 
 def _throttled(request: HttpRequest) -> HttpResponse:
-    return render(request, "survey/not_active.html", {"clinic": _clinic(), "throttled": True},
-                  status=429)
+    return _page(request, "survey/not_active.html", {"throttled": True}, status=429)
 
 
 def throttle_guessing(view):
@@ -62,29 +86,72 @@ def throttle_guessing(view):
     return wrapped
 
 
-def _clinic(study=None) -> dict[str, str]:
-    if study is not None and (study.contact_email or study.contact_phone):
-        return {"name": study.contact_name, "email": study.contact_email,
-                "phone": study.contact_phone}
-    return {"name": settings.CLINIC_NAME, "email": settings.CLINIC_EMAIL,
-            "phone": settings.CLINIC_PHONE}
+def _step_url(token: str, number: int) -> str:
+    return reverse("survey:step", kwargs={"token": token, "number": number})
+
+
+def _pages(steps: list[Step]) -> list:
+    return [(step.definition, step.saved_answers) for step in steps]
 
 
 @public("the patient's private link: the token is the credential")
 @never_cache
 @throttle_guessing
 def start(request: HttpRequest, token: str) -> HttpResponse:
-    """Resume where the patient stopped: the first instrument not yet saved in full."""
-    visit = visit_for_token(token)
-    if visit is None:
-        return _link_not_active(request)
-    if visit.status == visit.Status.COMPLETED:
+    """Show the visit's first page; a patient who has started resumes where they stopped.
+
+    Resume lands on the first page never saved or still missing a needed answer.
+    """
+    link = link_for_token(token)
+    if link.state == LinkState.NOT_ACTIVE:
+        return _link_not_active(request, link)
+    if link.state == LinkState.PAUSED:
+        return _paused(request, link)
+    if link.state == LinkState.COMPLETED:
         return redirect("survey:done", token=token)
+    visit = link.visit
+    study = visit.enrolment.study
     steps = steps_for(visit)
+    if any(step.response is not None for step in steps):
+        number = resume_number(_pages(steps), max_missing=study.odi_max_missing)
+        return redirect("survey:step", token=token, number=number)
+    language = get_language()
+    items = sum(len(step.definition.items) for step in steps)
+    return _page(request, "survey/start.html", {
+        "timepoint": visit.timepoint.label,
+        "questionnaires": len(steps),
+        "items": items,
+        "minutes": minutes_needed(items),
+        "close_date": patient_date(visit.window_close_date),
+        "english_only": language != "en" and any(
+            language not in step.definition.languages for step in steps),
+        "first_url": _step_url(token, 1),
+    }, study=study)
+
+
+def _other_pages_errors(steps: list[Step], current: int, token: str,
+                        max_missing: int) -> list[ErrorLink]:
+    """Return summary lines for what the other pages of the visit still need."""
+    links = []
     for step in steps:
-        if step.response is None or not step.response.answers:
-            return redirect("survey:step", token=token, number=step.number)
-    return redirect("survey:step", token=token, number=len(steps))
+        if step.number == current:
+            continue
+        page = _("Questionnaire %(n)s of %(total)s") % {"n": step.number, "total": len(steps)}
+        url = _step_url(token, step.number)
+        if step.saved_answers is None:
+            links.append(ErrorLink(url, _("%(page)s, %(questionnaire)s: not answered yet") % {
+                "page": page, "questionnaire": step.definition.title}))
+            continue
+        for gap in missing_answers(step.definition, step.saved_answers, max_missing=max_missing):
+            item = step.definition.item(gap.code)
+            line = summary_text(step.definition, item, problem_text(item, gap))
+            links.append(ErrorLink(f"{url}?check=1#q-{gap.code}",
+                                   _("%(page)s, %(message)s") % {"page": page, "message": line}))
+    return links
+
+
+def _as_data(answers: dict) -> dict[str, str]:
+    return {code: str(value) for code, value in answers.items() if value is not None}
 
 
 @public("the patient's private link: the token is the credential")
@@ -92,44 +159,59 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
 @throttle_guessing
 @csrf_protect
 def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
-    """Show one instrument; save its answers; on the last one, submit the visit."""
-    visit = visit_for_token(token)
-    if visit is None:
-        return _link_not_active(request)
-    if visit.status == visit.Status.COMPLETED:
+    """Show one instrument; save its answers; on the last one, submit the visit.
+
+    ``?check=1`` shows the page's saved answers with what is still needed marked: the
+    submit's error summary links there when an earlier page is incomplete.
+    """
+    link = link_for_token(token)
+    if link.state == LinkState.NOT_ACTIVE:
+        return _link_not_active(request, link)
+    if link.state == LinkState.PAUSED:
+        return _paused(request, link)
+    if link.state == LinkState.COMPLETED:
         return redirect("survey:done", token=token)
+    visit = link.visit
     steps = steps_for(visit)
     if not 1 <= number <= len(steps):
         return redirect("survey:start", token=token)
     current = steps[number - 1]
     is_last = number == len(steps)
     study = visit.enrolment.study
-    saved = current.response.answers if current.response else {}
+    max_missing = study.odi_max_missing
+    saved = current.saved_answers or {}
     status = 200
+    elsewhere: list[ErrorLink] = []
     if request.method == "POST":
         action = request.POST.get("action", "next")
         form = InstrumentForm(request.POST, definition=current.definition,
-                              max_missing=study.odi_max_missing,
+                              max_missing=max_missing,
                               complete=action not in ("save", "back"))
         if form.is_valid():
             try:
                 save_answers(visit=visit, instrument=current.instrument, answers=form.answers())
                 if action == "save":
-                    return render(request, "survey/saved.html", {
-                        "visit": visit, "token": token, "number": number, "clinic": _clinic(study),
-                    })
+                    return _page(request, "survey/saved.html", {
+                        "close_date": patient_date(visit.window_close_date),
+                        "carry_on_url": _step_url(token, number),
+                    }, study=study)
                 if action == "back" and number > 1:
                     return redirect("survey:step", token=token, number=number - 1)
                 if not is_last:
                     return redirect("survey:step", token=token, number=number + 1)
-                submit_visit(visit=visit)
-                return redirect("survey:done", token=token)
+                elsewhere = _other_pages_errors(steps, number, token, max_missing)
+                if not elsewhere:
+                    submit_visit(visit=visit)
+                    return redirect("survey:done", token=token)
+                status = 400
             except AlreadyCompleted:
                 return redirect("survey:done", token=token)
-            except ScoringError as error:
-                # An earlier page is incomplete: send the patient back to it.
-                form.add_error(None, _("Some answers are still missing: %(what)s.")
-                               % {"what": error.reason})
+            except ScoringError:
+                # The checks above say what scoring needs; should scoring still refuse,
+                # say so plainly rather than in the scorer's words.
+                logger.exception("submit refused for visit %s", visit.pk)
+                form.add_error(None, _("Some answers could not be checked. Please look through "
+                                       "each questionnaire, then submit again."))
                 status = 400
             except DatabaseError:
                 logger.exception("saving answers failed for visit %s", visit.pk)
@@ -138,37 +220,49 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
                 status = 503
         else:
             status = 400
+    elif "check" in request.GET:
+        form = InstrumentForm(_as_data(saved), definition=current.definition,
+                              max_missing=max_missing)
+        form.is_valid()
     else:
         form = InstrumentForm(initial=saved, definition=current.definition,
-                              max_missing=study.odi_max_missing)
+                              max_missing=max_missing)
     # A page not yet answered is the same for every patient: render it once per process.
-    form_html = (blank_page_html(current.definition.code, current.definition.version,
-                                 get_language(), study.odi_max_missing)
-                 if not form.is_bound and not saved else None)
-    return render(request, "survey/step.html", {
-        "form_html": form_html,
-        "visit": visit,
-        "study": study,
+    if not form.is_bound and not saved:
+        questions_html = blank_page_html(current.definition.code, current.definition.version,
+                                         get_language(), max_missing)
+    else:
+        questions_html = render_questions(form)
+    return _page(request, "survey/step.html", {
+        "questions_html": questions_html,
+        "non_field_errors": form.non_field_errors(),
+        "error_links": form.error_links() + elsewhere,
         "token": token,
-        "form": form,
         "step": current,
-        "steps": steps,
         "number": number,
         "total": len(steps),
         "percent": round(100 * (number - 1) / len(steps)),
         "is_last": is_last,
-        "clinic": _clinic(study),
-    }, status=status)
+    }, study=study, status=status)
 
 
 @public("the patient's private link: the token is the credential")
 @never_cache
 @throttle_guessing
 def done(request: HttpRequest, token: str) -> HttpResponse:
-    """Thank the patient once the visit is submitted."""
-    visit = visit_for_token(token)
-    if visit is None or visit.status != visit.Status.COMPLETED:
-        return _link_not_active(request) if visit is None else redirect("survey:start", token)
-    return render(request, "survey/done.html", {
-        "visit": visit, "clinic": _clinic(visit.enrolment.study),
-    })
+    """Thank the patient once the visit is submitted, and say when the next one comes."""
+    link = link_for_token(token)
+    if link.state == LinkState.NOT_ACTIVE:
+        return _link_not_active(request, link)
+    if link.state == LinkState.PAUSED:
+        return _paused(request, link)
+    if link.state == LinkState.OPEN:
+        return redirect("survey:start", token)
+    study = link.visit.enrolment.study
+    upcoming = next_visit(link.visit)
+    return _page(request, "survey/done.html", {
+        "last": upcoming is None,
+        "next_open_now": upcoming is not None
+        and upcoming.window_open_date <= study_today(study),
+        "next_date": patient_date(upcoming.window_open_date) if upcoming else "",
+    }, study=study)

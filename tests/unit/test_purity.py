@@ -20,6 +20,7 @@ PURE = [
     "outcomes.analysis.charts",
     "outcomes.csvfiles",
     "outcomes.logging",
+    "outcomes.survey.completeness",
 ]
 
 

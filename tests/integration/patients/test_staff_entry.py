@@ -246,7 +246,7 @@ def test_a_blank_question_is_named_in_words_and_the_rest_is_kept(client, study, 
     html = reply.content.decode()
     assert ('href="#div_id_nrs11-pain">Pain intensity (NRS-11), 1. Please rate your back pain'
             in html)
-    assert "Please choose an answer." in html
+    assert "choose a number from 0 to 10" in html
     assert 'value="65"' in html  # the EQ VAS typed is still there
     assert not Response.objects.filter(visit=baseline).exists()
 
@@ -260,8 +260,11 @@ def test_an_odi_too_blank_to_score_names_each_blank_section(client, study, coord
     reply = client.post(entry_url(baseline), form_data((odi, NRS, EQ5D, PROMIS)))
     assert reply.status_code == 200
     html = reply.content.decode()
-    assert "Left blank: 4. Walking; 8. Sex life (if applicable)." in html
-    assert 'href="#div_id_odi-walking">Oswestry Disability Index, 4. Walking: Left blank.' in html
+    # Each blank section is named, at its field and in the summary, with the rule.
+    for anchor, name in (("walking", "4. Walking"), ("sex_life", "8. Sex life")):
+        assert (f'href="#div_id_odi-{anchor}">Oswestry Disability Index, {name}'
+                in html), name
+    assert "at most 1 of the 10 questions may be left blank, and 2 are" in html
     assert not Response.objects.filter(visit=baseline).exists()
 
 

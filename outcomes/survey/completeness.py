@@ -1,0 +1,91 @@
+"""Which answers a questionnaire page still needs, where to resume, how long it takes.
+
+Pure: plain values in, plain values out, no Django. The form, the resume and the
+submit check all ask these functions, so the page that says an answer is missing,
+the page a returning patient lands on and the submit that refuses agree.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from outcomes.instruments.definitions.base import InstrumentDefinition
+
+SECONDS_PER_ITEM = 10
+"""A rough pace for the first page's estimate: about ten seconds a question."""
+
+
+@enum.unique
+class Need(enum.StrEnum):
+    """Why an item needs an answer."""
+
+    ANSWER = "answer"
+    """The item is required."""
+    FEWER_BLANKS = "fewer_blanks"
+    """The item may be left blank, but more items are blank than the instrument allows."""
+
+
+@dataclass(frozen=True)
+class Missing:
+    """One item a page still needs, with the allowance it broke."""
+
+    code: str
+    need: Need
+    allowed: int
+    """Items of the page that may be left blank."""
+    blank: int
+    """Items of the page that are blank."""
+    total: int
+    """Items of the page."""
+
+
+def blanks_allowed(definition: InstrumentDefinition, max_missing: int) -> int:
+    """Return how many items of ``definition`` a patient may leave blank on the web.
+
+    Only the ODI's scoring takes a study's allowance of unanswered sections (SPEC 3.1,
+    ``Study.odi_max_missing``); every other instrument needs all its items.
+    """
+    return max_missing if definition.code == "odi" else 0
+
+
+def skippable_items(definition: InstrumentDefinition, max_missing: int) -> frozenset[str]:
+    """Return the item codes that may be left blank (and so get a "skip" answer)."""
+    if blanks_allowed(definition, max_missing) == 0:
+        return frozenset()
+    return frozenset(definition.item_codes)
+
+
+def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, object], *,
+                    max_missing: int) -> list[Missing]:
+    """Return the items ``answers`` still needs, in the page's order (empty: complete).
+
+    A missing key and ``None`` both mean unanswered. Where blanks are allowed but too
+    many are blank, every blank item is listed: any of them may be the one answered.
+    """
+    blank = [item.code for item in definition.items if answers.get(item.code) is None]
+    allowed = blanks_allowed(definition, max_missing)
+    if len(blank) <= allowed:
+        return []
+    need = Need.ANSWER if allowed == 0 else Need.FEWER_BLANKS
+    return [Missing(code, need, allowed, len(blank), len(definition.items)) for code in blank]
+
+
+def resume_number(pages: Sequence[tuple[InstrumentDefinition, Mapping[str, object] | None]],
+                  *, max_missing: int) -> int:
+    """Return the page (1-based) a returning patient should land on.
+
+    The first page never saved (``None``) or saved with an answer still needed; the
+    last page when every page is complete (nothing left but the submit).
+    """
+    for number, (definition, answers) in enumerate(pages, start=1):
+        if answers is None or missing_answers(definition, answers, max_missing=max_missing):
+            return number
+    return len(pages)
+
+
+def minutes_needed(item_count: int, *, seconds_per_item: int = SECONDS_PER_ITEM) -> int:
+    """Return the whole minutes ``item_count`` questions take, rounded up (at least 1)."""
+    return max(1, math.ceil(item_count * seconds_per_item / 60))
