@@ -130,6 +130,59 @@ ES = {
     "Error:": "Error:",
     "Not set yet": "Aún sin marcar",
     "the study team": "el equipo del estudio",
+    # Staff: a correction or void that another user made first.
+    "changed": "modificada",
+    "This response was already %(state)s, so nothing more was changed. Its history is on "
+    "the patient's outcomes page.": "Esta respuesta ya estaba %(state)s, así que no se ha "
+    "cambiado nada más. Su historial está en la página de resultados del paciente.",
+    # The pages anyone may meet, staff or patient: errors, the landing page, logging in.
+    "Not allowed": "No permitido",
+    "Your role does not include this page or action. If you need it, ask the study's data "
+    "manager or administrator.": "Su función no incluye esta página ni esta acción. Si la "
+    "necesita, pídala al gestor de datos o al administrador del estudio.",
+    "Not found": "No encontrada",
+    "Page not found": "Página no encontrada",
+    "There is nothing here, or nothing you may see. Check the address, or go back to "
+    "<a href=\"%(home_url)s\">your studies</a>.": "Aquí no hay nada, o nada que usted pueda "
+    "ver. Compruebe la dirección o vuelva a <a href=\"%(home_url)s\">sus estudios</a>.",
+    "Something went wrong": "Algo ha fallado",
+    "Something went wrong on our side": "Algo ha fallado por nuestra parte",
+    "Nothing you entered is lost: answers are saved as you go. Please try again in a few "
+    "minutes. If it happens again, contact the clinic that invited you.": "No se ha perdido "
+    "nada de lo que escribió: las respuestas se guardan a medida que avanza. Vuelva a "
+    "intentarlo dentro de unos minutos. Si vuelve a ocurrir, contacte con la clínica que le "
+    "invitó.",
+    "Menu": "Menú",
+    "Signed in as": "Sesión iniciada como",
+    "Patient-reported outcomes for clinical outcome studies.":
+        "Resultados comunicados por los pacientes para estudios clínicos de resultados.",
+    "Your study asks for a second factor. <a class=\"btn btn-primary\" "
+    "href=\"%(two_factor_url)s\">Confirm your one-time code</a> to see your studies.":
+        "Su estudio pide un segundo factor. <a class=\"btn btn-primary\" "
+        "href=\"%(two_factor_url)s\">Confirme su código de un solo uso</a> para ver sus "
+        "estudios.",
+    "Studies": "Estudios",
+    "Code": "Código",
+    "Title": "Título",
+    "Arms": "Grupos",
+    "Patients": "Pacientes",
+    "Open": "Abrir",
+    "Worklists": "Listas de trabajo",
+    "No study yet. A data manager sets one up in the admin, or run <code>python manage.py "
+    "load_demo</code>.": "Todavía no hay ningún estudio. Un gestor de datos lo crea en la "
+    "administración, o ejecute <code>python manage.py load_demo</code>.",
+    "<a class=\"btn btn-primary\" href=\"%(login_url)s\">Log in</a> to see your studies.":
+        "<a class=\"btn btn-primary\" href=\"%(login_url)s\">Inicie sesión</a> para ver sus "
+        "estudios.",
+    "Patients: please use the private link from your invitation; no account is needed.":
+        "Pacientes: usen el enlace privado de su invitación; no necesitan ninguna cuenta.",
+    "Change your password": "Cambie su contraseña",
+    "Enter your current password, then the new one twice.":
+        "Escriba su contraseña actual y después la nueva dos veces.",
+    "Change my password": "Cambiar mi contraseña",
+    "Password changed": "Contraseña cambiada",
+    "Use your new password from now on.": "A partir de ahora, use su nueva contraseña.",
+    "Back to your studies": "Volver a sus estudios",
 }
 PLURALS = {
     "choose an answer: at most %(allowed)d of the %(total)d questions may be left blank, and "

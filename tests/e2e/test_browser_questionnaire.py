@@ -13,6 +13,7 @@ from outcomes.followups.links import survey_url
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import Response, Score
 from tests.conftest import service_missing
+from tests.e2e.a11y import assert_buttons_readable, backdrop, contrast, parse_colour, styles
 from tests.factories import enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -44,80 +45,6 @@ def snapshots(page, name: str) -> None:
     page.set_viewport_size(DESKTOP)
     snapshot(page, f"{name}-1280.png", DESKTOP)
     page.set_viewport_size(PHONE)
-
-
-def luminance(rgb: tuple[float, float, float]) -> float:
-    """WCAG 2.1 relative luminance of an sRGB colour (0-255 channels)."""
-    def linear(channel: float) -> float:
-        c = channel / 255
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-    r, g, b = (linear(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def contrast(first, second) -> float:
-    """WCAG 2.1 contrast ratio of two opaque colours: (L1 + 0.05) / (L2 + 0.05)."""
-    high, low = sorted((luminance(first), luminance(second)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
-
-
-def parse_colour(css: str) -> tuple[float, float, float, float]:
-    """Return (r, g, b, alpha) of a computed ``rgb()``/``rgba()`` colour."""
-    parts = [float(x) for x in css[css.index("(") + 1:css.index(")")].replace("/", ",")
-             .replace(" ", ",").split(",") if x]
-    return (*parts[:3], parts[3] if len(parts) > 3 else 1.0)
-
-
-def flatten(layers: list[str]) -> tuple[float, float, float]:
-    """Composite computed colours, the element's first, over white: what the eye sees."""
-    result = (255.0, 255.0, 255.0)
-    for css in reversed(layers):
-        r, g, b, a = parse_colour(css)
-        result = tuple(a * c + (1 - a) * base for c, base in zip((r, g, b), result, strict=True))
-    return result
-
-
-# For an element: its computed colours, and the background layers behind it up to the root.
-STYLES = """(el) => {
-  const layers = [];
-  for (let e = el; e; e = e.parentElement) {
-    layers.push(getComputedStyle(e).backgroundColor);
-  }
-  const s = getComputedStyle(el);
-  return {color: s.color, border: s.borderTopColor, borderWidth: s.borderTopWidth,
-          outline: s.outlineColor, outlineStyle: s.outlineStyle, outlineWidth: s.outlineWidth,
-          layers: layers,
-          text: (el.innerText || el.value || "").trim(),
-          width: el.getBoundingClientRect().width, height: el.getBoundingClientRect().height,
-          visible: !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length)};
-}"""
-
-
-def styles(locator) -> dict:
-    return locator.evaluate(STYLES)
-
-
-def backdrop(locator) -> tuple[float, float, float]:
-    """The colour behind an element: its parent's flattened background."""
-    return flatten(locator.locator("xpath=..").evaluate(STYLES)["layers"])
-
-
-def assert_buttons_readable(page, where: str) -> None:
-    """Every visible button's text is at least 4.5:1 against its own background."""
-    # At rest: no hover, and Bootstrap's colour transitions (0.15 s) run to their end.
-    page.mouse.move(0, 0)
-    page.wait_for_timeout(300)
-    buttons = page.locator("button, a.btn, label.btn")
-    checked = 0
-    for index in range(buttons.count()):
-        button = buttons.nth(index)
-        found = styles(button)
-        if not found["visible"] or not found["text"]:
-            continue
-        ratio = contrast(parse_colour(found["color"])[:3], flatten(found["layers"]))
-        assert ratio >= 4.5, f"{where}: button {found['text']!r} at {ratio:.2f}:1"
-        checked += 1
-    assert checked, f"{where}: no button found"
 
 
 @pytest.fixture
