@@ -17,6 +17,18 @@ from outcomes.survey.forms import InstrumentForm
 from .models import Contact, Enrolment, Patient, study_date_validators
 
 
+def submit_button(label: str, *, style: str = "primary") -> Submit:
+    """Return a crispy submit button styled ``btn-<style>`` and nothing else.
+
+    crispy's ``Submit`` always carries ``btn-primary`` and appends ``css_class`` to
+    it, so ``css_class="btn-outline-primary"`` gave both classes: the outline's blue
+    text on the solid button's blue (1:1, no visible label).
+    """
+    button = Submit("submit", label)
+    button.field_classes = f"btn btn-{style}"
+    return button
+
+
 class EnrolForm(forms.Form):
     code = forms.CharField(label="Study code", max_length=32,
                            help_text="Pseudonymous, unique in the study. Never a name.")
@@ -45,7 +57,7 @@ class EnrolForm(forms.Form):
         self.fields["arm"].queryset = study.arms.all()
         self.fields["site"].queryset = sites.filter(studies=study)
         self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Enrol and schedule visits"))
+        self.helper.add_input(submit_button("Enrol and schedule visits"))
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip()
@@ -72,7 +84,7 @@ class StatusForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the template's form carries the action URL
-        self.helper.add_input(Submit("submit", "Change status", css_class="btn-outline-primary"))
+        self.helper.add_input(submit_button("Change status", style="outline-primary"))
 
 
 class IndexDateForm(forms.Form):
@@ -84,8 +96,7 @@ class IndexDateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.add_input(Submit("submit", "Move the index date",
-                                     css_class="btn-outline-primary"))
+        self.helper.add_input(submit_button("Move the index date", style="outline-primary"))
 
 
 class PatientFilterForm(forms.Form):
@@ -162,7 +173,7 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.add_input(Submit("submit", "Save contact details"))
+        self.helper.add_input(submit_button("Save contact details"))
 
 
 class StaffEntryForm(forms.Form):
