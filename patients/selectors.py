@@ -16,7 +16,9 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, 
 from django.db.models.functions import Lower, Replace
 from django.shortcuts import get_object_or_404
 
+from outcomes.followups.cadence import next_send, reminder_plan
 from outcomes.followups.models import Reminder, TimePoint, Visit
+from outcomes.followups.schedule import Window
 
 from .models import Arm, Contact, Enrolment, Site, Study
 
@@ -89,8 +91,14 @@ def worklist_counts(user, study: Study, today: dt.date) -> dict[str, int]:
 
 
 def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
-    """Return the visits of one worklist, with patient, arm, time point and last reminder."""
+    """Return the visits of one worklist, with patient, arm, site, time point and reminders.
+
+    Each visit is annotated with its last reminder (any kind), its last scheduled one
+    (not sent again by staff: where the cadence stands) and how many were sent; turn a
+    page of them into rows with ``worklist_rows``.
+    """
     last = Reminder.objects.filter(visit=OuterRef("pk")).order_by("-created_at", "-pk")
+    scheduled = last.exclude(kind=Reminder.Kind.MANUAL)
     visits = (
         Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user))
         .filter(_worklist_filter(name, today))
@@ -98,6 +106,8 @@ def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
         .annotate(
             last_reminder_kind=Subquery(last.values("kind")[:1]),
             last_reminder_status=Subquery(last.values("status")[:1]),
+            last_scheduled_kind=Subquery(scheduled.values("kind")[:1]),
+            last_scheduled_status=Subquery(scheduled.values("status")[:1]),
             reminders_sent=Count("reminders", filter=Q(reminders__status=Reminder.Status.SENT)),
         )
     )
@@ -106,6 +116,59 @@ def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
     order = {"missed": "-window_close_date", "upcoming": "window_open_date"}.get(
         name, "window_close_date")
     return visits.order_by(order, "enrolment__patient__code")
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One visit of a worklist with its reminders in words."""
+
+    visit: Visit
+    sent: str
+    """How many reminders went: "None sent yet", "2 sent"."""
+    last: str
+    """The last one and what became of it: "Reminder 1: failed (gave up)"; "" if none."""
+    next_date: dt.date | None
+    """When the next planned reminder goes (today when one is due now); None if none."""
+    next_today: bool
+
+
+WAITING = (Reminder.Status.PENDING, Reminder.Status.SENDING)
+
+
+def worklist_rows(visits: Sequence[Visit], *, study: Study, today: dt.date) -> list[WorklistRow]:
+    """Return a page of ``worklist`` visits as rows, with no query of their own.
+
+    The next send comes from the study's cadence (``cadence.next_send``) and the visit's
+    last scheduled reminder: one still waiting goes today; none for a visit that is
+    not open or scheduled, or a patient who is not active (no message goes to them).
+    """
+    from outcomes.followups.reminders import cadence_of
+
+    cadence = cadence_of(study)
+    kinds, statuses = dict(Reminder.Kind.choices), dict(Reminder.Status.choices)
+    rows = []
+    for visit in visits:
+        next_date = None
+        if (visit.enrolment.status == Enrolment.Status.ACTIVE
+                and visit.status in (Visit.Status.SCHEDULED, Visit.Status.OPEN)):
+            if visit.last_scheduled_status in WAITING:
+                next_date = today
+            else:
+                window = Window(visit.window_open_date, visit.target_date,
+                                visit.window_close_date)
+                next_date = next_send(reminder_plan(window, cadence), today=today,
+                                      close_date=visit.window_close_date,
+                                      created=visit.last_scheduled_kind)
+        last = ""
+        if visit.last_reminder_kind:
+            last = (f"{kinds.get(visit.last_reminder_kind, visit.last_reminder_kind)}: "
+                    f"{statuses.get(visit.last_reminder_status, '').lower()}")
+        rows.append(WorklistRow(
+            visit=visit,
+            sent=f"{visit.reminders_sent} sent" if visit.reminders_sent else "None sent yet",
+            last=last, next_date=next_date, next_today=next_date == today,
+        ))
+    return rows
 
 
 def patient_visits(enrolment: Enrolment) -> QuerySet[Visit]:
@@ -120,24 +183,30 @@ def contact_of(enrolment: Enrolment) -> Contact | None:
     return Contact.objects.filter(patient_id=enrolment.patient_id).first()
 
 
+NO_CONTACT_LABEL = "No contact details"
+
+
 def completion_by_channel(user, study: Study) -> list[dict]:
     """Return, per time point and reminder channel, visits completed among those decided.
 
-    A visit is decided once completed or missed; the rate is completed / decided.
+    A visit is decided once completed or missed; the rate is completed / decided. Time
+    points and channels are named in words ("1 month", "Text message").
     """
     rows = (
         Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user),
                              status__in=[Visit.Status.COMPLETED, Visit.Status.MISSED])
-        .values("timepoint__code", "timepoint__target_day",
+        .values("timepoint__label", "timepoint__target_day",
                 "enrolment__patient__contact__preferred_channel")
         .annotate(decided=Count("pk"),
                   completed=Count("pk", filter=Q(status=Visit.Status.COMPLETED)))
         .order_by("timepoint__target_day", "enrolment__patient__contact__preferred_channel")
     )
+    channels = dict(Contact.Channel.choices)
     return [
         {
-            "timepoint": row["timepoint__code"],
-            "channel": row["enrolment__patient__contact__preferred_channel"] or "none",
+            "timepoint": row["timepoint__label"],
+            "channel": channels.get(row["enrolment__patient__contact__preferred_channel"],
+                                    NO_CONTACT_LABEL),
             "decided": row["decided"],
             "completed": row["completed"],
             "percent": 100 * row["completed"] / row["decided"] if row["decided"] else None,

@@ -55,14 +55,16 @@ def dashboard(request, code: str):
     today = study_today(study)
     names = [w.code for w in selectors.WORKLISTS]
     current = request.GET.get("list") if request.GET.get("list") in names else "overdue"
-    page = Paginator(selectors.worklist(request.user, study, current, today), PAGE_SIZE)
+    page = Paginator(selectors.worklist(request.user, study, current, today),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "patients/dashboard.html", {
         "study": study,
         "today": today,
         "worklists": selectors.WORKLISTS,
         "counts": selectors.worklist_counts(request.user, study, today),
         "current": current,
-        "page": page.get_page(request.GET.get("page")),
+        "page": page,
+        "rows": selectors.worklist_rows(page.object_list, study=study, today=today),
         "completion": selectors.completion_by_channel(request.user, study),
         "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
         # The failed-reminder list leads straight to the details that made it fail.

@@ -14,6 +14,7 @@ from outcomes.audit.models import AuditRecord
 from outcomes.followups.models import Reminder, Visit
 from patients.models import Enrolment, Site
 from tests.factories import bulk_cohort, enrol
+from tests.htmltree import parse
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -158,7 +159,52 @@ def test_completion_rate_is_reported_per_time_point_and_channel(client, study, c
     client.force_login(coordinator)
     page = client.get(dashboard(study)).content.decode()
     assert "Completion by reminder channel" in page
-    assert "sms" in page and "email" in page
+    table = parse(page).find("table", cls="w-auto")
+    rows = [[cell.text for cell in row.find_all("td")]
+            for row in table.find("tbody").find_all("tr")]
+    # People words: time points by label, channels by name (were "m1", "sms", "email").
+    assert "1 month" in {row[0] for row in rows}
+    assert {row[0] for row in rows} <= {"Baseline", "1 month", "3 months", "6 months", "12 months"}
+    assert {row[1] for row in rows} == {"Email", "Text message"}
+
+
+def worklist_rows(page: str) -> dict[str, list[str]]:
+    """The worklist's rows, each patient's code to its cells' text."""
+    body = parse(page).find("table", cls="table-sm").find("tbody")
+    return {cells[0]: cells for cells in (
+        [cell.text for cell in row.find_all("td")] for row in body.find_all("tr"))}
+
+
+def test_the_worklist_names_arms_and_sites_and_says_when_the_next_reminder_goes(
+    client, study, coordinator
+):
+    # Index 27 April: the 1-month window is 20 May (day 23) to 10 June; target 27 May.
+    # The default cadence: invitation 20 May, reminders 23 and 27 May, last call 8 June.
+    quiet = enrol(study, "R-1", index_date=dt.date(2026, 4, 27), today=TODAY,
+                  contact={"email": "r1@example.org"})
+    reminded = enrol(study, "R-2", index_date=dt.date(2026, 4, 27), today=TODAY, arm="CONTROL",
+                     contact={"email": "r2@example.org"})
+    m1 = reminded.visits.get(timepoint__code="m1")
+    for kind in ("invitation", "reminder_1", "reminder_2"):
+        Reminder.objects.create(visit=m1, kind=kind, channel="email", status="sent")
+    Reminder.objects.create(visit=m1, kind="manual", channel="email", status="failed")
+    # Index 10 June, enrolled 3 June: the baseline window opens then, the invitation with it.
+    enrol(study, "R-3", index_date=dt.date(2026, 6, 10), today=TODAY)
+    client.force_login(coordinator)
+    overdue = worklist_rows(client.get(dashboard(study, "overdue")).content.decode())
+    assert overdue["R-1"][1:4] == ["Bone marrow concentrate + conventional care", "Main clinic",
+                                   "1 month"]
+    assert overdue["R-1"][7:9] == ["None sent yet", "Today"]  # the backlog goes at the next run
+    assert overdue["R-2"][1] == "Conventional care"
+    assert overdue["R-2"][7:9] == ["3 sent Last: Sent again by staff: failed (gave up)",
+                                   "8 June 2026"]  # the last call
+    upcoming = worklist_rows(client.get(dashboard(study, "upcoming")).content.decode())
+    assert upcoming["R-3"][3] == "Baseline"
+    assert upcoming["R-3"][7:9] == ["None sent yet", "3 June 2026"]
+    quiet.status = "paused"
+    quiet.save()
+    missed = worklist_rows(client.get(dashboard(study, "missed")).content.decode())
+    assert missed["R-1"][7:9] == ["None sent yet", "None planned"]  # the baseline, closed
 
 
 def test_moving_the_index_date_reschedules_open_visits_with_the_reason(client, study,
@@ -275,3 +321,10 @@ def test_a_resend_in_quiet_hours_says_when_the_link_will_go(
                                                        tzinfo=dt.UTC)
     else:
         assert [m.to for m in mail.outbox] == [["w9@example.org"]]
+
+
+def test_the_list_of_studies_names_each_arm_in_words(client, study, coordinator):
+    client.force_login(coordinator)
+    row = parse(client.get(reverse("home")).content).find("tbody").find("tr")
+    assert [cell.text for cell in row.find_all("td")][2] == (
+        "Bone marrow concentrate + conventional care; Conventional care")  # was "BMC, CONTROL"
