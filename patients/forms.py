@@ -144,15 +144,34 @@ class EnrolForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Enrolment.Status.choices)
+    status = forms.ChoiceField(
+        label="New status", choices=Enrolment.Status.choices,
+        error_messages={"required": "Choose a status.",
+                        "invalid_choice": "Choose a status from the list."},
+    )
     reason = forms.CharField(max_length=500, required=False,
                              help_text="Required to pause, withdraw or complete.")
+    # Set by the confirmation page a withdrawal goes through (a second step, no script).
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the template's form carries the action URL
         self.helper.add_input(submit_button("Change status", style="outline-primary"))
+
+    def clean(self):
+        data = super().clean()
+        status, reason = data.get("status"), (data.get("reason") or "").strip()
+        if status and status != Enrolment.Status.ACTIVE and not reason:
+            # The service refuses it too; said here, before a withdrawal asks to confirm.
+            self.add_error("reason", "Say why (kept in the audit history).")
+        return data
+
+    @property
+    def asks_withdrawal(self) -> bool:
+        """True if the form, valid, withdraws the patient (which is confirmed first)."""
+        return self.cleaned_data.get("status") == Enrolment.Status.WITHDRAWN
 
 
 class IndexDateForm(forms.Form):
@@ -314,7 +333,7 @@ def error_summary(form: forms.Form, *, section: str,
                     items.append({"text": f"{title}: {error}" if title else error,
                                   "anchor": section})
                 else:
-                    label = str(form.fields[name].label).rstrip(".")
+                    label = str(form[name].label).rstrip(".")
                     where = f"{title}, {label}" if title else label
                     items.append({"text": f"{where}: {error}",
                                   "anchor": f"div_{form[name].auto_id}"})

@@ -102,6 +102,18 @@ def visit_state(window: Window, *, today: dt.date, completed: bool) -> VisitStat
     return VisitState.MISSED
 
 
+def state_after_void(window: Window, *, today: dt.date, withdrawn: bool) -> VisitState:
+    """Return the state a completed visit takes when one of its responses is voided.
+
+    No longer complete, it is where its window says on ``today`` (open again, missed,
+    or scheduled); for a withdrawn patient, not applicable, as a withdrawal leaves
+    every visit not completed.
+    """
+    if withdrawn:
+        return VisitState.NOT_APPLICABLE
+    return visit_state(window, today=today, completed=False)
+
+
 def long_date(day: dt.date) -> str:
     """Return ``day`` as people write it: 3 March 2026."""
     return f"{day.day} {day:%B %Y}"

@@ -234,8 +234,15 @@ def test_a_refused_index_date_move_says_why_and_keeps_what_was_typed(client, stu
     reply = client.post(url, {"index_date": "2026-06-01", "reason": "procedure postponed"})
     assert reply.status_code == 200
     page = reply.content.decode()
-    assert ("The index date was not moved. The 1-month visit was completed on 28 May 2026, "
-            "outside its window for this index date (24 June 2026–15 July 2026).") in page
+    summary = parse(page).find("div", id="error-summary")
+    assert summary.find("h2").text == "The index date was not moved. Please check:"
+    assert [item.text for item in summary.find_all("li")] == [
+        "New index date: The 1-month visit was completed on 28 May 2026, outside its window "
+        "for this index date (24 June 2026–15 July 2026).",
+        "New index date: The 1-month visit (completed on 28 May 2026) would come before the "
+        "baseline visit (due 1 June 2026)."]
+    field = parse(page).find("div", id="div_id_index_date")
+    assert "The 1-month visit was completed on 28 May 2026" in field.text  # at the field too
     assert 'value="2026-06-01"' in page and "procedure postponed" in page
     enrolment.refresh_from_db()
     assert enrolment.index_date == dt.date(2026, 5, 1)
@@ -256,7 +263,7 @@ def test_a_patient_who_is_not_active_has_no_send_again_button_and_a_resend_is_re
     client.force_login(coordinator)
     assert "Send the link again" in client.get(patient_page(study, "W-7")).content.decode()
     client.post(reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-7"}),
-                {"status": status, "reason": "in hospital"})
+                {"status": status, "reason": "in hospital", "confirmed": "on"})
     assert "Send the link again" not in client.get(patient_page(study, "W-7")).content.decode()
     url = reverse("patients:resend", kwargs={"code": study.code, "patient_code": "W-7",
                                              "visit_id": visit.pk})
@@ -279,7 +286,7 @@ def test_a_withdrawn_patients_link_shows_the_link_not_active_page(client, study,
     assert client.get(link).status_code == 200  # open: the visit's first page
     client.force_login(coordinator)
     client.post(reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-8"}),
-                {"status": "withdrawn", "reason": "moved abroad"})
+                {"status": "withdrawn", "reason": "moved abroad", "confirmed": "on"})
     client.logout()
     reply = client.get(link)
     assert reply.status_code == 404

@@ -15,6 +15,7 @@ from outcomes.followups.schedule import (
     answered_date_problem,
     long_date,
     move_conflicts,
+    state_after_void,
     visit_name,
     visit_state,
     visit_window,
@@ -201,3 +202,14 @@ def test_a_typed_in_form_may_be_answered_from_enrolment_to_today_whatever_the_wi
         "The date answered cannot be in the future (today is 1 June 2026).")
     assert answered_date_problem(dt.date(2026, 5, 24), today=today, enrolled=enrolled) == (
         "The date answered cannot be before the patient was enrolled (25 May 2026).")
+
+
+@pytest.mark.parametrize(("today", "withdrawn", "state"), [
+    (dt.date(2026, 5, 1), False, "scheduled"),  # before its window (an imported answer)
+    (dt.date(2026, 6, 1), False, "open"),
+    (dt.date(2026, 6, 16), False, "missed"),  # the day after the window closed
+    (dt.date(2026, 6, 1), True, "not_applicable"),  # a withdrawal closed every other visit
+])
+def test_a_visit_whose_answer_is_voided_is_where_its_window_says(today, withdrawn, state):
+    window = Window(dt.date(2026, 5, 20), dt.date(2026, 5, 27), dt.date(2026, 6, 15))
+    assert state_after_void(window, today=today, withdrawn=withdrawn) == state
