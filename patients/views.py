@@ -149,6 +149,10 @@ def _patient_page(request, study, enrolment, *, status_form: StatusForm | None =
         "contact": contact,
         "show_contact": show_contact,
         "status_form": status_form or StatusForm(initial={"status": enrolment.status}),
+        # A withdrawn patient stays withdrawn (set_enrolment_status refuses any change);
+        # a change refused, from a page opened before the withdrawal say, shows why.
+        "can_change_status": (enrolment.status != enrolment.Status.WITHDRAWN
+                              or status_form is not None),
         "index_form": index_form or IndexDateForm(initial={"index_date": enrolment.index_date}),
         # Only an active patient may be sent a link again (withdrawn: never; paused: not now).
         "can_resend": request.user.has_perm(MANAGE_ENROLMENT) and enrolment.receives_reminders,

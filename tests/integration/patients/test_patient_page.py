@@ -240,6 +240,8 @@ def test_a_void_without_a_reason_says_so_at_the_field_and_keeps_the_page(client,
         "Reason for voiding: Say why the response is voided."]
     assert page.find("div", id="void-errors").find("a").attrs["href"] == "#div_void_reason"
     assert "Say why the response is voided." in page.find("div", id="div_void_reason").text
+    # Shown at the void's address: the correction's form still posts to the correction.
+    assert page.find("form", id="correction-form").attrs["action"] == correction_url(odi)
     odi.refresh_from_db()
     assert odi.state == "completed"
 
@@ -279,6 +281,9 @@ def test_a_withdrawal_asks_to_confirm_and_says_what_happens(client, study, coord
     client.post(url, fields)
     enrolment.refresh_from_db()
     assert (enrolment.status, enrolment.status_reason) == ("withdrawn", "moved abroad")
+    after = parse(client.get(page_url(study, "W-1")).content)
+    assert after.find_all("form", id="status-form") == []  # nothing left to change
+    assert "A withdrawal is not undone here." in after.find("main").text
 
 
 def test_a_refused_status_change_keeps_the_status_and_reason_chosen(client, study, coordinator):
