@@ -88,8 +88,8 @@ def test_a_coordinator_pauses_then_withdraws_and_a_data_manager_voids_seeing_the
     today = timezone.now().date()
     # Index 27 days ago: the 1-month window (days 23 to 44) is open, closing in 17 days.
     index = today - dt.timedelta(days=27)
-    enrol(study, "E-STATUS", index_date=index, today=today,
-          contact={"full_name": "Ana Ruiz", "email": "ana@example.org"})
+    status = enrol(study, "E-STATUS", index_date=index, today=today,
+                   contact={"full_name": "Ana Ruiz", "email": "ana@example.org"})
     voided = enrol(study, "E-VOID", index_date=index, today=today,
                    contact={"email": "void@example.org"})
     m1 = voided.visits.get(timepoint__code="m1")
@@ -100,8 +100,17 @@ def test_a_coordinator_pauses_then_withdraws_and_a_data_manager_voids_seeing_the
     base = live_server.url
     patient = f"{base}/studies/BMC-LBP/patients/E-STATUS/"
 
-    # 1. A coordinator: the dashboard and the patient page, every control readable.
+    # 1. A coordinator: every staff page's controls readable, the dashboard in words.
+    login = browser.new_page(viewport=DESKTOP)
+    login.goto(f"{base}/accounts/login/")
+    assert_readable(login, "login")
     page = log_in(browser, base, "coordinator")
+    for path in ("/", "/studies/BMC-LBP/patients/", "/studies/BMC-LBP/enrol/",
+                 "/studies/BMC-LBP/patients/E-STATUS/contact/",
+                 f"/studies/BMC-LBP/patients/E-STATUS/visits/"
+                 f"{status.visits.get(timepoint__code='baseline').pk}/enter/"):
+        assert page.goto(f"{base}{path}").status == 200, path
+        assert_readable(page, path)
     page.goto(f"{base}/studies/BMC-LBP/?list=due")
     assert_readable(page, "dashboard")
     row = page.locator("tr", has_text="E-STATUS").inner_text()
