@@ -15,8 +15,12 @@ before and after (``AuditedAdmin``), not only to Django's admin log.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import transaction
 from django.db.models import Model, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.forms.utils import pretty_name
+from django.utils.text import capfirst
 
 from outcomes.audit.admin_mixins import AuditedAdmin
 from outcomes.audit.services import record_change
@@ -91,8 +95,31 @@ class ScopedInline(ScopedChoicesMixin, admin.options.InlineModelAdmin):
         return scoped(super().get_queryset(request), request.user)
 
 
+class LabelledInlineFormSet(BaseInlineFormSet):
+    """Inline rows whose every input has a label of its own (``aria-label``).
+
+    A tabular inline's column headers are not tied to its cells, so each input had no
+    accessible name (axe: 40 critical ``label`` violations on a study's page). Each
+    now says its column and its row: "Code, time point 2"; "Delete, arm 1".
+    """
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        row = str(self.model._meta.verbose_name)
+        where = f"{row} {index + 1}" if index is not None else f"new {row}"
+        for name, field in form.fields.items():
+            if field.widget.is_hidden:
+                continue
+            label = field.label or pretty_name(name)
+            # A related field's wrapper shares its attrs with the widget it was copied
+            # from: label the form's own inner widget, which is what renders.
+            widget = (field.widget.widget if isinstance(field.widget, RelatedFieldWidgetWrapper)
+                      else field.widget)
+            widget.attrs["aria-label"] = f"{capfirst(str(label))}, {where}"
+
+
 class ScopedTabularInline(ScopedInline, admin.TabularInline):
-    pass
+    formset = LabelledInlineFormSet
 
 
 class ScopedStackedInline(ScopedInline, admin.StackedInline):

@@ -31,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
             .order_by("code")
         )
         for study in studies:
-            study.arm_codes = ", ".join(arm.code for arm in study.arms.all())
+            study.arm_names = "; ".join(arm.name for arm in study.arms.all())
     return render(request, "home.html", {"studies": studies, "needs_second_factor": stopped})
 
 

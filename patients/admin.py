@@ -1,4 +1,6 @@
+from django import forms
 from django.contrib import admin
+from django.db import models
 
 from outcomes.admin_scope import ScopedAdmin, ScopedStackedInline, ScopedTabularInline
 from outcomes.followups.models import TimePoint
@@ -6,9 +8,13 @@ from outcomes.followups.models import TimePoint
 from .models import Arm, Contact, Enrolment, InjectedStructure, Patient, Procedure, Site, Study
 
 
-class ArmInline(ScopedTabularInline):
+class ArmInline(ScopedStackedInline):
+    """Stacked: an arm's description is a paragraph, too wide for a table's cell."""
+
     model = Arm
     extra = 0
+    fields = (("code", "order"), "name", "receives_procedure", "description")
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2})}}
 
 
 class TimePointInline(ScopedTabularInline):

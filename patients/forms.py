@@ -3,18 +3,100 @@ details, forms typed in by staff."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.utils import formats, translation
+from django.utils.dates import MONTHS, MONTHS_3, MONTHS_AP
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
 
 from outcomes.followups.models import Visit
-from outcomes.followups.schedule import answered_date_problem
+from outcomes.followups.schedule import answered_date_problem, written_date
 from outcomes.instruments.models import Response
 from outcomes.survey.forms import InstrumentForm
 
 from .models import Contact, Enrolment, Patient, study_date_validators
+
+
+def submit_button(label: str, *, style: str = "primary") -> Submit:
+    """Return a crispy submit button styled ``btn-<style>`` and nothing else.
+
+    crispy's ``Submit`` always carries ``btn-primary`` and appends ``css_class`` to
+    it, so ``css_class="btn-outline-primary"`` gave both classes: the outline's blue
+    text on the solid button's blue (1:1, no visible label).
+    """
+    button = Submit("submit", label)
+    button.field_classes = f"btn btn-{style}"
+    return button
+
+
+EXAMPLE_DATE = dt.date(2026, 6, 1)
+
+
+def _example_date() -> str:
+    return formats.date_format(EXAMPLE_DATE)
+
+
+example_date = lazy(_example_date, str)
+"""The example every date box gives, in the page's one date format: "1 June 2026"."""
+
+
+def month_numbers() -> dict[str, int]:
+    """Return each month's names and abbreviations, in English and the page's language."""
+    numbers: dict[str, int] = {}
+    for language in dict.fromkeys(["en", translation.get_language() or "en"]):
+        with translation.override(language):
+            for names in (MONTHS, MONTHS_3, MONTHS_AP):
+                for number, name in names.items():
+                    numbers[str(name).lower().rstrip(".")] = number
+    return numbers
+
+
+class WrittenDateInput(forms.TextInput):
+    """A date box that shows a date as every staff page prints it: 1 June 2026.
+
+    A text box, not ``type="date"``: Chromium shows those in the browser's locale
+    (mm/dd/yyyy in American English), another format than the page's own.
+    """
+
+    def __init__(self, attrs=None):
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+
+    def format_value(self, value):
+        if isinstance(value, dt.date):
+            return formats.date_format(value)
+        return super().format_value(value)
+
+
+class StudyDateField(forms.DateField):
+    """A date typed as day, month name and year ("1 June 2026", "1 Jun 2026"), or ISO.
+
+    Never an all-number form like 1/6/2026, which reads as 1 June to some and 6 January
+    to others. Checked against the plausible study range (``study_date_validators``).
+    """
+
+    widget = WrittenDateInput
+
+    def __init__(self, *, help_text="", **kwargs):
+        kwargs.setdefault("validators", study_date_validators)
+        kwargs.setdefault("error_messages", {})
+        kwargs["error_messages"].setdefault("invalid", format_lazy(
+            "Give the date as day, month and year, for example {}.", example_date()))
+        example = format_lazy("For example {}.", example_date())
+        super().__init__(help_text=format_lazy("{} {}", help_text, example) if help_text
+                         else example, **kwargs)
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            written = written_date(value, month_numbers())
+            if written is not None:
+                return written
+        return super().to_python(value)  # ISO, and the language's DATE_INPUT_FORMATS
 
 
 class EnrolForm(forms.Form):
@@ -28,10 +110,8 @@ class EnrolForm(forms.Form):
                              decimal_places=1, required=False)
     baseline_opioid_mme = forms.DecimalField(label="Opioid use (MME/day)", min_value=0,
                                              max_digits=7, decimal_places=2, required=False)
-    enrolled_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
-                                    validators=study_date_validators)
-    index_date = forms.DateField(
-        widget=forms.DateInput(attrs={"type": "date"}), validators=study_date_validators,
+    enrolled_date = StudyDateField(label="Date enrolled")
+    index_date = StudyDateField(
         help_text="Procedure date (treatment arm) or start of conventional care.",
     )
     email = forms.EmailField(required=False)
@@ -45,7 +125,7 @@ class EnrolForm(forms.Form):
         self.fields["arm"].queryset = study.arms.all()
         self.fields["site"].queryset = sites.filter(studies=study)
         self.helper = FormHelper()
-        self.helper.add_input(Submit("submit", "Enrol and schedule visits"))
+        self.helper.add_input(submit_button("Enrol and schedule visits"))
 
     def clean_code(self):
         code = self.cleaned_data["code"].strip()
@@ -64,28 +144,45 @@ class EnrolForm(forms.Form):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Enrolment.Status.choices)
+    status = forms.ChoiceField(
+        label="New status", choices=Enrolment.Status.choices,
+        error_messages={"required": "Choose a status.",
+                        "invalid_choice": "Choose a status from the list."},
+    )
     reason = forms.CharField(max_length=500, required=False,
                              help_text="Required to pause, withdraw or complete.")
+    # Set by the confirmation page a withdrawal goes through (a second step, no script).
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False  # the template's form carries the action URL
-        self.helper.add_input(Submit("submit", "Change status", css_class="btn-outline-primary"))
+        self.helper.add_input(submit_button("Change status", style="outline-primary"))
+
+    def clean(self):
+        data = super().clean()
+        status, reason = data.get("status"), (data.get("reason") or "").strip()
+        if status and status != Enrolment.Status.ACTIVE and not reason:
+            # The service refuses it too; said here, before a withdrawal asks to confirm.
+            self.add_error("reason", "Say why (kept in the audit history).")
+        return data
+
+    @property
+    def asks_withdrawal(self) -> bool:
+        """True if the form, valid, withdraws the patient (which is confirmed first)."""
+        return self.cleaned_data.get("status") == Enrolment.Status.WITHDRAWN
 
 
 class IndexDateForm(forms.Form):
-    index_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}),
-                                 validators=study_date_validators)
+    index_date = StudyDateField(label="New index date")
     reason = forms.CharField(max_length=500, help_text="Kept in the audit history.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.add_input(Submit("submit", "Move the index date",
-                                     css_class="btn-outline-primary"))
+        self.helper.add_input(submit_button("Move the index date", style="outline-primary"))
 
 
 class PatientFilterForm(forms.Form):
@@ -162,7 +259,7 @@ class ContactForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
-        self.helper.add_input(Submit("submit", "Save contact details"))
+        self.helper.add_input(submit_button("Save contact details"))
 
 
 class StaffEntryForm(forms.Form):
@@ -173,18 +270,15 @@ class StaffEntryForm(forms.Form):
         choices=[(s.value, s.label) for s in Response.Source if s in Response.STAFF_SOURCES],
         error_messages={"required": "Choose paper form or telephone interview."},
     )
-    answered_date = forms.DateField(
-        label="Date answered", widget=forms.DateInput(attrs={"type": "date"}),
+    answered_date = StudyDateField(
+        label="Date answered", validators=[],
         help_text="The date on the paper form, or of the telephone call.",
-        error_messages={"required": "Give the date the questionnaire was answered.",
-                        "invalid": "Give the date as day, month and year."},
+        error_messages={"required": "Give the date the questionnaire was answered."},
     )
 
     def __init__(self, *args, today, enrolled, **kwargs):
         super().__init__(*args, **kwargs)
         self.today, self.enrolled = today, enrolled
-        self.fields["answered_date"].widget.attrs.update(
-            {"max": today.isoformat(), "min": enrolled.isoformat()})
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -239,7 +333,7 @@ def error_summary(form: forms.Form, *, section: str,
                     items.append({"text": f"{title}: {error}" if title else error,
                                   "anchor": section})
                 else:
-                    label = str(form.fields[name].label).rstrip(".")
+                    label = str(form[name].label).rstrip(".")
                     where = f"{title}, {label}" if title else label
                     items.append({"text": f"{where}: {error}",
                                   "anchor": f"div_{form[name].auto_id}"})

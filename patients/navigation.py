@@ -23,7 +23,9 @@ class Section:
 SECTIONS = (
     Section("Worklists", "patients:dashboard"),
     Section("Patients", "patients:patient-list",
-            frozenset({"patients:patient", "patients:outcomes", "patients:enrol"})),
+            frozenset({"patients:patient", "patients:outcomes", "patients:enrol",
+                       "patients:visit-entry", "patients:contact", "response-correct",
+                       "response-void"})),
     Section("Results", "patients:results"),
     Section("Responders", "patients:responders"),
 )

@@ -12,11 +12,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value
-from django.db.models.functions import Lower, Replace
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Lower, Replace
 from django.shortcuts import get_object_or_404
 
+from outcomes.followups.cadence import next_send, reminder_plan
 from outcomes.followups.models import Reminder, TimePoint, Visit
+from outcomes.followups.schedule import Window
 
 from .models import Arm, Contact, Enrolment, Site, Study
 
@@ -89,8 +103,14 @@ def worklist_counts(user, study: Study, today: dt.date) -> dict[str, int]:
 
 
 def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
-    """Return the visits of one worklist, with patient, arm, time point and last reminder."""
+    """Return the visits of one worklist, with patient, arm, site, time point and reminders.
+
+    Each visit is annotated with its last reminder (any kind), its last scheduled one
+    (not sent again by staff: where the cadence stands) and how many were sent; turn a
+    page of them into rows with ``worklist_rows``.
+    """
     last = Reminder.objects.filter(visit=OuterRef("pk")).order_by("-created_at", "-pk")
+    scheduled = last.exclude(kind=Reminder.Kind.MANUAL)
     visits = (
         Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user))
         .filter(_worklist_filter(name, today))
@@ -98,6 +118,8 @@ def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
         .annotate(
             last_reminder_kind=Subquery(last.values("kind")[:1]),
             last_reminder_status=Subquery(last.values("status")[:1]),
+            last_scheduled_kind=Subquery(scheduled.values("kind")[:1]),
+            last_scheduled_status=Subquery(scheduled.values("status")[:1]),
             reminders_sent=Count("reminders", filter=Q(reminders__status=Reminder.Status.SENT)),
         )
     )
@@ -106,6 +128,59 @@ def worklist(user, study: Study, name: str, today: dt.date) -> QuerySet[Visit]:
     order = {"missed": "-window_close_date", "upcoming": "window_open_date"}.get(
         name, "window_close_date")
     return visits.order_by(order, "enrolment__patient__code")
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    """One visit of a worklist with its reminders in words."""
+
+    visit: Visit
+    sent: str
+    """How many reminders went: "None sent yet", "2 sent"."""
+    last: str
+    """The last one and what became of it: "Reminder 1: failed (gave up)"; "" if none."""
+    next_date: dt.date | None
+    """When the next planned reminder goes (today when one is due now); None if none."""
+    next_today: bool
+
+
+WAITING = (Reminder.Status.PENDING, Reminder.Status.SENDING)
+
+
+def worklist_rows(visits: Sequence[Visit], *, study: Study, today: dt.date) -> list[WorklistRow]:
+    """Return a page of ``worklist`` visits as rows, with no query of their own.
+
+    The next send comes from the study's cadence (``cadence.next_send``) and the visit's
+    last scheduled reminder: one still waiting goes today; none for a visit that is
+    not open or scheduled, or a patient who is not active (no message goes to them).
+    """
+    from outcomes.followups.reminders import cadence_of
+
+    cadence = cadence_of(study)
+    kinds, statuses = dict(Reminder.Kind.choices), dict(Reminder.Status.choices)
+    rows = []
+    for visit in visits:
+        next_date = None
+        if (visit.enrolment.status == Enrolment.Status.ACTIVE
+                and visit.status in (Visit.Status.SCHEDULED, Visit.Status.OPEN)):
+            if visit.last_scheduled_status in WAITING:
+                next_date = today
+            else:
+                window = Window(visit.window_open_date, visit.target_date,
+                                visit.window_close_date)
+                next_date = next_send(reminder_plan(window, cadence), today=today,
+                                      close_date=visit.window_close_date,
+                                      created=visit.last_scheduled_kind)
+        last = ""
+        if visit.last_reminder_kind:
+            last = (f"{kinds.get(visit.last_reminder_kind, visit.last_reminder_kind)}: "
+                    f"{statuses.get(visit.last_reminder_status, '').lower()}")
+        rows.append(WorklistRow(
+            visit=visit,
+            sent=f"{visit.reminders_sent} sent" if visit.reminders_sent else "None sent yet",
+            last=last, next_date=next_date, next_today=next_date == today,
+        ))
+    return rows
 
 
 def patient_visits(enrolment: Enrolment) -> QuerySet[Visit]:
@@ -120,30 +195,163 @@ def contact_of(enrolment: Enrolment) -> Contact | None:
     return Contact.objects.filter(patient_id=enrolment.patient_id).first()
 
 
+def withdrawal_consequences(enrolment: Enrolment) -> list[str]:
+    """Say what withdrawing ``enrolment`` would do, sentence by sentence (two queries).
+
+    What ``services.set_enrolment_status`` does: the visits still to come or open are
+    closed (not applicable), the messages waiting to go are cancelled, no more are sent
+    and the patient's links stop working; completed and missed visits stay.
+    """
+    from outcomes.followups.schedule import visit_name
+
+    closing = [visit_name(label).removesuffix(" visit") for label in Visit.objects.filter(
+        enrolment=enrolment, status__in=[Visit.Status.SCHEDULED, Visit.Status.OPEN],
+    ).order_by("target_date").values_list("timepoint__label", flat=True)]
+    waiting = Reminder.objects.filter(visit__enrolment=enrolment,
+                                      status=Reminder.Status.PENDING).count()
+    said = []
+    if closing:
+        names = (closing[0] if len(closing) == 1
+                 else f"{', '.join(closing[:-1])} and {closing[-1]}")
+        said.append(f"The {names} visit{'s' if len(closing) > 1 else ''} will be closed "
+                    "(marked not applicable).")
+    else:
+        said.append("No visit is open or still to come, so none is closed.")
+    said.append("Completed and missed visits stay as they are, with their answers.")
+    if waiting:
+        said.append(f"{waiting} message{'s' if waiting != 1 else ''} waiting to go will be "
+                    "cancelled, and no more reminders or links will be sent.")
+    else:
+        said.append("No more reminders or links will be sent.")
+    said.append("The patient's link will stop working.")
+    said.append("A withdrawal cannot be undone here.")
+    return said
+
+
+HISTORY_LIMIT = 100
+"""The patient page shows this many of the latest changes (the admin keeps them all)."""
+
+
+def _keyed(queryset: QuerySet) -> QuerySet:
+    """Annotate each row's primary key as text, as audit records name their object."""
+    return queryset.annotate(key=Cast("pk", CharField()))
+
+
+def patient_history(enrolment: Enrolment, *, show_contact: bool,
+                    limit: int = HISTORY_LIMIT) -> list:
+    """Return the changes to a patient's record, newest first, in words, from one query.
+
+    The audit records of the enrolment (enrolled, status, index date, sign-off), of the
+    patient and contact details (names of the fields changed, and their values only
+    with ``show_contact``), of each visit (moved, closed, reopened, a paper form
+    entered, a link stopped or sent again) and of each response (voided, corrected,
+    rescored, answered by link). Left out: disclosures (views, exports), the drafts a
+    patient saves on the way, and the records a paper entry writes per questionnaire
+    (its visit's record says it all). Each record's visit and instrument are read in
+    the same query.
+    """
+    from outcomes.audit.models import AuditRecord
+    from outcomes.instruments.models import Response
+
+    from .history import Change, actor_name, history_lines
+
+    visits = _keyed(Visit.objects.filter(enrolment_id=enrolment.pk))
+    responses = _keyed(Response.objects.filter(visit__enrolment_id=enrolment.pk))
+    contacts = _keyed(Contact.objects.filter(patient_id=enrolment.patient_id))
+    of_response = Q(object_type="instruments.response")
+    answered_by_link = Q(action="update", changes__has_key="state", actor__isnull=True)
+    records = (
+        AuditRecord.objects.filter(
+            Q(object_type="patients.enrolment", object_id=str(enrolment.pk))
+            | Q(object_type="patients.patient", object_id=str(enrolment.patient_id),
+                action="update")
+            | Q(object_type="patients.contact", object_id__in=contacts.values("key"))
+            | Q(object_type="followups.visit", object_id__in=visits.values("key"))
+            | (of_response & Q(object_id__in=responses.values("key"))
+               & (Q(action__in=["void", "correct"])
+                  | Q(action="update", changes__has_key="scores") | answered_by_link))
+        )
+        .exclude(action__in=["view", "export"])
+        .select_related("actor")
+        .annotate(
+            visit_label=Case(
+                When(object_type="followups.visit", then=Subquery(
+                    visits.filter(key=OuterRef("object_id")).values("timepoint__label")[:1])),
+                When(of_response, then=Subquery(
+                    responses.filter(key=OuterRef("object_id"))
+                    .values("visit__timepoint__label")[:1])),
+                default=Value(""),
+            ),
+            instrument_code=Case(When(of_response, then=Subquery(
+                responses.filter(key=OuterRef("object_id")).values("instrument__code")[:1])),
+                default=Value("")),
+            instrument_name=Case(When(of_response, then=Subquery(
+                responses.filter(key=OuterRef("object_id"))
+                .values("instrument__short_title")[:1])), default=Value("")),
+        )
+        .order_by("-at", "-pk")[:limit]
+    )
+    return history_lines((
+        Change(object_type=record.object_type, action=record.action,
+               changes=record.changes or {}, reason=record.reason,
+               who=actor_name(record.actor, record.actor_label), at=record.at,
+               visit_label=record.visit_label or "", instrument=record.instrument_code or "",
+               instrument_name=record.instrument_name or "")
+        for record in records
+    ), show_contact=show_contact)
+
+
+NO_CONTACT_LABEL = "No contact details"
+
+
 def completion_by_channel(user, study: Study) -> list[dict]:
     """Return, per time point and reminder channel, visits completed among those decided.
 
-    A visit is decided once completed or missed; the rate is completed / decided.
+    A visit is decided once completed or missed; the rate is completed / decided. Time
+    points and channels are named in words ("1 month", "Text message").
     """
     rows = (
         Visit.objects.filter(enrolment__study=study, enrolment__site__in=sites_of(user),
                              status__in=[Visit.Status.COMPLETED, Visit.Status.MISSED])
-        .values("timepoint__code", "timepoint__target_day",
+        .values("timepoint__label", "timepoint__target_day",
                 "enrolment__patient__contact__preferred_channel")
         .annotate(decided=Count("pk"),
                   completed=Count("pk", filter=Q(status=Visit.Status.COMPLETED)))
         .order_by("timepoint__target_day", "enrolment__patient__contact__preferred_channel")
     )
+    channels = dict(Contact.Channel.choices)
     return [
         {
-            "timepoint": row["timepoint__code"],
-            "channel": row["enrolment__patient__contact__preferred_channel"] or "none",
+            "timepoint": row["timepoint__label"],
+            "channel": channels.get(row["enrolment__patient__contact__preferred_channel"],
+                                    NO_CONTACT_LABEL),
             "decided": row["decided"],
             "completed": row["completed"],
             "percent": 100 * row["completed"] / row["decided"] if row["decided"] else None,
         }
         for row in rows
     ]
+
+
+def response_history(response) -> list:
+    """Return the changes to one response, newest first, in words (the correction page).
+
+    ``response`` is read with its visit's time point and its instrument. The drafts
+    a patient saves on the way are left out, as on the patient page.
+    """
+    from outcomes.audit.services import history
+
+    from .history import Change, actor_name, history_lines
+
+    return history_lines((
+        Change(object_type=record.object_type, action=record.action,
+               changes=record.changes or {}, reason=record.reason,
+               who=actor_name(record.actor, record.actor_label), at=record.at,
+               visit_label=response.visit.timepoint.label, instrument=response.instrument.code,
+               instrument_name=response.instrument.short_title)
+        for record in history(response).exclude(action__in=["view", "export"])
+        if not (record.action == "update" and set(record.changes or {}) == {"answers"})
+    ), show_contact=False)
 
 
 # The patient list (SPEC section 7): one row per patient, one cell per time point.

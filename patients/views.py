@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from outcomes.access import MANAGE_ENROLMENT, VIEW_CONTACT, VIEW_WORKLIST, requires
-from outcomes.audit.services import history, record_change
+from outcomes.audit.services import record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
 from outcomes.followups.schedule import visit_name
@@ -55,14 +55,16 @@ def dashboard(request, code: str):
     today = study_today(study)
     names = [w.code for w in selectors.WORKLISTS]
     current = request.GET.get("list") if request.GET.get("list") in names else "overdue"
-    page = Paginator(selectors.worklist(request.user, study, current, today), PAGE_SIZE)
+    page = Paginator(selectors.worklist(request.user, study, current, today),
+                     PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "patients/dashboard.html", {
         "study": study,
         "today": today,
         "worklists": selectors.WORKLISTS,
         "counts": selectors.worklist_counts(request.user, study, today),
         "current": current,
-        "page": page.get_page(request.GET.get("page")),
+        "page": page,
+        "rows": selectors.worklist_rows(page.object_list, study=study, today=today),
         "completion": selectors.completion_by_channel(request.user, study),
         "can_enrol": request.user.has_perm(MANAGE_ENROLMENT),
         # The failed-reminder list leads straight to the details that made it fail.
@@ -119,7 +121,9 @@ def patient(request, code: str, patient_code: str):
     return _patient_page(request, study, enrolment)
 
 
-def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None = None):
+def _patient_page(request, study, enrolment, *, status_form: StatusForm | None = None,
+                  index_form: IndexDateForm | None = None):
+    """Render the patient page; a form given back bound shows its errors, summarised."""
     show_contact = request.user.has_perm(VIEW_CONTACT)
     contact = selectors.contact_of(enrolment) if show_contact else None
     if contact is not None:
@@ -131,18 +135,31 @@ def _patient_page(request, study, enrolment, *, index_form: IndexDateForm | None
         visit.staff_entry = staff_entry(vars(visit), timepoint=visit.timepoint.label,
                                         time_zone=study.time_zone)
         visit.can_enter = visit.accepts_entry(today)
+    errors, errors_title = [], ""
+    if status_form is not None and status_form.errors:
+        errors = error_summary(status_form, section="status-form")
+        errors_title = "The status was not changed. Please check:"
+    elif index_form is not None and index_form.errors:
+        errors = error_summary(index_form, section="index-date-form")
+        errors_title = "The index date was not moved. Please check:"
     return render(request, "patients/patient.html", {
         "study": study,
         "enrolment": enrolment,
         "visits": visits,
         "contact": contact,
         "show_contact": show_contact,
-        "status_form": StatusForm(initial={"status": enrolment.status}),
+        "status_form": status_form or StatusForm(initial={"status": enrolment.status}),
+        # A withdrawn patient stays withdrawn (set_enrolment_status refuses any change);
+        # a change refused, from a page opened before the withdrawal say, shows why.
+        "can_change_status": (enrolment.status != enrolment.Status.WITHDRAWN
+                              or status_form is not None),
         "index_form": index_form or IndexDateForm(initial={"index_date": enrolment.index_date}),
         # Only an active patient may be sent a link again (withdrawn: never; paused: not now).
         "can_resend": request.user.has_perm(MANAGE_ENROLMENT) and enrolment.receives_reminders,
-        "history": history(enrolment)[:20],
+        "history": selectors.patient_history(enrolment, show_contact=show_contact),
         "today": today,
+        "errors": errors,
+        "errors_title": errors_title,
     })
 
 
@@ -178,21 +195,33 @@ def enrol(request, code: str):
 @requires(MANAGE_ENROLMENT)
 @require_POST
 def change_status(request, code: str, patient_code: str):
-    """Pause, resume, withdraw or complete a patient, with a reason."""
+    """Pause, resume, withdraw or complete a patient, with a reason.
+
+    A withdrawal is confirmed on a second page saying what it does; a refused change
+    shows the patient page again with the status and reason as chosen, the error at
+    the field.
+    """
     study = selectors.study_for(request.user, code)
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     form = StatusForm(request.POST)
     if form.is_valid():
+        data = form.cleaned_data
+        if (form.asks_withdrawal and not data["confirmed"]
+                and enrolment.status != enrolment.Status.WITHDRAWN):
+            return render(request, "patients/withdraw.html", {
+                "study": study, "enrolment": enrolment, "form": form,
+                "consequences": selectors.withdrawal_consequences(enrolment),
+            })
         try:
-            set_enrolment_status(enrolment=enrolment, status=form.cleaned_data["status"],
-                                 reason=form.cleaned_data["reason"], actor=request.user)
+            changed = set_enrolment_status(enrolment=enrolment, status=data["status"],
+                                           reason=data["reason"], actor=request.user)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            form.add_error(None, error)
         else:
-            messages.success(request, f"{patient_code} is now {form.cleaned_data['status']}.")
-    else:
-        messages.error(request, "Choose a status.")
-    return redirect("patients:patient", code=code, patient_code=patient_code)
+            messages.success(request, f"{patient_code} is now "
+                                      f"{changed.get_status_display().lower()}.")
+            return redirect("patients:patient", code=code, patient_code=patient_code)
+    return _patient_page(request, study, enrolment, status_form=form)
 
 
 @requires(MANAGE_ENROLMENT)
@@ -224,14 +253,13 @@ def move_index_date(request, code: str, patient_code: str):
     enrolment = selectors.enrolment_for(request.user, study, patient_code)
     form = IndexDateForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Give the new date and a reason.")
-        return redirect("patients:patient", code=code, patient_code=patient_code)
+        return _patient_page(request, study, enrolment, index_form=form)
     try:
         moved = change_index_date(enrolment=enrolment, index_date=form.cleaned_data["index_date"],
                                   reason=form.cleaned_data["reason"], actor=request.user)
     except ValidationError as error:
         # Refused, nothing changed: the page again, with what the coordinator typed.
-        messages.error(request, "The index date was not moved. " + " ".join(error.messages))
+        form.add_error(None, error)
         return _patient_page(request, study, enrolment, index_form=form)
     messages.success(request, f"Index date moved; {len(moved)} visit(s) rescheduled.")
     return redirect("patients:patient", code=code, patient_code=patient_code)

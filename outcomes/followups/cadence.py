@@ -65,6 +65,25 @@ def due_kind(plan: list[tuple[str, dt.date]], today: dt.date) -> str | None:
     return due[-1] if due else None
 
 
+def next_send(plan: list[tuple[str, dt.date]], *, today: dt.date, close_date: dt.date,
+              created: str | None) -> dt.date | None:
+    """Return the day the visit's next planned message goes, or None if none is left.
+
+    ``created`` is the kind of the visit's latest message already created (None: none
+    yet). That one and those before it in ``plan`` are done. Of the rest, those due by
+    ``today`` go as one at the next reminder run (``due_kind``: a backlog goes once), so
+    the next send is today; otherwise it is the first still to come. Nothing is planned
+    once the window has closed.
+    """
+    if today > close_date:
+        return None
+    kinds = [kind for kind, _ in plan]
+    rest = plan[kinds.index(created) + 1:] if created in kinds else plan
+    if not rest:
+        return None
+    return today if rest[0][1] <= today else rest[0][1]
+
+
 def in_quiet_hours(local: dt.datetime, cadence: Cadence) -> bool:
     """Return whether ``local`` (the study's wall-clock time) falls in quiet hours."""
     start, end = cadence.quiet_start_hour, cadence.quiet_end_hour

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -102,6 +102,18 @@ def visit_state(window: Window, *, today: dt.date, completed: bool) -> VisitStat
     return VisitState.MISSED
 
 
+def state_after_void(window: Window, *, today: dt.date, withdrawn: bool) -> VisitState:
+    """Return the state a completed visit takes when one of its responses is voided.
+
+    No longer complete, it is where its window says on ``today`` (open again, missed,
+    or scheduled); for a withdrawn patient, not applicable, as a withdrawal leaves
+    every visit not completed.
+    """
+    if withdrawn:
+        return VisitState.NOT_APPLICABLE
+    return visit_state(window, today=today, completed=False)
+
+
 def long_date(day: dt.date) -> str:
     """Return ``day`` as people write it: 3 March 2026."""
     return f"{day.day} {day:%B %Y}"
@@ -178,8 +190,34 @@ def move_conflicts(visits: Sequence[PlannedVisit]) -> list[str]:
             )
     return problems
 def day_label(day: dt.date) -> str:
-    """Return a date as the staff pages print it, e.g. ``1 Jun 2026``."""
-    return f"{day.day} {day:%b %Y}"
+    """Return a date as the staff pages print it, e.g. ``1 June 2026`` (as ``long_date``)."""
+    return long_date(day)
+
+
+_WRITTEN_DATE = re.compile(
+    r"(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:de\s+)?([^\W\d_]+)\.?,?\s+(?:del?\s+)?(\d{4})",
+    re.IGNORECASE,
+)
+
+
+def written_date(text: str, months: Mapping[str, int]) -> dt.date | None:
+    """Return the date in ``text`` written as day, month name and year, else None.
+
+    "1 June 2026", "1 jun 2026", "1st June, 2026", "1 de junio de 2026": ``months``
+    maps each month name and abbreviation people may type, in lower case, to its
+    number. None for anything else, an unknown month or a day the month does not
+    have (31 June), so the caller can try other forms or refuse the text.
+    """
+    found = _WRITTEN_DATE.fullmatch(text.strip())
+    if not found:
+        return None
+    month = months.get(found[2].lower())
+    if month is None:
+        return None
+    try:
+        return dt.date(int(found[3]), month, int(found[1]))
+    except ValueError:
+        return None
 
 
 def answered_date_problem(answered: dt.date, *, today: dt.date, enrolled: dt.date) -> str | None:

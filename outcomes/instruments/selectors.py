@@ -113,3 +113,41 @@ def staff_entry(columns: Mapping[str, object], *, timepoint: str,
         answered_date=columns["entry_completed_at"].astimezone(tz).date(),
         out_of_window=bool(columns["entry_out_of_window"]),
     )
+
+
+def void_consequence(response: Response, *, today: dt.date) -> str:
+    """Say what voiding ``response`` does to its visit, before the data manager confirms.
+
+    The same state ``void_response`` will set (``schedule.state_after_void``): "The
+    3-month visit will be open again, and the patient's link will work until 15 July
+    2026.", "... will be marked missed: its window closed on ...". ``response`` is read
+    with its visit, time point and enrolment.
+    """
+    from django.utils import formats
+
+    from outcomes.followups.models import Visit
+    from outcomes.followups.schedule import VisitState, Window, state_after_void, visit_name
+
+    visit = response.visit
+    enrolment = visit.enrolment
+    name = visit_name(visit.timepoint.label)
+    if visit.status != Visit.Status.COMPLETED:
+        return (f"The {name} is not complete, so it stays "
+                f"{visit.get_status_display().lower()}.")
+    window = Window(visit.window_open_date, visit.target_date, visit.window_close_date)
+    state = state_after_void(window, today=today,
+                             withdrawn=enrolment.status == enrolment.Status.WITHDRAWN)
+    opens, closes = (formats.date_format(day) for day in (window.open_date, window.close_date))
+    if state == VisitState.NOT_APPLICABLE:
+        return (f"The {name} will be marked not applicable: the patient is withdrawn, so it "
+                "will not be asked again.")
+    if state == VisitState.MISSED:
+        return f"The {name} will be marked missed: its window closed on {closes}."
+    if state == VisitState.SCHEDULED:
+        return f"The {name} will be scheduled again: its window opens on {opens}."
+    if enrolment.status == enrolment.Status.ACTIVE:
+        return (f"The {name} will be open again, and the patient's link will work until "
+                f"{closes}.")
+    return (f"The {name} will be open again until {closes}; the patient's status is "
+            f"{enrolment.get_status_display().lower()}, so no reminder goes and the link "
+            "does not work until they are active again.")

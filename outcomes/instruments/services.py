@@ -614,16 +614,18 @@ def void_response(*, response: Response, reason: str, actor) -> Response:
     """Void a completed response (entered for the wrong patient, say), with a reason.
 
     The row stays, as ``voided``, with its scores; results and verdicts leave it out,
-    and the visit is no longer complete unless another response takes its place.
+    and the visit is no longer complete unless another response takes its place: it
+    takes the state ``schedule.state_after_void`` gives (what the correction page
+    announces before the void, through ``selectors.void_consequence``), audited.
     """
     from outcomes.followups.models import Visit
-    from outcomes.followups.schedule import Window, visit_state
+    from outcomes.followups.schedule import Window, state_after_void
     from outcomes.followups.services import study_today
 
     if not reason or not reason.strip():
         raise ValueError("voiding a response needs a reason")
     original = Response.objects.select_for_update(of=LOCK_SELF).select_related(
-        "visit__enrolment__study",
+        "visit__enrolment__study", "instrument",
     ).get(pk=response.pk)
     if original.state != Response.State.COMPLETED:
         raise NotCompleted(
@@ -636,10 +638,12 @@ def void_response(*, response: Response, reason: str, actor) -> Response:
     visit = original.visit
     if visit.status == Visit.Status.COMPLETED:
         window = Window(visit.window_open_date, visit.target_date, visit.window_close_date)
-        state = visit_state(window, today=study_today(visit.enrolment.study), completed=False)
+        state = state_after_void(
+            window, today=study_today(visit.enrolment.study),
+            withdrawn=visit.enrolment.status == visit.enrolment.Status.WITHDRAWN)
         Visit.objects.filter(pk=visit.pk).update(status=state, completed_at=None)
         record_change(obj=visit, action="update", actor=actor,
                       before={"status": visit.status}, after={"status": str(state)},
-                      reason=f"response {original.pk} voided")
+                      reason=f"{original.instrument.short_title} voided: {reason.strip()}")
     refresh_responder_statuses(enrolment=visit.enrolment)
     return original

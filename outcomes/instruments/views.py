@@ -1,32 +1,51 @@
-"""Staff pages for responses: correction with a reason."""
+"""Staff pages for responses: correction with a reason, or a void that says what follows."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from outcomes.access import CORRECT_RESPONSE, requires
-from outcomes.audit.services import history
-from outcomes.survey.forms import InstrumentForm
+from outcomes.followups.services import study_today
+from outcomes.survey.forms import InstrumentForm, render_questions
 
 from .definitions import INSTRUMENTS
 from .models import Response
 from .scoring import ScoringError
+from .selectors import void_consequence
 from .services import NotCompleted, correct_response, void_response
 
 
 class CorrectionForm(InstrumentForm):
+    """The corrected answers: the patient's own form, with the same checks."""
+
+
+class CorrectionReasonForm(forms.Form):
+    """Why the answers change; a form of its own, so the answers are checked either way."""
+
     reason = forms.CharField(
         label=_("Reason for the correction"), max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Kept in the audit history, e.g. 'paper form re-checked: section 4 was 2'."),
+        error_messages={"required": _("Say why the answers are corrected.")},
     )
 
-    def answers(self):
-        return {code: self.cleaned_data.get(code) for code in self.definition.item_codes}
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for voiding"), max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Kept in the audit history, e.g. 'entered for the wrong patient'."),
+        error_messages={"required": _("Say why the response is voided.")},
+    )
+
+    def __init__(self, *args, **kwargs):
+        # Its own ids beside the correction's "reason" on the same page.
+        super().__init__(*args, auto_id="void_%s", **kwargs)
 
 
 def responses_in_scope(user):
@@ -50,6 +69,44 @@ def _already_changed(request, response: Response):
                     patient_code=response.visit.enrolment.patient.code)
 
 
+def _field_errors(form: forms.Form, anchor: str) -> list[dict[str, str]]:
+    """Return a plain form's errors for the summary, each naming its field in words."""
+    items = []
+    for name, errors in form.errors.items():
+        for error in errors:
+            if name == NON_FIELD_ERRORS:
+                items.append({"text": error, "anchor": anchor})
+            else:
+                items.append({"text": f"{form.fields[name].label}: {error}",
+                              "anchor": f"div_{form[name].auto_id}"})
+    return items
+
+
+def _page(request, response: Response, *, form: CorrectionForm, reason_form, void_form,
+          status: int = 200):
+    from patients.selectors import response_history
+
+    study = response.visit.enrolment.study
+    errors = [
+        *({"text": link.text, "anchor": link.href.lstrip("#")} for link in form.error_links()),
+        *({"text": str(error), "anchor": "correction-answers"}
+          for error in form.non_field_errors()),
+        *_field_errors(reason_form, "correction-form"),
+    ]
+    return render(request, "instruments/correct.html", {
+        "study": study,
+        "response": response,
+        "questions": render_questions(form),
+        "form": form,
+        "reason_form": reason_form,
+        "void_form": void_form,
+        "errors": errors,
+        "void_errors": _field_errors(void_form, "void-form"),
+        "void_consequence": void_consequence(response, today=study_today(study)),
+        "history": response_history(response),
+    }, status=status)
+
+
 @requires(CORRECT_RESPONSE)
 def correct(request, pk: int):
     """Correct a completed response: new answers, a reason, an audit record."""
@@ -58,36 +115,27 @@ def correct(request, pk: int):
         return _already_changed(request, response)
     definition = INSTRUMENTS[response.instrument.code]
     study = response.visit.enrolment.study
-    if request.method == "POST":
-        form = CorrectionForm(request.POST, definition=definition,
-                              max_missing=study.odi_max_missing)
-        if form.is_valid():
-            try:
-                correct_response(response=response, answers=form.answers(),
-                                 reason=form.cleaned_data["reason"], actor=request.user)
-            except ScoringError as error:
-                form.add_error(None, str(error))
-            except NotCompleted:  # a second click, or a colleague, got there first
-                return _already_changed(request, response)
-            else:
-                messages.success(request, _("The correction is saved, with its reason."))
-                return redirect("patients:outcomes", code=study.code,
-                                patient_code=response.visit.enrolment.patient.code)
-    else:
-        form = CorrectionForm(initial=response.answers, definition=definition,
-                              max_missing=study.odi_max_missing)
-    return render(request, "instruments/correct.html", {
-        "response": response, "form": form, "history": history(response)[:20],
-        "void_form": VoidForm(),
-    })
-
-
-class VoidForm(forms.Form):
-    reason = forms.CharField(
-        label=_("Reason for voiding"), max_length=500,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text=_("Kept in the audit history, e.g. 'entered for the wrong patient'."),
-    )
+    if request.method != "POST":
+        return _page(request, response, void_form=VoidForm(), reason_form=CorrectionReasonForm(),
+                     form=CorrectionForm(initial=response.answers, definition=definition,
+                                         max_missing=study.odi_max_missing))
+    form = CorrectionForm(request.POST, definition=definition, max_missing=study.odi_max_missing)
+    reason_form = CorrectionReasonForm(request.POST)
+    # Both checked (no short circuit), so every error shows at once.
+    if all([form.is_valid(), reason_form.is_valid()]):
+        try:
+            correct_response(response=response, answers=form.answers(),
+                             reason=reason_form.cleaned_data["reason"], actor=request.user)
+        except ScoringError as error:
+            form.add_error(error.item if error.item in form.fields else None,
+                           _("cannot be scored: %(reason)s") % {"reason": error.reason})
+        except NotCompleted:  # a second click, or a colleague, got there first
+            return _already_changed(request, response)
+        else:
+            messages.success(request, _("The correction is saved, with its reason."))
+            return redirect("patients:outcomes", code=study.code,
+                            patient_code=response.visit.enrolment.patient.code)
+    return _page(request, response, form=form, reason_form=reason_form, void_form=VoidForm())
 
 
 @requires(CORRECT_RESPONSE)
@@ -99,8 +147,11 @@ def void(request, pk: int):
         return _already_changed(request, response)
     form = VoidForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Give a reason to void the response."))
-        return redirect("response-correct", pk=pk)
+        study = response.visit.enrolment.study
+        return _page(request, response, void_form=form, reason_form=CorrectionReasonForm(),
+                     form=CorrectionForm(initial=response.answers,
+                                         definition=INSTRUMENTS[response.instrument.code],
+                                         max_missing=study.odi_max_missing))
     try:
         void_response(response=response, reason=form.cleaned_data["reason"],
                       actor=request.user)

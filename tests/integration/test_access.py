@@ -182,7 +182,7 @@ def test_the_audit_trail_holds_who_what_before_after_and_why(client, demo):
                 {"index_date": str(enrolment.index_date + dt.timedelta(days=3)),
                  "reason": "procedure moved"})
     client.post(reverse("patients:status", kwargs=patient_url),
-                {"status": "withdrawn", "reason": "moved abroad"})
+                {"status": "withdrawn", "reason": "moved abroad", "confirmed": "on"})
     enrolment.refresh_from_db()
     assert enrolment.status == "withdrawn"
     withdrawal = AuditRecord.objects.get(action="status", object_id=str(enrolment.pk))

@@ -99,10 +99,11 @@ EXPECTED = [
     ("GET", "patients:patient", {"code": STUDY, "patient_code": PATIENT}, _matrix(
         coordinator_other_site=404, clinician_other_site=404, data_manager_other_site=404,
         coordinator=200, clinician=200, data_manager=200)),
+    # An empty POST re-shows the patient page with the form's errors at its fields.
     ("POST", "patients:status", {"code": STUDY, "patient_code": PATIENT}, _matrix(
-        coordinator_other_site=404, coordinator=302, administrator=302)),
+        coordinator_other_site=404, coordinator=200, administrator=200)),
     ("POST", "patients:index-date", {"code": STUDY, "patient_code": PATIENT}, _matrix(
-        coordinator_other_site=404, coordinator=302, administrator=302)),
+        coordinator_other_site=404, coordinator=200, administrator=200)),
     ("POST", "patients:resend", "resend", _matrix(
         coordinator_other_site=404, coordinator=302, administrator=302)),
     # A paper or telephone form typed in: an empty POST re-shows the form with its errors.
@@ -138,8 +139,9 @@ EXPECTED = [
         data_manager_other_site=404, data_manager=404, administrator=404)),
     ("GET", "response-correct", "response", _matrix(
         data_manager_other_site=404, data_manager=200)),
+    # An empty POST re-shows the correction page with the void's error at its field.
     ("POST", "response-void", "response", _matrix(
-        data_manager_other_site=404, data_manager=302, administrator=302)),
+        data_manager_other_site=404, data_manager=200, administrator=200)),
 ]
 
 # The admin is Django's: only staff reach it, and each model page needs its permission.

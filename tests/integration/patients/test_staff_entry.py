@@ -170,7 +170,7 @@ def test_source_who_and_dates_are_stored_and_shown_on_both_pages(
         assert response.entered_at == NOW
         assert response.completed_at.date() == dt.date(2026, 5, 29)
         assert response.out_of_window is False  # the baseline window opened on 2 May
-    line = f"{label}, entered by coord on 1 Jun 2026; answered 29 May 2026"
+    line = f"{label}, entered by coord on 1 June 2026; answered 29 May 2026"
     page = client.get(patient_url(enrolment)).content.decode()
     assert line in page and "Out of window" not in page
     clinician = staff("doc", "Clinicians")
@@ -216,7 +216,7 @@ def test_a_form_answered_inside_the_window_but_typed_in_late_is_not_flagged(
 
 
 @pytest.mark.parametrize(("answered", "message"), [
-    ("2026-06-02", "The date answered cannot be in the future (today is 1 Jun 2026)."),
+    ("2026-06-02", "The date answered cannot be in the future (today is 1 June 2026)."),
     ("2026-05-24", "The date answered cannot be before the patient was enrolled "
                    "(25 May 2026)."),
     ("", "Give the date the questionnaire was answered."),
@@ -311,9 +311,9 @@ def test_a_visit_whose_window_has_not_opened_takes_no_form(client, study, coordi
     page = client.get(patient_url(enrolment)).content.decode()
     assert entry_url(baseline) in page and entry_url(m3) not in page
     reply = client.post(entry_url(m3), form_data(answered=str(TODAY)), follow=True)
-    assert "The 3 months window opens on 16 Aug 2026: a form for this visit can be entered " \
+    assert "The 3 months window opens on 16 August 2026: a form for this visit can be entered " \
            "from then." in reply.content.decode()
-    with pytest.raises(ValidationError, match="window opens on 16 Aug 2026"):
+    with pytest.raises(ValidationError, match="window opens on 16 August 2026"):
         enter_visit(visit=m3, answers=dict(zip(CODES, PAGES, strict=True)), source="paper",
                     answered_date=TODAY, actor=coordinator)
     assert not Response.objects.filter(visit=m3).exists()
@@ -439,7 +439,7 @@ def test_a_correction_of_a_late_paper_form_stays_flagged(client, study, coordina
     assert fixed.out_of_window is True and fixed.source == "paper"
     client.force_login(coordinator)
     # The page still names who typed the form in first.
-    assert "Paper form, entered by coord on 1 Jun 2026" in client.get(
+    assert "Paper form, entered by coord on 1 June 2026" in client.get(
         patient_url(enrolment)).content.decode()
 
 

@@ -14,6 +14,7 @@ from outcomes.audit.models import AuditRecord
 from outcomes.followups.models import Reminder, Visit
 from patients.models import Enrolment, Site
 from tests.factories import bulk_cohort, enrol
+from tests.htmltree import parse
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -158,7 +159,52 @@ def test_completion_rate_is_reported_per_time_point_and_channel(client, study, c
     client.force_login(coordinator)
     page = client.get(dashboard(study)).content.decode()
     assert "Completion by reminder channel" in page
-    assert "sms" in page and "email" in page
+    table = parse(page).find("table", cls="w-auto")
+    rows = [[cell.text for cell in row.find_all("td")]
+            for row in table.find("tbody").find_all("tr")]
+    # People words: time points by label, channels by name (were "m1", "sms", "email").
+    assert "1 month" in {row[0] for row in rows}
+    assert {row[0] for row in rows} <= {"Baseline", "1 month", "3 months", "6 months", "12 months"}
+    assert {row[1] for row in rows} == {"Email", "Text message"}
+
+
+def worklist_rows(page: str) -> dict[str, list[str]]:
+    """The worklist's rows, each patient's code to its cells' text."""
+    body = parse(page).find("table", cls="table-sm").find("tbody")
+    return {cells[0]: cells for cells in (
+        [cell.text for cell in row.find_all("td")] for row in body.find_all("tr"))}
+
+
+def test_the_worklist_names_arms_and_sites_and_says_when_the_next_reminder_goes(
+    client, study, coordinator
+):
+    # Index 27 April: the 1-month window is 20 May (day 23) to 10 June; target 27 May.
+    # The default cadence: invitation 20 May, reminders 23 and 27 May, last call 8 June.
+    quiet = enrol(study, "R-1", index_date=dt.date(2026, 4, 27), today=TODAY,
+                  contact={"email": "r1@example.org"})
+    reminded = enrol(study, "R-2", index_date=dt.date(2026, 4, 27), today=TODAY, arm="CONTROL",
+                     contact={"email": "r2@example.org"})
+    m1 = reminded.visits.get(timepoint__code="m1")
+    for kind in ("invitation", "reminder_1", "reminder_2"):
+        Reminder.objects.create(visit=m1, kind=kind, channel="email", status="sent")
+    Reminder.objects.create(visit=m1, kind="manual", channel="email", status="failed")
+    # Index 10 June, enrolled 3 June: the baseline window opens then, the invitation with it.
+    enrol(study, "R-3", index_date=dt.date(2026, 6, 10), today=TODAY)
+    client.force_login(coordinator)
+    overdue = worklist_rows(client.get(dashboard(study, "overdue")).content.decode())
+    assert overdue["R-1"][1:4] == ["Bone marrow concentrate + conventional care", "Main clinic",
+                                   "1 month"]
+    assert overdue["R-1"][7:9] == ["None sent yet", "Today"]  # the backlog goes at the next run
+    assert overdue["R-2"][1] == "Conventional care"
+    assert overdue["R-2"][7:9] == ["3 sent Last: Sent again by staff: failed (gave up)",
+                                   "8 June 2026"]  # the last call
+    upcoming = worklist_rows(client.get(dashboard(study, "upcoming")).content.decode())
+    assert upcoming["R-3"][3] == "Baseline"
+    assert upcoming["R-3"][7:9] == ["None sent yet", "3 June 2026"]
+    quiet.status = "paused"
+    quiet.save()
+    missed = worklist_rows(client.get(dashboard(study, "missed")).content.decode())
+    assert missed["R-1"][7:9] == ["None sent yet", "None planned"]  # the baseline, closed
 
 
 def test_moving_the_index_date_reschedules_open_visits_with_the_reason(client, study,
@@ -188,8 +234,15 @@ def test_a_refused_index_date_move_says_why_and_keeps_what_was_typed(client, stu
     reply = client.post(url, {"index_date": "2026-06-01", "reason": "procedure postponed"})
     assert reply.status_code == 200
     page = reply.content.decode()
-    assert ("The index date was not moved. The 1-month visit was completed on 28 May 2026, "
-            "outside its window for this index date (24 June 2026–15 July 2026).") in page
+    summary = parse(page).find("div", id="error-summary")
+    assert summary.find("h2").text == "The index date was not moved. Please check:"
+    assert [item.text for item in summary.find_all("li")] == [
+        "New index date: The 1-month visit was completed on 28 May 2026, outside its window "
+        "for this index date (24 June 2026–15 July 2026).",
+        "New index date: The 1-month visit (completed on 28 May 2026) would come before the "
+        "baseline visit (due 1 June 2026)."]
+    field = parse(page).find("div", id="div_id_index_date")
+    assert "The 1-month visit was completed on 28 May 2026" in field.text  # at the field too
     assert 'value="2026-06-01"' in page and "procedure postponed" in page
     enrolment.refresh_from_db()
     assert enrolment.index_date == dt.date(2026, 5, 1)
@@ -210,7 +263,7 @@ def test_a_patient_who_is_not_active_has_no_send_again_button_and_a_resend_is_re
     client.force_login(coordinator)
     assert "Send the link again" in client.get(patient_page(study, "W-7")).content.decode()
     client.post(reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-7"}),
-                {"status": status, "reason": "in hospital"})
+                {"status": status, "reason": "in hospital", "confirmed": "on"})
     assert "Send the link again" not in client.get(patient_page(study, "W-7")).content.decode()
     url = reverse("patients:resend", kwargs={"code": study.code, "patient_code": "W-7",
                                              "visit_id": visit.pk})
@@ -233,7 +286,7 @@ def test_a_withdrawn_patients_link_shows_the_link_not_active_page(client, study,
     assert client.get(link).status_code == 200  # open: the visit's first page
     client.force_login(coordinator)
     client.post(reverse("patients:status", kwargs={"code": study.code, "patient_code": "W-8"}),
-                {"status": "withdrawn", "reason": "moved abroad"})
+                {"status": "withdrawn", "reason": "moved abroad", "confirmed": "on"})
     client.logout()
     reply = client.get(link)
     assert reply.status_code == 404
@@ -275,3 +328,10 @@ def test_a_resend_in_quiet_hours_says_when_the_link_will_go(
                                                        tzinfo=dt.UTC)
     else:
         assert [m.to for m in mail.outbox] == [["w9@example.org"]]
+
+
+def test_the_list_of_studies_names_each_arm_in_words(client, study, coordinator):
+    client.force_login(coordinator)
+    row = parse(client.get(reverse("home")).content).find("tbody").find("tr")
+    assert [cell.text for cell in row.find_all("td")][2] == (
+        "Bone marrow concentrate + conventional care; Conventional care")  # was "BMC, CONTROL"

@@ -11,6 +11,7 @@ from outcomes.followups.cadence import (
     Cadence,
     due_kind,
     in_quiet_hours,
+    next_send,
     quiet_hours_end,
     reminder_plan,
     when_phrase,
@@ -43,6 +44,20 @@ def test_after_an_outage_only_the_latest_due_message_is_sent():
     assert due_kind(plan, day(75)) is None
     assert due_kind(plan, day(76)) == "invitation"
     assert due_kind(plan, day(84)) == "reminder_2"
+
+
+@pytest.mark.parametrize(("today", "created", "expected"), [
+    (day(70), None, day(76)),  # before the window: the invitation, on the day it opens
+    (day(76), None, day(76)),  # the invitation is due and not created yet: today
+    (day(77), "invitation", day(79)),  # reminder 1 comes 3 days after the opening
+    (day(90), None, day(90)),  # nothing sent, a backlog: the latest due goes today
+    (day(84), "reminder_2", day(102)),  # then the last call, 2 days before the close
+    (day(103), "last_call", None),  # every message sent
+    (day(105), None, None),  # the window closed on day 104
+])
+def test_the_next_send_is_the_first_planned_message_not_yet_created(today, created, expected):
+    plan = reminder_plan(M3, Cadence())
+    assert next_send(plan, today=today, close_date=M3.close_date, created=created) == expected
 
 
 @pytest.mark.parametrize(("hour", "quiet"), [(7, True), (8, False), (19, False), (20, True),

@@ -15,9 +15,11 @@ from outcomes.followups.schedule import (
     answered_date_problem,
     long_date,
     move_conflicts,
+    state_after_void,
     visit_name,
     visit_state,
     visit_window,
+    written_date,
 )
 
 INDEX = dt.date(2026, 3, 2)
@@ -108,6 +110,28 @@ def test_a_long_date_reads_day_month_year():
     assert long_date(dt.date(2026, 3, 3)) == "3 March 2026"
 
 
+MONTHS = {"june": 6, "jun": 6, "junio": 6, "february": 2, "feb": 2, "sept": 9}
+
+
+@pytest.mark.parametrize(("text", "date"), [
+    ("1 June 2026", dt.date(2026, 6, 1)), ("01 june 2026", dt.date(2026, 6, 1)),
+    (" 1 Jun. 2026 ", dt.date(2026, 6, 1)), ("1st June, 2026", dt.date(2026, 6, 1)),
+    ("1 de junio de 2026", dt.date(2026, 6, 1)), ("30 Sept 2026", dt.date(2026, 9, 30)),
+    ("29 February 2028", dt.date(2028, 2, 29)),
+])
+def test_a_date_written_as_day_month_name_and_year_is_read(text, date):
+    assert written_date(text, MONTHS) == date
+
+
+@pytest.mark.parametrize("text", [
+    "31 June 2026",  # June has 30 days
+    "29 February 2026",  # not a leap year
+    "1 Juno 2026", "June 1 2026", "1/6/2026", "2026-06-01", "1 June", "1 June 26", "",
+])
+def test_anything_else_is_not_read_as_a_written_date(text):
+    assert written_date(text, MONTHS) is None
+
+
 def d(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
@@ -175,6 +199,17 @@ def test_a_typed_in_form_may_be_answered_from_enrolment_to_today_whatever_the_wi
     assert answered_date_problem(today, today=today, enrolled=enrolled) is None
     assert answered_date_problem(enrolled, today=today, enrolled=enrolled) is None
     assert answered_date_problem(dt.date(2026, 6, 2), today=today, enrolled=enrolled) == (
-        "The date answered cannot be in the future (today is 1 Jun 2026).")
+        "The date answered cannot be in the future (today is 1 June 2026).")
     assert answered_date_problem(dt.date(2026, 5, 24), today=today, enrolled=enrolled) == (
         "The date answered cannot be before the patient was enrolled (25 May 2026).")
+
+
+@pytest.mark.parametrize(("today", "withdrawn", "state"), [
+    (dt.date(2026, 5, 1), False, "scheduled"),  # before its window (an imported answer)
+    (dt.date(2026, 6, 1), False, "open"),
+    (dt.date(2026, 6, 16), False, "missed"),  # the day after the window closed
+    (dt.date(2026, 6, 1), True, "not_applicable"),  # a withdrawal closed every other visit
+])
+def test_a_visit_whose_answer_is_voided_is_where_its_window_says(today, withdrawn, state):
+    window = Window(dt.date(2026, 5, 20), dt.date(2026, 5, 27), dt.date(2026, 6, 15))
+    assert state_after_void(window, today=today, withdrawn=withdrawn) == state
