@@ -45,18 +45,9 @@ WRAPPED = "code-wrapped"  # ... of a code linked from a table, broken over two l
 # still fails on any NEW violation. Keyed by (page, axe rule id, CONTRAST or WRAPPED); a
 # key no longer found is reported as a warning, to be removed from here.
 KNOWN: dict[tuple[str, str], str] = {
-    # Issue 14: "The 'Change status' and 'Move the index date' buttons render blue on blue
-    # (contrast 1:1)" (crispy's btn-primary with btn-outline-primary, 1.00:1).
-    ("patient", CONTRAST): "status and index-date submit buttons blue on blue",
-    # Issue 14: "inline inputs on the study page have no labels (axe: 40 critical `label`
-    # violations)": the arms, time points and rules inlines (#id_arms-0-code, ...).
-    ("admin-study", "label"): "admin study inlines without labels",
     # Django's filter_horizontal widget (Sites) puts aria-label on a plain <span>
     # (.help-tooltip.search-label-icon in the filter's label): the study admin's widget.
     ("admin-study", "aria-prohibited-attr"): "filter_horizontal search icon aria-label",
-    # The failed-reminder worklist breaks the patient code at its hyphen ("DEMO-" over
-    # "0001") in its narrow first column.
-    ("dashboard-failed", WRAPPED): "patient code broken over two lines",
 }
 
 
