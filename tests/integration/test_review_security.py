@@ -1,0 +1,297 @@
+"""A hostile review of the security fixes of issue 13: each test is one attack.
+
+The world: the demo study BMC-LBP at site MAIN, and a second study SECRETSTUDY at site
+NORTH only, whose codes, names and patient are words no page of a MAIN user may show
+(``SECRETS``). A data manager of MAIN (the demo's ``datamanager``) and a "broad viewer"
+of MAIN, who holds the view permission of every model of the project (a role a site
+could make in the admin), try every admin page, filter, search and form.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Group, Permission, User
+from django.urls import reverse
+
+from outcomes.admin_scope import SCOPES, ScopedAdmin
+from outcomes.followups.models import TimePoint
+from outcomes.instruments.models import ResponderRule, Response
+from patients.models import Arm, Site, Study
+from tests.conftest import DEMO_NOW
+from tests.factories import enrol
+
+TODAY = DEMO_NOW.date()
+#: Words of the other study and site: none may appear on a page a MAIN user opens.
+SECRETS = ("SECRETSTUDY", "Hidden trial", "NORTH", "North clinic", "ZETA", "Zeta arm",
+           "zz_secret", "Secret visit", "zz_rule", "NORTH-0001")
+
+
+@pytest.fixture
+def world(demo):
+    north = Site.objects.create(code="NORTH", name="North clinic")
+    other = Study.objects.create(code="SECRETSTUDY", title="Hidden trial",
+                                 contact_phone="555-0100")
+    other.sites.add(north)
+    Arm.objects.create(study=other, code="ZETA", name="Zeta arm")
+    baseline = TimePoint.objects.create(study=other, code="zz_secret", label="Secret visit",
+                                        target_day=0, window_before_days=7,
+                                        window_after_days=7, is_baseline=True)
+    baseline.instruments.add(*demo.timepoints.get(is_baseline=True).instruments.all())
+    ResponderRule.objects.create(study=other, code="zz_rule", score="nrs", kind="absolute",
+                                 direction="decrease", threshold=2)
+    enrolment = enrol(other, "NORTH-0001", arm="ZETA", site="NORTH", index_date=TODAY,
+                      today=TODAY, contact={"email": "north1@example.org"})
+    visit = enrolment.visits.get()
+    Response.objects.create(visit=visit, instrument=baseline.instruments.first(),
+                            answers={"pain": 3}, state="completed", completed_at=DEMO_NOW)
+    # A second study of MAIN's, so that each filter on studies has something to offer.
+    second = Study.objects.create(code="SECONDOWN", title="Second own study")
+    second.sites.add(Site.objects.get(code="MAIN"))
+    Arm.objects.create(study=second, code="OWN", name="Own arm")
+    manager = User.objects.get(username="datamanager")
+    viewer = User.objects.create_user("viewer", password="x" * 12, is_staff=True)
+    viewer.user_permissions.add(*Permission.objects.filter(
+        codename__startswith="view_",
+        content_type__app_label__in=["patients", "followups", "instruments"]))
+    Site.objects.get(code="MAIN").staff.add(viewer)
+    return {"demo": demo, "other": other, "north": north, "manager": manager,
+            "viewer": viewer, "enrolment": enrolment, "visit": visit,
+            "timepoint": baseline, "response": Response.objects.get(visit=visit)}
+
+
+def change_url(obj) -> str:
+    meta = obj._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+
+
+def scoped_admins():
+    return sorted((model._meta.label_lower, model_admin)
+                  for model, model_admin in admin.site._registry.items()
+                  if isinstance(model_admin, ScopedAdmin)
+                  and model._meta.label_lower in SCOPES)
+
+
+def leaked(body: str) -> list[str]:
+    return [word for word in SECRETS if re.search(rf"\b{re.escape(word)}\b", body)]
+
+
+# --- Admin: lists, filters, searches ------------------------------------------------------
+
+@pytest.mark.parametrize("who", ["manager", "viewer"])
+def test_no_changelist_names_another_study_or_site_in_its_filters(client, world, who):
+    """Django's RelatedFieldListFilter offers every related row (every study code, every
+    site name), and AllValuesFieldListFilter on a related field every value of every
+    study (time point and rule codes): the sidebar must hold one's own only."""
+    client.force_login(world[who])
+    opened, leaks = 0, {}
+    for label, model_admin in scoped_admins():
+        meta = model_admin.model._meta
+        reply = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
+        if reply.status_code == 403:
+            continue
+        opened += 1
+        assert reply.status_code == 200, label
+        if leaked(reply.content.decode()):
+            leaks[label] = leaked(reply.content.decode())
+    assert leaks == {}
+    assert opened == (6 if who == "manager" else 12)
+
+
+def test_the_filters_still_offer_and_apply_ones_own_choices(client, world):
+    client.force_login(world["viewer"])
+    demo = world["demo"]
+    page = client.get(reverse("admin:patients_arm_changelist")).content.decode()
+    assert f"?study__id__exact={demo.pk}" in page  # one's two studies are offered
+    assert "SECONDOWN" in page
+    page = client.get(reverse("admin:followups_visit_changelist")).content.decode()
+    assert "timepoint__code=baseline" in page
+    filtered = client.get(reverse("admin:followups_visit_changelist"),
+                          {"timepoint__code": "baseline"})
+    visits = list(filtered.context["cl"].result_list)
+    assert visits and {v.timepoint.code for v in visits} == {"baseline"}
+    # Filtering by the other study's id: its rows are not in scope, so nothing shows.
+    other = client.get(reverse("admin:patients_arm_changelist"),
+                       {"study__id__exact": world["other"].pk})
+    assert list(other.context["cl"].result_list) == []
+
+
+def out_of_scope_objects(world) -> list:
+    """One object of each scoped model that belongs to the other study or site."""
+    from outcomes.followups.models import Reminder, TimePointInstrument
+    from outcomes.instruments.models import ResponderStatus, Score
+    from patients.models import Contact, InjectedStructure, Patient, Procedure
+
+    enrolment = world["enrolment"]
+    visit = world["visit"]
+    response = world["response"]
+    other = world["other"]
+    procedure = Procedure.objects.create(enrolment=enrolment, procedure_date=TODAY)
+    rule = ResponderRule.objects.get(study=other)
+    objects = [
+        other, world["north"], other.arms.get(), Patient.objects.get(code="NORTH-0001"),
+        Contact.objects.get(patient__code="NORTH-0001"), enrolment, procedure,
+        InjectedStructure.objects.create(procedure=procedure, structure="L4-L5 disc",
+                                         side="left"),
+        world["timepoint"], TimePointInstrument.objects.filter(timepoint=world["timepoint"])
+        .first(), visit, Reminder.objects.create(visit=visit, kind="due", channel="email"),
+        response, Score.objects.create(response=response, code="nrs", value=3, exact=True,
+                                       scoring_version="1"),
+        rule, ResponderStatus.objects.create(enrolment=enrolment, timepoint=world["timepoint"],
+                                             rule=rule, verdict="pending"),
+    ]
+    assert {o._meta.label_lower for o in objects} == set(SCOPES)
+    return objects
+
+
+@pytest.mark.parametrize("who", ["manager", "viewer"])
+@pytest.mark.parametrize("page", ["change", "history", "delete"])
+def test_another_studys_objects_do_not_exist_on_any_admin_page(client, world, who, page):
+    client.force_login(world[who])
+    for obj in out_of_scope_objects(world):
+        meta = obj._meta
+        if not admin.site.is_registered(type(obj)):
+            continue  # an inline only (contact details): its parent's page is tried
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_{page}", args=[obj.pk])
+        reply = client.get(url)
+        assert reply.status_code in (302, 403), (url, reply.status_code)
+        if reply.status_code == 302:  # "… with ID … doesn't exist", on the index
+            assert reply["Location"] == reverse("admin:index"), url
+        assert leaked(client.get(reverse("admin:index")).content.decode()) == [], url
+
+
+@pytest.mark.parametrize("query", [
+    {"q": "NORTH"}, {"q": "NORTH-0001"},
+    {"visit__enrolment__site__id__exact": "{north}"},
+    {"visit__enrolment__study__id__exact": "{other}"},
+    {"instrument__code": "nrs11"}, {"o": "-1.2"},
+    {"_popup": "1", "_to_field": "id"},
+])
+def test_response_list_filters_and_searches_stay_in_scope(client, world, query):
+    client.force_login(world["manager"])
+    params = {k: v.format(north=world["north"].pk, other=world["other"].pk)
+              for k, v in query.items()}
+    reply = client.get(reverse("admin:instruments_response_changelist"), params)
+    if reply.status_code == 200 and "cl" in reply.context:
+        assert world["response"] not in list(reply.context["cl"].result_list)
+    # The search box repeats what was searched for: that is no leak.
+    assert [word for word in leaked(reply.content.decode())
+            if not any(word in value for value in params.values())] == []
+
+
+def test_a_popup_cannot_name_a_field_to_read_another_way(client, world):
+    client.force_login(world["manager"])
+    reply = client.get(reverse("admin:patients_study_changelist"),
+                       {"_popup": "1", "_to_field": "contact_email"})
+    assert reply.status_code == 400  # Django refuses a to_field no relation points at
+
+
+@pytest.mark.parametrize("params", [
+    {"app_label": "patients", "model_name": "enrolment", "field_name": "patient",
+     "term": "NORTH"},
+    {"app_label": "patients", "model_name": "enrolment", "field_name": "patient", "term": ""},
+    {"app_label": "patients", "model_name": "enrolment", "field_name": "study", "term": ""},
+    {"app_label": "patients", "model_name": "study", "field_name": "sites", "term": ""},
+    {"app_label": "followups", "model_name": "timepoint", "field_name": "study", "term": ""},
+])
+def test_autocomplete_holds_only_ones_own_rows(client, world, params):
+    client.force_login(world["viewer"])
+    reply = client.get(reverse("admin:autocomplete"), params)
+    assert reply.status_code in (200, 403)
+    assert leaked(reply.content.decode()) == []
+    if reply.status_code == 200 and not params["term"]:
+        assert reply.json()["results"], "one's own patients are there"
+
+
+def test_add_forms_offer_only_ones_own_studies_and_sites(client, world):
+    client.force_login(world["manager"])
+    opened = 0
+    for label, model_admin in scoped_admins():
+        meta = model_admin.model._meta
+        reply = client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_add"))
+        if reply.status_code == 403:
+            continue
+        opened += 1
+        assert reply.status_code == 200, label
+        assert leaked(reply.content.decode()) == [], label
+    assert opened == 5  # study, site, arm, time point, responder rule
+
+
+def study_form_data(client, study) -> dict:
+    """The study's admin form as the browser would post it (inlines included)."""
+    page = client.get(change_url(study))
+    data = {}
+    for form in [page.context["adminform"].form,
+                 *[f for formset in page.context["inline_admin_formsets"]
+                   for f in formset.formset.forms]]:
+        for name, field in form.fields.items():
+            value = form[name].value()
+            if value is None:
+                continue
+            if getattr(field.widget, "allow_multiple_selected", False):
+                data[form.add_prefix(name)] = [str(getattr(v, "pk", v)) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[form.add_prefix(name)] = "on"
+            else:
+                data[form.add_prefix(name)] = value  # BoundField.value() is prepared
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management[name].value()
+    return data
+
+
+@pytest.mark.parametrize("prefix", ["timepoints", "arms"])
+def test_a_crafted_inline_row_cannot_reach_another_studys_rows(client, world, prefix):
+    """Post one's own study with an extra inline row whose id is the other study's."""
+    client.force_login(world["manager"])
+    demo, other = world["demo"], world["other"]
+    data = study_form_data(client, demo)
+    target = world["timepoint"] if prefix == "timepoints" else other.arms.get()
+    n = int(data[f"{prefix}-TOTAL_FORMS"])
+    data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = str(n + 1)
+    data[f"{prefix}-{n}-id"] = str(target.pk)
+    data[f"{prefix}-{n}-study"] = str(demo.pk)
+    if prefix == "timepoints":
+        data.update({f"{prefix}-{n}-code": "zz_secret", f"{prefix}-{n}-label": "Hacked",
+                     f"{prefix}-{n}-target_day": "400", f"{prefix}-{n}-window_before_days": "1",
+                     f"{prefix}-{n}-window_after_days": "1"})
+    else:
+        data.update({f"{prefix}-{n}-code": "ZETA", f"{prefix}-{n}-name": "Hacked",
+                     f"{prefix}-{n}-order": "9"})
+    # Django looks the id up in the inline's (scoped) rows: not there, the row is
+    # skipped as an existing row without an id; nothing is changed or created.
+    client.post(change_url(demo), data)
+    target.refresh_from_db()
+    assert target.study_id == other.pk
+    assert "Hacked" not in (getattr(target, "label", "") + getattr(target, "name", ""))
+    assert not TimePoint.objects.filter(label="Hacked").exists()
+    assert not Arm.objects.filter(name="Hacked").exists()
+    # The same form without the crafted row saves: the attack was not refused for another reason.
+    clean = study_form_data(client, demo)
+    clean["title"] = "Renamed"
+    reply = client.post(change_url(demo), clean)
+    assert reply.status_code == 302, reply.context and reply.context["errors"]
+
+
+def test_a_data_manager_reaches_no_user_role_or_task_admin(client, world):
+    client.force_login(world["manager"])
+    for name, args in [("auth_user_changelist", []), ("auth_user_add", []),
+                       ("auth_user_change", [world["manager"].pk]),
+                       ("auth_user_password_change", [world["manager"].pk]),
+                       ("auth_group_changelist", []),
+                       ("auth_group_change", [Group.objects.get(name="Data managers").pk]),
+                       ("audit_auditrecord_changelist", []),
+                       ("django_celery_beat_periodictask_changelist", []),
+                       ("django_celery_beat_periodictask_add", []),
+                       ("axes_accessattempt_changelist", []),
+                       ("otp_totp_totpdevice_changelist", []),
+                       ("otp_totp_totpdevice_add", []),
+                       ("instruments_instrument_add", [])]:
+        reply = client.get(reverse(f"admin:{name}", args=args))
+        assert reply.status_code in (302, 403), name
+        if reply.status_code == 302:
+            assert reply["Location"] == reverse("admin:index"), name
