@@ -295,3 +295,38 @@ def test_a_data_manager_reaches_no_user_role_or_task_admin(client, world):
         assert reply.status_code in (302, 403), name
         if reply.status_code == 302:
             assert reply["Location"] == reverse("admin:index"), name
+
+
+# --- Cache-Control on every staff page --------------------------------------------------
+
+def test_every_staff_page_that_answers_is_never_cached(db):
+    """Every URL of the permission matrix, opened by the administrator past the second
+    factor: a page or file that is not public must say no-store."""
+    from django.test import Client
+
+    from tests.integration import test_permissions as matrix
+
+    world = matrix._build_world()
+    client = matrix._client_for("administrator", world, Client)
+    checked, cached = 0, []
+    for method, name, kwargs, _expected in matrix.EXPECTED:
+        if method != "GET" or name in matrix.OPEN_BEFORE_SECOND_FACTOR:
+            continue
+        url = matrix._url(name, kwargs, world)
+        reply = client.get(url)
+        if reply.status_code != 200:
+            continue
+        checked += 1
+        if "no-store" not in reply.get("Cache-Control", ""):
+            cached.append(f"{name}: {reply.get('Cache-Control')!r}")
+    assert checked >= 14
+    assert cached == []
+
+
+def test_the_home_page_listing_ones_studies_is_never_cached(client, world):
+    """Not behind ``requires`` (anyone may open it), yet to staff it lists their studies
+    with patient counts: after logging out on a shared computer, Back must not show it."""
+    client.force_login(world["manager"])
+    reply = client.get(reverse("home"))
+    assert "BMC-LBP" in reply.content.decode()
+    assert "no-store" in reply.get("Cache-Control", "")
