@@ -9,7 +9,10 @@ could make in the admin), try every admin page, filter, search and form.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 from django.contrib import admin
@@ -330,3 +333,137 @@ def test_the_home_page_listing_ones_studies_is_never_cached(client, world):
     reply = client.get(reverse("home"))
     assert "BMC-LBP" in reply.content.decode()
     assert "no-store" in reply.get("Cache-Control", "")
+
+
+# --- The second factor ------------------------------------------------------------------
+
+@pytest.fixture
+def two_factor_world(world):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    world["other"].require_two_factor = True
+    world["other"].save()
+    root = User.objects.create_superuser("root", "root@example.org", "x" * 12)
+    world["root"] = root
+    world["device"] = TOTPDevice.objects.create(user=root, name="app", confirmed=True)
+    return world
+
+
+def passed_second_factor(client, device) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def test_an_administrator_without_the_second_factor_changes_nothing_in_the_admin(
+        client, two_factor_world):
+    world = two_factor_world
+    client.force_login(world["root"])
+    other = world["other"]
+    for url, data in [
+        (change_url(world["north"]), {"code": "NORTH", "name": "Taken",
+                                      "staff": [world["manager"].pk]}),
+        (reverse("admin:patients_site_add"), {"code": "EVIL", "name": "Evil"}),
+        (reverse("admin:auth_user_change", args=[world["manager"].pk]),
+         {"username": "datamanager", "is_superuser": "on", "is_staff": "on"}),
+        (reverse("admin:auth_user_password_change", args=[world["manager"].pk]),
+         {"password1": "N3w-secret-pass", "password2": "N3w-secret-pass"}),
+    ]:
+        reply = client.post(url, data)
+        assert reply.status_code == 302, url
+        assert "/accounts/two-factor/" in client.get(reply["Location"])["Location"], url
+    world["north"].refresh_from_db()
+    world["manager"].refresh_from_db()
+    assert world["north"].name == "North clinic"
+    assert not world["north"].staff.filter(pk=world["manager"].pk).exists()
+    assert not Site.objects.filter(code="EVIL").exists()
+    assert not world["manager"].is_superuser
+    assert world["manager"].check_password("outcomes-demo")
+    assert other.require_two_factor
+
+
+@pytest.mark.parametrize("name", ["admin:jsi18n", "admin:autocomplete", "admin:password_change",
+                                  "admin:index"])
+def test_the_admins_side_doors_ask_for_the_second_factor_too(client, two_factor_world, name):
+    client.force_login(two_factor_world["root"])
+    reply = client.get(reverse(name), follow=True)
+    assert reply.request["PATH_INFO"] == reverse("two-factor"), name
+
+
+def test_a_second_factor_passed_in_one_session_does_not_open_another(client, two_factor_world):
+    from django.test import Client
+
+    world = two_factor_world
+    url = reverse("patients:patient", kwargs={"code": "SECRETSTUDY",
+                                              "patient_code": "NORTH-0001"})
+    client.force_login(world["root"])
+    passed_second_factor(client, world["device"])
+    assert client.get(url).status_code == 200
+    stolen_password = Client()
+    stolen_password.force_login(world["root"])
+    reply = stolen_password.get(url)
+    assert reply.status_code == 302 and "/accounts/two-factor/" in reply["Location"]
+    # Logging in again in the verified browser (another user, then back) starts over.
+    client.force_login(world["manager"])
+    client.force_login(world["root"])
+    assert client.get(url).status_code == 302
+
+
+def test_another_users_device_does_not_pass_the_second_factor(client, two_factor_world):
+    world = two_factor_world
+    other_root = User.objects.create_superuser("root2", "root2@example.org", "x" * 12)
+    client.force_login(other_root)
+    passed_second_factor(client, world["device"])  # root's device, in root2's session
+    reply = client.get(reverse("admin:index"), follow=True)
+    assert reply.request["PATH_INFO"] == reverse("two-factor")
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/",
+                                    "/\\evil.example/", "\\\\evil.example", "javascript:alert(1)"])
+def test_the_second_factor_page_sends_nobody_elsewhere(client, two_factor_world, target):
+    world = two_factor_world
+    client.force_login(world["root"])
+    passed_second_factor(client, world["device"])
+    reply = client.get(reverse("two-factor"), {"next": target})
+    assert reply.status_code == 302
+    assert reply["Location"] == "/"
+
+
+# --- Production settings: every process, with or without DJANGO_SETTINGS_MODULE -----------
+
+def start_process(code: str, **changes) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter with the production-like environment of
+    test_production_settings, without DJANGO_SETTINGS_MODULE unless given."""
+    from tests.integration.test_production_settings import GOOD, ROOT
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in GOOD and k not in ("DJANGO_SETTINGS_MODULE", "SMS_BACKEND")}
+    env.update({k: v for k, v in GOOD.items() if k != "DJANGO_SETTINGS_MODULE"})
+    env.update(changes)
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+SHOW_SETTINGS = ("import django; from django.conf import settings; django.setup(); "
+                 "print(settings.SETTINGS_MODULE, settings.EMAIL_BACKEND)")
+
+
+@pytest.mark.parametrize("entry", ["outcomes.wsgi", "outcomes.asgi", "outcomes.celery"])
+def test_the_web_and_worker_entry_points_default_to_the_production_settings(entry):
+    """``wsgi.py`` means to default to production, but importing it imports the package
+    ``outcomes`` first, whose ``celery.py`` set the development default before: a
+    ``gunicorn outcomes.wsgi`` or ``celery -A outcomes worker`` without
+    DJANGO_SETTINGS_MODULE ran on the base settings (console email, no secure cookies)."""
+    result = start_process(f"import {entry}; {SHOW_SETTINGS}")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "outcomes.settings.production", result.stdout
+
+
+@pytest.mark.parametrize("entry", ["outcomes.wsgi", "outcomes.celery"])
+def test_the_web_and_worker_refuse_console_email_without_a_settings_variable(entry):
+    result = start_process(f"import {entry}; {SHOW_SETTINGS}",
+                           EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND" in result.stderr
