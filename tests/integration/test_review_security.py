@@ -467,3 +467,39 @@ def test_the_web_and_worker_refuse_console_email_without_a_settings_variable(ent
                            EMAIL_BACKEND="django.core.mail.backends.console.EmailBackend")
     assert result.returncode != 0
     assert "EMAIL_BACKEND" in result.stderr
+
+
+# --- The client's address ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("proxies", "remote", "forwarded", "expected"), [
+    # Two X-Forwarded-For headers reach Django joined with a comma (gunicorn does so):
+    # the forged first header stays on the left.
+    (["10.0.0.0/8"], "10.0.0.2", "6.6.6.6,203.0.113.9", "203.0.113.9"),
+    # A forged entry that is itself a trusted address does not end the walk early.
+    (["10.0.0.0/8"], "10.0.0.2", "203.0.113.9, 10.0.0.7", "203.0.113.9"),
+    (["10.0.0.0/8"], "10.0.0.2", "10.0.0.7, 203.0.113.9", "203.0.113.9"),
+    # IPv6 clients behind an IPv6 proxy network, spelled in any case.
+    (["2001:db8:1::/48"], "2001:db8:1::2", "2001:DB8:FFFF::9", "2001:db8:ffff::9"),
+    # An IPv4-mapped peer is not the IPv4 proxy network: not believed (fails closed).
+    (["10.0.0.0/8"], "::ffff:10.0.0.2", "6.6.6.6", "::ffff:10.0.0.2"),
+    # Not from a proxy: a header naming localhost changes nothing.
+    (["127.0.0.1"], "203.0.113.9", "127.0.0.1", "203.0.113.9"),
+])
+def test_a_forged_forwarded_for_does_not_choose_the_address(settings, proxies, remote,
+                                                            forwarded, expected):
+    from types import SimpleNamespace
+
+    from outcomes.clients import client_ip
+
+    settings.TRUSTED_PROXIES = proxies
+    meta = {"REMOTE_ADDR": remote, "HTTP_X_FORWARDED_FOR": forwarded}
+    assert client_ip(SimpleNamespace(META=meta)) == expected
+
+
+def test_a_mistyped_trusted_proxy_stops_the_start_not_every_login():
+    """TRUSTED_PROXIES=localhost (a name, not an address) made every login and every
+    private link answer 500, from the first request on; it must stop the start."""
+    result = start_process(SHOW_SETTINGS, DJANGO_SETTINGS_MODULE="outcomes.settings.base",
+                           TRUSTED_PROXIES="localhost")
+    assert result.returncode != 0
+    assert "TRUSTED_PROXIES" in result.stderr and "localhost" in result.stderr
