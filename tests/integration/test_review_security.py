@@ -503,3 +503,73 @@ def test_a_mistyped_trusted_proxy_stops_the_start_not_every_login():
                            TRUSTED_PROXIES="localhost")
     assert result.returncode != 0
     assert "TRUSTED_PROXIES" in result.stderr and "localhost" in result.stderr
+
+
+# --- Tokens in logs ---------------------------------------------------------------------
+
+RESET_TOKEN = "cz5b1k-7f0e6a2d9c4b8e1f3a5d7c9b0e2f4a6c"  # Django's "<base36 time>-<hash>"
+
+
+@pytest.mark.parametrize("atom", ["U", "r", "{raw_uri}e"])
+def test_a_password_reset_link_is_redacted_in_the_access_log(atom):
+    """/accounts/reset/<uid>/<token>/ opens the account (until used or for three days):
+    the access log the Procfile writes (%(U)s) held it in full."""
+    from outcomes.gunicorn_logging import RedactedAtoms
+
+    path = f"/accounts/reset/MQ/{RESET_TOKEN}/"
+    atoms = RedactedAtoms({"U": path, "r": f"GET {path} HTTP/1.1", "{raw_uri}e": path})
+    assert RESET_TOKEN not in atoms[atom]
+    assert "/accounts/reset/MQ/" in atoms[atom]
+
+
+@pytest.mark.parametrize("text", [
+    f"GET /accounts/reset/MQ/{RESET_TOKEN}/ HTTP/1.1",
+    f"GET /accounts/reset%2FMQ%2F{RESET_TOKEN}%2F HTTP/1.1",
+    f"https://outcomes.example.org/accounts/reset/Mjc/{RESET_TOKEN}/",
+    f"next=%252Faccounts%252Freset%252FMQ%252F{RESET_TOKEN}%252F",
+])
+def test_a_password_reset_token_is_redacted_however_spelled(text):
+    from outcomes.logging import redact, redact_url
+
+    for redacted in (redact(text), redact_url(text)):
+        assert RESET_TOKEN not in redacted, redacted
+        assert RESET_TOKEN.split("-")[1] not in redacted, redacted
+
+
+@pytest.mark.parametrize("text", [
+    "GET /accounts/reset/MQ/set-password/ HTTP/1.1",  # the token is in the session then
+    "GET /accounts/reset/done/ HTTP/1.1",
+    "GET /accounts/password_reset/ HTTP/1.1",
+])
+def test_the_password_reset_pages_without_a_token_are_left_alone(text):
+    from outcomes.logging import redact, redact_url
+
+    assert redact(text) == text
+    assert redact_url(text) == text
+
+
+def test_django_logs_no_token_of_a_link_with_extra_words_after_it(client, demo, caplog):
+    """A private link with something after it (a mail client's ')' or a scanner's junk)
+    is a 404 that Django logs: the token must not be in the line."""
+    import logging
+
+    from outcomes.followups.links import ensure_link
+    from outcomes.followups.models import Visit
+
+    token = ensure_link(visit=Visit.objects.filter(status="open").first())
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        for suffix in ("junk/", ")", "2/%E2%80%8B", "%0A", "done/x/"):
+            client.get(f"/s/{token}/{suffix}")
+    lines = [handler_format(record) for record in caplog.records]
+    assert lines, "the 404s were logged"
+    assert [line for line in lines if token in line or token[:20] in line] == []
+
+
+def handler_format(record) -> str:
+    """The line the console handler writes, after its filter (as in LOGGING)."""
+    import logging
+
+    from outcomes.logging import RedactSurveyTokens
+
+    RedactSurveyTokens().filter(record)
+    return logging.Formatter("%(message)s").format(record)
