@@ -573,3 +573,157 @@ def handler_format(record) -> str:
 
     RedactSurveyTokens().filter(record)
     return logging.Formatter("%(message)s").format(record)
+
+
+# --- What PostgreSQL refuses ------------------------------------------------------------
+
+def on_postgresql():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the triggers are PostgreSQL's; CI runs this in its PostgreSQL pass")
+    return connection
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", [
+    "TRUNCATE patients_enrolment CASCADE",  # enrolment → visits → responses
+    "TRUNCATE followups_visit CASCADE",
+    "TRUNCATE patients_study CASCADE",
+    "TRUNCATE patients_site, patients_patient CASCADE",
+    "TRUNCATE auth_user CASCADE",  # audit records name their actor
+])
+def test_truncating_a_parent_table_does_not_empty_responses_or_the_audit(demo, statement):
+    from django.db import DatabaseError, transaction
+
+    from outcomes.audit.models import AuditRecord
+
+    connection = on_postgresql()
+    responses, records = Response.objects.count(), AuditRecord.objects.count()
+    assert responses and records
+    with pytest.raises(DatabaseError, match="never emptied"), transaction.atomic(), \
+            connection.cursor() as cursor:
+        cursor.execute("SET LOCAL outcomes.allow_truncate = off")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement)
+    assert (Response.objects.count(), AuditRecord.objects.count()) == (responses, records)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("statement", [
+    "DELETE FROM followups_visit WHERE id = %(visit)s",
+    "DELETE FROM patients_enrolment WHERE id = %(enrolment)s",
+])
+def test_deleting_a_visit_or_an_enrolment_by_sql_does_not_take_its_responses(demo, statement):
+    from django.db import DatabaseError, transaction
+
+    connection = on_postgresql()
+    response = Response.objects.filter(state="completed").select_related("visit").first()
+    params = {"visit": response.visit_id, "enrolment": response.visit.enrolment_id}
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(statement, params)
+    assert Response.objects.filter(pk=response.pk).exists()
+
+
+def test_deleting_a_visit_through_django_does_not_take_its_responses(demo):
+    from django.db import transaction
+    from django.db.models import ProtectedError
+
+    from outcomes.followups.models import Visit
+
+    response = Response.objects.filter(state="completed").first()
+    with pytest.raises(ProtectedError), transaction.atomic():
+        Visit.objects.filter(pk=response.visit_id).delete()
+    assert Response.objects.filter(pk=response.pk).exists()
+
+
+@pytest.mark.postgres
+def test_any_session_may_allow_truncate_for_itself(demo):
+    """What README says, and its limit: the switch is a setting any client may set, so it
+    guards against a mistake, not against a client that means it (a role without the
+    TRUNCATE privilege does)."""
+    from django.db import transaction
+
+    connection = on_postgresql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL outcomes.allow_truncate = on")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("TRUNCATE instruments_response CASCADE")
+        assert Response.objects.count() == 0
+        transaction.set_rollback(True)
+    assert Response.objects.exists()
+
+
+@pytest.mark.postgres
+def test_a_completed_responses_answers_can_be_rewritten_by_sql(demo):
+    """README claims no more than this: responses are never deleted or emptied; an UPDATE
+    of a completed response's answers by raw SQL is not refused (and not audited)."""
+    from django.db import transaction
+
+    connection = on_postgresql()
+    response = Response.objects.filter(state="completed").first()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE instruments_response SET answers = '{}' WHERE id = %s",
+                       [response.pk])
+        transaction.set_rollback(True)
+
+
+# --- Index date, withdrawal, pause, resend ----------------------------------------------
+
+@pytest.fixture
+def withdrawn(study):
+    """A patient 20 days after the index date (baseline missed, 1 month not yet open),
+    withdrawn: the visits to come are closed."""
+    import datetime as dt
+
+    from patients.services import set_enrolment_status
+
+    today = dt.date(2026, 6, 1)
+    enrolment = enrol(study, "W-1", index_date=today - dt.timedelta(days=20), today=today,
+                      contact={"email": "w1@example.org"})
+    coordinator = User.objects.create_user("coord-w")
+    set_enrolment_status(enrolment=enrolment, status="withdrawn", reason="moved abroad",
+                         actor=coordinator)
+    return enrolment, coordinator, today
+
+
+def test_moving_a_withdrawn_patients_index_date_reopens_no_visit(withdrawn):
+    """The withdrawal closed the visits to come; moving the index date to today then
+    re-opened the missed baseline of a patient who left the study (worklists and results
+    counted it as pending). The date moves (a correction of fact), no visit opens."""
+    from outcomes.followups.services import change_index_date
+
+    enrolment, coordinator, today = withdrawn
+    before = dict(enrolment.visits.values_list("timepoint__code", "status"))
+    assert before == {"baseline": "missed", "m1": "not_applicable", "m3": "not_applicable",
+                      "m6": "not_applicable", "m12": "not_applicable"}
+    change_index_date(enrolment=enrolment, index_date=today, reason="typo",
+                      actor=coordinator, today=today)
+    enrolment.refresh_from_db()
+    assert enrolment.index_date == today
+    baseline = enrolment.visits.get(timepoint__code="baseline")
+    assert baseline.target_date == today  # re-dated …
+    after = dict(enrolment.visits.values_list("timepoint__code", "status"))
+    assert after == {**before, "baseline": "not_applicable"}  # … and closed, not open
+
+
+def test_the_audit_of_an_index_date_move_has_the_date_it_replaced(withdrawn):
+    """Two coordinators move the same date from the same page: the second move's "before"
+    is the first move's date, not the one on the second coordinator's page."""
+    import datetime as dt
+
+    from outcomes.audit.models import AuditRecord
+    from outcomes.followups.services import change_index_date
+    from patients.models import Enrolment
+
+    enrolment, coordinator, today = withdrawn
+    original = enrolment.index_date
+    first, second = (Enrolment.objects.get(pk=enrolment.pk) for _ in range(2))
+    change_index_date(enrolment=first, index_date=original + dt.timedelta(days=2),
+                      reason="first", actor=coordinator, today=today)
+    change_index_date(enrolment=second, index_date=original + dt.timedelta(days=4),
+                      reason="second", actor=coordinator, today=today)
+    record = AuditRecord.objects.get(object_type="patients.enrolment", reason="second")
+    assert record.changes["index_date"] == [str(original + dt.timedelta(days=2)),
+                                            str(original + dt.timedelta(days=4))]
