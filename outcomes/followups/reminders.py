@@ -98,7 +98,8 @@ def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
     """Create the pending reminder due today for each open visit; return how many.
 
     Only visits of active enrolments with an open, incomplete window are
-    considered; a kind already created for a visit is never created again, and
+    considered; a kind already created for a visit is never created again (unless
+    it was cancelled: paused since, or the visit moved), and
     after an outage only the latest due kind is created (the backlog goes once).
     Visits are read in chunks by primary key, so memory stays flat as the
     cohort grows.
@@ -124,7 +125,8 @@ def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
         last_pk = rows[-1][0]
         already = set(
             Reminder.objects.filter(visit_id__in=[row[0] for row in rows])
-            .exclude(kind=Reminder.Kind.MANUAL).values_list("visit_id", "kind")
+            .exclude(kind=Reminder.Kind.MANUAL).exclude(status=Reminder.Status.CANCELLED)
+            .values_list("visit_id", "kind")
         )
         new = []
         for pk, open_date, target, close_date, patient, tp, channel in rows:

@@ -727,3 +727,70 @@ def test_the_audit_of_an_index_date_move_has_the_date_it_replaced(withdrawn):
     record = AuditRecord.objects.get(object_type="patients.enrolment", reason="second")
     assert record.changes["index_date"] == [str(original + dt.timedelta(days=2)),
                                             str(original + dt.timedelta(days=4))]
+
+
+@pytest.fixture
+def waiting_invitation(study):
+    """A patient whose 1-month invitation was planned and is still waiting to go (the
+    mail server failed once: it waits for its retry)."""
+    import datetime as dt
+
+    from outcomes.followups.models import Reminder
+
+    index = dt.date(2026, 1, 15)
+    enrolment = enrol(study, "P-1", index_date=index, today=index - dt.timedelta(days=7),
+                      contact={"email": "p1@example.org", "preferred_channel": "email"})
+    m1 = enrolment.visits.get(timepoint__code="m1")
+    opens = m1.window_open_date
+    Visit = type(m1)
+    Visit.objects.filter(pk=m1.pk).update(status=Visit.Status.OPEN)
+    Reminder.objects.create(visit=m1, kind="invitation", channel="email", attempts=1,
+                            last_error="SMTPServerDisconnected")
+    return enrolment, m1, opens
+
+
+def sent_kinds(visit) -> list[str]:
+    return list(visit.reminders.filter(status="sent").values_list("kind", flat=True))
+
+
+def run_on(day):
+    import datetime as dt
+
+    from outcomes.followups.reminders import run_reminders
+
+    run_reminders(now=dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC))
+
+
+def test_an_invitation_cancelled_by_a_pause_goes_once_the_patient_is_resumed(
+        waiting_invitation):
+    import datetime as dt
+
+    from patients.services import set_enrolment_status
+
+    enrolment, m1, opens = waiting_invitation
+    coordinator = User.objects.create_user("coord-p")
+    set_enrolment_status(enrolment=enrolment, status="paused", reason="in hospital",
+                         actor=coordinator)
+    run_on(opens)  # the waiting invitation comes up: cancelled, the patient is paused
+    assert m1.reminders.get().status == "cancelled"
+    set_enrolment_status(enrolment=enrolment, status="active", reason="", actor=coordinator)
+    run_on(opens + dt.timedelta(days=1))
+    assert sent_kinds(m1) == ["invitation"]
+
+
+def test_an_index_date_move_plans_the_cancelled_invitation_again_from_the_new_window(
+        waiting_invitation):
+    """change_index_date's promise: reminders not yet sent for a moved visit are
+    cancelled, "and the next reminder run plans them again from the new window"."""
+    import datetime as dt
+
+    from outcomes.followups.services import change_index_date
+
+    enrolment, m1, opens = waiting_invitation
+    later = enrolment.index_date + dt.timedelta(days=14)
+    change_index_date(enrolment=enrolment, index_date=later, reason="procedure postponed",
+                      today=opens)
+    assert m1.reminders.get().status == "cancelled"
+    m1.refresh_from_db()
+    run_on(m1.window_open_date)
+    assert sent_kinds(m1) == ["invitation"]
