@@ -794,3 +794,60 @@ def test_an_index_date_move_plans_the_cancelled_invitation_again_from_the_new_wi
     m1.refresh_from_db()
     run_on(m1.window_open_date)
     assert sent_kinds(m1) == ["invitation"]
+
+
+# --- Responder rules set up in the admin ------------------------------------------------
+
+def rule_form_data(client, rule) -> dict:
+    form = client.get(change_url(rule)).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "parts"}
+    data["parts"] = [str(p.pk) for p in rule.parts.all()]
+    return data
+
+
+@pytest.mark.parametrize("part", ["itself", "another_study"])
+def test_a_combination_cannot_take_itself_or_another_studys_rule_as_a_part(
+        client, world, part):
+    """The admin offered every rule of one's studies as a part: a combination holding
+    itself, or a rule of another study (whose code this study does not know), made every
+    submit of the study fail (evaluate_all: "includes itself" / "unknown rule")."""
+    client.force_login(world["manager"])
+    demo = world["demo"]
+    primary = ResponderRule.objects.get(study=demo, code="primary")
+    if part == "itself":
+        extra = primary
+    else:
+        extra = ResponderRule.objects.create(study=Study.objects.get(code="SECONDOWN"),
+                                             code="own_only", score="nrs", kind="points",
+                                             direction="decrease", threshold=2)
+    data = rule_form_data(client, primary)
+    data["parts"].append(str(extra.pk))
+    reply = client.post(change_url(primary), data)
+    assert reply.status_code == 200  # the form again, with the error
+    assert "parts" in reply.context["adminform"].form.errors
+    assert set(primary.parts.values_list("code", flat=True)) == {"odi_mcid_10pt", "nrs_2pt"}
+    # The study's responder verdicts are still computed.
+    from outcomes.instruments.services import refresh_responder_statuses
+
+    refresh_responder_statuses(enrolment=demo.enrolments.first())
+
+
+def test_a_combination_cannot_include_itself_through_another_and_a_sound_part_saves(
+        client, world):
+    client.force_login(world["manager"])
+    demo = world["demo"]
+    primary = ResponderRule.objects.get(study=demo, code="primary")
+    wider = ResponderRule.objects.create(study=demo, code="wider", kind="all", order=9)
+    wider.parts.add(primary)
+    data = rule_form_data(client, primary)
+    data["parts"].append(str(wider.pk))
+    reply = client.post(change_url(primary), data)
+    assert reply.status_code == 200
+    assert reply.context["adminform"].form.errors["parts"] == [
+        "A combination cannot include itself: primary → wider → primary."]
+    # A part of the same study that leads nowhere back is fine.
+    sound = ResponderRule.objects.get(study=demo, code="nrs_30pct")
+    data = rule_form_data(client, primary)
+    data["parts"].append(str(sound.pk))
+    assert client.post(change_url(primary), data).status_code == 302
+    assert primary.parts.filter(pk=sound.pk).exists()
