@@ -851,3 +851,64 @@ def test_a_combination_cannot_include_itself_through_another_and_a_sound_part_sa
     data["parts"].append(str(sound.pk))
     assert client.post(change_url(primary), data).status_code == 302
     assert primary.parts.filter(pk=sound.pk).exists()
+
+
+# --- Login edges (run on PostgreSQL too) ------------------------------------------------
+
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+@pytest.mark.parametrize("username", ["u" * 300, "nul\x00name", "é" * 200, " ", "x" * 150])
+def test_odd_usernames_at_either_login_get_the_form_again(client, db, url, username):
+    for _ in range(6):  # past the lockout limit too
+        reply = client.post(url, {"username": username, "password": "wrong"})
+        assert reply.status_code in (200, 429), reply.status_code
+    assert reply.status_code in (200, 429)
+
+
+@pytest.mark.parametrize("email", ["a" * 300 + "@example.org", "nul\x00@example.org"])
+def test_odd_addresses_at_password_reset_get_the_form_again(client, db, email):
+    reply = client.post("/accounts/password_reset/", {"email": email})
+    assert reply.status_code in (200, 302)
+
+
+# --- CSV ----------------------------------------------------------------------------------
+
+def test_no_module_writes_csv_but_the_one_writer():
+    """A new CSV that bypassed outcomes/csvfiles.py would bypass the formula rule too."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = re.compile(r"csv\s*\.\s*(writer|DictWriter)\b|from\s+csv\s+import[^\n]*\b(writer|"
+                         r"DictWriter)\b")
+    offenders = [str(path.relative_to(root))
+                 for folder in ("outcomes", "patients", "scripts", "bench")
+                 for path in (root / folder).rglob("*.py")
+                 if writers.search(path.read_text()) and path.name != "csvfiles.py"]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(("cell", "written"), [
+    ("=1+1", "'=1+1"), ("-", "'-"), ("+", "'+"), ("@", "'@"),
+    ("-2+3@x", "'-2+3@x"), ("+44 7700 900123", "'+44 7700 900123"),  # a mobile number
+    ("\n=1+1", "'\n=1+1"), ("\x00=1", "'\x00=1"),
+    ("-0.109", "-0.109"), ("+3", "+3"), ("-1e-5", "-1e-5"), ("1-1", "1-1"),
+    ("-5\n", "'-5\n"),  # a number then a line: not a plain number
+    ("-١", "'-١"),  # an Arabic-Indic digit is no plain ASCII number
+    ("-inf", "'-inf"), ("-nan", "'-nan"),
+])
+def test_the_formula_rule_on_edge_cells(cell, written):
+    from outcomes.csvfiles import safe_cell
+
+    assert safe_cell(cell) == written
+
+
+def test_the_deploy_check_fails_on_mail_from_localhost():
+    """Production kept DEFAULT_FROM_EMAIL=outcomes@localhost when unset: reminders and
+    password resets went out from a domain no receiving server accepts (SPF, DMARC), so
+    they bounced or went to spam, unseen."""
+    from tests.integration.test_production_settings import deploy_check
+
+    result = deploy_check(DEFAULT_FROM_EMAIL=None)
+    assert result.returncode != 0
+    assert "DEFAULT_FROM_EMAIL" in result.stderr + result.stdout
+    assert deploy_check(DEFAULT_FROM_EMAIL="Clinic <outcomes@localhost.localdomain>"
+                        ).returncode != 0
