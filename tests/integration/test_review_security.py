@@ -912,3 +912,46 @@ def test_the_deploy_check_fails_on_mail_from_localhost():
     assert "DEFAULT_FROM_EMAIL" in result.stderr + result.stdout
     assert deploy_check(DEFAULT_FROM_EMAIL="Clinic <outcomes@localhost.localdomain>"
                         ).returncode != 0
+
+
+def test_a_data_manager_cannot_put_their_study_at_a_site_they_do_not_see(client, world):
+    """The other way into NORTH: add one's own study to NORTH, then hope NORTH's staff
+    or patients show up. The site is not a valid choice."""
+    client.force_login(world["manager"])
+    second = Study.objects.get(code="SECONDOWN")
+    data = study_form_data(client, second)
+    data["sites"] = [str(Site.objects.get(code="MAIN").pk), str(world["north"].pk)]
+    reply = client.post(change_url(second), data)
+    assert reply.status_code == 200
+    assert "sites" in reply.context["adminform"].form.errors
+    assert set(second.sites.values_list("code", flat=True)) == {"MAIN"}
+    # Nor by adding a new study there.
+    reply = client.post(reverse("admin:patients_study_add"), {
+        **{k: v for k, v in data.items() if not k.startswith(("arms-", "timepoints-"))},
+        "code": "TROJAN", "sites": [str(world["north"].pk)],
+        "arms-TOTAL_FORMS": "0", "arms-INITIAL_FORMS": "0",
+        "timepoints-TOTAL_FORMS": "0", "timepoints-INITIAL_FORMS": "0"})
+    assert not Study.objects.filter(code="TROJAN", sites=world["north"]).exists()
+
+
+@pytest.mark.parametrize("status", ["completed", "missed", "scheduled"])
+def test_a_resend_of_a_visit_that_is_not_open_is_refused_not_promised(study, status):
+    """The page shows "Send the link again" for open visits only, but a posted resend for
+    another visit (a stale page, a double click after the patient answered) was told
+    "is being sent again", then cancelled unseen when its turn came."""
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+
+    from outcomes.followups.models import Reminder, Visit
+    from outcomes.followups.reminders import resend_link
+
+    today = dt.date(2026, 6, 1)
+    enrolment = enrol(study, "R-9", index_date=today, today=today,
+                      contact={"email": "r9@example.org"})
+    visit = enrolment.visits.get(timepoint__code="baseline")
+    Visit.objects.filter(pk=visit.pk).update(status=status)
+    visit.refresh_from_db()
+    with pytest.raises(ValidationError, match="baseline visit"):
+        resend_link(visit=visit, actor=User.objects.create_user("coord-r"))
+    assert not Reminder.objects.filter(visit=visit).exists()
