@@ -666,6 +666,7 @@ def test_a_completed_responses_answers_can_be_rewritten_by_sql(demo):
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE instruments_response SET answers = '{}' WHERE id = %s",
                        [response.pk])
+        assert Response.objects.get(pk=response.pk).answers == {}
         transaction.set_rollback(True)
 
 
