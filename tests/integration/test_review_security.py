@@ -956,3 +956,18 @@ def test_a_resend_of_a_visit_that_is_not_open_is_refused_not_promised(study, sta
     with pytest.raises(ValidationError, match="baseline visit"):
         resend_link(visit=visit, actor=User.objects.create_user("coord-r"))
     assert not Reminder.objects.filter(visit=visit).exists()
+
+
+def test_a_password_reset_asked_for_with_a_forged_host_sends_no_link_there(client, db):
+    """The reset email's link is built from the request's host: a forged Host or
+    X-Forwarded-Host must not put the victim's token on an attacker's server."""
+    from django.core import mail
+
+    User.objects.create_user("victim", email="victim@example.org", password="x" * 12)
+    forged = client.post("/accounts/password_reset/", {"email": "victim@example.org"},
+                         HTTP_HOST="evil.example")
+    assert forged.status_code == 400
+    client.post("/accounts/password_reset/", {"email": "victim@example.org"},
+                HTTP_X_FORWARDED_HOST="evil.example")
+    assert all("evil.example" not in m.body for m in mail.outbox)
+    assert len(mail.outbox) == 1 and "testserver" in mail.outbox[0].body
