@@ -174,7 +174,9 @@ def verified(reason: str):
                 return redirect_to_login(request.get_full_path())
             if needs_second_factor(request.user):
                 return redirect_to_second_factor(request)
-            return view(request, *args, **kwargs)
+            response = view(request, *args, **kwargs)
+            add_never_cache_headers(response)  # a staff page like any other
+            return response
 
         guarded.access = f"signed in, second factor passed: {reason}"
         return guarded

@@ -1,7 +1,7 @@
 """The admin, scoped like the app: a non-superuser sees and changes only their own world.
 
-Every model page, foreign-key and many-to-many choice, inline and autocomplete of
-the admin goes through ``scoped()``: patient-level rows (patients, visits,
+Every model page, foreign-key and many-to-many choice, inline, autocomplete and
+list-filter choice of the admin goes through ``scoped()``: patient-level rows (patients, visits,
 responses, scores …) are limited to the user's sites, study-level rows (arms, time
 points, responder rules …) to the studies held by those sites. An object outside
 that scope does not exist for the user (the admin answers as for an unknown id).
@@ -15,6 +15,8 @@ before and after (``AuditedAdmin``), not only to Django's admin log.
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.filters import AllValuesFieldListFilter, RelatedFieldListFilter
+from django.contrib.admin.utils import get_fields_from_path, reverse_field_path
 from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.db import transaction
 from django.db.models import Model, QuerySet
@@ -126,6 +128,49 @@ class ScopedStackedInline(ScopedInline, admin.StackedInline):
     pass
 
 
+class ScopedRelatedFieldListFilter(RelatedFieldListFilter):
+    """A filter on a relation (``study``, ``enrolment__site``) offering one's own rows only.
+
+    Django's own offers every row of the related model: every study's code, every
+    site's name, whoever looks.
+    """
+
+    def field_choices(self, field, request, model_admin):
+        visible = scoped(field.remote_field.model._default_manager.all(), request.user)
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(include_blank=False, ordering=ordering,
+                                 limit_choices_to={"pk__in": visible.values("pk")})
+
+
+class ScopedAllValuesFieldListFilter(AllValuesFieldListFilter):
+    """A filter on a value across a relation (``timepoint__code``): one's own values only.
+
+    Django's own lists the values of every row of the related model.
+    """
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        parent_model, _ = reverse_field_path(model, field_path)
+        if parent_model is not model:
+            self.lookup_choices = (
+                scoped(parent_model._default_manager.all(), request.user)
+                .distinct().order_by(field.name).values_list(field.name, flat=True)
+            )
+
+
+def scoped_list_filter(model, entry):
+    """Return a ``list_filter`` entry whose choices hold only the user's scope."""
+    if not isinstance(entry, str):
+        return entry  # a filter class or (field, class) chosen on purpose
+    field = get_fields_from_path(model, entry)[-1]
+    if field.remote_field is not None:
+        return (entry, ScopedRelatedFieldListFilter)
+    if "__" in entry and not field.flatchoices and field.get_internal_type() not in (
+            "BooleanField", "DateField", "DateTimeField"):
+        return (entry, ScopedAllValuesFieldListFilter)
+    return entry  # the model's own values (scoped rows) or fixed choices
+
+
 def _m2m_labels(obj: Model, name: str) -> list[str]:
     return sorted(str(item) for item in getattr(obj, name).all())
 
@@ -141,6 +186,10 @@ class ScopedAdmin(ScopedChoicesMixin, AuditedAdmin):
 
     def get_queryset(self, request):
         return scoped(super().get_queryset(request), request.user)
+
+    def get_list_filter(self, request):
+        return [scoped_list_filter(self.model, entry)
+                for entry in super().get_list_filter(request)]
 
     def save_related(self, request, form, formsets, change):
         obj = form.instance

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
@@ -23,4 +25,25 @@ def shared_cache(app_configs=None, **kwargs) -> list[Error]:
         "times the attempts.",
         hint="Set CACHE_URL to a shared cache, e.g. rediscache://127.0.0.1:6379/1.",
         id="outcomes.E001",
+    )]
+
+
+#: Domains no receiving mail server accepts mail from (no public DNS, so SPF and DMARC fail).
+LOCAL_MAIL_DOMAINS = ("localhost", ".localhost", ".localdomain", ".local", ".internal")
+
+
+@register(Tags.security, deploy=True)
+def mail_sender(app_configs=None, **kwargs) -> list[Error]:
+    """Reminders and password resets must come from a domain the recipients' servers accept."""
+    address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    domain = address.rpartition("@")[2].lower().rstrip(".")
+    if "." in domain and not domain.endswith(LOCAL_MAIL_DOMAINS):
+        return []
+    return [Error(
+        f"DEFAULT_FROM_EMAIL is {settings.DEFAULT_FROM_EMAIL!r}: mail from {domain or 'it'} "
+        "is refused or sent to spam by the patients' mail servers, so reminders and "
+        "password-reset links would not arrive.",
+        hint="Set DEFAULT_FROM_EMAIL to an address of your clinic's own domain, e.g. "
+             "'Outcomes <outcomes@clinic.example.org>'.",
+        id="outcomes.E002",
     )]

@@ -1,5 +1,7 @@
 """Keep private-link tokens out of every log line: Django's logs and gunicorn's.
 
+(Password-reset tokens too: ``RESET_TOKEN``, below.)
+
 A private link is ``/s/<token>/`` (then ``<page>/`` or ``done/``). A log can hold it in
 many spellings: percent-encoded by a mail client or a link scanner (``/s/%39peF…/``,
 ``%2Fs%2F<token>%2F`` in a query or referer, ``/%73/<token>/``, encoded twice as
@@ -21,6 +23,12 @@ _TAIL = rf"(?P<tail>(?:{_SLASH}(?:[0-9]+|done))?{_SLASH}?)"
 # Where a URL ends inside a longer text (a request line, a message, a header).
 _END = r"""\s"'<>?#&"""
 
+# A password-reset link, /accounts/reset/<uidb64>/<token>/, opens the account until it is
+# used (or for PASSWORD_RESET_TIMEOUT). Its token ("<base36 time>-<hash>") goes, the user's
+# id and Django's own next step ("set-password", the token then in the session) stay.
+RESET_TOKEN = re.compile(
+    rf"(?P<lead>{_SLASH}reset{_SLASH}[A-Za-z0-9_]+{_SLASH})"
+    rf"(?!set-password(?:[{_END}/%]|$))(?P<token>[A-Za-z0-9%]+-[A-Za-z0-9%-]+)")
 TOKEN_IN_TEXT = re.compile(
     rf"(?P<lead>{_SLASH}{_S}{_SLASH})(?P<token>[^{_END}]+?){_TAIL}(?=[{_END}]|$)")
 TOKEN_IN_URL = re.compile(rf"(?P<lead>{_SLASH}{_S}{_SLASH})(?P<token>.+?){_TAIL}$", re.DOTALL)
@@ -30,12 +38,16 @@ def _replace(match: re.Match) -> str:
     return f"{match['lead']}[token]{match['tail']}"
 
 
+def _redact_reset(text: str) -> str:
+    return RESET_TOKEN.sub(lambda match: f"{match['lead']}[token]", text)
+
+
 def redact(text: str) -> str:
     """Replace the token of any private link in ``text`` with ``[token]``.
 
     ``"GET /s/abcdefgh12345678/2/ HTTP/1.1"`` becomes ``"GET /s/[token]/2/ HTTP/1.1"``.
     """
-    return TOKEN_IN_TEXT.sub(_replace, text)
+    return _redact_reset(TOKEN_IN_TEXT.sub(_replace, text))
 
 
 def redact_url(url: str) -> str:
@@ -45,7 +57,7 @@ def redact_url(url: str) -> str:
     decoded ``%20`` or ``%3F`` in a hostile path does not end the redaction early as it
     would in ``redact``.
     """
-    return TOKEN_IN_URL.sub(_replace, url, count=1)
+    return _redact_reset(TOKEN_IN_URL.sub(_replace, url, count=1))
 
 
 class RedactSurveyTokens(logging.Filter):

@@ -19,6 +19,7 @@ from patients.selectors import studies_for
 
 
 @public("the landing page: lists studies only to their staff")
+@never_cache  # to staff it lists their studies: no browser keeps it after logging out
 def home(request: HttpRequest) -> HttpResponse:
     """Show the studies (to staff) or a pointer to the login page."""
     studies = []

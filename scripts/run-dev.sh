@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 host=${1:-127.0.0.1}
 port=${2:-8000}
+export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-outcomes.settings.base}
 export DEBUG=${DEBUG:-true}
 export SITE_URL=${SITE_URL:-http://$host:$port}
 py=.venv/bin/python

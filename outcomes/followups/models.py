@@ -190,8 +190,10 @@ class Reminder(models.Model):
         ordering = ["visit_id", "kind"]
         constraints = [
             # Each scheduled kind at most once per visit; a coordinator may resend by hand.
+            # A cancelled one (the patient paused, the visit moved) does not count: the
+            # next run may plan that kind again when the visit needs it once more.
             models.UniqueConstraint(
-                fields=["visit", "kind"], condition=~Q(kind="manual"),
+                fields=["visit", "kind"], condition=~Q(kind="manual") & ~Q(status="cancelled"),
                 name="followups_reminder_once",
             ),
         ]

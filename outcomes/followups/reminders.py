@@ -38,7 +38,7 @@ from .cadence import (
 from .channels import ChannelError, PermanentChannelError, send_email, send_sms
 from .links import survey_url
 from .models import Reminder, ReminderAttempt, Visit
-from .schedule import Window
+from .schedule import Window, visit_name
 
 logger = logging.getLogger(__name__)
 
@@ -98,7 +98,8 @@ def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
     """Create the pending reminder due today for each open visit; return how many.
 
     Only visits of active enrolments with an open, incomplete window are
-    considered; a kind already created for a visit is never created again, and
+    considered; a kind already created for a visit is never created again (unless
+    it was cancelled: paused since, or the visit moved), and
     after an outage only the latest due kind is created (the backlog goes once).
     Visits are read in chunks by primary key, so memory stays flat as the
     cohort grows.
@@ -124,7 +125,8 @@ def plan_reminders(*, study: Study, today: dt.date, dry_run: bool = False,
         last_pk = rows[-1][0]
         already = set(
             Reminder.objects.filter(visit_id__in=[row[0] for row in rows])
-            .exclude(kind=Reminder.Kind.MANUAL).values_list("visit_id", "kind")
+            .exclude(kind=Reminder.Kind.MANUAL).exclude(status=Reminder.Status.CANCELLED)
+            .values_list("visit_id", "kind")
         )
         new = []
         for pk, open_date, target, close_date, patient, tp, channel in rows:
@@ -333,7 +335,8 @@ def resend_link(*, visit: Visit, actor, now: dt.datetime | None = None) -> Resen
     """Send the visit's link again now, at a coordinator's request (audited as a reminder).
 
     1. Refused (``ValidationError``) unless the patient is active: a withdrawn
-       patient gets no more messages, a paused one none until resumed.
+       patient gets no more messages, a paused one none until resumed; and unless the
+       visit is open (its link opens; the send would be cancelled otherwise).
     2. In the study's quiet hours the reminder waits, due when they end; the
        periodic run sends it then. Otherwise it is queued at once.
     """
@@ -349,7 +352,8 @@ def resend_link(*, visit: Visit, actor, now: dt.datetime | None = None) -> Resen
             Enrolment.objects.select_for_update(of=("self",), no_key=True)
             .select_related("study", "patient").get(pk=visit.enrolment_id)
         )
-        refusal = _resend_refusal(enrolment)
+        refusal = _resend_refusal(enrolment) or _visit_refusal(
+            Visit.objects.select_related("timepoint").get(pk=visit.pk))
         if refusal:
             raise ValidationError(refusal)
         study = enrolment.study
@@ -366,6 +370,19 @@ def resend_link(*, visit: Visit, actor, now: dt.datetime | None = None) -> Resen
         if held_until is None:
             transaction.on_commit(lambda: queue_reminder(reminder.pk))
     return Resend(reminder=reminder, requested_at=local, held_until=held_until)
+
+
+def _visit_refusal(visit: Visit) -> str:
+    """Why a link cannot go for ``visit`` (read now): only an open visit's link opens."""
+    if visit.status == Visit.Status.OPEN:
+        return ""
+    name = visit_name(visit.timepoint.label)
+    return {
+        Visit.Status.COMPLETED: f"The {name} is completed: there is no link to send.",
+        Visit.Status.SCHEDULED: f"The {name} is not open yet: its link goes when it opens.",
+        Visit.Status.MISSED: f"The {name} is closed (missed): its link no longer opens.",
+    }.get(visit.status, f"The {name} is {visit.get_status_display().lower()}: "
+                        "there is no link to send.")
 
 
 def _resend_refusal(enrolment: Enrolment) -> str:

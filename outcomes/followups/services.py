@@ -102,6 +102,9 @@ def change_index_date(
     3. Otherwise the change and each moved visit are audited with the reason;
        reminders not yet sent for a moved visit are cancelled, and the next
        reminder run plans them again from the new window.
+    4. A withdrawn patient's visits are re-dated but none opens again: one that the
+       new date would make scheduled or open is not applicable, as the withdrawal
+       made the visits still to come.
     """
     from zoneinfo import ZoneInfo
 
@@ -119,7 +122,10 @@ def change_index_date(
     # The enrolment first, then its visits: the order a withdrawal takes them too, so
     # the two never wait for each other. NO KEY: a submit's responder upsert (a foreign
     # key check, FOR KEY SHARE on the enrolment) under its visit's lock still goes on.
-    Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
+    # Read again under the lock: a colleague may have moved the date or withdrawn the
+    # patient since ``enrolment`` was read (the audit's "before" and rule 4 use this).
+    locked = Enrolment.objects.select_for_update(no_key=True).get(pk=enrolment.pk)
+    withdrawn = locked.status == Enrolment.Status.WITHDRAWN
     visits = list(
         # of=self: a plain FOR UPDATE would also lock the study's shared time point rows,
         # and every submit's verdict upsert (its foreign key check) would wait for them.
@@ -147,7 +153,7 @@ def change_index_date(
     if conflicts:
         raise ValidationError({"index_date": conflicts})
 
-    before = snapshot(enrolment, ["index_date"])
+    before = snapshot(locked, ["index_date"])
     enrolment.index_date = index_date
     enrolment.save(update_fields=["index_date"])
     record_change(obj=enrolment, action="update", actor=actor, before=before,
@@ -163,6 +169,8 @@ def change_index_date(
         visit.window_open_date = window.open_date
         visit.window_close_date = window.close_date
         visit.status = visit_state(window, today=today, completed=False)
+        if withdrawn and visit.status in (Visit.Status.SCHEDULED, Visit.Status.OPEN):
+            visit.status = Visit.Status.NOT_APPLICABLE  # closed, as the withdrawal closed them
         if snapshot(visit, fields) == old:
             continue
         visit.save(update_fields=fields)

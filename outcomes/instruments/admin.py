@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 
 from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
@@ -48,8 +49,56 @@ class ResponseAdmin(ScopedAdmin):
         return False
 
 
+class ResponderRuleForm(forms.ModelForm):
+    """A combination's parts: rules of the same study, never the rule itself.
+
+    ``responders.evaluate_all`` refuses a rule that includes itself (directly or
+    through its parts) or a part whose code the study does not know: saved, such a
+    rule made every completed questionnaire of the study fail.
+    """
+
+    class Meta:
+        model = ResponderRule
+        fields = ("study", "code", "description", "score", "direction", "kind", "threshold",
+                  "parts", "is_primary", "order")
+
+    def clean(self):
+        cleaned = super().clean()
+        parts = list(cleaned.get("parts") or [])
+        study = cleaned.get("study") or getattr(self.instance, "study", None)
+        strangers = sorted(p.code for p in parts if study is not None and p.study_id != study.pk)
+        if strangers:
+            self.add_error("parts", f"Parts must be rules of {study.code}: "
+                                    f"{', '.join(strangers)} belong to another study.")
+        elif self.instance.pk is not None:
+            loop = _path_back(self.instance.pk, parts)
+            if loop:
+                self.add_error("parts", "A combination cannot include itself: "
+                                        + " → ".join([self.instance.code, *loop]) + ".")
+        return cleaned
+
+
+def _path_back(rule_id: int, parts) -> list[str]:
+    """Return the codes leading from one of ``parts`` back to rule ``rule_id``; [] if none."""
+    through = ResponderRule.parts.through.objects
+    seen: set[int] = set()
+    stack = [(part.pk, [part.code]) for part in parts]
+    while stack:
+        pk, path = stack.pop()
+        if pk == rule_id:
+            return path
+        if pk in seen:
+            continue
+        seen.add(pk)
+        for child, code in through.filter(from_responderrule_id=pk).values_list(
+                "to_responderrule_id", "to_responderrule__code"):
+            stack.append((child, [*path, code]))
+    return []
+
+
 @admin.register(ResponderRule)
 class ResponderRuleAdmin(ScopedAdmin):
+    form = ResponderRuleForm
     ordering = ("study__code", "order", "code")
     list_display = ("code", "study", "score", "direction", "kind", "threshold", "is_primary")
     list_filter = ("study", "kind", "is_primary")

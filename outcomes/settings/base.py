@@ -12,6 +12,8 @@ from pathlib import Path
 
 import environ
 
+from .guards import trusted_proxies
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -139,7 +141,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # The client's address: X-Forwarded-For is believed only from these proxies (addresses or
 # networks, e.g. "10.0.0.0/8"); with none, the address is the connection's own.
-TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+TRUSTED_PROXIES = trusted_proxies(env.list("TRUSTED_PROXIES", default=[]))
 AXES_CLIENT_IP_CALLABLE = "outcomes.clients.client_ip"
 AXES_USERNAME_CALLABLE = "outcomes.clients.login_username"
 LOGIN_URL = "login"

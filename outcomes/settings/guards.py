@@ -1,4 +1,4 @@
-"""Refuse, at start, a production configuration that would leak or lose messages.
+"""Refuse, at start, a configuration that would leak or lose messages, or fail later.
 
 The development defaults print emails and text messages to the console: in
 production that puts private links and password-reset links into process output,
@@ -7,6 +7,8 @@ the web, worker, beat and every management command refuse to start instead.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -36,3 +38,20 @@ def refuse_development_messaging(*, email_backend: str, sms_backend: str) -> Non
             "provider (outcomes.followups.channels.twilio.TwilioSMSBackend), or leave "
             "SMS_BACKEND empty: text reminders then fail where coordinators see them.",
         )
+
+
+def trusted_proxies(entries: list[str]) -> list[str]:
+    """Return ``entries`` if each is an address or network; raise ``ImproperlyConfigured``.
+
+    ``outcomes.clients.client_ip`` reads them on every login and private link: a name
+    such as ``localhost`` would make each of those answer 500 instead.
+    """
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES holds {entry!r}, which is not an IP address or network "
+                "(e.g. 127.0.0.1, 10.0.0.0/8, ::1): list the proxies by address.",
+            ) from None
+    return [entry.strip() for entry in entries]

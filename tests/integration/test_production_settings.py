@@ -19,6 +19,7 @@ GOOD = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "CACHE_URL": "rediscache://127.0.0.1:6379/1",
     "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "DEFAULT_FROM_EMAIL": "Outcomes <outcomes@outcomes.example.org>",
     "ALLOWED_HOSTS": "outcomes.example.org",
     "SITE_URL": "https://outcomes.example.org",
 }
