@@ -14,6 +14,7 @@ before and after (``AuditedAdmin``), not only to Django's admin log.
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import AllValuesFieldListFilter, RelatedFieldListFilter
 from django.contrib.admin.utils import get_fields_from_path, reverse_field_path
@@ -83,7 +84,13 @@ class ScopedChoicesMixin:
                                         request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    #: Many-to-many fields shown as a list of checkboxes (accessible, unlike
+    #: filter_horizontal's widget).
+    checkbox_fields: tuple[str, ...] = ()
+
     def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.checkbox_fields:
+            kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
         if "queryset" not in kwargs:
             kwargs["queryset"] = scoped(db_field.remote_field.model._default_manager.all(),
                                         request.user)

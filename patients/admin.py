@@ -29,7 +29,9 @@ class TimePointInline(ScopedTabularInline):
 class StudyAdmin(ScopedAdmin):
     list_display = ("code", "title", "protocol_reference", "time_zone", "created_at")
     search_fields = ("code", "title", "protocol_reference")
-    filter_horizontal = ("sites",)
+    # Checkboxes, not filter_horizontal: its widget puts aria-label on a plain <span>
+    # (axe: aria-prohibited-attr), and a study has a handful of these.
+    checkbox_fields = ("sites",)
     inlines = [ArmInline, TimePointInline]
     fieldsets = (
         (None, {"fields": ("code", "title", "protocol_reference", "description", "sites")}),
@@ -46,7 +48,9 @@ class StudyAdmin(ScopedAdmin):
 class SiteAdmin(ScopedAdmin):
     list_display = ("code", "name")
     search_fields = ("code", "name")
-    filter_horizontal = ("staff",)
+    # Checkboxes, not filter_horizontal: its widget puts aria-label on a plain <span>
+    # (axe: aria-prohibited-attr), and a study has a handful of these.
+    checkbox_fields = ("staff",)
 
     def get_fields(self, request, obj=None):
         # Site membership opens the site's patients and files: only an administrator

@@ -103,7 +103,9 @@ class ResponderRuleAdmin(ScopedAdmin):
     list_display = ("code", "study", "score", "direction", "kind", "threshold", "is_primary")
     list_filter = ("study", "kind", "is_primary")
     search_fields = ("code", "description")
-    filter_horizontal = ("parts",)
+    # Checkboxes, not filter_horizontal: its widget puts aria-label on a plain <span>
+    # (axe: aria-prohibited-attr), and a study has a handful of these.
+    checkbox_fields = ("parts",)
 
 
 @admin.register(ResponderStatus)

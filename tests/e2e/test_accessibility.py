@@ -44,11 +44,7 @@ WRAPPED = "code-wrapped"  # ... of a code linked from a table, broken over two l
 # templates/instruments/*, the admin): expected for now, so that this test passes and
 # still fails on any NEW violation. Keyed by (page, axe rule id, CONTRAST or WRAPPED); a
 # key no longer found is reported as a warning, to be removed from here.
-KNOWN: dict[tuple[str, str], str] = {
-    # Django's filter_horizontal widget (Sites) puts aria-label on a plain <span>
-    # (.help-tooltip.search-label-icon in the filter's label): the study admin's widget.
-    ("admin-study", "aria-prohibited-attr"): "filter_horizontal search icon aria-label",
-}
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 @dataclass

@@ -9,14 +9,11 @@ import pytest
 
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import Response
+from tests.e2e.a11y import contrast, flatten, parse_colour, styles
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_browser_questionnaire import (  # noqa: F401 (the fixture)
     browser,
-    contrast,
-    flatten,
-    parse_colour,
     press,
-    styles,
 )
 from tests.factories import enrol
 
