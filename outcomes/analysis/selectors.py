@@ -29,14 +29,36 @@ class ScoreRow:
     value: float
 
 
-def allocation(study) -> dict[str, int]:
+def allocation(study, arms: list[tuple[int, str]] | None = None) -> dict[str, int]:
     """Return ``{arm code: patients}``: everyone allocated, whatever happened next; every
-    arm of the study in order (empty ones too), then any other arm an enrolment names."""
-    result: dict[str, int] = {arm.code: 0 for arm in study.arms.all()}
+    arm of the study in order (empty ones too; ``arms``, (id, code) in display order, if
+    the caller has them), then any other arm an enrolment names."""
+    if arms is None:
+        arms = list(study.arms.order_by("order", "code").values_list("pk", "code"))
+    result: dict[str, int] = {code: 0 for _, code in arms}
     for arm, n in (Enrolment.objects.filter(study=study).values_list("arm__code")
                    .annotate(n=Count("pk")).order_by("arm__code")):
         result[arm] = n
     return result
+
+
+def reference_arm(study, arms: list[tuple[int, str]]) -> str | None:
+    """Return the code of the study's reference (control) arm: the one it names, else
+    the last of its ``arms`` ((id, code) in display order: a two-arm study lists its
+    control second); None for a study without arms."""
+    for pk, code in arms:
+        if pk == study.reference_arm_id:
+            return code
+    return arms[-1][1] if arms else None
+
+
+def primary_comparisons(study) -> list[tuple[str, str]]:
+    """Return the study's primary comparisons as (rule code, time point code), in the
+    order it designated them."""
+    from patients.models import PrimaryComparison
+
+    return list(PrimaryComparison.objects.filter(study=study).order_by("order", "pk")
+                .values_list("rule__code", "timepoint__code"))
 
 
 def score_rows(study) -> Iterator[ScoreRow]:
