@@ -152,7 +152,8 @@ def _changes(tables: Tables, data: StudyColumns, tp: str, code: str, at: np.ndar
     base[base_at] = base_values
     before = base[at]
     paired = ~np.isnan(before)  # the patients with a baseline value too
-    in_cell = set(np.unique(cohort.arm[at]).tolist())
+    in_cell = set(np.flatnonzero(np.bincount(cohort.arm[at],
+                                             minlength=len(cohort.arm_codes))).tolist())
     arm = cohort.arm[at[paired]]
     after, before = values[paired], before[paired]
     delta = after - before
