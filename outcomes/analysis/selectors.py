@@ -96,16 +96,6 @@ def score_rows(study) -> Iterator[ScoreRow]:
             yield ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], "opioid_mme", float(mme))
 
 
-def verdict_counts(study) -> dict[tuple[str, str, str, str], int]:
-    """Return ``{(arm, time point, rule, verdict): patients}``, counted by the database."""
-    rows = (
-        ResponderStatus.objects.filter(enrolment__study=study)
-        .values_list("enrolment__arm__code", "timepoint__code", "rule__code", "verdict")
-        .annotate(n=Count("pk")).order_by()
-    )
-    return {(arm, tp, rule, verdict): n for arm, tp, rule, verdict, n in rows}
-
-
 def study_scores(study_id: int) -> list[str]:
     """Return the result scores of the instruments the study schedules, in schedule order,
     then opioid use: a study that does not ask the ODI shows no ODI."""
@@ -314,38 +304,10 @@ def responder_rows(statuses, rule, history) -> list[dict]:
     return rows
 
 
-def visit_flow(study) -> dict[tuple[str, str, str], int]:
-    """Return ``{(arm, time point, state): visits}`` where state is ``with_data`` (any
-    completed response: analysed) or else the visit's status; counted by the database."""
-    from django.db.models import Exists, OuterRef
-
-    answered = Response.objects.filter(visit=OuterRef("pk"), state=Response.State.COMPLETED)
-    rows = (
-        Visit.objects.filter(enrolment__study=study).annotate(has_data=Exists(answered))
-        .values_list("enrolment__arm__code", "timepoint__code", "status", "has_data")
-        .annotate(n=Count("pk")).order_by()
-    )
-    result: dict[tuple[str, str, str], int] = defaultdict(int)
-    for arm, tp, status, has_data, n in rows:
-        result[(arm, tp, "with_data" if has_data else status)] += n
-    return dict(result)
-
-
 def status_reasons(study) -> list[tuple[str, str, str, int]]:
     """Return ``(arm, status, reason, patients)`` for patients no longer active."""
     return list(
         Enrolment.objects.filter(study=study).exclude(status=Enrolment.Status.ACTIVE)
         .values_list("arm__code", "status", "status_reason").annotate(n=Count("pk"))
         .order_by("arm__code", "status", "status_reason")
-    )
-
-
-def primary_verdicts_with_covariates(study) -> list[tuple]:
-    """Return ``(arm, time point, rule, verdict, sex, age, bmi, opioid)`` for primary rules."""
-    return list(
-        ResponderStatus.objects.filter(enrolment__study=study, rule__is_primary=True)
-        .values_list("enrolment__arm__code", "timepoint__code", "rule__code", "verdict",
-                     "enrolment__patient__sex", "enrolment__patient__age_at_enrolment",
-                     "enrolment__patient__bmi", "enrolment__patient__baseline_opioid_mme")
-        .iterator(chunk_size=10000)
     )
