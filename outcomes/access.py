@@ -50,7 +50,8 @@ class Role:
 
 
 # Study set-up in the admin: data managers edit the study's design, never patient data.
-_SETUP_MODELS = ("patients.study", "patients.site", "patients.arm", "followups.timepoint",
+_SETUP_MODELS = ("patients.study", "patients.site", "patients.arm", "patients.primarycomparison",
+                 "followups.timepoint",
                  "followups.timepointinstrument", "instruments.responderrule")
 _SETUP = tuple(f"{model.split('.')[0]}.{action}_{model.split('.')[1]}"
                for model in _SETUP_MODELS for action in ("view", "add", "change"))

@@ -34,6 +34,7 @@ SCOPES: dict[str, tuple[str, str]] = {
     "patients.site": ("site", "pk"),
     "patients.study": ("study", "pk"),
     "patients.arm": ("study", "study"),
+    "patients.primarycomparison": ("study", "study"),
     "patients.patient": ("site", "enrolments__site"),
     "patients.contact": ("site", "patient__enrolments__site"),
     "patients.enrolment": ("site", "site"),

@@ -5,7 +5,17 @@ from django.db import models
 from outcomes.admin_scope import ScopedAdmin, ScopedStackedInline, ScopedTabularInline
 from outcomes.followups.models import TimePoint
 
-from .models import Arm, Contact, Enrolment, InjectedStructure, Patient, Procedure, Site, Study
+from .models import (
+    Arm,
+    Contact,
+    Enrolment,
+    InjectedStructure,
+    Patient,
+    PrimaryComparison,
+    Procedure,
+    Site,
+    Study,
+)
 
 
 class ArmInline(ScopedStackedInline):
@@ -25,6 +35,12 @@ class TimePointInline(ScopedTabularInline):
     show_change_link = True
 
 
+class PrimaryComparisonInline(ScopedTabularInline):
+    model = PrimaryComparison
+    extra = 0
+    fields = ("rule", "timepoint", "order")
+
+
 @admin.register(Study)
 class StudyAdmin(ScopedAdmin):
     list_display = ("code", "title", "protocol_reference", "time_zone", "created_at")
@@ -32,11 +48,12 @@ class StudyAdmin(ScopedAdmin):
     # Checkboxes, not filter_horizontal: its widget puts aria-label on a plain <span>
     # (axe: aria-prohibited-attr), and a study has a handful of these.
     checkbox_fields = ("sites",)
-    inlines = [ArmInline, TimePointInline]
+    inlines = [ArmInline, TimePointInline, PrimaryComparisonInline]
     fieldsets = (
         (None, {"fields": ("code", "title", "protocol_reference", "description", "sites")}),
         ("Access", {"fields": ("require_two_factor",)}),
         ("Scoring", {"fields": ("odi_max_missing",)}),
+        ("Results", {"fields": ("reference_arm",)}),
         ("Reminders", {"fields": ("time_zone", "reminder_days", "last_call_days_before_close",
                                   "quiet_hours_start", "quiet_hours_end")}),
         ("Contact shown to patients", {"fields": ("contact_name", "contact_email",

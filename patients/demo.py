@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from outcomes.access import ROLE_BY_CODE
-from outcomes.followups.models import Visit
+from outcomes.followups.models import TimePoint, Visit
 from outcomes.followups.schedule import DEFAULT_SCHEDULE
 from outcomes.followups.services import ensure_schedule, study_today
-from outcomes.instruments.models import Instrument, Response
+from outcomes.instruments.models import Instrument, ResponderRule, Response
 from outcomes.instruments.responders import DEFAULT_RULES
 from outcomes.instruments.services import (
     complete_response,
@@ -31,7 +31,16 @@ from outcomes.instruments.services import (
     sync_instruments,
 )
 
-from .models import Arm, Enrolment, InjectedStructure, Patient, Procedure, Site, Study
+from .models import (
+    Arm,
+    Enrolment,
+    InjectedStructure,
+    Patient,
+    PrimaryComparison,
+    Procedure,
+    Site,
+    Study,
+)
 from .services import enrol_patient
 
 STUDY_CODE = "BMC-LBP"
@@ -43,6 +52,8 @@ DEMO_USERS = (  # username, role (outcomes.access.ROLES)
     ("datamanager", "data_manager"),
 )
 DEFAULT_COHORT = 40
+PRIMARY_COMPARISON_RULES = ("odi_mcid_10pt", "nrs_2pt")
+PRIMARY_TIMEPOINT = "m12"
 ACTOR = "load_demo"
 
 
@@ -83,15 +94,26 @@ def ensure_demo_study() -> Study:
             "description": "One BMC injection into discs, facets, nerve roots and SI joints.",
         },
     )
-    Arm.objects.get_or_create(
+    control, _ = Arm.objects.get_or_create(
         study=study, code="CONTROL",
         defaults={"name": "Conventional care", "order": 1,
                   "description": "NSAIDs, exercise, physical therapy, injections, opioids."},
     )
+    if study.reference_arm_id is None:
+        study.reference_arm = control
+        study.save(update_fields=["reference_arm"])
     instruments = list(Instrument.objects.filter(code__in=INSTRUMENT_ORDER))
     instruments.sort(key=lambda i: INSTRUMENT_ORDER.index(i.code))
     ensure_schedule(study=study, specs=DEFAULT_SCHEDULE, instruments=instruments)
     ensure_rules(study=study, rules=DEFAULT_RULES)
+    if not PrimaryComparison.objects.filter(study=study).exists():
+        # The paper's primary outcomes (SPEC section 1): the ODI MCID and a 2-point NRS
+        # reduction, at 12 months.
+        final = TimePoint.objects.get(study=study, code=PRIMARY_TIMEPOINT)
+        for order, code in enumerate(PRIMARY_COMPARISON_RULES):
+            PrimaryComparison.objects.create(
+                study=study, rule=ResponderRule.objects.get(study=study, code=code),
+                timepoint=final, order=order)
     return study
 
 

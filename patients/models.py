@@ -81,6 +81,11 @@ class Study(models.Model):
         default=False,
         help_text="Staff of this study must confirm a one-time code (TOTP) after logging in.",
     )
+    reference_arm = models.ForeignKey(
+        "Arm", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The control arm every other arm is compared with in the results. "
+        "When empty: the last arm in display order.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -111,6 +116,9 @@ class Study(models.Model):
             type(d) is int and d > 0 for d in days
         ):
             raise ValidationError({"reminder_days": "A list of positive whole days, e.g. [3, 7]."})
+        if self.reference_arm_id and self.reference_arm.study_id != self.pk:
+            raise ValidationError({"reference_arm": "The reference arm must be one of this "
+                                                    "study's arms."})
 
 
 class Arm(models.Model):
@@ -133,6 +141,38 @@ class Arm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.code}/{self.code}"
+
+
+class PrimaryComparison(models.Model):
+    """A comparison the study designated in advance as primary: a responder rule at a time
+    point (SPEC section 8, multiplicity). Every other p-value is exploratory."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE,
+                              related_name="primary_comparisons")
+    rule = models.ForeignKey("instruments.ResponderRule", on_delete=models.CASCADE,
+                             related_name="+")
+    timepoint = models.ForeignKey("followups.TimePoint", on_delete=models.CASCADE,
+                                  related_name="+", verbose_name="time point")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study_id", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "rule", "timepoint"],
+                                    name="patients_primarycomparison_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study}: {self.rule.code} at {self.timepoint.code}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.rule_id and self.study_id and self.rule.study_id != self.study_id:
+            errors["rule"] = "The rule belongs to another study."
+        if self.timepoint_id and self.study_id and self.timepoint.study_id != self.study_id:
+            errors["timepoint"] = "The time point belongs to another study."
+        if errors:
+            raise ValidationError(errors)
 
 
 class Patient(models.Model):

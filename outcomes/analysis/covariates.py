@@ -1,17 +1,17 @@
 """Responder rates by covariate and logistic regressions, within arms (SPEC section 8).
 
-Two inputs, one output. ``subgroups`` and ``regressions`` take one tuple per verdict
-``(arm, time point, rule, verdict, sex, age, bmi, opioid)``: the reference, used on
-SQLite. ``subgroups_of`` and ``regressions_of`` take the same data as columns
-(``VerdictColumns``: numpy arrays, one entry per verdict), so 100,000 patients'
-verdicts are tallied without a Python loop per row; PostgreSQL's path uses them.
-Both give the same rows in the same order.
+One input, whichever database it was read from: the evaluable verdicts of the study's
+primary rules as columns (``VerdictColumns``: numpy arrays, one entry per verdict), so
+100,000 patients' verdicts are tallied without a Python loop per row. The tests check
+the tallies against a plain count and the regressions against statsmodels.
+
+Bands (a cut belongs to the band above it): age <50, 50-64, 65+ (years at enrolment);
+BMI <25, 25-29.9, 30+ (kg/m²); baseline opioid use none (0 MME/day) or any.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,54 +21,6 @@ from . import stats
 AGE_BANDS = ((50, 65), ("<50", "50-64", "65+"))
 BMI_BANDS = ((25, 30), ("<25", "25-29.9", "30+"))
 TERMS = ("age", "male", "bmi", "opioid_any")
-
-
-def levels(sex, age, bmi, opioid) -> dict[str, str]:
-    """Return the level of each factor: age group, sex, BMI class, baseline opioid use."""
-    def band(value, cuts, labels):
-        if value is None:
-            return "unknown"
-        for cut, label in zip(cuts, labels, strict=False):
-            if value < cut:
-                return label
-        return labels[-1]
-
-    return {
-        "age": band(age, *AGE_BANDS),
-        "sex": sex,
-        "bmi": band(bmi, *BMI_BANDS),
-        "opioid": "unknown" if opioid is None else ("none" if opioid == 0 else "any"),
-    }
-
-
-def subgroups(rows: list[tuple]) -> list[dict]:
-    """Responder rate by age group, sex, BMI class and baseline opioid use, within each arm,
-    for the study's primary rules at each follow-up time point (complete case)."""
-    tally: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-    for arm, tp, rule, verdict, sex, age, bmi, opioid in rows:
-        if verdict == "not_evaluable":
-            continue
-        for factor, level in levels(sex, age, bmi, opioid).items():
-            cell = tally[(arm, tp, rule, factor, level)]
-            cell[0] += verdict == "responder"
-            cell[1] += 1
-    return _subgroup_rows(tally)
-
-
-def regressions(rows: list[tuple]) -> list[dict]:
-    """Within each arm, for each primary rule and time point: logistic regression of
-    responding on age, sex (male), BMI and any baseline opioid use, where the data allow
-    (at least 10 events of the rarer outcome per predictor; otherwise ``fitted`` is false)."""
-    data: dict[tuple, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for arm, tp, rule, verdict, sex, age, bmi, opioid in rows:
-        if verdict == "not_evaluable" or None in (age, bmi, opioid) or sex not in ("female",
-                                                                               "male"):
-            continue
-        covariates, outcome = data[(arm, tp, rule)]
-        covariates.append([float(age), 1.0 if sex == "male" else 0.0, float(bmi),
-                           1.0 if opioid > 0 else 0.0])
-        outcome.append(1 if verdict == "responder" else 0)
-    return [_fit(key, covariates, outcome) for key, (covariates, outcome) in sorted(data.items())]
 
 
 @dataclass(frozen=True)
@@ -116,7 +68,8 @@ def _bands(values: np.ndarray, cuts, labels) -> tuple[np.ndarray, list[str]]:
 
 
 def subgroups_of(columns: VerdictColumns) -> list[dict]:
-    """``subgroups`` over ``VerdictColumns``."""
+    """Responder rate by age group, sex, BMI class and baseline opioid use, within each arm,
+    for each primary rule and follow-up time point (complete case)."""
     opioid = np.where(np.isnan(columns.opioid), 0, np.where(columns.opioid == 0, 1, 2))
     factors = {
         "age": _bands(columns.age, *AGE_BANDS),
@@ -137,7 +90,10 @@ def subgroups_of(columns: VerdictColumns) -> list[dict]:
 
 
 def regressions_of(columns: VerdictColumns) -> list[dict]:
-    """``regressions`` over ``VerdictColumns``."""
+    """Within each arm, for each primary rule and time point: logistic regression of
+    responding on age (years), sex (male), BMI and any baseline opioid use, over the
+    patients with all four known; where the data do not allow a fit, ``fitted`` is false
+    and ``reason`` says why."""
     male, female = (np.isin(columns.sex, [i for i, code in enumerate(columns.sex_codes)
                                           if code == sex]) for sex in ("male", "female"))
     complete = (~np.isnan(columns.age) & ~np.isnan(columns.bmi) & ~np.isnan(columns.opioid)
@@ -166,12 +122,17 @@ def _subgroup_rows(tally: dict[tuple, list[int]]) -> list[dict]:
 def _fit(key: tuple[str, str, str], covariates, outcome) -> dict:
     arm, tp, rule = key
     fit = stats.logistic_regression(covariates, outcome, TERMS)
-    return {
-        "arm": arm, "timepoint": tp, "rule": rule, "n": len(outcome),
-        "fitted": fit is not None,
-        "terms": [] if fit is None else [
-            {"term": name, "coefficient": b, "se": se, "odds_ratio": math.exp(b), "p_value": p}
-            for name, b, se, p in zip(fit.names, fit.coefficients, fit.standard_errors,
-                                      fit.p_values, strict=True) if name != "intercept"
-        ],
-    }
+    row = {"arm": arm, "timepoint": tp, "rule": rule, "n": len(outcome),
+           "fitted": isinstance(fit, stats.LogisticFit), "test": "wald", "reason": "",
+           "terms": []}
+    if isinstance(fit, stats.NotFitted):
+        row["reason"] = fit.reason
+        return row
+    for name, b, se, p, (low, high) in zip(fit.names, fit.coefficients, fit.standard_errors,
+                                           fit.p_values, fit.odds_ratio_intervals(),
+                                           strict=True):
+        if name != "intercept":
+            row["terms"].append({"term": name, "coefficient": b, "se": se,
+                                 "odds_ratio": math.exp(b), "odds_ratio_ci_low": low,
+                                 "odds_ratio_ci_high": high, "p_value": p, "test": "wald"})
+    return row

@@ -29,14 +29,36 @@ class ScoreRow:
     value: float
 
 
-def allocation(study) -> dict[str, int]:
+def allocation(study, arms: list[tuple[int, str]] | None = None) -> dict[str, int]:
     """Return ``{arm code: patients}``: everyone allocated, whatever happened next; every
-    arm of the study in order (empty ones too), then any other arm an enrolment names."""
-    result: dict[str, int] = {arm.code: 0 for arm in study.arms.all()}
+    arm of the study in order (empty ones too; ``arms``, (id, code) in display order, if
+    the caller has them), then any other arm an enrolment names."""
+    if arms is None:
+        arms = list(study.arms.order_by("order", "code").values_list("pk", "code"))
+    result: dict[str, int] = {code: 0 for _, code in arms}
     for arm, n in (Enrolment.objects.filter(study=study).values_list("arm__code")
                    .annotate(n=Count("pk")).order_by("arm__code")):
         result[arm] = n
     return result
+
+
+def reference_arm(study, arms: list[tuple[int, str]]) -> str | None:
+    """Return the code of the study's reference (control) arm: the one it names, else
+    the last of its ``arms`` ((id, code) in display order: a two-arm study lists its
+    control second); None for a study without arms."""
+    for pk, code in arms:
+        if pk == study.reference_arm_id:
+            return code
+    return arms[-1][1] if arms else None
+
+
+def primary_comparisons(study) -> list[tuple[str, str]]:
+    """Return the study's primary comparisons as (rule code, time point code), in the
+    order it designated them."""
+    from patients.models import PrimaryComparison
+
+    return list(PrimaryComparison.objects.filter(study=study).order_by("order", "pk")
+                .values_list("rule__code", "timepoint__code"))
 
 
 def score_rows(study) -> Iterator[ScoreRow]:
@@ -72,16 +94,6 @@ def score_rows(study) -> Iterator[ScoreRow]:
             mme = baseline_mme  # the enrolment record's baseline dose
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
             yield ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], "opioid_mme", float(mme))
-
-
-def verdict_counts(study) -> dict[tuple[str, str, str, str], int]:
-    """Return ``{(arm, time point, rule, verdict): patients}``, counted by the database."""
-    rows = (
-        ResponderStatus.objects.filter(enrolment__study=study)
-        .values_list("enrolment__arm__code", "timepoint__code", "rule__code", "verdict")
-        .annotate(n=Count("pk")).order_by()
-    )
-    return {(arm, tp, rule, verdict): n for arm, tp, rule, verdict, n in rows}
 
 
 def study_scores(study_id: int) -> list[str]:
@@ -292,38 +304,10 @@ def responder_rows(statuses, rule, history) -> list[dict]:
     return rows
 
 
-def visit_flow(study) -> dict[tuple[str, str, str], int]:
-    """Return ``{(arm, time point, state): visits}`` where state is ``with_data`` (any
-    completed response: analysed) or else the visit's status; counted by the database."""
-    from django.db.models import Exists, OuterRef
-
-    answered = Response.objects.filter(visit=OuterRef("pk"), state=Response.State.COMPLETED)
-    rows = (
-        Visit.objects.filter(enrolment__study=study).annotate(has_data=Exists(answered))
-        .values_list("enrolment__arm__code", "timepoint__code", "status", "has_data")
-        .annotate(n=Count("pk")).order_by()
-    )
-    result: dict[tuple[str, str, str], int] = defaultdict(int)
-    for arm, tp, status, has_data, n in rows:
-        result[(arm, tp, "with_data" if has_data else status)] += n
-    return dict(result)
-
-
 def status_reasons(study) -> list[tuple[str, str, str, int]]:
     """Return ``(arm, status, reason, patients)`` for patients no longer active."""
     return list(
         Enrolment.objects.filter(study=study).exclude(status=Enrolment.Status.ACTIVE)
         .values_list("arm__code", "status", "status_reason").annotate(n=Count("pk"))
         .order_by("arm__code", "status", "status_reason")
-    )
-
-
-def primary_verdicts_with_covariates(study) -> list[tuple]:
-    """Return ``(arm, time point, rule, verdict, sex, age, bmi, opioid)`` for primary rules."""
-    return list(
-        ResponderStatus.objects.filter(enrolment__study=study, rule__is_primary=True)
-        .values_list("enrolment__arm__code", "timepoint__code", "rule__code", "verdict",
-                     "enrolment__patient__sex", "enrolment__patient__age_at_enrolment",
-                     "enrolment__patient__bmi", "enrolment__patient__baseline_opioid_mme")
-        .iterator(chunk_size=10000)
     )

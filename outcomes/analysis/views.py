@@ -28,7 +28,7 @@ from . import wording
 from .charts import line_chart_svg, lines_chart_svg
 from .exports import EXPORTS, IDENTIFIED_EXPORTS
 from .results import results_csv, study_results
-from .selectors import completed_responses, patient_outcomes, rule_labels, study_scores
+from .selectors import completed_responses, patient_outcomes, rule_labels
 
 
 @requires(VIEW_RESULTS)
@@ -49,8 +49,10 @@ def results_page(request, code: str):
         response = HttpResponse(results_csv(results), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{study.code}-results.csv"'
         return response
+    names = result_names(study)
     return render(request, "analysis/results.html", {
-        "study": study, "results": results, "charts": result_charts(study, results),
+        "study": study, "results": results, "charts": result_charts(study, results, names),
+        "tables": result_rows(results, names),
     })
 
 
@@ -77,16 +79,122 @@ def export(request, code: str, kind: str):
     return response
 
 
-def result_charts(study, results) -> list[dict]:
-    """Mean with 95% CI by arm for each of the study's scores, and responder percent by
-    arm per primary rule, each with n under every point and its numbers in a table."""
+def result_names(study) -> dict:
+    """The words a person reads for the codes in the results: time points, arms, rules."""
     from outcomes.followups.models import TimePoint
 
+    return {"timepoints": dict(TimePoint.objects.filter(study=study)
+                               .values_list("code", "label")),
+            "arms": dict(study.arms.values_list("code", "name")),
+            "rules": rule_labels(study.pk)}
+
+
+def _interval(low, high, decimals: int = 1, unit: str = "") -> str:
+    if low is None or high is None:
+        return ""
+    return f"{wording.number(low, decimals)}{unit} to {wording.number(high, decimals)}{unit}"
+
+
+def result_rows(results: dict, names: dict) -> dict:
+    """The results' rows as the page shows them: labels for codes, numbers rounded the
+    one way (SPEC 7), each cell's unrounded value kept for its ``data-value``."""
+    tp = names["timepoints"]
+    arm = names["arms"]
+    rules = names["rules"]
+
+    def measure(code: str) -> str:
+        return rules.get(code) or wording.score_title(code)
+
+    responders = [{
+        **r, "rule_label": rules.get(r["rule"], r["rule"]),
+        "timepoint_label": tp.get(r["timepoint"], r["timepoint"]),
+        "arm_label": arm.get(r["arm"], r["arm"]),
+        "percent_text": wording.percent(r["percent"], 1),
+        "ci_text": _interval(r["ci_low"], r["ci_high"], 1, "%"),
+        "percent_itt_text": wording.percent(r["percent_itt"], 1),
+    } for r in results["responders"]]
+    scores = [{
+        **s, "score_label": wording.score_title(s["score"]),
+        "timepoint_label": tp.get(s["timepoint"], s["timepoint"]),
+        "arm_label": arm.get(s["arm"], s["arm"]),
+        "mean_text": wording.score_value(s["score"], s["mean"]),
+        "sd_text": wording.score_value(s["score"], s["sd"]),
+        "median_text": wording.score_value(s["score"], s["median"]),
+        "iqr_text": "—" if s["q1"] is None else
+        f'{wording.score_value(s["score"], s["q1"])} to {wording.score_value(s["score"], s["q3"])}',
+        "change_text": "" if s.get("change_mean") is None
+        else wording.score_change(s["score"], s["change_mean"]),
+        "change_ci_text": _interval(s.get("change_ci_low"), s.get("change_ci_high"),
+                                    wording.spec_of(s["score"]).decimals),
+    } for s in results["scores"]]
+    comparisons = []
+    for c in results["comparisons"]:
+        if c["kind"] == "proportion":
+            effect = ("" if c["difference"] is None else
+                      f'{wording.signed(c["difference"])} points '
+                      f'({_interval(c["difference_ci_low"], c["difference_ci_high"])}); '
+                      f'risk ratio {wording.number(c["risk_ratio"], 2)} '
+                      f'({_interval(c["risk_ratio_ci_low"], c["risk_ratio_ci_high"], 2)}); '
+                      f'odds ratio {wording.number(c["odds_ratio"], 2)} '
+                      f'({_interval(c["odds_ratio_ci_low"], c["odds_ratio_ci_high"], 2)})'
+                      + ("; 0.5 added to each cell (a zero cell)"
+                         if c["zero_cell_correction"] else ""))
+            counts = (f'{c["responders"]}/{c["evaluable"]} vs '
+                      f'{c["reference_responders"]}/{c["reference_evaluable"]}')
+            adjusted = ""
+        else:
+            decimals = wording.spec_of(c["measure"]).decimals
+            effect = ("" if c["difference"] is None else
+                      f'{wording.signed(c["difference"], decimals)} '
+                      f'({_interval(c["difference_ci_low"], c["difference_ci_high"], decimals)})')
+            counts = f'n = {c["change_n"]} vs {c["reference_change_n"]}'
+            adjusted = ("" if c["adjusted_difference"] is None else
+                        f'{wording.signed(c["adjusted_difference"], decimals)} '
+                        f'({_interval(c["adjusted_ci_low"], c["adjusted_ci_high"], decimals)}),'
+                        f' p {wording.p_value(c["adjusted_p_value"])}')
+        comparisons.append({
+            **c, "timepoint_label": tp.get(c["timepoint"], c["timepoint"]),
+            "measure_label": measure(c["measure"]),
+            "arms_label": f'{arm.get(c["arm"], c["arm"])} vs '
+                          f'{arm.get(c["reference_arm"], c["reference_arm"])}',
+            "test_label": wording.TESTS.get(c["test"], c["test"]),
+            "counts_text": counts, "effect_text": effect, "adjusted_text": adjusted,
+            "p_text": wording.p_value(c["p_value"]),
+            "role": "Primary" if c["primary"] else "Exploratory (p unadjusted)",
+        })
+    flow = [{**f, "arm_label": arm.get(f["arm"], f["arm"]),
+             "cells": [{**t, "timepoint_label": tp.get(t["timepoint"], t["timepoint"])}
+                       for t in f["timepoints"]]} for f in results["flow"]]
+    subgroups = [{**g, "arm_label": arm.get(g["arm"], g["arm"]),
+                  "timepoint_label": tp.get(g["timepoint"], g["timepoint"]),
+                  "rule_label": rules.get(g["rule"], g["rule"]),
+                  "percent_text": wording.percent(g["percent"], 1)}
+                 for g in results["subgroups"]]
+    regressions = [{**r, "arm_label": arm.get(r["arm"], r["arm"]),
+                    "timepoint_label": tp.get(r["timepoint"], r["timepoint"]),
+                    "rule_label": rules.get(r["rule"], r["rule"]),
+                    "terms": [{**t, "term_label": wording.TERMS.get(t["term"], t["term"]),
+                               "odds_ratio_text": f'{wording.number(t["odds_ratio"], 2)} '
+                               f'({_interval(t["odds_ratio_ci_low"], t["odds_ratio_ci_high"], 2)})',
+                               "p_text": wording.p_value(t["p_value"])}
+                              for t in r["terms"]]}
+                   for r in results["regressions"]]
+    return {"responders": responders, "scores": scores, "comparisons": comparisons,
+            "flow": flow, "subgroups": subgroups, "regressions": regressions,
+            "timepoint_labels": [tp.get(code, code) for code in results["timepoints"]],
+            "allocated": [(arm.get(code, code), n) for code, n in results["allocated"].items()],
+            "reference_label": arm.get(results["reference_arm"], results["reference_arm"])}
+
+
+def result_charts(study, results, names: dict) -> list[dict]:
+    """Mean with 95% CI by arm for each of the study's scores, and responder percent by
+    arm per primary rule, each with n under every point and its numbers in a table."""
     tps = results["timepoints"]
-    names = dict(TimePoint.objects.filter(study=study).values_list("code", "label"))
-    arm_names = dict(study.arms.values_list("code", "name"))
+    arm_names = names["arms"]
+    labels = names["rules"]
+    names = names["timepoints"]
     charts = []
-    for code in study_scores(study.pk):
+    for code in {s["score"]: None for s in results["scores"]}:
         spec = wording.spec_of(code)
         series, counts, table = {}, {}, []
         for arm in results["arms"]:
@@ -117,7 +225,6 @@ def result_charts(study, results) -> list[dict]:
                            title, [names.get(tp, tp) for tp in tps], series,
                            low=low, high=high, counts=counts))})
     follow_ups = [tp for tp in tps if any(r["timepoint"] == tp for r in results["responders"])]
-    labels = rule_labels(study.pk)
     for rule in study.responder_rules.filter(is_primary=True).order_by("order"):
         series, counts, table = {}, {}, []
         for arm in results["arms"]:

@@ -34,6 +34,15 @@ TESTS = {
     "mann_whitney_exact": "Mann-Whitney U test (exact)",
     "mann_whitney_normal": "Mann-Whitney U test (normal approximation)",
     "wald": "Wald test",
+    "ancova": "ANCOVA on baseline (t-test)",
+}
+
+#: The logistic regressions' terms (``covariates.TERMS``).
+TERMS = {
+    "age": "Age (per year)",
+    "male": "Male sex",
+    "bmi": "BMI (per kg/m²)",
+    "opioid_any": "Any opioid use at baseline",
 }
 
 COMBINATORS = ("any", "all")

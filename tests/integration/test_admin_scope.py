@@ -132,7 +132,9 @@ def test_saving_a_study_keeps_the_sites_the_form_did_not_show(client, world):
             if value is not None and name not in ("sites",)}
     data.update({"sites": [world["main"].pk], "title": "Renamed", "reminder_days": "[3, 7]",
                  "arms-TOTAL_FORMS": 0, "arms-INITIAL_FORMS": 0,
-                 "timepoints-TOTAL_FORMS": 0, "timepoints-INITIAL_FORMS": 0})
+                 "timepoints-TOTAL_FORMS": 0, "timepoints-INITIAL_FORMS": 0,
+                 "primary_comparisons-TOTAL_FORMS": 0,
+                 "primary_comparisons-INITIAL_FORMS": 0})
     data.pop("require_two_factor", None)
     reply = client.post(change_url(demo), data)
     assert reply.status_code == 302, reply.context["adminform"].form.errors
@@ -197,6 +199,49 @@ def test_a_user_stopped_at_the_second_factor_sees_no_study_and_keeps_their_passw
     assert reply.status_code == 302 and "/accounts/two-factor/" in reply["Location"]
     world["manager"].refresh_from_db()
     assert world["manager"].check_password("outcomes-demo")
+
+
+def test_a_data_manager_names_the_reference_arm_and_a_primary_comparison(client, world):
+    from patients.models import PrimaryComparison
+
+    client.force_login(world["manager"])
+    demo = world["demo"]
+    page = client.get(change_url(demo))
+    form = page.context["adminform"].form
+    # The choices are the user's own studies' arms (OTHER's arm A is not among them).
+    assert {a.code for a in form.fields["reference_arm"].queryset} == {"BMC", "CONTROL"}
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    bmc = Arm.objects.get(study=demo, code="BMC")
+    rule = ResponderRule.objects.get(study=demo, code="primary")
+    m6 = TimePoint.objects.get(study=demo, code="m6")
+    existing = list(PrimaryComparison.objects.filter(study=demo).order_by("order"))
+    data.update({"sites": [world["main"].pk], "reminder_days": "[3, 7]",
+                 "reference_arm": bmc.pk,
+                 "arms-TOTAL_FORMS": 0, "arms-INITIAL_FORMS": 0,
+                 "timepoints-TOTAL_FORMS": 0, "timepoints-INITIAL_FORMS": 0,
+                 "primary_comparisons-TOTAL_FORMS": len(existing) + 1,
+                 "primary_comparisons-INITIAL_FORMS": len(existing)})
+    for i, row in enumerate(existing):
+        data.update({f"primary_comparisons-{i}-id": row.pk,
+                     f"primary_comparisons-{i}-study": demo.pk,
+                     f"primary_comparisons-{i}-rule": row.rule_id,
+                     f"primary_comparisons-{i}-timepoint": row.timepoint_id,
+                     f"primary_comparisons-{i}-order": row.order})
+    new = len(existing)
+    data.update({f"primary_comparisons-{new}-study": demo.pk,
+                 f"primary_comparisons-{new}-rule": rule.pk,
+                 f"primary_comparisons-{new}-timepoint": m6.pk,
+                 f"primary_comparisons-{new}-order": 5})
+    data.pop("require_two_factor", None)
+    reply = client.post(change_url(demo), data)
+    assert reply.status_code == 302, reply.context["adminform"].form.errors
+    demo.refresh_from_db()
+    assert demo.reference_arm == bmc
+    assert PrimaryComparison.objects.filter(study=demo, rule=rule, timepoint=m6).exists()
+    record = AuditRecord.objects.filter(object_type="patients.study", object_id=str(demo.pk),
+                                        action="update").latest("id")
+    control = Arm.objects.get(study=demo, code="CONTROL")
+    assert record.changes["reference_arm_id"] == [control.pk, bmc.pk]  # before, after
 
 
 def test_study_set_up_changes_are_audited_with_before_and_after(client, world):

@@ -17,6 +17,7 @@ PURE = [
     "outcomes.followups.cadence",
     "outcomes.analysis.stats",
     "outcomes.analysis.covariates",
+    "outcomes.analysis.computation",
     "outcomes.analysis.charts",
     "outcomes.csvfiles",
     "outcomes.logging",

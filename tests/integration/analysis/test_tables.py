@@ -1,85 +1,124 @@
-"""PostgreSQL's columns give the same tables as the Python reference."""
+"""The two fetchers read the same columns, and the tables are scipy's on the stored rows."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import defaultdict
+from fractions import Fraction
+
+import numpy as np
 import pytest
 from django.db import connection
 
-from outcomes.analysis.tables import postgres_tables, python_tables
+from outcomes.analysis.selectors import study_scores
+from outcomes.analysis.tables import orm_columns, postgres_columns, result_tables
 from patients.demo import load_demo
 
-
-def close(a, b) -> bool:
-    if a is None or b is None:
-        return a is b
-    return a == pytest.approx(b, rel=1e-9, abs=1e-12)
-
-
-def same_rows(fast: list[dict], reference: list[dict]) -> bool:
-    """Equal row by row: exact except floats, which may differ in the last bits."""
-    assert len(fast) == len(reference)
-    for mine, theirs in zip(fast, reference, strict=True):
-        assert mine.keys() == theirs.keys()
-        for key, value in theirs.items():
-            if isinstance(value, float):
-                assert close(mine[key], value), (theirs, key)
-            elif isinstance(value, list):
-                assert same_rows(mine[key], value)
-            else:
-                assert mine[key] == value, (theirs, key)
-    return True
+TODAY = dt.date(2026, 6, 1)
+ARMS = ["BMC", "CONTROL"]
 
 
 @pytest.fixture
-def both(study):
+def cohort(study):
+    load_demo(size=40, today=TODAY)
+    return study
+
+
+def stored_values(study) -> dict[tuple[str, str, str], dict[int, float]]:
+    """{(arm, time point, score): {enrolment: value}} from the Score rows themselves."""
+    from outcomes.instruments.models import Score
+
+    found: dict = defaultdict(dict)
+    for enrolment, arm, tp, code, exact in Score.objects.filter(
+        response__visit__enrolment__study=study, response__state="completed",
+    ).values_list("response__visit__enrolment_id", "response__visit__enrolment__arm__code",
+                  "response__visit__timepoint__code", "code", "exact"):
+        found[(arm, tp, code)][enrolment] = float(Fraction(exact))
+    return found
+
+
+def test_the_tables_are_scipy_and_statsmodels_on_the_stored_scores(cohort):
+    import statsmodels.api as sm
+    from scipy.stats import mannwhitneyu
+
+    scores = study_scores(cohort.pk)
+    tables = result_tables(cohort, arms=ARMS, scores=scores, pairs=[("BMC", "CONTROL")],
+                           today=TODAY)
+    values = stored_values(cohort)
+    checked = 0
+    for tp in ("m3", "m6"):
+        for code in ("odi", "nrs", "eq5d_index_us", "gmh_t"):
+            deltas, rows = {}, []
+            for arm in ARMS:
+                later, base = values[(arm, tp, code)], values[(arm, "baseline", code)]
+                summary = tables.summaries[(arm, tp, code)]
+                assert summary.n == len(later)
+                assert summary.mean == pytest.approx(np.mean(list(later.values())), rel=1e-12)
+                paired = [pk for pk in later if pk in base]
+                assert len(paired) >= 3
+                deltas[arm] = [later[pk] - base[pk] for pk in paired]
+                n, mean, sd = tables.changes[(arm, tp, code)]
+                assert (n, mean) == (len(paired), pytest.approx(np.mean(deltas[arm]),
+                                                                rel=1e-12))
+                assert sd == pytest.approx(np.std(deltas[arm], ddof=1), rel=1e-12)
+                rows += [(later[pk], base[pk], arm == "BMC") for pk in paired]
+            ranks = tables.mann_whitney[("BMC", "CONTROL", tp, code)]
+            assert ranks.p_value == pytest.approx(mannwhitneyu(
+                deltas["BMC"], deltas["CONTROL"], alternative="two-sided").pvalue, rel=1e-9)
+            y, base, arm = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
+            fit = sm.OLS(y, sm.add_constant(np.column_stack([arm, base]))).fit()
+            adjusted = tables.ancova[("BMC", "CONTROL", tp, code)]
+            assert (adjusted.estimate, adjusted.p_value) == pytest.approx(
+                (fit.params[1], fit.pvalues[1]), rel=1e-7)
+            checked += 1
+    assert checked == 8
+
+
+def test_pending_counts_the_visits_not_yet_due_and_without_data(cohort):
+    from django.db.models import Exists, OuterRef
+
+    from outcomes.followups.models import Visit
+    from outcomes.instruments.models import Response
+
+    tables = result_tables(cohort, arms=ARMS, scores=study_scores(cohort.pk), pairs=[],
+                           today=TODAY)
+    answered = Response.objects.filter(visit=OuterRef("pk"), state="completed")
+    expected: dict = defaultdict(int)
+    for arm, tp in (Visit.objects.filter(enrolment__study=cohort, window_close_date__gte=TODAY)
+                    .annotate(data=Exists(answered)).filter(data=False)
+                    .values_list("enrolment__arm__code", "timepoint__code")):
+        expected[(arm, tp)] += 1
+    assert sum(expected.values()) > 0
+    for arm in ARMS:
+        for tp in ("baseline", "m1", "m3", "m6", "m12"):
+            assert tables.pending(arm, tp) == expected[(arm, tp)], (arm, tp)
+
+
+def test_postgres_reads_the_same_columns_as_the_orm(cohort):
     if connection.vendor != "postgresql":
-        pytest.skip("the columns path is PostgreSQL's; CI runs this in its PostgreSQL pass")
-    load_demo(size=40)
-    arms, baseline = ["BMC", "CONTROL"], "baseline"
-    return (python_tables(study, arms=arms, baseline=baseline),
-            postgres_tables(study, arms=arms, baseline=baseline))
+        pytest.skip("the packed columns are PostgreSQL's; CI runs this in its PostgreSQL pass")
+    scores = study_scores(cohort.pk)
+    orm = orm_columns(cohort, arms=ARMS, scores=scores, today=TODAY)
+    packed = postgres_columns(cohort, arms=ARMS, scores=scores, today=TODAY)
 
+    def by_id(data):
+        return {key: sorted(zip(data.cohort.ids[at].tolist(), values.tolist(), strict=True))
+                for key, (at, values) in data.scores.items()}
 
-def test_postgres_score_tables_equal_the_python_tables_on_the_demo_cohort(both):
-    reference, fast = both
-    assert set(fast.summaries) == set(reference.summaries)
-    for cell, summary in reference.summaries.items():
-        other = fast.summaries[cell]
-        assert other.n == summary.n, cell
-        for name in ("mean", "sd", "median", "q1", "q3"):
-            assert close(getattr(other, name), getattr(summary, name)), (cell, name)
-    assert set(fast.changes) == set(reference.changes)
-    for cell, (n, mean, sd) in fast.changes.items():
-        ref = reference.changes[cell]
-        assert n == ref[0] and close(mean, ref[1]) and close(sd, ref[2]), cell
-    assert fast.mann_whitney.keys() == reference.mann_whitney.keys()
-    for key, p in reference.mann_whitney.items():
-        assert close(fast.mann_whitney.get(key), p), key
-    assert any(p is not None for p in fast.mann_whitney.values())
+    assert by_id(packed) == by_id(orm) and len(by_id(orm)) > 20
+    assert packed.visits == orm.visits and packed.verdicts == orm.verdicts
+    assert packed.baseline == orm.baseline == "baseline"
 
+    def verdicts(data):
+        p = data.primary
 
-def test_postgres_verdicts_flow_and_subgroups_equal_the_python_tables(both):
-    reference, fast = both
-    assert fast.verdicts == reference.verdicts and fast.verdicts
-    assert fast.flow == reference.flow and fast.flow
-    assert fast.subgroups == reference.subgroups and fast.subgroups
-    assert same_rows(fast.regressions, reference.regressions) and fast.regressions
+        def known(values):
+            return [None if np.isnan(v) else v for v in values.tolist()]
 
+        return sorted(zip([p.timepoint_codes[i] for i in p.timepoint],
+                          [p.rule_codes[i] for i in p.rule], p.responder.tolist(),
+                          [p.arm_codes[i] for i in p.arm], [p.sex_codes[i] for i in p.sex],
+                          known(p.age), known(p.bmi), known(p.opioid), strict=True),
+                      key=repr)
 
-def test_a_small_untied_cell_takes_scipys_exact_mann_whitney(study):
-    """Both samples of a cell at most 8 and no ties: scipy's exact method, as the reference."""
-    if connection.vendor != "postgresql":
-        pytest.skip("the columns path is PostgreSQL's; CI runs this in its PostgreSQL pass")
-    from unittest import mock
-
-    from outcomes.analysis import stats
-
-    load_demo(size=10)
-    arms, baseline = ["BMC", "CONTROL"], "baseline"
-    reference = python_tables(study, arms=arms, baseline=baseline)
-    with mock.patch.object(stats, "mann_whitney", wraps=stats.mann_whitney) as exact:
-        fast = postgres_tables(study, arms=arms, baseline=baseline)
-    assert any(min(len(a), len(b)) > 1 for (a, b), _ in exact.call_args_list)
-    assert fast.mann_whitney.keys() == reference.mann_whitney.keys()
-    for key, p in reference.mann_whitney.items():
-        assert close(fast.mann_whitney[key], p), key
+    assert verdicts(packed) == verdicts(orm) and len(verdicts(orm)) > 50

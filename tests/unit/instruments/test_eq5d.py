@@ -100,3 +100,34 @@ def test_an_exact_change_of_0_074_is_not_lost_to_floating_point():
     # SPEC 3: 0.590 - 0.516 in floats is 0.07399999999999995 and would miss the MID.
     assert float(Fraction("0.590")) - float(Fraction("0.516")) < 0.074
     assert Fraction("0.590") - index_uk("22222") == Fraction("0.074")
+
+
+# Shaw JW, Johnson JA, Coons SJ. Med Care 2005;43:203-220, table 3 (the D1 model), the
+# coefficients as SPEC 3.3 prints them, in full precision: level 2 and level 3 of each
+# dimension, then D1, I2 squared, I3 and I3 squared.
+SHAW_LEVELS = {"mobility": ("0.146016", "0.557685"), "self_care": ("0.1753425", "0.4711896"),
+               "usual_activities": ("0.1397295", "0.3742594"),
+               "pain_discomfort": ("0.1728907", "0.5371011"),
+               "anxiety_depression": ("0.156223", "0.4501876")}
+SHAW_D1, SHAW_I2_SQUARED, SHAW_I3, SHAW_I3_SQUARED = ("-0.1395949", "0.0106868",
+                                                      "-0.1215579", "-0.0147963")
+
+
+def shaw_index(state: str) -> Fraction:
+    """SPEC 3.3's formula, written out again: 1 - (level terms + D1 D1 + I2² I2² + I3 I3
+    + I3² I3²), D1 = max(0, dimensions at 2 or 3 - 1), I2 = max(0, at 2 - 1),
+    I3 = max(0, at 3 - 1)."""
+    levels = [int(c) for c in state]
+    total = sum((Fraction(SHAW_LEVELS[d][level - 2])
+                 for d, level in zip(DIMS, levels, strict=True) if level > 1), Fraction(0))
+    at2, at3 = levels.count(2), levels.count(3)
+    d1, i2, i3 = max(0, at2 + at3 - 1), max(0, at2 - 1), max(0, at3 - 1)
+    total += (Fraction(SHAW_D1) * d1 + Fraction(SHAW_I2_SQUARED) * i2 ** 2
+              + Fraction(SHAW_I3) * i3 + Fraction(SHAW_I3_SQUARED) * i3 ** 2)
+    return 1 - total
+
+
+def test_every_us_index_is_exactly_shaws_d1_model():
+    # Exact, not to 0.0005: a coefficient changed in its fourth decimal changes some
+    # state's index, and this catches it.
+    assert {s: index_us(s) for s in ALL_STATES} == {s: shaw_index(s) for s in ALL_STATES}

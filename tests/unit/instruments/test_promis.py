@@ -89,3 +89,33 @@ def test_any_complete_answers_give_raw_scores_4_to_20(answers):
     result = score("promis_gh", answers)
     assert 4 <= result["gph_raw"] <= 20 and 4 <= result["gmh_raw"] <= 20
     assert result["gph_t"] == GPH_T[result["gph_raw"]][0]
+
+
+# SPEC 3.4's table, from the HealthMeasures PROMIS Global Health scoring manual (v1.2):
+# raw score -> (GPH T, SE, GMH T, SE). Every row is checked, exactly.
+MANUAL = """
+4 16.2 4.8 21.2 4.6
+5 19.9 4.7 25.1 4.1
+6 23.5 4.5 28.4 3.9
+7 26.7 4.3 31.3 3.7
+8 29.6 4.2 33.8 3.7
+9 32.4 4.2 36.3 3.7
+10 34.9 4.1 38.8 3.6
+11 37.4 4.1 41.1 3.6
+12 39.8 4.1 43.5 3.6
+13 42.3 4.2 45.8 3.6
+14 44.9 4.3 48.3 3.7
+15 47.7 4.4 50.8 3.7
+16 50.8 4.6 53.3 3.7
+17 54.1 4.7 56.0 3.8
+18 57.7 4.9 59.0 3.9
+19 61.9 5.2 62.5 4.2
+20 67.7 5.9 67.6 5.3
+"""
+
+
+@pytest.mark.parametrize("line", MANUAL.strip().splitlines())
+def test_every_row_of_both_t_score_tables_is_the_manuals(line):
+    raw, gph_t, gph_se, gmh_t, gmh_se = line.split()
+    assert GPH_T[int(raw)] == (Fraction(gph_t), Fraction(gph_se))
+    assert GMH_T[int(raw)] == (Fraction(gmh_t), Fraction(gmh_se))

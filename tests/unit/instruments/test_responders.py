@@ -107,3 +107,40 @@ def test_the_seeded_rules_are_the_ones_the_spec_lists():
                           "nrs_gt2pt", "nrs_30pct", "nrs_50pct", "eq5d_uk_mid", "gph_5t",
                           "gmh_5t", "primary"}
     assert RULES["eq5d_uk_mid"].threshold == Fraction("0.074")
+
+
+# SPEC 3.5, the seeded rules written out: (score, direction, kind, threshold) each, and
+# the combination. Sources: Ostelo 2008 (ODI 10 points or 30%; NRS 2 points or 30%),
+# IMMPACT (NRS 30% moderate, 50% substantial), Walters & Brazier 2005 (EQ-5D UK 0.074),
+# Terwee 2021 (PROMIS T-scores, 5 seeded).
+SEEDED = {
+    "odi_mcid_10pt": ("odi", "decrease", "points", Fraction(10)),
+    "odi_mcid_30pct": ("odi", "decrease", "percent", Fraction(30)),
+    "odi_50pct": ("odi", "decrease", "percent", Fraction(50)),
+    "nrs_2pt": ("nrs", "decrease", "points", Fraction(2)),
+    "nrs_gt2pt": ("nrs", "decrease", "points", Fraction(3)),
+    "nrs_30pct": ("nrs", "decrease", "percent", Fraction(30)),
+    "nrs_50pct": ("nrs", "decrease", "percent", Fraction(50)),
+    "eq5d_uk_mid": ("eq5d_index_uk", "increase", "points", Fraction("0.074")),
+    "gph_5t": ("gph_t", "increase", "points", Fraction(5)),
+    "gmh_5t": ("gmh_t", "increase", "points", Fraction(5)),
+}
+
+
+@pytest.mark.parametrize("code", sorted(SEEDED))
+def test_each_seeded_rule_has_the_score_direction_kind_and_threshold_the_spec_gives(code):
+    rule = RULES[code]
+    assert (rule.score, rule.direction, rule.kind, rule.threshold) == SEEDED[code]
+
+
+def test_the_seeded_combination_is_any_of_the_odi_mcid_and_two_pain_points():
+    assert (RULES["primary"].combinator, RULES["primary"].parts) == (
+        Combinator.ANY, ("odi_mcid_10pt", "nrs_2pt"))
+
+
+@pytest.mark.parametrize("combinator", [Combinator.ALL, Combinator.ANY])
+def test_a_combination_of_no_parts_is_not_evaluable(combinator):
+    # all() over nothing is true in Python: a rule with no parts must not make everyone a
+    # responder (nor, for any, a non-responder).
+    outcome = combine(combinator, [])
+    assert outcome.verdict == X and outcome.reason == "no parts"

@@ -1,0 +1,170 @@
+"""The numbers behind the study's results, from columns (pure: numpy, no Django).
+
+``tables.py`` reads the study's data as columns, the same columns whichever database
+holds them (``StudyColumns``); ``compute`` turns them into every count, summary and
+test the results report (``Tables``). Each figure is computed here once, with the
+formulas of ``stats``; the tests check it against scipy and statsmodels on the same
+numbers, not against a second implementation.
+
+A cell is (arm, time point, score). For every cell: the summary (n, mean, SD,
+quartiles) and the change from baseline (n, mean, SD over patients with both); for
+each comparison (arm, reference arm) at each follow-up time point and score: the
+Mann-Whitney test of the changes and the ANCOVA of the follow-up value on arm and
+baseline. Then the visits per arm, time point and state (the flow, and the patients
+whose visit is not yet due: ``pending``), the evaluable verdicts counted per arm, time
+point, rule and verdict, and the responder rates and regressions by covariate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import stats
+from .covariates import VerdictColumns, regressions_of, subgroups_of
+
+Cell = tuple[str, str, str]  # arm, time point, score
+Pair = tuple[str, str]  # arm, reference arm
+Column = tuple[np.ndarray, np.ndarray]  # patients' positions in the cohort, their values
+
+#: What a visit counts as in the flow: with data (analysed), not yet due (pending:
+#: window not closed and no data), or due without data: missed, or not applicable
+#: (a withdrawn patient's).
+FLOW_STATES = ("with_data", "missed", "pending", "not_applicable")
+
+
+class Cohort:
+    """The study's enrolments as columns: arm (an index into ``arm_codes``), sex (an
+    index into ``sex_codes``) and covariates (age, BMI, baseline opioid dose; NaN if
+    unknown), and a map from enrolment ids to positions in the columns."""
+
+    def __init__(self, ids: np.ndarray, arm: np.ndarray, sex: np.ndarray,
+                 covariates: np.ndarray, *, arm_codes: list[str], sex_codes: list[str]):
+        self.ids = np.asarray(ids, dtype=np.int64)
+        self.arm = np.asarray(arm, dtype=np.int64)
+        self.sex = np.asarray(sex, dtype=np.int64)
+        self.covariates = np.asarray(covariates, dtype=np.float64).reshape(-1, 3)
+        self.arm_codes, self.sex_codes = arm_codes, sex_codes
+        # Ids to positions by one array lookup where the ids are dense enough (they are
+        # in a database of a few studies); by binary search otherwise.
+        self._low, self._lookup, self._order = 0, None, None
+        if len(self.ids) and self.ids.max() - self.ids.min() < 8 * len(self.ids) + 100_000:
+            self._low = int(self.ids.min())
+            self._lookup = np.full(int(self.ids.max()) - self._low + 2, -1, np.int64)
+            self._lookup[self.ids - self._low] = np.arange(len(self.ids))  # last: not found
+        else:
+            self._order = np.argsort(self.ids)
+
+    def positions(self, ids: np.ndarray) -> np.ndarray:
+        """Return each id's position in the columns, or -1 if not one of the study's."""
+        ids = np.asarray(ids, dtype=np.int64)
+        if self._lookup is not None:
+            offset = ids - self._low
+            outside = (offset < 0) | (offset >= len(self._lookup) - 1)
+            return self._lookup[np.where(outside, len(self._lookup) - 1, offset)]
+        if not len(self.ids):
+            return np.full(len(ids), -1, np.int64)
+        ordered = self.ids[self._order]
+        at = np.minimum(np.searchsorted(ordered, ids), len(ordered) - 1)
+        return np.where(ordered[at] == ids, self._order[at], -1)
+
+
+@dataclass
+class StudyColumns:
+    """Everything ``compute`` needs, as a fetcher read it.
+
+    ``scores`` maps (time point, score) to the positions of the patients with a value
+    and the values (a patient at most once); ``visits`` counts visits by (arm, time
+    point, state, due), the state ``with_data`` or else the visit's status, ``due``
+    whether the window has closed; ``verdicts`` counts evaluable verdicts by (arm, time
+    point, rule, verdict); ``primary`` holds the primary rules' evaluable verdicts.
+    """
+
+    cohort: Cohort
+    baseline: str | None
+    scores: dict[tuple[str, str], Column] = field(default_factory=dict)
+    visits: dict[tuple[str, str, str, bool], int] = field(default_factory=dict)
+    verdicts: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    primary: VerdictColumns | None = None
+
+
+@dataclass
+class Tables:
+    summaries: dict[Cell, stats.Summary] = field(default_factory=dict)
+    changes: dict[Cell, stats.Moments] = field(default_factory=dict)
+    # Keyed (arm, reference arm, time point, score).
+    mann_whitney: dict[tuple[str, str, str, str], stats.RankTest | None] = field(
+        default_factory=dict)
+    ancova: dict[tuple[str, str, str, str], stats.Adjusted | None] = field(
+        default_factory=dict)
+    verdicts: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    flow: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    subgroups: list[dict] = field(default_factory=list)
+    regressions: list[dict] = field(default_factory=list)
+
+    def pending(self, arm: str, timepoint: str) -> int:
+        """Allocated patients of ``arm`` whose visit at ``timepoint`` is not yet due."""
+        return self.flow.get((arm, timepoint, "pending"), 0)
+
+
+def compute(data: StudyColumns, pairs: list[Pair]) -> Tables:
+    """Return every table of the results from the study's columns."""
+    tables = Tables()
+    cohort = data.cohort
+    arms = cohort.arm_codes
+    for (tp, code), (at, values) in data.scores.items():
+        arm = cohort.arm[at]
+        for k, name in enumerate(arms):
+            mine = values[arm == k]
+            if len(mine):
+                tables.summaries[(name, tp, code)] = stats.describe(mine)
+    if data.baseline:
+        for (tp, code), (at, values) in data.scores.items():
+            if tp != data.baseline:
+                _changes(tables, data, tp, code, at, values, pairs)
+    flow: dict[tuple[str, str, str], int] = defaultdict(int)
+    for (arm, tp, state, due), n in data.visits.items():
+        if state == "with_data":
+            flow[(arm, tp, "with_data")] += n
+        elif not due:
+            flow[(arm, tp, "pending")] += n
+        elif state == "not_applicable":
+            flow[(arm, tp, "not_applicable")] += n
+        else:
+            flow[(arm, tp, "missed")] += n
+    tables.flow = dict(flow)
+    tables.verdicts = dict(data.verdicts)
+    if data.primary is not None:
+        tables.subgroups = subgroups_of(data.primary)
+        tables.regressions = regressions_of(data.primary)
+    return tables
+
+
+def _changes(tables: Tables, data: StudyColumns, tp: str, code: str, at: np.ndarray,
+             values: np.ndarray, pairs: list[Pair]) -> None:
+    """Fill the changes from baseline of one time point and score, and its comparisons."""
+    cohort = data.cohort
+    base = np.full(len(cohort.ids), np.nan)
+    base_at, base_values = data.scores.get((data.baseline, code),
+                                           (np.zeros(0, np.int64), np.zeros(0)))
+    base[base_at] = base_values
+    before = base[at]
+    paired = ~np.isnan(before)  # the patients with a baseline value too
+    in_cell = set(np.flatnonzero(np.bincount(cohort.arm[at],
+                                             minlength=len(cohort.arm_codes))).tolist())
+    arm = cohort.arm[at[paired]]
+    after, before = values[paired], before[paired]
+    delta = after - before
+    for k, name in enumerate(cohort.arm_codes):
+        if k in in_cell:
+            summary = stats.describe(delta[arm == k])
+            tables.changes[(name, tp, code)] = (summary.n, summary.mean, summary.sd)
+    index = {name: k for k, name in enumerate(cohort.arm_codes)}
+    for name, reference in pairs:
+        mine, theirs = arm == index[name], arm == index[reference]
+        key = (name, reference, tp, code)
+        tables.mann_whitney[key] = stats.mann_whitney(delta[mine], delta[theirs])
+        both = mine | theirs
+        tables.ancova[key] = stats.ancova(after[both], before[both], mine[both])
