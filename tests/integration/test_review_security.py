@@ -125,7 +125,7 @@ def out_of_scope_objects(world) -> list:
     """One object of each scoped model that belongs to the other study or site."""
     from outcomes.followups.models import Reminder, TimePointInstrument
     from outcomes.instruments.models import ResponderStatus, Score
-    from patients.models import Contact, InjectedStructure, Patient, Procedure
+    from patients.models import Contact, InjectedStructure, Patient, PrimaryComparison, Procedure
 
     enrolment = world["enrolment"]
     visit = world["visit"]
@@ -144,6 +144,7 @@ def out_of_scope_objects(world) -> list:
                                        scoring_version="1"),
         rule, ResponderStatus.objects.create(enrolment=enrolment, timepoint=world["timepoint"],
                                              rule=rule, verdict="pending"),
+        PrimaryComparison.objects.create(study=other, rule=rule, timepoint=world["timepoint"]),
     ]
     assert {o._meta.label_lower for o in objects} == set(SCOPES)
     return objects
