@@ -90,6 +90,13 @@ class Response(models.Model):
         default=False,
         help_text="Answered on a date outside the visit's window (a late paper form, say).",
     )
+    # SPEC 3.7: a response too blank for a score is data. Its Score rows hold only the
+    # values it gives; each score it cannot give is named here, with why.
+    not_scorable = models.JSONField(
+        default=dict, blank=True,
+        help_text="Scores these answers cannot give, each with the reason, e.g. "
+        '{"odi": "2 sections unanswered; at most 1 allowed"}.',
+    )
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
     )
