@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -207,6 +208,9 @@ class VisitScores(models.Model):
         return f"scores of visit {self.visit_id}"
 
 
+# Both are pure functions of a number, and the same few thousand values recur (ODI,
+# EQ-5D and T-score values, changes between them): an import computes each once.
+@functools.lru_cache(maxsize=65536)
 def decimal_of(value: Fraction | int) -> Decimal:
     """Return ``value`` as a Decimal rounded to the 10 places ``Score.value`` keeps."""
     fraction = Fraction(value)
@@ -215,6 +219,7 @@ def decimal_of(value: Fraction | int) -> Decimal:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def exact_of(value: Fraction | int) -> str:
     """Return ``value`` as the shortest exact string: a decimal when it terminates."""
     fraction = Fraction(value)

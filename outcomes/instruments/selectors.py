@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +55,10 @@ class TimepointScores:
     """``{timepoint_id: {score_code: reason}}`` (SPEC 3.7)"""
 
 
+# Stored exact values recur (a few hundred ODI, EQ-5D and T-score values): parse each once.
+_fraction = functools.lru_cache(maxsize=65536)(Fraction)
+
+
 def timepoint_scores(enrolment_ids: Iterable[int]) -> dict[int, TimepointScores]:
     """Return each enrolment's ``TimepointScores`` from its completed responses.
 
@@ -69,7 +74,7 @@ def timepoint_scores(enrolment_ids: Iterable[int]) -> dict[int, TimepointScores]
         if not_scorable:
             scores.not_scorable[timepoint_id].update(not_scorable)
         if code is not None:
-            scores.values[timepoint_id][code] = Fraction(exact)
+            scores.values[timepoint_id][code] = _fraction(exact)
     return result
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from outcomes.audit.models import AuditRecord
@@ -177,6 +177,22 @@ def store_scores(*, response: Response, scored: Scored) -> list[Score]:
     return rows
 
 
+def visit_score_values(visit_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Return ``{visit_id: {result score: float}}`` for the visits with a completed response.
+
+    What a ``VisitScores`` row holds (one query; chunk large sets at the caller).
+    """
+    values: dict[int, dict[str, float]] = {}
+    for visit, code, exact in (
+        Response.objects.filter(visit_id__in=list(visit_ids), state=Response.State.COMPLETED)
+        .order_by("pk").values_list("visit_id", "scores__code", "scores__exact")
+    ):
+        found = values.setdefault(visit, {})
+        if code in RESULT_SCORES:
+            found[code] = float(Fraction(exact))
+    return values
+
+
 def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
                          locked: bool = False) -> int:
     """Rewrite the ``VisitScores`` rows of these visits from their completed responses.
@@ -202,14 +218,7 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
                 for pk, enrolment, timepoint in visits.values_list(
                     "pk", "enrolment_id", "timepoint_id")
             }
-            values: dict[int, dict[str, float]] = {}
-            for visit, code, exact in (
-                Response.objects.filter(visit_id__in=batch, state=Response.State.COMPLETED)
-                .order_by("pk").values_list("visit_id", "scores__code", "scores__exact")
-            ):
-                found = values.setdefault(visit, {})
-                if code in RESULT_SCORES:
-                    found[code] = float(Fraction(exact))
+            values = visit_score_values(batch)
             if len(values) < len(batch):
                 VisitScores.objects.filter(visit_id__in=batch).exclude(
                     visit_id__in=list(values)).delete()
@@ -224,6 +233,40 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
             )
             written += len(rows)
     return written
+
+
+def complete_answered_visits(*, visit_ids: Iterable[int], batch_size: int = 2000) -> int:
+    """Mark completed each of these visits whose every instrument has a completed response.
+
+    The bulk form of ``update_visit_completion``, in one statement per batch: a visit's
+    completion time is its last response's. Returns the number of visits completed.
+    """
+    from outcomes.followups.models import TimePointInstrument, Visit
+
+    visit, response = Visit._meta.db_table, Response._meta.db_table
+    asked = TimePointInstrument._meta.db_table
+    ids = sorted(set(visit_ids))
+    completed = 0
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        marks = ", ".join(["%s"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {visit} SET status = %s, completed_at = done.last FROM ("
+                f"  SELECT r.visit_id, MAX(r.completed_at) AS last,"
+                f"         COUNT(DISTINCT r.instrument_id) AS answered"
+                f"  FROM {response} r JOIN {visit} v ON v.id = r.visit_id"
+                f"  JOIN {asked} a ON a.timepoint_id = v.timepoint_id"
+                f"   AND a.instrument_id = r.instrument_id"
+                f"  WHERE r.state = %s AND r.visit_id IN ({marks})"
+                f"  GROUP BY r.visit_id) AS done"
+                f" WHERE {visit}.id = done.visit_id AND {visit}.status <> %s"
+                f"   AND done.answered = (SELECT COUNT(*) FROM {asked} t"
+                f"                        WHERE t.timepoint_id = {visit}.timepoint_id)",
+                [Visit.Status.COMPLETED, Response.State.COMPLETED, *batch,
+                 Visit.Status.COMPLETED])
+            completed += cursor.rowcount
+    return completed
 
 
 def update_visit_completion(*, visit, at: dt.datetime) -> bool:
@@ -267,22 +310,47 @@ def refresh_study_responder_statuses(*, study_id: int, enrolment_ids: Iterable[i
     The same verdicts as ``refresh_responder_statuses``, read and written a batch of
     enrolments at a time (an import's thousands of patients in a few statements).
     """
+    written = 0
+    for rows in responder_status_rows(study_id=study_id, enrolment_ids=enrolment_ids,
+                                      batch_size=batch_size):
+        ResponderStatus.objects.bulk_create(
+            [ResponderStatus(enrolment_id=enrolment_id, timepoint_id=timepoint_id,
+                             rule_id=rule_id, verdict=verdict, reason=reason, change=change)
+             for enrolment_id, timepoint_id, rule_id, verdict, reason, change in rows],
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["enrolment", "timepoint", "rule"],
+            update_fields=["verdict", "reason", "change", "computed_at"],
+        )
+        written += len(rows)
+    return written
+
+
+def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
+                          batch_size: int = 1000) -> Iterator[list[tuple]]:
+    """Yield the responder statuses of these enrolments, a batch of enrolments at a time.
+
+    Each row is (enrolment_id, timepoint_id, rule_id, verdict, reason, change): every
+    follow-up time point's scores against the baseline's, exactly, under every rule of
+    the study; a score not scorable (SPEC 3.7) makes its rules not evaluable with the
+    reason. Callers write them (``refresh_study_responder_statuses``; an import's bulk
+    writer).
+    """
     from outcomes.followups.models import TimePoint
 
     rules, rule_ids = rules_with_ids(study_id)
     if not rules:
-        return 0
+        return
     timepoints = list(TimePoint.objects.filter(study_id=study_id))
     baseline = next((tp for tp in timepoints if tp.is_baseline), None)
+    base = baseline.pk if baseline else None
     ids = sorted(set(enrolment_ids))
-    written = 0
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
         found = timepoint_scores(batch)
         rows = []
         for enrolment_id in batch:
             scores = found.get(enrolment_id) or TimepointScores()
-            base = baseline.pk if baseline else None
             for tp in timepoints:
                 if tp.is_baseline:
                     continue
@@ -292,22 +360,12 @@ def refresh_study_responder_statuses(*, study_id: int, enrolment_ids: Iterable[i
                     followup_reasons=scores.not_scorable.get(tp.pk, {}),
                 )
                 rows.extend(
-                    ResponderStatus(
-                        enrolment_id=enrolment_id, timepoint=tp, rule_id=rule_ids[code],
-                        verdict=str(outcome.verdict), reason=outcome.reason[:200],
-                        change="" if outcome.change is None else exact_of(outcome.change),
-                    )
+                    (enrolment_id, tp.pk, rule_ids[code], str(outcome.verdict),
+                     outcome.reason[:200],
+                     "" if outcome.change is None else exact_of(outcome.change))
                     for code, outcome in outcomes.items()
                 )
-        ResponderStatus.objects.bulk_create(
-            rows,
-            batch_size=5000,
-            update_conflicts=True,
-            unique_fields=["enrolment", "timepoint", "rule"],
-            update_fields=["verdict", "reason", "change", "computed_at"],
-        )
-        written += len(rows)
-    return written
+        yield rows
 
 
 def ensure_rules(*, study, rules) -> list[ResponderRule]:

@@ -111,15 +111,28 @@ def test_every_problem_is_reported_not_only_the_first(study, files, capsys):
     assert not Patient.objects.exists()
 
 
-def test_too_many_blank_odi_sections_refuse_the_import(study, files, capsys):
-    bad = responses_csv().replace(
+def test_an_odi_too_blank_to_score_is_imported_not_scorable_with_a_warning(
+    study, files, capsys
+):
+    # SPEC 3.7: two blank sections (at most one may be) make the ODI not scorable:
+    # data, not an error. Its responder rules are not evaluable, with the reason.
+    blank = responses_csv().replace(
         odi_rows("L-002", "baseline", [3, 3, 3, 3, 3, 3, 3, "", 3, 3], "2025-01-08"),
         odi_rows("L-002", "baseline", [3, 3, 3, 3, 3, 3, "", "", 3, 3], "2025-01-08"),
-    )
-    with pytest.raises(CommandError):
-        run_import(*files(responses=bad))
-    assert "L-002 baseline odi: odi: 2 sections unanswered" in capsys.readouterr().err
-    assert not Response.objects.exists()
+    ) + "L-002,m3,odi,walking,1,2025-04-08\n"
+    run_import(*files(responses=blank))
+    assert ("warning: responses.csv line 24: L-002 baseline odi: ODI not scorable: 2 sections "
+            "unanswered; at most 1 allowed") in capsys.readouterr().err
+    response = Response.objects.get(visit__enrolment__patient__code="L-002",
+                                    visit__timepoint__code="baseline")
+    assert response.state == "completed" and response.answers["sleeping"] is None
+    assert response.not_scorable["odi"] == "2 sections unanswered; at most 1 allowed"
+    assert not response.scores.exists()
+    status = ResponderStatus.objects.get(enrolment=response.visit.enrolment,
+                                         timepoint__code="m3", rule__code="odi_mcid_10pt")
+    assert status.verdict == "not_evaluable"
+    assert status.reason == ("ODI not scorable at baseline: 2 sections unanswered; at most 1 "
+                             "allowed")
 
 
 def test_a_missing_column_is_named(study, files, capsys):
