@@ -242,9 +242,9 @@ class _Import:
             self.plan_slots(patients)
         for group in stage.groups():
             self.check_response(group, writing=writing and not self.report.problem_count)
+        self.flush()
         if self.report.problem_count:
             raise ImportRefused(self.report.problem_lines())
-        self.flush()
         self.finish()
         return ImportSummary(
             self.counts["patients_created"], self.counts["responses_created"],
@@ -513,7 +513,7 @@ class _Import:
             _insert(bulk, Enrolment, ENROLMENT_FIELDS, [e for _, _, e in batch])
             contacts = [Contact(patient=patient, full_name="", **row.contact)
                         for row, patient, _ in batch if row.contact]
-            _insert(bulk, Contact, CONTACT_COLUMNS, contacts, ids=False)
+            _insert(bulk, Contact, CONTACT_COLUMNS, contacts)
             visits = []
             for row, _, enrolment in batch:
                 self.known[row.code].enrolment_id = enrolment.pk
