@@ -8,7 +8,7 @@ For each size: empties the database, sets up the demo study (no patients), write
 patients.csv and a responses.csv of about ROWS answer rows into a temporary folder, then
 runs ``manage.py import_study`` on them in a fresh process and reports its wall time,
 answer rows per second, the peak of Python's own allocations (tracemalloc) and the
-process's peak resident memory (RSS, Django and the libraries included). ``--again``
+process's peak resident memory (VmHWM: RSS, Django and the libraries included). ``--again``
 then imports the same files a second time (it must change nothing) and times that too.
 
 Shapes: ``full`` (the default): every patient answers every instrument at every time
@@ -18,6 +18,11 @@ the shape of issue 16's 206-second figure (10,000 patients for 100,000 rows). On
 response in 50 leaves two ODI sections blank (not scorable, warned) and one in 40 is
 completed a little outside its window (flagged, warned): real legacy data has both.
 The answer rows come in a shuffled order of responses, as a legacy export may.
+
+Wall time depends on what else the machine runs; the CPU seconds of the import's own
+process and of its PostgreSQL backend (read from /proc when the server is local) are
+printed beside it, with the load average, so a figure taken on a busy machine can be
+read for what it is.
 """
 
 from __future__ import annotations
@@ -102,30 +107,59 @@ def write_files(folder: Path, rows: int, shape: str) -> tuple[Path, Path, int, i
 
 
 CHILD = """
-import json, resource, sys, time, tracemalloc
+import json, os, resource, sys, time
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from _postgres import setup_django_on_postgres
 setup_django_on_postgres()
 from io import StringIO
 from django.core.management import call_command
-tracemalloc.start()
+from django.db import connection
+
+
+def backend_cpu():
+    # The PostgreSQL backend serving this connection, when it runs on this machine.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = open(f"/proc/{{pid}}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb():
+    # VmHWM, this process's own peak (ru_maxrss is inherited from the parent across exec).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if {trace!r}:
+    import tracemalloc
+    tracemalloc.start()
+before = backend_cpu()
+cpu = time.process_time()
 started = time.perf_counter()
 out, err = StringIO(), StringIO()
 call_command("import_study", study="BMC-LBP", patients={patients!r}, responses={responses!r},
              stdout=out, stderr=err)
 seconds = time.perf_counter() - started
-peak = tracemalloc.get_traced_memory()[1]
-print(json.dumps({{"seconds": seconds, "python_peak_mb": peak / 2**20,
-                  "rss_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "summary": out.getvalue().strip(),
-                  "warnings": err.getvalue().count("warning:")}}))
+after = backend_cpu()
+print(json.dumps({{
+    "seconds": seconds, "python_cpu": time.process_time() - cpu,
+    "postgres_cpu": None if before is None or after is None else after - before,
+    "python_peak_mb": tracemalloc.get_traced_memory()[1] / 2**20 if {trace!r} else None,
+    "rss_peak_mb": peak_rss_mb(),
+    "summary": out.getvalue().strip(), "warnings": err.getvalue().count("warning:")}}))
 """
 
 
-def run_import(patients: Path, responses: Path) -> dict:
+def run_import(patients: Path, responses: Path, *, trace: bool = False) -> dict:
     code = CHILD.format(root=str(ROOT), bench=str(Path(__file__).resolve().parent),
-                        patients=str(patients), responses=str(responses))
+                        patients=str(patients), responses=str(responses), trace=trace)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=os.environ, check=False)
     if done.returncode:
@@ -133,15 +167,26 @@ def run_import(patients: Path, responses: Path) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def cpu_text(result: dict) -> str:
+    postgres = result["postgres_cpu"]
+    return (f"CPU: Python {result['python_cpu']:.1f} s"
+            + ("" if postgres is None else f", PostgreSQL backend {postgres:.1f} s"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="*", type=int, default=[100_000, 1_000_000])
     parser.add_argument("--shape", choices=["full", "odi"], default="full")
     parser.add_argument("--again", action="store_true", help="import the same files twice")
+    parser.add_argument("--python-peak", action="store_true",
+                        help="one more import, under tracemalloc (slower), for the peak of "
+                             "Python's own allocations")
     args = parser.parse_args()
     setup_django_on_postgres()
     from patients.demo import ensure_demo_study
 
+    print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} CPUs)")
     for rows in args.rows:
         fresh_database()
         ensure_demo_study()
@@ -151,12 +196,19 @@ def main() -> None:
             result = run_import(patients, responses)
             print(f"{count:>9,} answer rows ({size:,} patients, {mb:.0f} MB, {args.shape}): "
                   f"{result['seconds']:.1f} s = {count / result['seconds']:,.0f} rows/s; "
-                  f"peak Python {result['python_peak_mb']:.0f} MB, RSS "
-                  f"{result['rss_peak_mb']:.0f} MB; {result['warnings']:,} warnings")
+                  f"peak RSS {result['rss_peak_mb']:.0f} MB; {cpu_text(result)}; "
+                  f"{result['warnings']:,} warnings")
             print(f"          {result['summary']}")
             if args.again:
                 again = run_import(patients, responses)
-                print(f"          again: {again['seconds']:.1f} s; {again['summary']}")
+                print(f"          again: {again['seconds']:.1f} s ({cpu_text(again)}); "
+                      f"{again['summary']}")
+            if args.python_peak:
+                fresh_database()
+                ensure_demo_study()
+                traced = run_import(patients, responses, trace=True)
+                print(f"          peak of Python's allocations (tracemalloc): "
+                      f"{traced['python_peak_mb']:.0f} MB")
         sys.stdout.flush()
 
 

@@ -345,20 +345,31 @@ def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
     baseline = next((tp for tp in timepoints if tp.is_baseline), None)
     base = baseline.pk if baseline else None
     ids = sorted(set(enrolment_ids))
+    # A follow-up without any score has the same verdicts for every patient whose
+    # baseline has the same scores present (values do not matter then): computed once.
+    without_followup: dict[tuple, dict] = {}
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
         found = timepoint_scores(batch)
         rows = []
         for enrolment_id in batch:
             scores = found.get(enrolment_id) or TimepointScores()
+            baseline_values = scores.values.get(base, {})
+            baseline_reasons = scores.not_scorable.get(base, {})
             for tp in timepoints:
                 if tp.is_baseline:
                     continue
-                outcomes = evaluate_all(
-                    rules, scores.values.get(base, {}), scores.values.get(tp.pk, {}),
-                    baseline_reasons=scores.not_scorable.get(base, {}),
-                    followup_reasons=scores.not_scorable.get(tp.pk, {}),
-                )
+                later, later_reasons = scores.values.get(tp.pk), scores.not_scorable.get(tp.pk)
+                if later or later_reasons:
+                    outcomes = evaluate_all(rules, baseline_values, later or {},
+                                            baseline_reasons=baseline_reasons,
+                                            followup_reasons=later_reasons)
+                else:
+                    key = (tuple(sorted(baseline_values)), tuple(sorted(baseline_reasons.items())))
+                    if key not in without_followup:
+                        without_followup[key] = evaluate_all(
+                            rules, baseline_values, {}, baseline_reasons=baseline_reasons)
+                    outcomes = without_followup[key]
                 rows.extend(
                     (enrolment_id, tp.pk, rule_ids[code], str(outcome.verdict),
                      outcome.reason[:200],

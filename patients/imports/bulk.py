@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from django.db import connection, models
@@ -55,6 +55,21 @@ def _flag(value: bool) -> str:
     return "t" if value else "f"
 
 
+def _moment() -> Callable[[dt.datetime], str]:
+    """An aware datetime as text; the import's few distinct times are converted once."""
+    seen: dict[dt.datetime, str] = {}
+
+    def convert(value: dt.datetime) -> str:
+        text = seen.get(value)
+        if text is None:
+            text = seen[value] = value.isoformat()
+            if len(seen) > 10_000:
+                seen.clear()
+        return text
+
+    return convert
+
+
 def _converters(model: type[models.Model], columns: Sequence[str]) -> list:
     """Return a text converter per column, chosen once from the model's field types."""
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
@@ -69,6 +84,8 @@ def _converters(model: type[models.Model], columns: Sequence[str]) -> list:
             converters.append(_text)
         elif isinstance(column, models.BooleanField):
             converters.append(_flag)
+        elif isinstance(column, models.DateTimeField):
+            converters.append(_moment())
         else:
             converters.append(_any)
     return converters

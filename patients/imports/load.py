@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -240,6 +241,7 @@ class _Import:
             self.write_patients(patients)
         else:
             self.plan_slots(patients)
+        patients.clear()  # their rows are written (or planned); the answers come next
         for group in stage.groups():
             self.check_response(group, writing=writing and not self.report.problem_count)
         self.flush()
@@ -504,9 +506,8 @@ class _Import:
         """Write the new patients, enrolments, contact details and visits, audited."""
         bulk = self.bulk
         timepoints = list(self.timepoints.values())
-        made = list(self._new_enrolments(patients))
-        for start in range(0, len(made), BATCH_RESPONSES):
-            batch = made[start:start + BATCH_RESPONSES]
+        made = self._new_enrolments(patients)
+        while batch := list(itertools.islice(made, BATCH_RESPONSES)):
             _insert(bulk, Patient, PATIENT_FIELDS, [patient for _, patient, _ in batch])
             for _, patient, enrolment in batch:
                 enrolment.patient = patient
@@ -538,7 +539,7 @@ class _Import:
             for record in records:
                 record.at = self.now
             _insert(bulk, AuditRecord, AUDIT_FIELDS, records, ids=False)
-        self.counts["patients_created"] += len(made)
+            self.counts["patients_created"] += len(batch)
 
     # 4. Responses, whole ----------------------------------------------------------------
 

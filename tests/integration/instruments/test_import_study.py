@@ -133,6 +133,12 @@ def test_an_odi_too_blank_to_score_is_imported_not_scorable_with_a_warning(
     assert status.verdict == "not_evaluable"
     assert status.reason == ("ODI not scorable at baseline: 2 sections unanswered; at most 1 "
                              "allowed")
+    # At a follow-up with no data the baseline's reason comes first, as at 3 months; a
+    # patient whose baseline was scored hears that the follow-up has no ODI.
+    reasons = dict(ResponderStatus.objects.filter(
+        timepoint__code="m6", rule__code="odi_mcid_10pt").values_list(
+        "enrolment__patient__code", "reason"))
+    assert reasons == {"L-001": "no ODI at this visit", "L-002": status.reason}
 
 
 def test_a_missing_column_is_named(study, files, capsys):

@@ -174,7 +174,7 @@ def test_the_example_dictionary_has_redcaps_own_columns():
 
 def test_the_command_asks_for_the_map_and_one_kind_of_source(study, export):
     paths = export()
-    with pytest.raises(CommandError, match="--from-redcap needs --map MAP.json"):
+    with pytest.raises(CommandError, match=r"--from-redcap needs --map MAP\.json"):
         call_command("import_study", study="BMC-LBP",
                      from_redcap=[paths["dictionary.csv"], paths["records.csv"]])
     with pytest.raises(CommandError, match="either --patients and --responses, or"):
