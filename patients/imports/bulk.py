@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from django.db import connection, models
+from django.utils import timezone
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -70,9 +71,13 @@ def _moment() -> Callable[[dt.datetime], str]:
     return convert
 
 
+def _fields(model: type[models.Model]) -> dict[str, models.Field]:
+    return {f.attname: f for f in model._meta.concrete_fields}
+
+
 def _converters(model: type[models.Model], columns: Sequence[str]) -> list:
     """Return a text converter per column, chosen once from the model's field types."""
-    by_attname = {f.attname: f for f in model._meta.concrete_fields}
+    by_attname = _fields(model)
     converters = []
     for name in columns:
         column = by_attname[name]
@@ -111,6 +116,14 @@ class Bulk:
             objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
             model.objects.bulk_create(objects, batch_size=2000)
             return [obj.pk for obj in objects] if with_ids else []
+        # As bulk_create does: a field kept up to date by Django is now, whatever is given.
+        now = timezone.now()
+        automatic = [n for n, name in enumerate(columns)
+                     if getattr(_fields(model)[name], "auto_now", False)
+                     or getattr(_fields(model)[name], "auto_now_add", False)]
+        if automatic:
+            rows = [tuple(now if n in automatic else value for n, value in enumerate(row))
+                    for row in rows]
         table = model._meta.db_table
         ids: list[int] = []
         if with_ids:
