@@ -195,7 +195,7 @@ class StaffEntryForm(forms.Form):
             {"max": today.isoformat(), "min": enrolled.isoformat()})
         if offer_blanks:
             self.fields[KEEP_BLANKS] = forms.BooleanField(
-                label="Enter it with those questions blank, as they are on the sheet",
+                label="Enter the blank questions as left blank",
                 required=False,
                 help_text="A score that needs them is then recorded as not scorable, with "
                           "the reason; every other score is stored as usual.",
@@ -213,8 +213,8 @@ class StaffEntryForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         if self.blanks_refused:
-            self.add_error(KEEP_BLANKS, "Some questions below are blank. Answer them, or, if "
-                                        "they are blank on the sheet, tick this box.")
+            self.add_error(KEEP_BLANKS, "Questions below are blank. Answer them, or tick this "
+                                        "box if the patient left them blank.")
         return cleaned
 
 

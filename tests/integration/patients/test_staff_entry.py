@@ -278,8 +278,9 @@ def test_a_refused_blank_form_offers_to_enter_the_blanks_as_on_the_sheet(
     odi = dict(ODI_10, walking=None, sex_life=None)
     html = client.post(entry_url(baseline), form_data((odi, NRS, EQ5D, PROMIS))).content.decode()
     assert 'name="keep_blanks"' in html
-    assert ('href="#div_id_keep_blanks">Enter it with those questions blank, as they are on '
-            'the sheet: Some questions below are blank.') in html
+    assert ('href="#div_id_keep_blanks">Enter the blank questions as left blank: Questions '
+            'below are blank. Answer them, or tick this box if the patient left them blank.'
+            in html)
     assert not Response.objects.filter(visit=baseline).exists()
 
 
