@@ -263,7 +263,13 @@ class ContactForm(forms.ModelForm):
 
 
 class StaffEntryForm(forms.Form):
-    """How and when a questionnaire typed in by staff was answered."""
+    """How and when a questionnaire typed in by staff was answered.
+
+    With ``offer_blanks`` (questions a score needs were left blank), a box to enter the
+    form with them blank, as on the sheet: those scores are then recorded as not
+    scorable, with the reason (SPEC 3.7). Ticking it is a choice made on seeing which
+    questions are blank, so the box appears only then.
+    """
 
     source = forms.ChoiceField(
         label="How was it answered?", widget=forms.RadioSelect,
@@ -276,9 +282,18 @@ class StaffEntryForm(forms.Form):
         error_messages={"required": "Give the date the questionnaire was answered."},
     )
 
-    def __init__(self, *args, today, enrolled, **kwargs):
+    def __init__(self, *args, today, enrolled, offer_blanks: bool = False,
+                 blanks_refused: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.today, self.enrolled = today, enrolled
+        self.blanks_refused = blanks_refused
+        if offer_blanks:
+            self.fields[KEEP_BLANKS] = forms.BooleanField(
+                label="Enter the blank questions as left blank",
+                required=False,
+                help_text="A score that needs them is then recorded as not scorable, with "
+                          "the reason; every other score is stored as usual.",
+            )
         self.helper = FormHelper()
         self.helper.form_tag = False
 
@@ -289,30 +304,48 @@ class StaffEntryForm(forms.Form):
             raise forms.ValidationError(problem)
         return answered
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.blanks_refused:
+            self.add_error(KEEP_BLANKS, "Questions below are blank. Answer them, or tick this "
+                                        "box if the patient left them blank.")
+        return cleaned
+
+
+KEEP_BLANKS = "keep_blanks"
+"""The entry page's box that enters questions left blank on the sheet as blank."""
+
+
+def keeps_blanks(data) -> bool:
+    """True if the entry page was sent with its box to keep blank questions ticked."""
+    return data is not None and data.get(KEEP_BLANKS) in ("on", "true", "1")
+
 
 class EnteredInstrumentForm(InstrumentForm):
     """The patient's questionnaire form, as staff type a paper or telephone form into it.
 
-    The same fields and checks as the link's; when too many questions are blank for
-    a score, the refusal also names each blank question and marks it, so whoever is
-    typing knows what to look for on the sheet.
+    The same fields and checks as the link's: questions a score needs are asked for,
+    each blank one named. With ``keep_blanks`` (the coordinator has confirmed that the
+    sheet has them blank) they are taken as blank instead, and the service records the
+    score as not scorable (SPEC 3.7). A bad value is refused either way.
     """
+
+    def __init__(self, *args, keep_blanks: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if keep_blanks:
+            self.complete = False  # the fields' own checks only: blanks are data here
 
     @property
     def in_columns(self) -> bool:
         """Lay the questions out in columns (one or two questions read better in one)."""
         return len(self.fields) > 2
 
-    def clean(self):
-        try:
-            return super().clean()
-        except forms.ValidationError as error:
-            blank = [code for code, value in self.answers().items() if value is None]
-            for code in blank:
-                self.add_error(code, "Left blank.")
-            names = "; ".join(str(self.fields[code].label) for code in blank)
-            raise forms.ValidationError(
-                f"{' '.join(error.messages)} Left blank: {names}.") from error
+    @property
+    def refused_blanks(self) -> bool:
+        """True if the form was refused because questions a score needs are blank."""
+        return self.complete and self.is_bound and any(
+            code in self.errors and self.data.get(self.add_prefix(code)) in (None, "")
+            for code in self.fields)
 
 
 def error_summary(form: forms.Form, *, section: str,

@@ -17,7 +17,7 @@ from outcomes.followups.reminders import resend_link
 from outcomes.followups.schedule import visit_name
 from outcomes.followups.services import change_index_date, study_today
 from outcomes.instruments.models import Response
-from outcomes.instruments.scoring import ScoringError
+from outcomes.instruments.scoring import ScoringError, describe_not_scorable
 from outcomes.instruments.selectors import staff_entry, staff_entry_columns
 from outcomes.instruments.services import AlreadyCompleted, enter_visit, entry_refusal
 from outcomes.survey.selectors import steps_for
@@ -32,6 +32,7 @@ from .forms import (
     StaffEntryForm,
     StatusForm,
     error_summary,
+    keeps_blanks,
 )
 from .models import Contact
 from .services import enrol_patient, set_enrolment_status, update_contact
@@ -284,18 +285,23 @@ def visit_entry(request, code: str, patient_code: str, visit_id: int):
     data = request.POST if request.method == "POST" else None
     all_steps = steps_for(visit)
     steps = [step for step in all_steps if not step.completed]
-    entry_form = StaffEntryForm(data, today=today, enrolled=enrolment.enrolled_date)
+    keep_blanks = keeps_blanks(data)
     instrument_forms = [
         (step.definition.title, EnteredInstrumentForm(
             data, prefix=step.instrument.code, definition=step.definition,
-            max_missing=study.odi_max_missing))
+            max_missing=study.odi_max_missing, keep_blanks=keep_blanks))
         for step in steps
     ]
     # Every form validated (no short circuit), so every error shows at once.
-    valid = [entry_form.is_valid(), *(form.is_valid() for _, form in instrument_forms)]
+    valid = [form.is_valid() for _, form in instrument_forms]
+    refused_blanks = any(form.refused_blanks for _, form in instrument_forms)
+    entry_form = StaffEntryForm(data, today=today, enrolled=enrolment.enrolled_date,
+                                offer_blanks=keep_blanks or refused_blanks,
+                                blanks_refused=refused_blanks)
+    valid.append(entry_form.is_valid())
     if data is not None and all(valid):
         try:
-            enter_visit(
+            responses = enter_visit(
                 visit=visit, source=entry_form.cleaned_data["source"],
                 answered_date=entry_form.cleaned_data["answered_date"], actor=request.user,
                 answers={form.prefix: form.answers() for _, form in instrument_forms},
@@ -318,6 +324,10 @@ def visit_entry(request, code: str, patient_code: str, visit_id: int):
             source = Response.Source(entry_form.cleaned_data["source"]).label
             messages.success(request, f"{source} for the {visit.timepoint.label} visit "
                                       "entered; scores and responder status are updated.")
+            for response in responses:
+                for line in describe_not_scorable(response.not_scorable):
+                    messages.warning(request, f"{line}. Responder rules on it are not "
+                                              "evaluable.")
             return to_patient
     return render(request, "patients/visit_entry.html", {
         "study": study,

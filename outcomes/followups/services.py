@@ -31,10 +31,21 @@ def schedule_visits(*, enrolment: Enrolment, today: dt.date | None = None) -> li
     existing = set(
         Visit.objects.filter(enrolment=enrolment).values_list("timepoint_id", flat=True)
     )
+    visits = planned_visits(enrolment=enrolment, today=today,
+                            timepoints=[tp for tp in timepoints if tp.pk not in existing])
+    with transaction.atomic():
+        Visit.objects.bulk_create(visits)
+    return visits
+
+
+def planned_visits(*, enrolment: Enrolment, timepoints, today: dt.date) -> list[Visit]:
+    """Return the (unsaved) visits of ``enrolment`` at ``timepoints``: windows, status.
+
+    Each window counts from the index date and never opens before enrolment; the
+    status is the visit's state on ``today``. Bulk loads save many enrolments' at once.
+    """
     visits = []
     for tp in timepoints:
-        if tp.pk in existing:
-            continue
         window = visit_window(
             index_date=enrolment.index_date,
             target_day=tp.target_day,
@@ -52,8 +63,6 @@ def schedule_visits(*, enrolment: Enrolment, today: dt.date | None = None) -> li
                 status=visit_state(window, today=today, completed=False),
             )
         )
-    with transaction.atomic():
-        Visit.objects.bulk_create(visits)
     return visits
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -89,6 +90,13 @@ class Response(models.Model):
     out_of_window = models.BooleanField(
         default=False,
         help_text="Answered on a date outside the visit's window (a late paper form, say).",
+    )
+    # SPEC 3.7: a response too blank for a score is data. Its Score rows hold only the
+    # values it gives; each score it cannot give is named here, with why.
+    not_scorable = models.JSONField(
+        default=dict, blank=True,
+        help_text="Scores these answers cannot give, each with the reason, e.g. "
+        '{"odi": "2 sections unanswered; at most 1 allowed"}.',
     )
     supersedes = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by",
@@ -200,6 +208,9 @@ class VisitScores(models.Model):
         return f"scores of visit {self.visit_id}"
 
 
+# Both are pure functions of a number, and the same few thousand values recur (ODI,
+# EQ-5D and T-score values, changes between them): an import computes each once.
+@functools.lru_cache(maxsize=65536)
 def decimal_of(value: Fraction | int) -> Decimal:
     """Return ``value`` as a Decimal rounded to the 10 places ``Score.value`` keeps."""
     fraction = Fraction(value)
@@ -208,6 +219,7 @@ def decimal_of(value: Fraction | int) -> Decimal:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def exact_of(value: Fraction | int) -> str:
     """Return ``value`` as the shortest exact string: a decimal when it terminates."""
     fraction = Fraction(value)

@@ -94,12 +94,23 @@ def _name(score: str) -> str:
     return spec.label if spec else score
 
 
-def evaluate(rule: SimpleRule, baseline: Number | None, followup: Number | None) -> Outcome:
-    """Return the verdict of one simple rule for one patient at one time point."""
+def evaluate(rule: SimpleRule, baseline: Number | None, followup: Number | None, *,
+             baseline_reason: str = "", followup_reason: str = "") -> Outcome:
+    """Return the verdict of one simple rule for one patient at one time point.
+
+    A score that is missing because its response was not scorable (SPEC 3.7) makes the
+    rule not evaluable with that reason (``baseline_reason``, ``followup_reason``).
+    """
     base, later = exact_value(baseline), exact_value(followup)
     if base is None:
+        if baseline_reason:
+            return Outcome(Verdict.NOT_EVALUABLE,
+                           f"{_name(rule.score)} not scorable at baseline: {baseline_reason}")
         return Outcome(Verdict.NOT_EVALUABLE, f"no {_name(rule.score)} at baseline")
     if later is None:
+        if followup_reason:
+            return Outcome(Verdict.NOT_EVALUABLE,
+                           f"{_name(rule.score)} not scorable at this visit: {followup_reason}")
         return Outcome(Verdict.NOT_EVALUABLE, f"no {_name(rule.score)} at this visit")
     improvement = base - later if rule.direction == Direction.DECREASE else later - base
     if rule.kind == ThresholdKind.POINTS:
@@ -132,8 +143,15 @@ def combine(combinator: Combinator, outcomes: Sequence[Outcome]) -> Outcome:
 
 def evaluate_all(
     rules: Iterable[Rule], baseline: Mapping[str, Number], followup: Mapping[str, Number],
+    *, baseline_reasons: Mapping[str, str] | None = None,
+    followup_reasons: Mapping[str, str] | None = None,
 ) -> dict[str, Outcome]:
-    """Return every rule's outcome, resolving combinations by code in any order."""
+    """Return every rule's outcome, resolving combinations by code in any order.
+
+    ``baseline_reasons`` and ``followup_reasons`` map a score that is not scorable to
+    why (SPEC 3.7), for the not-evaluable verdicts' reasons.
+    """
+    base_why, later_why = baseline_reasons or {}, followup_reasons or {}
     by_code = {rule.code: rule for rule in rules}
     results: dict[str, Outcome] = {}
     visiting: set[str] = set()
@@ -148,7 +166,9 @@ def evaluate_all(
             raise ValueError(f"rule {code!r} includes itself")
         visiting.add(code)
         if isinstance(rule, SimpleRule):
-            outcome = evaluate(rule, baseline.get(rule.score), followup.get(rule.score))
+            outcome = evaluate(rule, baseline.get(rule.score), followup.get(rule.score),
+                               baseline_reason=base_why.get(rule.score, ""),
+                               followup_reason=later_why.get(rule.score, ""))
         else:
             outcome = combine(rule.combinator, [resolve(part) for part in rule.parts])
         visiting.discard(code)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from django.db.models import OuterRef, Subquery
 
-from .models import ResponderRule, Response, Score
+from .models import ResponderRule, Response
 from .responders import Combinator, CombinedRule, Direction, SimpleRule, ThresholdKind
 
 
@@ -44,15 +45,36 @@ def rules_with_ids(study_id: int) -> tuple[tuple[SimpleRule | CombinedRule, ...]
     return tuple(rules), ids
 
 
-def scores_by_timepoint(enrolment) -> dict[int, dict[str, Fraction]]:
-    """Return ``{timepoint_id: {score_code: exact value}}`` from completed responses."""
-    rows = Score.objects.filter(
-        response__visit__enrolment=enrolment,
-        response__state=Response.State.COMPLETED,
-    ).values_list("response__visit__timepoint_id", "code", "exact")
-    result: dict[int, dict[str, Fraction]] = defaultdict(dict)
-    for timepoint_id, code, exact in rows:
-        result[timepoint_id][code] = Fraction(exact)
+@dataclass
+class TimepointScores:
+    """An enrolment's stored scores at each time point, and why any are not scorable."""
+
+    values: dict[int, dict[str, Fraction]] = field(default_factory=lambda: defaultdict(dict))
+    """``{timepoint_id: {score_code: exact value}}``"""
+    not_scorable: dict[int, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    """``{timepoint_id: {score_code: reason}}`` (SPEC 3.7)"""
+
+
+# Stored exact values recur (a few hundred ODI, EQ-5D and T-score values): parse each once.
+_fraction = functools.lru_cache(maxsize=65536)(Fraction)
+
+
+def timepoint_scores(enrolment_ids: Iterable[int]) -> dict[int, TimepointScores]:
+    """Return each enrolment's ``TimepointScores`` from its completed responses.
+
+    One query whatever the number of enrolments (chunk large sets at the caller).
+    """
+    result: dict[int, TimepointScores] = defaultdict(TimepointScores)
+    rows = Response.objects.filter(
+        visit__enrolment_id__in=list(enrolment_ids), state=Response.State.COMPLETED,
+    ).values_list("visit__enrolment_id", "visit__timepoint_id", "not_scorable",
+                  "scores__code", "scores__exact")
+    for enrolment_id, timepoint_id, not_scorable, code, exact in rows:
+        scores = result[enrolment_id]
+        if not_scorable:
+            scores.not_scorable[timepoint_id].update(not_scorable)
+        if code is not None:
+            scores.values[timepoint_id][code] = _fraction(exact)
     return result
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from fractions import Fraction
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from outcomes.audit.models import AuditRecord
@@ -28,8 +28,8 @@ from .models import (
     exact_of,
 )
 from .responders import evaluate_all
-from .scoring import NUMERIC_SCORE_KEYS, ScoringError, score
-from .selectors import rules_with_ids, scores_by_timepoint
+from .scoring import NUMERIC_SCORE_KEYS, Scored, ScoringError, score_response
+from .selectors import TimepointScores, rules_with_ids, timepoint_scores
 
 
 def definition_json(definition) -> dict:
@@ -62,14 +62,21 @@ def sync_instruments() -> list[Instrument]:
     return rows
 
 
-def scores_for(response: Response, *, study=None) -> dict[str, object]:
-    """Return the scores of ``response``'s answers; raise ``ScoringError`` if unscorable."""
+def scoring_options(code: str, study) -> dict[str, int]:
+    """Return the study's settings that scoring instrument ``code`` takes."""
+    return {"max_missing": study.odi_max_missing} if code == "odi" else {}
+
+
+def scored_for(response: Response, *, study=None) -> Scored:
+    """Return what ``response``'s answers give: its scores, and why any is not scorable.
+
+    Too many blank items make a score not scorable, with the reason (SPEC 3.7): data,
+    not an error. Raises ``ScoringError`` for a bad value (unknown item, wrong type,
+    out of range).
+    """
     code = response.instrument.code
-    options = {}
-    if code == "odi":
-        study = study or response.visit.enrolment.study
-        options["max_missing"] = study.odi_max_missing
-    return score(code, response.answers, **options)
+    study = study or response.visit.enrolment.study
+    return score_response(code, response.answers, **scoring_options(code, study))
 
 
 # Lock only the rows named (FOR UPDATE OF): a plain FOR UPDATE over select_related joins
@@ -93,8 +100,9 @@ def complete_response(
     """Complete a response: validate, score, store, update the visit and responder status.
 
     Idempotent: a response already completed is returned unchanged, so a double
-    submit stores one response. Raises ``ScoringError`` (and changes nothing)
-    when the answers cannot be scored.
+    submit stores one response. Answers too blank for a score complete it all the
+    same, the score recorded as not scorable (SPEC 3.7); a bad value raises
+    ``ScoringError`` and changes nothing.
     """
     response = Response.objects.select_for_update(of=LOCK_SELF).select_related(
         *RESPONSE_RELATED,
@@ -114,24 +122,28 @@ def _complete_locked(responses: list[Response], *, actor, actor_label: str,
                      completed_at: dt.datetime, study, visit_locked: bool = False) -> None:
     """Score, store and audit in-progress responses of one visit that the caller locked.
 
-    All are scored before anything is written, so an unscorable one changes nothing;
-    then the batch is written in one statement each: the responses' state, their
-    scores, their audit records, and the visit's ``VisitScores`` row.
+    All are scored before anything is written, so a bad value changes nothing; a
+    score the answers are too blank for is recorded as not scorable, with the reason
+    (``Response.not_scorable``). Then the batch is written in one statement each:
+    the responses' state, their scores, their audit records, and the visit's
+    ``VisitScores`` row.
     """
     for response in responses:
         if response.state != Response.State.IN_PROGRESS:
             raise ValueError(f"a {response.state} response cannot be completed")
-    values = [scores_for(response, study=study) for response in responses]
-    fields = ["state", "answers", "completed_at"]
+    scored = [scored_for(response, study=study) for response in responses]
+    fields = ["state", "answers", "completed_at", "not_scorable"]
     befores = [snapshot(response, fields) for response in responses]
-    for response in responses:
+    for response, found in zip(responses, scored, strict=True):
         response.state = Response.State.COMPLETED
         response.completed_at = response.updated_at = completed_at
-    Response.objects.bulk_update(responses, ["state", "completed_at", "updated_at"])
+        response.not_scorable = found.not_scorable
+    Response.objects.bulk_update(responses, ["state", "completed_at", "updated_at",
+                                             "not_scorable"])
     # Responses completed just now have no scores yet: nothing to replace.
     Score.objects.bulk_create(
-        row for response, found in zip(responses, values, strict=True)
-        for row in _score_rows(response, found)
+        row for response, found in zip(responses, scored, strict=True)
+        for row in _score_rows(response, found.values)
     )
     AuditRecord.objects.bulk_create(
         new_record(obj=response, action="update", actor=actor, actor_label=actor_label,
@@ -154,12 +166,31 @@ def _score_rows(response: Response, values: dict[str, object]) -> list[Score]:
     ]
 
 
-def store_scores(*, response: Response, values: dict[str, object]) -> list[Score]:
-    """Replace ``response``'s stored scores with the numeric ``values``."""
+def store_scores(*, response: Response, scored: Scored) -> list[Score]:
+    """Replace ``response``'s stored scores with ``scored``'s numeric values and reasons."""
     response.scores.all().delete()
-    rows = Score.objects.bulk_create(_score_rows(response, values))
+    rows = Score.objects.bulk_create(_score_rows(response, scored.values))
+    if response.not_scorable != scored.not_scorable:
+        response.not_scorable = scored.not_scorable
+        Response.objects.filter(pk=response.pk).update(not_scorable=scored.not_scorable)
     refresh_visit_scores(visit_ids=[response.visit_id])
     return rows
+
+
+def visit_score_values(visit_ids: Iterable[int]) -> dict[int, dict[str, float]]:
+    """Return ``{visit_id: {result score: float}}`` for the visits with a completed response.
+
+    What a ``VisitScores`` row holds (one query; chunk large sets at the caller).
+    """
+    values: dict[int, dict[str, float]] = {}
+    for visit, code, exact in (
+        Response.objects.filter(visit_id__in=list(visit_ids), state=Response.State.COMPLETED)
+        .order_by("pk").values_list("visit_id", "scores__code", "scores__exact")
+    ):
+        found = values.setdefault(visit, {})
+        if code in RESULT_SCORES:
+            found[code] = float(Fraction(exact))
+    return values
 
 
 def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
@@ -187,14 +218,7 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
                 for pk, enrolment, timepoint in visits.values_list(
                     "pk", "enrolment_id", "timepoint_id")
             }
-            values: dict[int, dict[str, float]] = {}
-            for visit, code, exact in (
-                Response.objects.filter(visit_id__in=batch, state=Response.State.COMPLETED)
-                .order_by("pk").values_list("visit_id", "scores__code", "scores__exact")
-            ):
-                found = values.setdefault(visit, {})
-                if code in RESULT_SCORES:
-                    found[code] = float(Fraction(exact))
+            values = visit_score_values(batch)
             if len(values) < len(batch):
                 VisitScores.objects.filter(visit_id__in=batch).exclude(
                     visit_id__in=list(values)).delete()
@@ -209,6 +233,40 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
             )
             written += len(rows)
     return written
+
+
+def complete_answered_visits(*, visit_ids: Iterable[int], batch_size: int = 2000) -> int:
+    """Mark completed each of these visits whose every instrument has a completed response.
+
+    The bulk form of ``update_visit_completion``, in one statement per batch: a visit's
+    completion time is its last response's. Returns the number of visits completed.
+    """
+    from outcomes.followups.models import TimePointInstrument, Visit
+
+    visit, response = Visit._meta.db_table, Response._meta.db_table
+    asked = TimePointInstrument._meta.db_table
+    ids = sorted(set(visit_ids))
+    completed = 0
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        marks = ", ".join(["%s"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {visit} SET status = %s, completed_at = done.last FROM ("
+                f"  SELECT r.visit_id, MAX(r.completed_at) AS last,"
+                f"         COUNT(DISTINCT r.instrument_id) AS answered"
+                f"  FROM {response} r JOIN {visit} v ON v.id = r.visit_id"
+                f"  JOIN {asked} a ON a.timepoint_id = v.timepoint_id"
+                f"   AND a.instrument_id = r.instrument_id"
+                f"  WHERE r.state = %s AND r.visit_id IN ({marks})"
+                f"  GROUP BY r.visit_id) AS done"
+                f" WHERE {visit}.id = done.visit_id AND {visit}.status <> %s"
+                f"   AND done.answered = (SELECT COUNT(*) FROM {asked} t"
+                f"                        WHERE t.timepoint_id = {visit}.timepoint_id)",
+                [Visit.Status.COMPLETED, Response.State.COMPLETED, *batch,
+                 Visit.Status.COMPLETED])
+            completed += cursor.rowcount
+    return completed
 
 
 def update_visit_completion(*, visit, at: dt.datetime) -> bool:
@@ -238,37 +296,87 @@ def refresh_responder_statuses(*, enrolment) -> int:
     """Recompute the enrolment's responder status at every follow-up time point.
 
     Verdicts compare each time point's stored scores with the baseline's, exactly,
-    under every rule of the study. Returns the number of statuses written.
+    under every rule of the study; a score not scorable (SPEC 3.7) makes its rules
+    not evaluable with the reason. Returns the number of statuses written.
+    """
+    return refresh_study_responder_statuses(study_id=enrolment.study_id,
+                                            enrolment_ids=[enrolment.pk])
+
+
+def refresh_study_responder_statuses(*, study_id: int, enrolment_ids: Iterable[int],
+                                     batch_size: int = 1000) -> int:
+    """Recompute the responder statuses of many enrolments of one study, in batches.
+
+    The same verdicts as ``refresh_responder_statuses``, read and written a batch of
+    enrolments at a time (an import's thousands of patients in a few statements).
+    """
+    written = 0
+    for rows in responder_status_rows(study_id=study_id, enrolment_ids=enrolment_ids,
+                                      batch_size=batch_size):
+        ResponderStatus.objects.bulk_create(
+            [ResponderStatus(enrolment_id=enrolment_id, timepoint_id=timepoint_id,
+                             rule_id=rule_id, verdict=verdict, reason=reason, change=change)
+             for enrolment_id, timepoint_id, rule_id, verdict, reason, change in rows],
+            batch_size=5000,
+            update_conflicts=True,
+            unique_fields=["enrolment", "timepoint", "rule"],
+            update_fields=["verdict", "reason", "change", "computed_at"],
+        )
+        written += len(rows)
+    return written
+
+
+def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
+                          batch_size: int = 1000) -> Iterator[list[tuple]]:
+    """Yield the responder statuses of these enrolments, a batch of enrolments at a time.
+
+    Each row is (enrolment_id, timepoint_id, rule_id, verdict, reason, change): every
+    follow-up time point's scores against the baseline's, exactly, under every rule of
+    the study; a score not scorable (SPEC 3.7) makes its rules not evaluable with the
+    reason. Callers write them (``refresh_study_responder_statuses``; an import's bulk
+    writer).
     """
     from outcomes.followups.models import TimePoint
 
-    rules, rule_ids = rules_with_ids(enrolment.study_id)
+    rules, rule_ids = rules_with_ids(study_id)
     if not rules:
-        return 0
-    timepoints = list(TimePoint.objects.filter(study_id=enrolment.study_id))
+        return
+    timepoints = list(TimePoint.objects.filter(study_id=study_id))
     baseline = next((tp for tp in timepoints if tp.is_baseline), None)
-    scores = scores_by_timepoint(enrolment)
-    baseline_scores = scores.get(baseline.pk, {}) if baseline else {}
-    rows = []
-    for tp in timepoints:
-        if tp.is_baseline:
-            continue
-        outcomes = evaluate_all(rules, baseline_scores, scores.get(tp.pk, {}))
-        for code, outcome in outcomes.items():
-            rows.append(
-                ResponderStatus(
-                    enrolment=enrolment, timepoint=tp, rule_id=rule_ids[code],
-                    verdict=str(outcome.verdict), reason=outcome.reason[:200],
-                    change="" if outcome.change is None else exact_of(outcome.change),
+    base = baseline.pk if baseline else None
+    ids = sorted(set(enrolment_ids))
+    # A follow-up without any score has the same verdicts for every patient whose
+    # baseline has the same scores present (values do not matter then): computed once.
+    without_followup: dict[tuple, dict] = {}
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size]
+        found = timepoint_scores(batch)
+        rows = []
+        for enrolment_id in batch:
+            scores = found.get(enrolment_id) or TimepointScores()
+            baseline_values = scores.values.get(base, {})
+            baseline_reasons = scores.not_scorable.get(base, {})
+            for tp in timepoints:
+                if tp.is_baseline:
+                    continue
+                later, later_reasons = scores.values.get(tp.pk), scores.not_scorable.get(tp.pk)
+                if later or later_reasons:
+                    outcomes = evaluate_all(rules, baseline_values, later or {},
+                                            baseline_reasons=baseline_reasons,
+                                            followup_reasons=later_reasons)
+                else:
+                    key = (tuple(sorted(baseline_values)), tuple(sorted(baseline_reasons.items())))
+                    if key not in without_followup:
+                        without_followup[key] = evaluate_all(
+                            rules, baseline_values, {}, baseline_reasons=baseline_reasons)
+                    outcomes = without_followup[key]
+                rows.extend(
+                    (enrolment_id, tp.pk, rule_ids[code], str(outcome.verdict),
+                     outcome.reason[:200],
+                     "" if outcome.change is None else exact_of(outcome.change))
+                    for code, outcome in outcomes.items()
                 )
-            )
-    ResponderStatus.objects.bulk_create(
-        rows,
-        update_conflicts=True,
-        unique_fields=["enrolment", "timepoint", "rule"],
-        update_fields=["verdict", "reason", "change", "computed_at"],
-    )
-    return len(rows)
+        yield rows
 
 
 def ensure_rules(*, study, rules) -> list[ResponderRule]:
@@ -360,7 +468,8 @@ def submit_visit(*, visit, actor=None, actor_label: str = "patient link",
 
     Idempotent: the visit row is locked, and a visit already completed returns
     its responses unchanged, so two clicks or two tabs store one set. Raises
-    ``ScoringError`` if an instrument cannot be scored (nothing is completed).
+    ``ScoringError`` for a bad value (nothing is completed); a score too many blank
+    answers leave out is recorded as not scorable, with the reason (SPEC 3.7).
     ``completed_at`` defaults to now (a form typed in later passes when it was answered).
     """
     from outcomes.followups.models import Visit
@@ -452,7 +561,9 @@ def enter_visit(
     3. Complete the visit at the date answered (``submit_visit``: scores, verdicts).
     4. Audit each response and the visit, with before and after.
 
-    Raises ``ScoringError`` (and stores nothing) when the answers cannot be scored.
+    Answers too blank for a score are entered, the score recorded as not scorable with
+    the reason (SPEC 3.7), as an import does; a bad value raises ``ScoringError`` and
+    stores nothing.
     """
     from outcomes.followups.models import Visit
     from outcomes.followups.schedule import Window, answered_date_problem
@@ -543,23 +654,26 @@ def rescore_responses(*, study=None, instrument: str | None = None,
     for response in responses.iterator(chunk_size=1000):
         counts["checked"] += 1
         try:
-            values = scores_for(response, study=response.visit.enrolment.study)
+            scored = scored_for(response, study=response.visit.enrolment.study)
         except ScoringError:
             counts["failed"] += 1
             continue
-        new = {k: exact_of(v) for k, v in values.items()
+        new = {k: exact_of(v) for k, v in scored.values.items()
                if k in NUMERIC_SCORE_KEYS and v is not None}
         old = {s.code: s.exact for s in response.scores.all()}
         versions = {s.scoring_version for s in response.scores.all()}
-        if new == old and versions <= {response.instrument.scoring_version}:
+        if (new == old and versions <= {response.instrument.scoring_version}
+                and scored.not_scorable == response.not_scorable):
             continue
         counts["changed"] += 1
         if dry_run:
             continue
         with transaction.atomic():
-            store_scores(response=response, values=values)
+            before = {"scores": old, "not_scorable": response.not_scorable}
+            store_scores(response=response, scored=scored)
             record_change(obj=response, action="update", actor_label="rescore",
-                          before={"scores": old}, after={"scores": new},
+                          before=before,
+                          after={"scores": new, "not_scorable": scored.not_scorable},
                           reason=f"rescored with scoring version "
                                  f"{response.instrument.scoring_version}")
         touched[response.visit.enrolment_id] = response.visit.enrolment
@@ -578,8 +692,9 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
     """Replace a completed response's answers, keeping the original as ``corrected``.
 
     The new response supersedes the old one, keeps its completion time, is
-    scored, and the audit record holds both answer sets and the reason.
-    Raises ``ValueError`` without a reason and ``ScoringError`` for unscorable answers.
+    scored (a score too many blank answers leave out recorded as not scorable, SPEC
+    3.7), and the audit record holds both answer sets and the reason. Raises
+    ``ValueError`` without a reason and ``ScoringError`` for a bad value.
     """
     if not reason or not reason.strip():
         raise ValueError("a correction needs a reason")
@@ -589,9 +704,9 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
     if original.state != Response.State.COMPLETED:
         raise NotCompleted(
             f"only a completed response can be corrected, not a {original.state} one")
-    study = original.visit.enrolment.study
-    options = {"max_missing": study.odi_max_missing} if original.instrument.code == "odi" else {}
-    values = score(original.instrument.code, answers, **options)
+    code = original.instrument.code
+    scored = score_response(code, answers,
+                            **scoring_options(code, original.visit.enrolment.study))
     original.state = Response.State.CORRECTED
     original.save(update_fields=["state", "updated_at"])
     replacement = Response.objects.create(
@@ -599,8 +714,9 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
         state=Response.State.COMPLETED, source=original.source,
         completed_at=original.completed_at, entered_by=actor, supersedes=original,
         out_of_window=original.out_of_window,  # answered on the same day as the original
+        not_scorable=scored.not_scorable,
     )
-    store_scores(response=replacement, values=values)
+    store_scores(response=replacement, scored=scored)
     record_change(obj=replacement, action="correct", actor=actor,
                   before={"answers": original.answers, "response": original.pk},
                   after={"answers": replacement.answers, "response": replacement.pk},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -18,6 +19,31 @@ class ScoringError(ValueError):
         super().__init__(f"{item}: {reason}")
         self.item = item
         self.reason = reason
+
+
+class NotScorable(ScoringError):
+    """Valid answers with too many left blank for a score (SPEC 3.7).
+
+    A response like this is data, not an error: it is stored, with the score recorded
+    as not scorable and this reason. ``score()`` still raises it (the patient's form
+    asks for what is missing); ``score_response()`` returns it as a reason.
+    """
+
+    @property
+    def why(self) -> str:
+        """The reason in a sentence: "pain unanswered", "2 sections unanswered; ..."."""
+        return self.reason if self.item == self.instrument else f"{self.item} {self.reason}"
+
+    def __init__(self, item: str, reason: str, *, instrument: str = ""):
+        super().__init__(item, reason)
+        self.instrument = instrument or item
+
+
+@dataclass(frozen=True)
+class Unscored:
+    """The value of an output key the answers cannot give, and why (a scorer returns it)."""
+
+    reason: str
 
 
 def checked_answers(definition: InstrumentDefinition, answers: Answers) -> dict[str, int | None]:

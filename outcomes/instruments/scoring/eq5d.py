@@ -19,7 +19,7 @@ import functools
 from fractions import Fraction
 
 from ..definitions.eq5d3l import DIMENSIONS, EQ5D3L
-from .base import Answers, ScoringError, checked_answers, exact
+from .base import Answers, NotScorable, ScoringError, Unscored, checked_answers, exact
 
 SCORING_VERSION = "1"
 
@@ -90,15 +90,19 @@ def index_us(state: str) -> Fraction:
 
 
 def eq5d_scores(answers: Answers) -> dict[str, object]:
-    """Return ``eq5d_state``, ``eq5d_index_uk``, ``eq5d_index_us`` and ``eq5d_vas``."""
+    """Return ``eq5d_state``, ``eq5d_index_uk``, ``eq5d_index_us`` and ``eq5d_vas``.
+
+    The index needs all five dimensions; the EQ VAS, not part of it, may be blank.
+    """
     values = checked_answers(EQ5D3L, answers)
     for dimension in DIMENSIONS:
         if values[dimension] is None:
-            raise ScoringError(dimension, "unanswered; all five dimensions are needed")
+            raise NotScorable(dimension, "unanswered; all five dimensions are needed",
+                              instrument=EQ5D3L.code)
     state = "".join(str(values[d]) for d in DIMENSIONS)
     return {
         "eq5d_state": state,
         "eq5d_index_uk": index_uk(state),
         "eq5d_index_us": index_us(state),
-        "eq5d_vas": values["vas"],
+        "eq5d_vas": Unscored("vas unanswered") if values["vas"] is None else values["vas"],
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..definitions.nrs11 import NRS11
-from .base import Answers, ScoringError, checked_answers
+from .base import Answers, NotScorable, checked_answers
 
 SCORING_VERSION = "1"
 
@@ -12,5 +12,5 @@ def nrs_scores(answers: Answers) -> dict[str, object]:
     """Return ``nrs``: the 0-10 rating; the one item is required."""
     value = checked_answers(NRS11, answers)["pain"]
     if value is None:
-        raise ScoringError("pain", "unanswered")
+        raise NotScorable("pain", "unanswered", instrument=NRS11.code)
     return {"nrs": value}

@@ -3,7 +3,7 @@
 Fairbank JCT, Pynsent PB. The Oswestry Disability Index. Spine 2000;25(22):2940-52:
 score = points of the answered sections / (5 x sections answered) x 100, so that
 16 points over 10 sections is 32%, and over 9 sections 16/45 = 35.56%. With more
-sections unanswered than the study allows (default 1), the ODI is not scored.
+sections unanswered than the study allows (default 1), the ODI is not scorable.
 Bands (upper-inclusive): 0-20 minimal, 21-40 moderate, 41-60 severe,
 61-80 crippled, 81-100 bed-bound.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from ..definitions.odi_v2_1a import ODI
-from .base import Answers, ScoringError, checked_answers
+from .base import Answers, NotScorable, ScoringError, checked_answers
 
 SCORING_VERSION = "1"
 DEFAULT_MAX_MISSING = 1
@@ -38,8 +38,9 @@ def odi_scores(answers: Answers, *, max_missing: int = DEFAULT_MAX_MISSING) -> d
     given = [v for v in values.values() if v is not None]
     missing = len(values) - len(given)
     if missing > max_missing:
-        raise ScoringError(
-            "odi", f"{missing} sections unanswered; at most {max_missing} allowed",
+        raise NotScorable(
+            "odi", f"{missing} section{'' if missing == 1 else 's'} unanswered; "
+                   f"at most {max_missing} allowed",
         )
     score = Fraction(100 * sum(given), 5 * len(given))
     return {"odi": score, "odi_band": odi_band(score), "odi_answered": len(given)}

@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..definitions.promis_gh_v1_2 import PROMIS_GH
-from .base import Answers, ScoringError, checked_answers, exact
+from .base import Answers, NotScorable, ScoringError, Unscored, checked_answers, exact
 
 SCORING_VERSION = "1"
 GPH_ITEMS = ("global03", "global06", "global07r", "global08r")
@@ -89,8 +89,10 @@ def rescore_pain(value: int) -> int:
 
 def _scale(values: Mapping[str, int | None], items: tuple[str, ...], table, prefix: str):
     parts = [values[item] for item in items]
-    if any(part is None for part in parts):
-        return {f"{prefix}_raw": None, f"{prefix}_t": None, f"{prefix}_se": None}
+    blank = [item for item, part in zip(items, parts, strict=True) if part is None]
+    if blank:
+        why = Unscored(f"{', '.join(blank)} unanswered; all four items are needed")
+        return {f"{prefix}_raw": why, f"{prefix}_t": why, f"{prefix}_se": why}
     raw = sum(rescore_pain(v) if item == "global07r" else v
               for item, v in zip(items, parts, strict=True))
     t, se = table[raw]
@@ -98,15 +100,15 @@ def _scale(values: Mapping[str, int | None], items: tuple[str, ...], table, pref
 
 
 def promis_scores(answers: Answers) -> dict[str, object]:
-    """Return GPH and GMH raw, T and SE (None for a scale missing an item), and 2 items."""
+    """Return GPH and GMH raw, T and SE (``Unscored`` for a scale missing an item), 2 items."""
     values = checked_answers(PROMIS_GH, answers)
     if all(v is None for v in values.values()):
-        raise ScoringError("promis_gh", "no items answered")
+        raise NotScorable("promis_gh", "no items answered")
     return {
         **_scale(values, GPH_ITEMS, GPH_T, "gph"),
         **_scale(values, GMH_ITEMS, GMH_T, "gmh"),
-        "global01": values["global01"],
-        "global09r": values["global09r"],
+        **{item: Unscored(f"{item} unanswered") if values[item] is None else values[item]
+           for item in ("global01", "global09r")},
     }
 
 

@@ -92,3 +92,24 @@ def test_an_unknown_instrument_is_refused_with_a_message():
     )
     assert proc.returncode != 0
     assert "unknown instrument 'sf36'" in proc.stderr
+
+
+def test_scores_a_response_cannot_give_are_null_and_named_with_their_reason():
+    # SPEC 3.7: a PROMIS response without global03 gives GMH but not GPH (no proration,
+    # Hays 2009); GMH 3 + 4 + 3 + 4 = 14 -> T 48.3 (scoring manual, table 2).
+    answers = {"global01": 3, "global02": 3, "global04": 4, "global05": 3, "global09r": 2,
+               "global06": 3, "global10r": 4, "global08r": 3, "global07r": 6}
+    code, out, _ = run_score("promis_gh", stdin=json.dumps({"id": "p", "answers": answers}))
+    assert code == 0
+    assert out[0]["scores"]["gmh_t"] == pytest.approx(48.3)
+    assert out[0]["scores"]["gph_t"] is None
+    assert out[0]["not_scorable"] == {
+        key: "global03 unanswered; all four items are needed"
+        for key in ("gph_raw", "gph_t", "gph_se")}
+
+
+def test_a_response_that_gives_no_score_at_all_is_still_an_error_line():
+    answers = odi_answers([2, 2, 2, None, 2, 2, 2, None, 1, 1])
+    code, out, _ = run_score("odi", stdin=json.dumps({"id": 9, "answers": answers}))
+    assert code == 1
+    assert out == [{"id": 9, "error": "odi: 2 sections unanswered; at most 1 allowed"}]

@@ -268,6 +268,93 @@ def test_an_odi_too_blank_to_score_names_each_blank_section(client, study, coord
     assert not Response.objects.filter(visit=baseline).exists()
 
 
+def test_a_refused_blank_form_offers_to_enter_the_blanks_as_on_the_sheet(
+    client, study, coordinator
+):
+    enrolment = enrol(study, "P-7b", index_date=TODAY, today=TODAY)
+    baseline = enrolment.visits.get(timepoint__code="baseline")
+    client.force_login(coordinator)
+    assert 'name="keep_blanks"' not in client.get(entry_url(baseline)).content.decode()
+    odi = dict(ODI_10, walking=None, sex_life=None)
+    html = client.post(entry_url(baseline), form_data((odi, NRS, EQ5D, PROMIS))).content.decode()
+    assert 'name="keep_blanks"' in html
+    assert ('href="#div_id_keep_blanks">Enter the blank questions as left blank: Questions '
+            'below are blank. Answer them, or tick this box if the patient left them blank.'
+            in html)
+    assert not Response.objects.filter(visit=baseline).exists()
+
+
+def test_a_paper_odi_too_blank_to_score_is_entered_and_recorded_not_scorable(
+    client, study, coordinator
+):
+    # SPEC 3.7: a response too blank for a score is data. The coordinator confirms the
+    # sheet has two ODI sections blank (at most one may be); the rest is scored as usual.
+    index = TODAY - dt.timedelta(days=30)
+    enrolment = enrol(study, "P-7c", index_date=index, today=index)
+    with time_machine.travel(dt.datetime.combine(index, dt.time(12), tzinfo=dt.UTC),
+                             tick=False):
+        by_service(enrolment.visits.get(timepoint__code="baseline"))
+    m1 = enrolment.visits.get(timepoint__code="m1")
+    client.force_login(coordinator)
+    odi = dict(ODI_10, walking=None, sex_life=None)
+    reply = client.post(entry_url(m1), form_data((odi, {"pain": 3}, EQ5D, PROMIS),
+                                                 answered=str(TODAY)) | {"keep_blanks": "on"},
+                        follow=True)
+    html = reply.content.decode()
+    assert "ODI not scorable: 2 sections unanswered; at most 1 allowed." in html
+    response = Response.objects.get(visit=m1, instrument__code="odi")
+    assert response.state == "completed"
+    assert response.answers["walking"] is None
+    assert response.not_scorable["odi"] == "2 sections unanswered; at most 1 allowed"
+    assert "odi" not in scores_of(m1) and scores_of(m1)["nrs"] == "3"
+    m1.refresh_from_db()
+    assert m1.status == Visit.Status.COMPLETED
+    status = ResponderStatus.objects.get(enrolment=enrolment, timepoint__code="m1",
+                                         rule__code="odi_mcid_10pt")
+    assert status.verdict == "not_evaluable"
+    assert status.reason == ("ODI not scorable at this visit: 2 sections unanswered; "
+                             "at most 1 allowed")
+    # The pain rating, 6 -> 3, still gives its verdict.
+    assert ResponderStatus.objects.get(enrolment=enrolment, timepoint__code="m1",
+                                       rule__code="nrs_2pt").verdict == "responder"
+    from outcomes.instruments.models import VisitScores
+
+    row = VisitScores.objects.get(visit=m1)
+    assert row.odi is None and row.nrs == 3
+
+
+def test_a_bad_value_is_refused_even_with_blanks_kept(client, study, coordinator):
+    enrolment = enrol(study, "P-7d", index_date=TODAY, today=TODAY)
+    baseline = enrolment.visits.get(timepoint__code="baseline")
+    client.force_login(coordinator)
+    data = form_data((dict(ODI_10, walking=None, sex_life=None), NRS, EQ5D, PROMIS))
+    reply = client.post(entry_url(baseline), data | {"keep_blanks": "on", "odi-lifting": "9"})
+    assert reply.status_code == 200
+    assert not Response.objects.filter(visit=baseline).exists()
+
+
+def test_the_service_completes_a_visit_too_blank_to_score_for_web_and_paper_alike(
+    study, coordinator
+):
+    # submit_visit and enter_visit share the scoring service: neither refuses.
+    web = enrol(study, "P-7e", index_date=TODAY, today=TODAY)
+    visit = web.visits.get(timepoint__code="baseline")
+    by_service(visit, (dict(ODI_10, walking=None, sex_life=None), {"pain": None}, EQ5D, PROMIS))
+    assert dict(Response.objects.filter(visit=visit, instrument__code__in=["odi", "nrs11"])
+                .values_list("instrument__code", "not_scorable")) == {
+        "odi": {"odi": "2 sections unanswered; at most 1 allowed",
+                "odi_band": "2 sections unanswered; at most 1 allowed",
+                "odi_answered": "2 sections unanswered; at most 1 allowed"},
+        "nrs11": {"nrs": "pain unanswered"}}
+    paper = enrol(study, "P-7f", index_date=TODAY, today=TODAY)
+    visit = paper.visits.get(timepoint__code="baseline")
+    enter_visit(visit=visit, source="paper", answered_date=TODAY, actor=coordinator,
+                answers={"odi": ODI_10, "nrs11": {"pain": None}, "eq5d3l": EQ5D,
+                         "promis_gh": PROMIS})
+    assert Response.objects.get(visit=visit, instrument__code="nrs11").not_scorable == {
+        "nrs": "pain unanswered"}
+
+
 def test_a_refusal_by_the_scoring_service_shows_on_its_questionnaire(
     client, study, coordinator, monkeypatch
 ):

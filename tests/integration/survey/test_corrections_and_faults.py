@@ -49,6 +49,18 @@ def test_a_correction_keeps_the_original_rescores_and_audits_the_reason(visit, c
     assert Response.objects.filter(visit=visit, instrument__code="nrs11").count() == 2
 
 
+def test_a_correction_that_blanks_the_answer_records_the_score_not_scorable(
+    visit, coordinator
+):
+    # SPEC 3.7: the paper form turns out to have no pain rating; that is data too.
+    nrs = next(r for r in fill(visit) if r.instrument.code == "nrs11")
+    fixed = correct_response(response=nrs, answers={"pain": None},
+                             reason="the rating on the paper form is blank", actor=coordinator)
+    assert fixed.not_scorable == {"nrs": "pain unanswered"}
+    assert Response.objects.get(pk=fixed.pk).not_scorable == {"nrs": "pain unanswered"}
+    assert not Score.objects.filter(response=fixed).exists()
+
+
 def test_a_correction_without_a_reason_is_refused(visit, coordinator):
     nrs = next(r for r in fill(visit) if r.instrument.code == "nrs11")
     with pytest.raises(ValueError, match="reason"):

@@ -144,3 +144,16 @@ def test_a_combination_of_no_parts_is_not_evaluable(combinator):
     # responder (nor, for any, a non-responder).
     outcome = combine(combinator, [])
     assert outcome.verdict == X and outcome.reason == "no parts"
+def test_a_score_not_scorable_makes_its_rules_not_evaluable_with_the_reason():
+    # SPEC 3.7: the 3-month ODI had two blank sections; the pain rating was scored.
+    why = "2 sections unanswered; at most 1 allowed"
+    outcomes = evaluate_all(DEFAULT_RULES, {"odi": Fraction(40), "nrs": 7}, {"nrs": 6},
+                            followup_reasons={"odi": why, "odi_answered": why})
+    assert outcomes["odi_mcid_10pt"].verdict == X
+    assert outcomes["odi_mcid_10pt"].reason == f"ODI not scorable at this visit: {why}"
+    assert outcomes["nrs_2pt"].verdict == N
+    assert outcomes["primary"].verdict == X
+    assert why in outcomes["primary"].reason
+    at_baseline = evaluate_all(DEFAULT_RULES, {"nrs": 7}, {"odi": Fraction(20), "nrs": 6},
+                               baseline_reasons={"odi": why})
+    assert at_baseline["odi_50pct"].reason == f"ODI not scorable at baseline: {why}"

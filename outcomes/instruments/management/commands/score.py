@@ -7,11 +7,16 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outcomes.instruments.scoring import SCORERS, ScoringError, score, to_jsonable
+from outcomes.instruments.scoring import SCORERS, ScoringError, score_response, to_jsonable
 
 
 def score_line(instrument: str, line: str, *, lineno: int, max_missing: int | None) -> dict:
-    """Return the output object for one input line (scores, or an error naming the item)."""
+    """Return the output object for one input line (scores, or an error naming the item).
+
+    Where some scores cannot be computed (too many items blank for them, SPEC 3.7) their
+    keys are null and ``not_scorable`` gives each one's reason; where none can, the line
+    is an error naming the reason.
+    """
     try:
         record = json.loads(line)
     except json.JSONDecodeError as error:
@@ -25,17 +30,24 @@ def score_line(instrument: str, line: str, *, lineno: int, max_missing: int | No
         return {"id": ident, "error": "answers: missing"}
     options = {} if max_missing is None or instrument != "odi" else {"max_missing": max_missing}
     try:
-        values = score(instrument, record["answers"], **options)
+        scored = score_response(instrument, record["answers"], **options)
     except ScoringError as error:
         return {"id": ident, "error": str(error)}
-    return {"id": ident, "instrument": instrument, "scores": to_jsonable(values)}
+    if not scored.scorable:
+        return {"id": ident, "error": scored.refusal}
+    result = {"id": ident, "instrument": instrument, "scores": to_jsonable(scored.values)}
+    if scored.not_scorable:
+        result["not_scorable"] = scored.not_scorable
+    return result
 
 
 class Command(BaseCommand):
     help = (
         "Score responses read as JSON lines on standard input, one "
         '{"id": ..., "answers": {...}} per line; write one JSON line per input line. '
-        "Exit status 1 if any line failed."
+        'Scores that too many blank items leave out are null, each named with its reason '
+        'in "not_scorable". Exit status 1 if any line failed.'
+
     )
 
     def add_arguments(self, parser):
