@@ -7,6 +7,7 @@ import json
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core import mail
 from django.core.management import call_command
 
@@ -89,18 +90,35 @@ def test_a_patient_who_answers_gets_no_more_reminders_for_that_visit(enrolment):
     assert m1.status == Visit.Status.COMPLETED
 
 
-def test_a_reminder_planned_before_completion_is_skipped_at_the_moment_of_sending(enrolment):
+def at_noon(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)  # the demo study keeps UTC
+
+
+@pytest.mark.parametrize("claimed", [False, True], ids=["planned", "claimed-by-a-worker-that-died"])
+def test_a_visit_completed_with_its_window_open_gets_no_reminder_already_planned(enrolment,
+                                                                                 claimed):
+    # The 1-month window: 15 Jan + 23..44 days = 7 Feb..28 Feb 2026. The invitation is
+    # planned on 7 Feb (and maybe claimed by a worker that then died); the patient answers
+    # on 8 Feb, before it goes. At the moment of sending the window is still open and the
+    # patient active: only the completion says the message is no longer needed.
     m1 = enrolment.visits.get(timepoint__code="m1")
-    day = INDEX + dt.timedelta(days=23)
-    run(day, "--dry-run")
-    _report, pending = run_reminders(now=dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC),
-                                send=False)
-    ids = list(pending)
-    assert len(ids) == 1
-    answer_visit(m1)
-    assert send_reminder(ids[0]) == "skipped"
-    assert Reminder.objects.get(pk=ids[0]).status == "cancelled"
-    assert ReminderAttempt.objects.get(reminder_id=ids[0]).outcome == "skipped"
+    opened = at_noon(INDEX + dt.timedelta(days=23))
+    run_reminders(now=opened, send=False)
+    reminder = Reminder.objects.get(visit=m1)
+    if claimed:
+        assert claim(reminder.pk, now=opened)
+    answered = opened + dt.timedelta(days=1)
+    with time_machine.travel(answered, tick=False):
+        answer_visit(m1)
+    assert m1.window_open_date < answered.date() < m1.window_close_date
+
+    report, _ids = run_reminders(now=answered + dt.timedelta(hours=1))
+
+    assert (report.sent, report.skipped) == (0, 1)
+    reminder.refresh_from_db()
+    assert reminder.status == Reminder.Status.CANCELLED
+    attempt = ReminderAttempt.objects.get(reminder=reminder)
+    assert (attempt.outcome, attempt.detail) == ("skipped", "the visit is completed")
     assert mail.outbox == []
 
 
