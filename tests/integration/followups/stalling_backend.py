@@ -1,24 +1,25 @@
-"""An email backend whose server can stall on a send, while the test runs something else.
+"""An email backend whose server can stall on a send while the test does something else.
 
-``StallingBackend.during_stall`` is a callable (set by the test, used once): the next
-send calls it, as if the mail server had held the connection that long, and then
-delivers to Django's ``mail.outbox`` (``StallingBackend.then_deliver``) or drops the
-connection. Sends after that one deliver at once.
+``StallingBackend.stalls`` maps a thread's name to ``(during, deliver)``: that thread's
+next send first calls ``during()`` (the mail server holding the connection all that
+time), then delivers to Django's ``mail.outbox`` if ``deliver``, else drops the
+connection. Each stall is used once; every other send delivers at once.
 """
 
 import smtplib
+import threading
 
 from django.core.mail.backends import locmem
 
 
 class StallingBackend(locmem.EmailBackend):
-    during_stall = None
-    then_deliver = False
+    stalls: dict = {}
 
     def send_messages(self, email_messages):
-        stall, type(self).during_stall = type(self).during_stall, None
+        stall = type(self).stalls.pop(threading.current_thread().name, None)
         if stall is not None:
-            stall()
-            if not type(self).then_deliver:
+            during, deliver = stall
+            during()
+            if not deliver:
                 raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
         return super().send_messages(email_messages)

@@ -243,3 +243,54 @@ def test_a_link_resent_in_quiet_hours_waits_for_their_end_and_then_goes_once(
     run_reminders(now=dt.datetime(2026, 1, 17, 8, 5, tzinfo=dt.UTC))
     assert manual.get().status == "sent"
     assert manual.get().tries.count() == 1
+
+
+# A worker whose send stalls past the claim timeout looks like a worker that died: the
+# next run offers its reminder again (release_stale_claims) and another worker may take
+# it over. Whatever the stalled send then gives must not undo what the other one did,
+# nor let the reminder go twice.
+
+
+@pytest.fixture
+def stalling(settings, monkeypatch):
+    from .stalling_backend import StallingBackend
+
+    settings.EMAIL_BACKEND = "tests.integration.followups.stalling_backend.StallingBackend"
+    monkeypatch.setattr(StallingBackend, "stalls", {})
+
+    def stall(during, *, deliver: bool, thread: str = "MainThread") -> None:
+        StallingBackend.stalls[thread] = (during, deliver)
+
+    return stall
+
+
+def stale(claimed_at: dt.datetime, settings) -> dt.datetime:
+    """Return the first moment the periodic run takes a claim made at ``claimed_at`` as dead."""
+    return claimed_at + dt.timedelta(minutes=settings.REMINDER_CLAIM_TIMEOUT_MINUTES, seconds=1)
+
+
+def planned_invitation(day: dt.date) -> Reminder:
+    run_reminders(now=at_noon(day), send=False)
+    return Reminder.objects.get()  # on day 23 only the 1-month visit is open
+
+
+def test_a_stalled_send_that_fails_late_leaves_the_reminder_another_worker_sent(
+    enrolment, stalling, settings,
+):
+    opened = at_noon(INDEX + dt.timedelta(days=23))
+    reminder = planned_invitation(opened.date())
+    taken_over = stale(opened, settings)
+    sent_meanwhile = []
+
+    def another_worker_takes_over():
+        sent_meanwhile.append(run_reminders(now=taken_over)[0].sent)
+
+    stalling(another_worker_takes_over, deliver=False)
+
+    assert send_reminder(reminder.pk, now=opened) == "retry"
+
+    assert sent_meanwhile == [1]
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.sent_at) == (Reminder.Status.SENT, taken_over)
+    run_reminders(now=opened + dt.timedelta(days=1))
+    assert len(mail.outbox) == 1
