@@ -294,3 +294,78 @@ def test_a_stalled_send_that_fails_late_leaves_the_reminder_another_worker_sent(
     assert (reminder.status, reminder.sent_at) == (Reminder.Status.SENT, taken_over)
     run_reminders(now=opened + dt.timedelta(days=1))
     assert len(mail.outbox) == 1
+
+
+def test_a_stalled_send_that_succeeds_after_its_claim_was_released_is_not_sent_again(
+    enrolment, stalling, settings,
+):
+    opened = at_noon(INDEX + dt.timedelta(days=23))
+    reminder = planned_invitation(opened.date())
+    offered_again = stale(opened, settings)
+    queued_again = []
+
+    def the_periodic_task_offers_it_again():  # it queues the reminder; the task runs later
+        queued_again.extend(run_reminders(now=offered_again, send=False)[1])
+
+    stalling(the_periodic_task_offers_it_again, deliver=True)
+
+    assert send_reminder(reminder.pk, now=opened) == "sent"
+
+    assert queued_again == [reminder.pk]
+    assert send_reminder(reminder.pk, now=offered_again) == "claimed-elsewhere"
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.sent_at) == (Reminder.Status.SENT, opened)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_send_that_fails_late_leaves_alone_the_send_another_worker_has_in_progress(
+    study, stalling, settings,
+):
+    # Two workers, each in its own thread and connection, in this order: the first
+    # claims and stalls; the claim goes stale and is released; the second claims and is
+    # mid-send when the first one's server drops. The first's outcome belongs to a
+    # claim that is no longer the reminder's: the second's send must be the one recorded.
+    import threading
+
+    from django.db import connection
+
+    from outcomes.followups.reminders import release_stale_claims
+    from tests.threads import join_all
+
+    enrol(study, "R-2", index_date=INDEX, today=INDEX - dt.timedelta(days=7), contact=CONTACT)
+    opened = at_noon(INDEX + dt.timedelta(days=23))
+    reminder = planned_invitation(opened.date())
+    taken_over = stale(opened, settings)
+    in_send = {"stalled": threading.Event(), "took-over": threading.Event()}
+    go_on = {"stalled": threading.Event(), "took-over": threading.Event()}
+    for name, deliver in (("stalled", False), ("took-over", True)):
+        stalling(lambda name=name: (in_send[name].set(), go_on[name].wait(10)),
+                 deliver=deliver, thread=name)
+    outcomes = {}
+
+    def worker(name: str, now: dt.datetime) -> threading.Thread:
+        def run():
+            try:
+                outcomes[name] = send_reminder(reminder.pk, now=now)
+            finally:
+                connection.close()
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    stalled = worker("stalled", opened)
+    assert in_send["stalled"].wait(10)
+    assert release_stale_claims(now=taken_over) == 1
+    took_over = worker("took-over", taken_over)
+    assert in_send["took-over"].wait(10)
+    go_on["stalled"].set()
+    join_all([stalled])
+    go_on["took-over"].set()
+    join_all([took_over])
+
+    assert outcomes == {"stalled": "retry", "took-over": "sent"}
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.sent_at) == (Reminder.Status.SENT, taken_over)
+    run_reminders(now=opened + dt.timedelta(days=1))
+    assert len(mail.outbox) == 1
