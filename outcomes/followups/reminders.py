@@ -169,8 +169,21 @@ def claim(reminder_id: int, *, now: dt.datetime) -> bool:
 
 def _finish(reminder: Reminder, *, status: str, now: dt.datetime, outcome: str,
             detail: str = "", next_attempt_at: dt.datetime | None = None) -> None:
+    """Record an attempt; move the reminder to ``status`` only while the claim is still ours.
+
+    A send that outlives the claim timeout looks like a dead worker's: the periodic
+    run offers the reminder again and another worker may claim it. This worker's
+    outcome then belongs to a claim that is no longer the reminder's, so it must not
+    touch the other worker's claim or outcome (a failure put back to pending would
+    send the reminder again). One exception: a message that went while the reminder
+    waits, offered again and not yet claimed, is recorded as sent, else it would go twice.
+    """
+    # claimed_at tells claims apart: a new one is made only once the last is stale.
+    ours = Q(status=Reminder.Status.SENDING, claimed_at=reminder.claimed_at)
+    if status == Reminder.Status.SENT:
+        ours |= Q(status=Reminder.Status.PENDING)
     with transaction.atomic():
-        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.SENDING).update(
+        Reminder.objects.filter(ours, pk=reminder.pk).update(
             status=status, sent_at=now if status == Reminder.Status.SENT else None,
             last_error=detail[:2000] if outcome == ReminderAttempt.Outcome.ERROR else "",
             next_attempt_at=next_attempt_at,

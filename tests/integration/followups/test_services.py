@@ -139,3 +139,47 @@ def test_a_visit_not_applicable_is_neither_moved_nor_checked(study):
     assert after["baseline"].target_date == dt.date(2026, 3, 1)
     assert (after["m1"].status, after["m1"].target_date) == (
         Visit.Status.NOT_APPLICABLE, before.target_date)
+
+
+def test_scheduling_an_enrolment_again_creates_no_visit(study):
+    from outcomes.followups.services import schedule_visits
+
+    enrolment = enrol(study, "X-6", index_date=INDEX, today=INDEX)
+    assert schedule_visits(enrolment=enrolment, today=INDEX) == []
+    assert enrolment.visits.count() == 5
+
+
+def test_a_move_makes_an_open_visit_whose_window_moves_later_scheduled_again(study):
+    # On 25 Jan the 1-month window of index 1 Jan (24 Jan - 14 Feb) is open; for an index
+    # date of 10 Jan it opens on 2 Feb, so on 25 Jan the visit is not open yet.
+    enrolment = enrol(study, "X-7", index_date=INDEX, today=dt.date(2026, 1, 25))
+    assert visits_of(enrolment)["m1"].status == Visit.Status.OPEN
+    sent = Reminder.objects.create(visit=visits_of(enrolment)["m1"], kind="invitation",
+                                   channel="email", status=Reminder.Status.SENT)
+
+    change_index_date(enrolment=enrolment, index_date=dt.date(2026, 1, 10),
+                      reason="procedure postponed", today=dt.date(2026, 1, 25))
+
+    m1 = visits_of(enrolment)["m1"]
+    assert (m1.status, m1.window_open_date) == (Visit.Status.SCHEDULED, dt.date(2026, 2, 2))
+    record = AuditRecord.objects.get(object_type="followups.visit", object_id=str(m1.pk))
+    assert record.changes["status"] == ["open", "scheduled"]
+    sent.refresh_from_db()
+    assert sent.status == Reminder.Status.SENT  # what went stays on record as sent
+
+
+def test_moving_the_index_date_to_the_date_it_has_moves_and_audits_no_visit(study):
+    enrolment = enrol(study, "X-8", index_date=INDEX, today=INDEX)
+    assert change_index_date(enrolment=enrolment, index_date=INDEX, reason="checked",
+                             today=INDEX) == []
+    assert not AuditRecord.objects.filter(object_type="followups.visit").exists()
+
+
+def test_a_move_without_a_reason_is_refused(study):
+    enrolment = enrol(study, "X-9", index_date=INDEX, today=INDEX)
+    with pytest.raises(ValidationError) as refused:
+        change_index_date(enrolment=enrolment, index_date=dt.date(2026, 1, 10), reason="  ",
+                          today=INDEX)
+    assert refused.value.message_dict == {"reason": ["Say why the index date changes."]}
+    enrolment.refresh_from_db()
+    assert enrolment.index_date == INDEX

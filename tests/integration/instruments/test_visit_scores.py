@@ -23,7 +23,7 @@ from outcomes.instruments.models import (
 )
 from outcomes.instruments.services import complete_response, correct_response, save_answers
 from tests.integration.instruments.test_import_study import PATIENTS, responses_csv
-from tests.integration.survey.test_corrections_and_faults import at_once
+from tests.threads import at_once
 
 
 def expected() -> dict[int, tuple]:

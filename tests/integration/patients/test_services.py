@@ -14,6 +14,7 @@ from outcomes.followups.models import Reminder, Visit
 from outcomes.followups.reminders import resend_link
 from patients.services import set_enrolment_status
 from tests.factories import enrol
+from tests.threads import at_once, join_all
 
 pytestmark = pytest.mark.django_db
 
@@ -124,7 +125,6 @@ def test_a_change_in_progress_lets_a_submit_check_its_enrolment(study, change):
     from django.db import connection
 
     from outcomes.followups.services import change_index_date
-    from tests.integration.survey.test_corrections_and_faults import at_once
 
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL; CI runs this in its PostgreSQL pass")
@@ -193,11 +193,11 @@ def test_a_withdrawal_and_a_submit_at_the_same_moment_both_go_through(study):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=submit), threading.Thread(target=withdraw)]
+    threads = [threading.Thread(target=submit, daemon=True),
+               threading.Thread(target=withdraw, daemon=True)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(30)
+    join_all(threads)
     assert errors == []
     enrolment.refresh_from_db()
     assert enrolment.status == "withdrawn"

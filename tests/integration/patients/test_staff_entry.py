@@ -28,6 +28,7 @@ from outcomes.instruments.services import (
 from patients.models import Site
 from tests.factories import enrol
 from tests.integration.survey.conftest import EQ5D, NRS, ODI_10, PAGES, PROMIS
+from tests.threads import join_all
 
 TODAY = dt.date(2026, 6, 1)
 NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
@@ -572,11 +573,11 @@ def test_two_coordinators_entering_at_once_on_postgresql_store_one_set(study, fr
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(actor,)) for actor in (first, second)]
+    threads = [threading.Thread(target=run, args=(actor,), daemon=True)
+               for actor in (first, second)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(30)
+    join_all(threads)
     assert sorted(outcomes) == ["already", "entered"]
     assert Response.objects.filter(visit=baseline).count() == 4
     assert Score.objects.filter(response__visit=baseline, code="odi").count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 
 import pytest
@@ -15,6 +14,7 @@ from outcomes.followups.links import ensure_link, revoke_link
 from outcomes.instruments.models import ResponderStatus, Response, Score
 from outcomes.instruments.services import correct_response, save_answers, submit_visit
 from patients.models import Site
+from tests.threads import at_once
 
 from .conftest import NRS, ODI_10, PAGES
 
@@ -120,28 +120,6 @@ def test_a_database_error_on_submit_keeps_the_answers_on_the_page(client, visit,
                         {"pain": "6", "action": "next"})
     assert retry.status_code == 302
     assert Response.objects.get(visit=visit, instrument__code="nrs11").answers == {"pain": 6}
-
-
-def at_once(*calls) -> list[Exception]:
-    """Run each call in its own thread and connection, released together; return errors."""
-    barrier = threading.Barrier(len(calls))
-    errors: list[Exception] = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-        except Exception as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return errors
 
 
 def open_baseline(study, code):

@@ -116,3 +116,38 @@ def test_a_study_without_quiet_hours_never_waits():
 ])
 def test_when_a_time_comes_is_said_from_today(at, words):
     assert when_phrase(at, now=dt.datetime(2026, 5, 2, 3)) == words
+
+
+def test_a_window_too_short_for_a_last_call_keeps_its_reminders_up_to_its_closing_day():
+    # A 3-day window (days 8 to 10) with reminders 1, 2 and 3 days after the invitation:
+    # 2 days before the close is day 8, the invitation's own day, so there is no last
+    # call, and the reminders go while the window is open: day 9 and day 10 (its last
+    # day); day 11 is after it closed.
+    short = visit_window(index_date=INDEX, target_day=8, before=0, after=2)
+    assert reminder_plan(short, Cadence(reminder_days=(1, 2, 3))) == [
+        ("invitation", day(8)), ("reminder_1", day(9)), ("reminder_2", day(10)),
+    ]
+
+
+def test_reminder_days_in_any_order_or_repeated_give_the_same_plan():
+    # Study.clean accepts any list of positive days: [7, 3, 3] means reminders 3 and 7
+    # days after the invitation, numbered in date order.
+    assert reminder_plan(M3, Cadence(reminder_days=(7, 3, 3))) == reminder_plan(M3, Cadence())
+
+
+def test_a_reminder_on_the_invitation_day_or_a_sixth_reminder_is_refused():
+    # Reminders come "days later" than the invitation (SPEC 5); the model has kinds
+    # reminder_1 to reminder_5, so five reminders are the most a visit can have.
+    with pytest.raises(ValueError, match="positive"):
+        Cadence(reminder_days=(0, 3))
+    assert len(reminder_plan(M3, Cadence(reminder_days=(1, 2, 3, 4, 5)))) == 1 + 5 + 1
+    with pytest.raises(ValueError, match="at most 5"):
+        Cadence(reminder_days=(1, 2, 3, 4, 5, 6))
+
+
+@pytest.mark.parametrize(("hour", "quiet"), [(0, False), (1, True), (5, True), (6, False)])
+def test_quiet_hours_within_one_day_start_on_their_first_hour_and_end_on_their_last(hour,
+                                                                                  quiet):
+    # Quiet from 01:00 to 06:00: 01:00 is quiet, 05:59 too, 06:00 is not.
+    at = dt.datetime(2026, 5, 2, hour, 59 if hour == 5 else 0)
+    assert in_quiet_hours(at, Cadence(quiet_start_hour=1, quiet_end_hour=6)) is quiet

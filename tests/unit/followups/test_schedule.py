@@ -213,3 +213,31 @@ def test_a_typed_in_form_may_be_answered_from_enrolment_to_today_whatever_the_wi
 def test_a_visit_whose_answer_is_voided_is_where_its_window_says(today, withdrawn, state):
     window = Window(dt.date(2026, 5, 20), dt.date(2026, 5, 27), dt.date(2026, 6, 15))
     assert state_after_void(window, today=today, withdrawn=withdrawn) == state
+def test_a_window_holds_its_opening_and_closing_days():
+    w = Window(d("2026-03-01"), d("2026-03-05"), d("2026-03-10"))
+    assert [w.contains(d(day)) for day in ("2026-02-28", "2026-03-01", "2026-03-10",
+                                           "2026-03-11")] == [False, True, True, False]
+    assert (w.days_left(d("2026-03-09")), w.days_left(d("2026-03-10"))) == (1, 0)
+
+
+def test_two_visits_on_the_same_day_are_in_order():
+    # Baseline (window 25 Dec - 12 Jan) and 1-month visit (a study whose window opens 35
+    # days early: 31 Dec - 18 Feb) both done on 10 Jan 2026: neither comes before the other.
+    index = d("2026-01-05")
+    one_month = PlannedVisit(
+        name="1-month visit", order=30, completed_date=d("2026-01-10"),
+        window=visit_window(index_date=index, target_day=30, before=35, after=14))
+    assert move_conflicts([planned("baseline", index, completed=d("2026-01-10")),
+                           one_month]) == []
+
+
+def test_time_points_on_the_same_day_of_the_schedule_may_come_in_either_order():
+    # Two time points both due on day 90 (say an imaging visit beside the 3-month one):
+    # neither is an earlier time point than the other, whichever is done first.
+    index = d("2026-01-01")
+    window = visit_window(index_date=index, target_day=90, before=14, after=14)
+    imaging = PlannedVisit(name="imaging visit", order=90, window=window,
+                           completed_date=d("2026-03-25"))
+    three_months = PlannedVisit(name="3-month visit", order=90, window=window,
+                                completed_date=d("2026-04-05"))
+    assert move_conflicts([three_months, imaging]) == []
