@@ -13,7 +13,7 @@ day of the index date being day 0), no free text (no names, contacts, reasons or
    with its visits, their ``VisitScores`` rows and their responses, in a fixed number of
    queries; only the enrolments the caller passes (``patients.selectors.enrolments_for``:
    the user's sites) are read, in SQL.
-3. Lines are written as each batch is read (``csv_stream``, ``csv_fields``), so the
+3. Lines are written as each batch is read (``csv_fields``), so the
    memory an export needs is one batch's, whatever the study's size.
 
 Numbers: a score is written from its stored value to 10 significant digits in plain
@@ -26,6 +26,7 @@ never float noise such as ``51.111111111111114``. Full precision stays in the JS
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from outcomes.csvfiles import LINE_END, csv_fields, csv_stream, csv_text
+from outcomes.csvfiles import LINE_END, csv_fields, csv_text
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.instruments.definitions import INSTRUMENTS, ScoreSpec
 from outcomes.instruments.models import Response, Score, VisitScores
@@ -131,7 +132,7 @@ class ScheduledPoint:
     is_baseline: bool
     instruments: tuple[ScheduledInstrument, ...]
 
-    @property
+    @functools.cached_property
     def score_keys(self) -> list[str]:
         """The cell's scores, in the file's order (by code), opioid use among them."""
         keys = {spec.key for instrument in self.instruments for spec in instrument.scores}
@@ -222,7 +223,8 @@ def patient_batches(study, enrolments, *, answers: bool = False,
     ``answers``: read the responses' item answers too (the items file).
     """
     batch = batch or BATCH
-    scoped = enrolments.filter(study=study).order_by("patient__code")
+    # Both study filters: the patient's lets the keyset walk its (study, code) index.
+    scoped = enrolments.filter(study=study, patient__study=study).order_by("patient__code")
     last = None
     while True:
         page = scoped if last is None else scoped.filter(patient__code__gt=last)
@@ -252,7 +254,7 @@ def patient_batches(study, enrolments, *, answers: bool = False,
         if answers:
             fields.append("answers")
         for row in (Response.objects.filter(
-                visit_id__in=list(visit_of),
+                visit__enrolment_id__in=ids,
                 state__in=[Response.State.COMPLETED, Response.State.VOIDED])
                 .annotate(score_version=Subquery(version)).order_by().values_list(*fields)):
             key = (row[0], row[1])
@@ -446,16 +448,34 @@ def items_stream(study, enrolments) -> Iterator[str]:
 
 # --- wide ----------------------------------------------------------------------------------
 
-def wide_columns(schedule: Schedule) -> list[str]:
+@dataclass(frozen=True)
+class WideColumn:
+    """One column of the wide file: its name, and where its value comes from."""
+
+    name: str
+    kind: str  # "patient", "day", "score", "opioid", "band"
+    point: ScheduledPoint | None = None
+    spec: ScoreSpec | None = None
+
+
+def wide_layout(schedule: Schedule) -> list[WideColumn]:
     """Patient columns; each time point's study day; each score × time point; bands."""
     points = schedule.points
-    columns = [*PATIENT_COLUMNS, *(f"study_day_{p.code}" for p in points)]
+    layout = [WideColumn(name, "patient") for name in PATIENT_COLUMNS]
+    layout += [WideColumn(f"study_day_{p.code}", "day", p) for p in points]
     for spec in schedule.scores:
-        columns += [f"{spec.key}_{p.code}" for p in points if spec.key in p.score_keys]
+        kind = "opioid" if spec.key == OPIOID.key else "score"
+        layout += [WideColumn(f"{spec.key}_{p.code}", kind, p, spec)
+                   for p in points if spec.key in p.score_keys]
     for spec in schedule.scores:
         if spec.bands:
-            columns += [f"{spec.key}_band_{p.code}" for p in points if spec.key in p.score_keys]
-    return columns
+            layout += [WideColumn(f"{spec.key}_band_{p.code}", "band", p, spec)
+                       for p in points if spec.key in p.score_keys]
+    return layout
+
+
+def wide_columns(schedule: Schedule) -> list[str]:
+    return [column.name for column in wide_layout(schedule)]
 
 
 def band_of(spec: ScoreSpec, value: float | None) -> int | None:
@@ -468,103 +488,101 @@ def band_of(spec: ScoreSpec, value: float | None) -> int | None:
     return None
 
 
-def wide_values(context: Context, patient: PatientData) -> dict[str, object]:
-    """One patient's row of the wide file as values (numbers, codes): the CSV writes them
-    as text, the SPSS and Stata files as numbers with value labels."""
-    row: dict[str, object] = {
-        "patient": patient.code, "arm": patient.arm, "site": patient.site, "sex": patient.sex,
-        "age": top_coded_age(patient.age), "bmi": patient.bmi,
-        "baseline_opioid_mme": patient.baseline_opioid_mme, "status": patient.status,
-    }
-    specs = {spec.key: spec for spec in context.schedule.scores}
-    for point in context.schedule.points:
-        visit = patient.visits.get(point.pk)
-        values = patient.scores.get(visit[0], {}) if visit else {}
-        answered = [r[3] for (v, _), r in patient.responses.items()
-                    if visit and v == visit[0] and r[0] == Response.State.COMPLETED]
-        at = visit[5] if visit and visit[5] else (min(answered) if answered else None)
-        row[f"study_day_{point.code}"] = context.study_day(at, patient.index_date)
-        for key in point.score_keys:
-            if key == OPIOID.key:
-                row[f"{key}_{point.code}"] = opioid_dose(visit, point, patient)
-                continue
-            value = values.get(key)
-            row[f"{key}_{point.code}"] = value
-            if specs[key].bands:
-                row[f"{key}_band_{point.code}"] = band_of(specs[key], value)
+def wide_values(context: Context, layout: list[WideColumn], patient: PatientData) -> list:
+    """One patient's row of the wide file as values (numbers, codes, none), in the
+    layout's order: the CSV writes them as text, SPSS and Stata as labelled numbers."""
+    own = {"patient": patient.code, "arm": patient.arm, "site": patient.site,
+           "sex": patient.sex, "age": top_coded_age(patient.age), "bmi": patient.bmi,
+           "baseline_opioid_mme": patient.baseline_opioid_mme, "status": patient.status}
+    first_answer: dict[int, dt.datetime] = {}
+    for (visit_id, _), response in patient.responses.items():
+        if response[0] == Response.State.COMPLETED and response[3] is not None:
+            held = first_answer.get(visit_id)
+            first_answer[visit_id] = response[3] if held is None else min(held, response[3])
+    row = []
+    for column in layout:
+        if column.kind == "patient":
+            row.append(own[column.name])
+            continue
+        visit = patient.visits.get(column.point.pk)
+        if column.kind == "day":
+            at = (visit[5] or first_answer.get(visit[0])) if visit else None
+            row.append(context.study_day(at, patient.index_date))
+        elif column.kind == "opioid":
+            row.append(opioid_dose(visit, column.point, patient))
+        else:
+            values = patient.scores.get(visit[0]) if visit else None
+            value = values.get(column.spec.key) if values else None
+            row.append(value if column.kind == "score" else band_of(column.spec, value))
     return row
 
 
-def _wide_text(row: dict[str, object], schedule: Schedule) -> dict[str, object]:
-    specs = {spec.key: spec for spec in schedule.scores}
-    text = dict(row)
-    for point in schedule.points:
-        for key in point.score_keys:
-            column = f"{key}_{point.code}"
-            value = row.get(column)
-            text[column] = (decimal_text(value) if isinstance(value, Decimal)
-                            else score_text(value))
-            band = row.get(f"{key}_band_{point.code}")
-            if band is not None:
-                text[f"{key}_band_{point.code}"] = specs[key].bands[band - 1][1]
-    for column in ("bmi", "baseline_opioid_mme"):
-        text[column] = decimal_text(row[column])
-    return text
-
-
-def wide_rows(study, enrolments) -> tuple[Schedule, list[str], Iterator[dict[str, object]]]:
-    """Return the schedule, the wide file's columns and its rows as values, streamed."""
-    context = Context(study)
-
-    def rows():
-        for batch in patient_batches(study, enrolments):
-            for patient in batch:
-                yield wide_values(context, patient)
-
-    return context.schedule, wide_columns(context.schedule), rows()
+def wide_lines(context: Context, layout: list[WideColumn],
+               patients: Iterable[PatientData]) -> Iterator[str]:
+    """Yield the wide file's lines: codes made safe once each, numbers as plain text."""
+    band_text = {(column.spec.key, n): csv_fields((label,))
+                 for column in layout if column.kind == "band"
+                 for n, (_, label) in enumerate(column.spec.bands, start=1)}
+    kinds = [column.kind for column in layout]
+    keys = [column.spec.key if column.spec else "" for column in layout]
+    for patient in patients:
+        cells = []
+        for kind, key, value in zip(kinds, keys, wide_values(context, layout, patient),
+                                    strict=True):
+            if value is None:
+                cells.append("")
+            elif kind == "score":
+                cells.append(score_text(value))
+            elif kind == "band":
+                cells.append(band_text[(key, value)])
+            elif isinstance(value, (Decimal, int)):  # a measured value as stored; a day
+                cells.append(str(value))
+            else:
+                cells.append(csv_fields((value,)))
+        yield ",".join(cells) + LINE_END
 
 
 def wide_stream(study, enrolments) -> Iterator[str]:
     """The wide file: one line per patient, covariates, study days and every score."""
-    schedule, columns, rows = wide_rows(study, enrolments)
-    return csv_stream(columns, (_wide_text(row, schedule) for row in rows))
+    context = Context(study)
+    layout = wide_layout(context.schedule)
+    yield csv_fields(column.name for column in layout) + LINE_END
+    for batch in patient_batches(study, enrolments):
+        yield "".join(wide_lines(context, layout, batch))
 
 
 # --- identified ------------------------------------------------------------------------
 
 def identified_stream(study, enrolments) -> Iterator[str]:
-    """The wide file with names, contact details and calendar dates.
+    """The wide file with names, contact details and calendar dates in front, and each
+    visit's completion date at the end.
 
     For data managers only (the view checks ``patients.export_identified``); every
     download is written to the audit trail.
     """
     context = Context(study)
-    schedule = context.schedule
-    completed = [f"completed_{p.code}" for p in schedule.points]
-    wide = wide_columns(schedule)
-    columns = [wide[0], *IDENTIFYING_COLUMNS, *wide[1:], *completed]
-
-    def rows():
-        for batch in patient_batches(study, enrolments):
-            contact = {pid: values for pid, *values in Contact.objects.filter(
-                patient_id__in=[p.patient_id for p in batch]).values_list(
-                "patient_id", "full_name", "email", "mobile")}
-            born = dict(Patient.objects.filter(pk__in=[p.patient_id for p in batch])
-                        .values_list("pk", "date_of_birth"))
-            for patient in batch:
-                row = _wide_text(wide_values(context, patient), schedule)
-                name, email, mobile = contact.get(patient.patient_id, (None, None, None))
-                row.update(full_name=name, email=email, mobile=mobile,
-                           date_of_birth=born.get(patient.patient_id),
-                           enrolled_date=patient.enrolled_date, index_date=patient.index_date)
-                for point in schedule.points:
-                    visit = patient.visits.get(point.pk)
-                    if visit and visit[5]:
-                        row[f"completed_{point.code}"] = (
-                            visit[5].astimezone(context.zone).date().isoformat())
-                yield row
-
-    return csv_stream(columns, rows())
+    layout = wide_layout(context.schedule)
+    points = context.schedule.points
+    yield csv_fields(("patient", *IDENTIFYING_COLUMNS, *(c.name for c in layout[1:]),
+                      *(f"completed_{p.code}" for p in points))) + LINE_END
+    for batch in patient_batches(study, enrolments):
+        ids = [p.patient_id for p in batch]
+        contact = {pid: values for pid, *values in Contact.objects.filter(
+            patient_id__in=ids).values_list("patient_id", "full_name", "email", "mobile")}
+        born = dict(Patient.objects.filter(pk__in=ids).values_list("pk", "date_of_birth"))
+        lines = []
+        for patient, wide in zip(batch, wide_lines(context, layout, batch), strict=True):
+            name, email, mobile = contact.get(patient.patient_id, (None, None, None))
+            completed = []
+            for point in points:
+                visit = patient.visits.get(point.pk)
+                completed.append(visit[5].astimezone(context.zone).date().isoformat()
+                                 if visit and visit[5] else None)
+            head = csv_fields((patient.code, name, email, mobile, born.get(patient.patient_id),
+                               patient.enrolled_date, patient.index_date))
+            rest = wide[:-len(LINE_END)].split(",", 1)[1]  # the wide line after the code
+            lines.append(f"{head},{rest},{csv_fields(completed)}{LINE_END}")
+        yield "".join(lines)
 
 
 # --- the dictionary ----------------------------------------------------------------------
@@ -771,7 +789,9 @@ def labelled_frame(study, enrolments):
     and value labels (arm, site, sex, status, bands, the top-coded age) for pyreadstat."""
     import pandas as pd
 
-    schedule, columns, rows = wide_rows(study, enrolments)
+    context = Context(study)
+    layout = wide_layout(context.schedule)
+    columns = [column.name for column in layout]
     arms = list(study.arms.order_by("order", "code").values_list("code", "name"))
     sites = list(study.sites.order_by("code").values_list("code", "name"))
     codes = {"arm": arms, "site": sites, "sex": [(s.value, s.label) for s in SEXES],
@@ -781,28 +801,26 @@ def labelled_frame(study, enrolments):
     value_labels = {column: {n: label for n, (_, label) in enumerate(pairs, start=1)}
                     for column, pairs in codes.items()}
     value_labels["age"] = {AGE_TOP_CODE: f"{AGE_TOP_CODE} or older"}
-    for spec in schedule.scores:
-        for point in schedule.points:
-            column = f"{spec.key}_band_{point.code}"
-            if column in columns:
-                value_labels[column] = {n: label for n, (_, label) in
-                                        enumerate(spec.bands, start=1)}
+    for column in layout:
+        if column.kind == "band":
+            value_labels[column.name] = {n: label for n, (_, label) in
+                                         enumerate(column.spec.bands, start=1)}
     records = []
-    for row in rows:
-        record = {}
-        for column in columns:
-            value = row.get(column)
-            if column in number_of:
-                value = number_of[column].get(value)
-            elif isinstance(value, Decimal):
-                value = float(value)
-            record[column] = value
-        records.append(record)
+    for batch in patient_batches(study, enrolments):
+        for patient in batch:
+            record = []
+            for name, value in zip(columns, wide_values(context, layout, patient),
+                                   strict=True):
+                if name in number_of:
+                    value = number_of[name].get(value)
+                elif isinstance(value, Decimal):
+                    value = float(value)
+                record.append(value)
+            records.append(record)
     frame = pd.DataFrame.from_records(records, columns=columns)
-    for column in columns:
-        if column != "patient":
-            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
-    labels = {row["column"]: row["label"] for row in dictionary_rows(study, schedule)
+    for column in columns[1:]:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    labels = {row["column"]: row["label"] for row in dictionary_rows(study, context.schedule)
               if row["file"] == "wide"}
     names = {column: variable_name(column) for column in columns}
     return (frame.rename(columns=names), {names[c]: label for c, label in labels.items()},

@@ -366,3 +366,20 @@ def test_the_results_page_links_every_file_for_data_managers(client, cohort):
         "identified.csv"}
     for link in links:
         assert client.get(link).status_code == 200, link
+
+
+def test_the_identified_file_has_names_dates_and_a_cell_under_every_column(cohort):
+    from patients.models import Contact, Patient
+
+    Contact.objects.update_or_create(patient=Patient.objects.get(code="E-001"),
+                                     defaults={"full_name": "Ana, \"Ani\" Ruiz",
+                                               "email": "ana@example.org"})
+    with time_machine.travel(NOW, tick=False):
+        text = "".join(exports.identified_stream(cohort, Enrolment.objects.all()))
+    rows = {r["patient"]: r for r in table(text)}
+    header = next(csv.reader(io.StringIO(text)))
+    assert all(None not in row and len(row) == len(header) for row in rows.values())
+    first = rows["E-001"]
+    assert (first["full_name"], first["email"]) == ('Ana, "Ani" Ruiz', "ana@example.org")
+    assert (first["index_date"], first["completed_baseline"]) == ("2026-01-15", "2026-01-12")
+    assert first["odi_baseline"] == "35.55555556" and first["age"] == "90"
