@@ -200,7 +200,7 @@ class PatientData:
     enrolled_date: dt.date
     index_date: dt.date
     visits: dict[int, tuple] = field(default_factory=dict)  # timepoint id → visit row
-    scores: dict[int, tuple] = field(default_factory=dict)  # visit id → VisitScores row
+    scores: dict[int, dict] = field(default_factory=dict)  # visit id → {score: VisitScores value}
     # (visit id, instrument code) → (state, source, out_of_window, completed_at,
     # scoring_version, answers) of its completed response, else of a voided one
     responses: dict[tuple[int, str], tuple] = field(default_factory=dict)
@@ -218,13 +218,18 @@ def patient_batches(study, enrolments, *, answers: bool = False,
                     batch: int | None = None) -> Iterator[list[PatientData]]:
     """Yield the study's enrolments among ``enrolments``, ``batch`` at a time, by study
     code (the database's order of text), each with its visits, ``VisitScores`` rows and
-    responses: four queries a batch, each by an index (patient code; enrolment; visit).
+    responses: four queries a batch, whatever the study's size.
 
-    ``answers``: read the responses' item answers too (the items file).
+    The batch's rows are chosen in SQL by its range of codes and ``enrolments`` (the
+    caller's scope: a user's sites): each query walks the patients' (study, code) index
+    to the enrolments and then each table's own index, where a list of a batch's ids
+    would have the planner scan whole tables. ``answers``: read the responses' item
+    answers too (the items file).
     """
     batch = batch or BATCH
+    scope = enrolments.filter(study=study)
     # Both study filters: the patient's lets the keyset walk its (study, code) index.
-    scoped = enrolments.filter(study=study, patient__study=study).order_by("patient__code")
+    scoped = scope.filter(patient__study=study).order_by("patient__code")
     last = None
     while True:
         page = scoped if last is None else scoped.filter(patient__code__gt=last)
@@ -237,12 +242,15 @@ def patient_batches(study, enrolments, *, answers: bool = False,
             patients[pk] = PatientData(pk, patient_id, code, arm, site, sex,
                                        age_at(enrolled, born, age), bmi, mme, status,
                                        enrolled, index)
-        ids = list(patients)
+        within = {"enrolment__patient__study": study, "enrolment__in": scope,
+                  "enrolment__patient__code__lte": rows[-1][2]}
+        if last is not None:
+            within["enrolment__patient__code__gt"] = last
         visit_of = {}
-        for visit in Visit.objects.filter(enrolment_id__in=ids).values_list(*VISIT_FIELDS):
+        for visit in Visit.objects.filter(**within).order_by().values_list(*VISIT_FIELDS):
             patients[visit[1]].visits[visit[2]] = visit
             visit_of[visit[0]] = visit[1]
-        for row in VisitScores.objects.filter(enrolment_id__in=ids).values_list(
+        for row in VisitScores.objects.filter(**within).order_by().values_list(
                 "visit_id", "enrolment_id", *VISIT_SCORE_FIELDS):
             patients[row[1]].scores[row[0]] = dict(zip(VISIT_SCORE_FIELDS, row[2:], strict=True))
         # Each response's scoring version is its scores' (a rescore rewrites them); a
@@ -254,7 +262,7 @@ def patient_batches(study, enrolments, *, answers: bool = False,
         if answers:
             fields.append("answers")
         for row in (Response.objects.filter(
-                visit__enrolment_id__in=ids,
+                **{f"visit__{key}": value for key, value in within.items()},
                 state__in=[Response.State.COMPLETED, Response.State.VOIDED])
                 .annotate(score_version=Subquery(version)).order_by().values_list(*fields)):
             key = (row[0], row[1])
@@ -275,16 +283,14 @@ class Context:
         self.schedule = study_schedule(study)
         self.zone = ZoneInfo(study.time_zone)
         self.today = timezone.now().astimezone(self.zone).date()
-        instrument_of = {spec.key: instrument for point in self.schedule.points
-                         for instrument in point.instruments for spec in instrument.scores}
         #: Each time point, its code made safe, and its cells' scores in the file's order
-        #: with the instrument each comes from (none for opioid use).
-        self.plan = [
-            (point, csv_fields((point.code,)),
-             [(key, None if key == OPIOID.key else instrument_of[key])
-              for key in point.score_keys])
-            for point in self.schedule.points
-        ]
+        #: with the instrument (version) each comes from there (none for opioid use).
+        self.plan = []
+        for point in self.schedule.points:
+            instrument_of = {spec.key: instrument for instrument in point.instruments
+                             for spec in instrument.scores}
+            self.plan.append((point, csv_fields((point.code,)),
+                              [(key, instrument_of.get(key)) for key in point.score_keys]))
 
     def study_day(self, at: dt.datetime | None, index: dt.date) -> int | None:
         """Days from the index date to the day ``at`` in the study's time zone."""
@@ -417,25 +423,30 @@ def tidy_stream(study, enrolments) -> Iterator[str]:
 
 def item_lines(context: Context, patients: Iterable[PatientData]) -> Iterator[str]:
     """Yield a line per item of every completed response (blank items with no value)."""
+    middles = {}  # instrument code and version → each item's ",code,order," in form order
+    for point in context.schedule.points:
+        for instrument in point.instruments:
+            middles[(instrument.code, instrument.version)] = [
+                (item.code, f",{item.code},{order},")
+                for order, item in enumerate(instrument.items, start=1)]
     for patient in patients:
         head = csv_fields((patient.code, patient.arm, patient.site))
-        for point in context.schedule.points:
+        for point, point_text, _ in context.plan:
             visit = patient.visits.get(point.pk)
             if visit is None:
                 continue
-            point_text = csv_fields((point.code,))
             for instrument in point.instruments:
                 response = patient.responses.get((visit[0], instrument.code))
                 if response is None or response[0] != Response.State.COMPLETED:
                     continue
                 _, source, _, at, _, answers = response
-                day = context.study_day(at, patient.index_date)
-                prefix = (f"{head},{point_text},{point.order},{'' if day is None else day},"
+                prefix = (f"{head},{point_text},{point.order},"
+                          f"{context.study_day_text(at, patient.index_date)},"
                           f"{csv_fields((instrument.code, instrument.version))}")
-                for order, item in enumerate(instrument.items, start=1):
-                    value = answers.get(item.code)
-                    yield (f"{prefix},{item.code},{order},"
-                           f"{'' if value is None else int(value)},{source}{LINE_END}")
+                tail = f",{source}{LINE_END}"
+                for code, middle in middles[(instrument.code, instrument.version)]:
+                    value = answers.get(code)
+                    yield prefix + middle + ("" if value is None else str(int(value))) + tail
 
 
 def items_stream(study, enrolments) -> Iterator[str]:
@@ -488,32 +499,50 @@ def band_of(spec: ScoreSpec, value: float | None) -> int | None:
     return None
 
 
-def wide_values(context: Context, layout: list[WideColumn], patient: PatientData) -> list:
+def wide_plan(layout: list[WideColumn]) -> list[tuple]:
+    """The wide layout by time point: (point, its study day's position, [(position, kind,
+    spec) of its scores, opioid dose and bands]), so a row looks up each visit once."""
+    plan = []
+    points = list(dict.fromkeys(c.point for c in layout if c.point is not None))
+    for point in points:
+        day = next(i for i, c in enumerate(layout) if c.kind == "day" and c.point == point)
+        cells = [(i, c.kind, c.spec) for i, c in enumerate(layout)
+                 if c.point == point and c.kind != "day"]
+        plan.append((point, day, cells))
+    return plan
+
+
+def wide_values(context: Context, layout: list[WideColumn], plan: list[tuple],
+                patient: PatientData) -> list:
     """One patient's row of the wide file as values (numbers, codes, none), in the
     layout's order: the CSV writes them as text, SPSS and Stata as labelled numbers."""
-    own = {"patient": patient.code, "arm": patient.arm, "site": patient.site,
-           "sex": patient.sex, "age": top_coded_age(patient.age), "bmi": patient.bmi,
-           "baseline_opioid_mme": patient.baseline_opioid_mme, "status": patient.status}
+    row: list = [None] * len(layout)
+    for position, name in enumerate(PATIENT_COLUMNS):  # the layout starts with them
+        row[position] = getattr(patient, name) if name != "patient" else patient.code
+    row[PATIENT_COLUMNS.index("age")] = top_coded_age(patient.age)
     first_answer: dict[int, dt.datetime] = {}
     for (visit_id, _), response in patient.responses.items():
         if response[0] == Response.State.COMPLETED and response[3] is not None:
             held = first_answer.get(visit_id)
             first_answer[visit_id] = response[3] if held is None else min(held, response[3])
-    row = []
-    for column in layout:
-        if column.kind == "patient":
-            row.append(own[column.name])
+    for point, day_at, cells in plan:
+        visit = patient.visits.get(point.pk)
+        if visit is None:
+            if point.is_baseline:
+                for position, kind, _ in cells:
+                    if kind == "opioid":
+                        row[position] = opioid_dose(None, point, patient)
             continue
-        visit = patient.visits.get(column.point.pk)
-        if column.kind == "day":
-            at = (visit[5] or first_answer.get(visit[0])) if visit else None
-            row.append(context.study_day(at, patient.index_date))
-        elif column.kind == "opioid":
-            row.append(opioid_dose(visit, column.point, patient))
-        else:
-            values = patient.scores.get(visit[0]) if visit else None
-            value = values.get(column.spec.key) if values else None
-            row.append(value if column.kind == "score" else band_of(column.spec, value))
+        at = visit[5] or first_answer.get(visit[0])
+        row[day_at] = None if at is None else (at.astimezone(context.zone).date()
+                                               - patient.index_date).days
+        values = patient.scores.get(visit[0])
+        for position, kind, spec in cells:
+            if kind == "opioid":
+                row[position] = opioid_dose(visit, point, patient)
+            elif values is not None:
+                value = values.get(spec.key)
+                row[position] = value if kind == "score" else band_of(spec, value)
     return row
 
 
@@ -525,9 +554,10 @@ def wide_lines(context: Context, layout: list[WideColumn],
                  for n, (_, label) in enumerate(column.spec.bands, start=1)}
     kinds = [column.kind for column in layout]
     keys = [column.spec.key if column.spec else "" for column in layout]
+    plan = wide_plan(layout)
     for patient in patients:
         cells = []
-        for kind, key, value in zip(kinds, keys, wide_values(context, layout, patient),
+        for kind, key, value in zip(kinds, keys, wide_values(context, layout, plan, patient),
                                     strict=True):
             if value is None:
                 cells.append("")
@@ -806,10 +836,11 @@ def labelled_frame(study, enrolments):
             value_labels[column.name] = {n: label for n, (_, label) in
                                          enumerate(column.spec.bands, start=1)}
     records = []
+    plan = wide_plan(layout)
     for batch in patient_batches(study, enrolments):
         for patient in batch:
             record = []
-            for name, value in zip(columns, wide_values(context, layout, patient),
+            for name, value in zip(columns, wide_values(context, layout, plan, patient),
                                    strict=True):
                 if name in number_of:
                     value = number_of[name].get(value)
