@@ -16,6 +16,7 @@ urlpatterns = [
     path("<str:code>/enrol/", views.enrol, name="enrol"),
     path("<str:code>/results/", results_page, name="results"),
     path("<str:code>/exports/<slug:kind>.csv", export, name="export"),
+    path("<str:code>/exports/<slug:kind>.<slug:suffix>", export, name="export-file"),
     path("<str:code>/responders/", responder_list_page, name="responders"),
     path("<str:code>/patients/", views.patient_list, name="patient-list"),
     path("<str:code>/patients/<str:patient_code>/", views.patient, name="patient"),

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 
@@ -22,11 +24,11 @@ from outcomes.access import (
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import record_change
 from patients.models import Procedure
-from patients.selectors import enrolment_for, sites_of, study_for
+from patients.selectors import enrolment_for, enrolments_for, study_for
 
 from . import wording
 from .charts import line_chart_svg, lines_chart_svg
-from .exports import EXPORTS, IDENTIFIED_EXPORTS
+from .exports import EXPORTS, IDENTIFIED_EXPORTS, LABELLED_EXPORTS, write_labelled
 from .results import results_csv, study_results
 from .selectors import completed_responses, patient_outcomes, rule_labels
 
@@ -57,24 +59,42 @@ def results_page(request, code: str):
 
 
 @requires(EXPORT_DATA)
-def export(request, code: str, kind: str):
-    """A patient-level CSV: de-identified for data managers, or identified (logged).
+def export(request, code: str, kind: str, suffix: str = "csv"):
+    """A patient-level file: de-identified for data managers, or identified (logged).
 
-    Every download is an audit record: who took which file of which study.
+    The CSV files stream as they are read (the user's sites only, chosen in SQL); the
+    SPSS and Stata files are written whole, then sent. Every download is an audit
+    record: who took which file of which study.
     """
     study = study_for(request.user, code)
     if kind in IDENTIFIED_EXPORTS:
         if not request.user.has_perm(EXPORT_IDENTIFIED):
             raise PermissionDenied
         build = IDENTIFIED_EXPORTS[kind]
-    elif kind in EXPORTS:
-        build = EXPORTS[kind]
+    elif kind in EXPORTS or kind in LABELLED_EXPORTS:
+        build = EXPORTS.get(kind)
     else:
         raise Http404("No such export.")
-    body = build(study, sites_of(request.user))
+    if suffix != LABELLED_EXPORTS.get(kind, "csv"):
+        raise Http404("No such export.")
+    enrolments = enrolments_for(request.user, study)
     record_change(obj=study, action="export", actor=request.user, reason=f"{kind} export")
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{study.code}-{kind}.csv"'
+    filename = f"{study.code}-{kind}.{suffix}"
+    if build is None:
+        with tempfile.NamedTemporaryFile(suffix=f".{suffix}", delete=False) as handle:
+            path = handle.name
+        try:
+            write_labelled(study, enrolments, path, kind)
+            response = FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115
+                                    filename=filename,
+                                    content_type="application/octet-stream")
+        finally:
+            os.unlink(path)  # the open file stays readable until the response closes it
+    else:
+        response = StreamingHttpResponse(
+            (chunk.encode() for chunk in build(study, enrolments)),
+            content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -288,7 +308,6 @@ def responder_list_page(request, code: str):
     from django.core.paginator import Paginator
 
     from outcomes.followups.models import TimePoint
-    from patients.selectors import enrolments_for
 
     from .selectors import (
         VERDICT_FILTERS,

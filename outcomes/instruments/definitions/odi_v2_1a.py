@@ -69,6 +69,9 @@ ODI = InstrumentDefinition(
     source="Fairbank JCT, Pynsent PB. Spine 2000;25(22):2940-52.",
     recall_period="For each section, choose the one statement that best describes you today.",
     scores=(
-        ScoreSpec("odi", "ODI", 0, 100, "lower_is_better"),
+        # Percent of the maximum; bands upper-inclusive, as scoring.odi.BANDS (Fairbank 2000).
+        ScoreSpec("odi", "ODI", 0, 100, "lower_is_better", unit="%", bands=(
+            (20, "minimal"), (40, "moderate"), (60, "severe"), (80, "crippled"),
+            (100, "bed-bound"))),
     ),
 )

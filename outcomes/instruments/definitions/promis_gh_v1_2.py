@@ -52,7 +52,11 @@ PROMIS_GH = InstrumentDefinition(
     licence="PROMIS Global Health v1.2 © 2008-2021 PROMIS Health Organization; free to use.",
     source="Hays RD et al. Qual Life Res 2009;18:873-880; PROMIS Global Health scoring manual.",
     scores=(
-        ScoreSpec("gph_t", "PROMIS physical health (T-score)", 16.2, 67.7, "higher_is_better"),
-        ScoreSpec("gmh_t", "PROMIS mental health (T-score)", 21.2, 67.6, "higher_is_better"),
+        # No ``loinc``: 71971-6 (GPH T-score) and 71969-0 (GMH T-score) were not found in a
+        # stored copy of LOINC's own pages when checked (issue 16); add them once they are.
+        ScoreSpec("gph_t", "PROMIS physical health (T-score)", 16.2, 67.7, "higher_is_better",
+                  unit="{T-score}"),
+        ScoreSpec("gmh_t", "PROMIS mental health (T-score)", 21.2, 67.6, "higher_is_better",
+                  unit="{T-score}"),
     ),
 )

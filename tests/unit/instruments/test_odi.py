@@ -107,3 +107,16 @@ def test_any_scorable_answers_give_an_odi_between_0_and_100(points):
     assert 0 <= result["odi"] <= 100
     given_points = [p for p in points if p is not None]
     assert result["odi"] * 5 * len(given_points) == 100 * sum(given_points)
+
+
+def test_the_definitions_bands_are_the_scorers_bands():
+    # The exports label the wide file's band columns from the definition; the scorer
+    # names a score's band. Both from Fairbank 2000: upper-inclusive 20/40/60/80/100.
+    from outcomes.instruments.definitions import INSTRUMENTS
+    from outcomes.instruments.scoring.odi import BANDS
+
+    (spec,) = INSTRUMENTS["odi"].scores
+    assert spec.bands == BANDS
+    for value in (0, 20, Fraction(401, 10), 60, 80, Fraction(321, 4), 100):
+        label = next(label for upto, label in spec.bands if value <= upto)
+        assert label == odi_band(value)
