@@ -285,7 +285,20 @@ def change_header(rule) -> str:
 def responder_rows(statuses, rule, history) -> list[dict]:
     """Return a page of statuses as people read them: the change signed later minus
     baseline (the same sign as the patient's outcomes page), at the score's precision,
-    and every time point's verdict in words."""
+    and every time point's verdict in words; a verdict at a visit whose window is still
+    to come is "not yet due", not a failure (one query for the page's visits)."""
+    due: dict[tuple[int, str], bool] = {}
+    if statuses:
+        for enrolment, label, state in Visit.objects.filter(
+                enrolment__in=[s.enrolment_id for s in statuses]).values_list(
+                "enrolment_id", "timepoint__label", "status"):
+            due[(enrolment, label)] = state not in NOT_YET_DUE
+
+    def verdict_of(enrolment: int, label: str, verdict: str) -> str:
+        if verdict == "not_evaluable" and not due.get((enrolment, label), True):
+            return "not_yet_due"
+        return verdict
+
     rows = []
     for status in statuses:
         change = ""
@@ -293,13 +306,16 @@ def responder_rows(statuses, rule, history) -> list[dict]:
             improvement = Fraction(status.change)
             later_minus_baseline = -improvement if rule.direction == "decrease" else improvement
             change = wording.score_change(rule.score, later_minus_baseline)
+        verdict = verdict_of(status.enrolment_id, status.timepoint.label, status.verdict)
         rows.append({
             "status": status, "patient": status.enrolment.patient.code,
-            "arm": status.enrolment.arm.name, "verdict": status.verdict,
-            "verdict_label": wording.VERDICTS.get(status.verdict, status.verdict),
-            "reason": status.reason, "change": change,
-            "trajectory": [(label, wording.VERDICTS.get(v, v))
-                           for label, v in history.get(status.enrolment_id, [])],
+            "arm": status.enrolment.arm.name, "verdict": verdict,
+            "verdict_label": wording.VERDICTS.get(verdict, verdict),
+            "reason": "" if verdict == "not_yet_due" else status.reason, "change": change,
+            "trajectory": [
+                (label, wording.VERDICTS.get(v, v)) for label, v in (
+                    (label, verdict_of(status.enrolment_id, label, v))
+                    for label, v in history.get(status.enrolment_id, []))],
         })
     return rows
 

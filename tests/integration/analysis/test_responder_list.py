@@ -60,7 +60,7 @@ def test_the_list_costs_a_fixed_number_of_queries(client_with_data,
                                                   django_assert_max_num_queries):
     # 15: the page's own queries (the rules' labels: 2), plus one for the study's
     # second-factor rule.
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(16):  # + the page's visits (not yet due)
         client_with_data.get("/studies/BMC-LBP/responders/?rule=nrs_2pt&timepoint=m3")
 
 
@@ -78,3 +78,18 @@ def test_the_change_has_the_outcomes_pages_sign_and_people_words(client_with_dat
     for code in ("nrs_2pt", "non_responder", "m3"):
         assert f">{code}<" not in html  # codes live in attributes and URLs only
     assert "NRS pain improved by 2 points or more" in html
+
+
+def test_a_visit_still_to_come_is_not_yet_due_on_the_list(client, demo):
+    from outcomes.followups.models import Visit
+
+    client.force_login(User.objects.get(username="clinician"))
+    future = (Visit.objects.filter(enrolment__study=demo, status__in=["scheduled", "open"])
+              .exclude(timepoint__is_baseline=True).select_related("timepoint",
+                                                                   "enrolment__patient")
+              .first())
+    html = client.get(f"/studies/BMC-LBP/responders/?rule=odi_mcid_10pt"
+                      f"&timepoint={future.timepoint.code}").content.decode()
+    row = html[html.index(f">{future.enrolment.patient.code}</a>"):]
+    row = row[:row.index("</tr>")]
+    assert "Not yet due" in row and "Not evaluable" not in row and "at this visit" not in row
