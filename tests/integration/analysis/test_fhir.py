@@ -275,3 +275,27 @@ def test_the_demo_studys_bundle_with_all_four_instruments(demo_bundle):
     assert {u.rsplit("/", 1)[1] for u in urls} == {
         f"BMC-LBP-{code}" for code in ("odi", "nrs11", "eq5d3l", "promis_gh")}
     assert Study.objects.get(code="BMC-LBP").odi_max_missing == 1
+
+
+def test_a_legacy_form_with_a_required_item_blank_is_not_completed(study, tmp_path):
+    # PROMIS at baseline with global03 blank (an import keeps a blank item): the form
+    # would have required it, so the response is "stopped", answers kept; the GPH
+    # T-score needs all four of its items (no Observation), the GMH T-score is there.
+    items = ("global01", "global02", "global03", "global04", "global05", "global09r",
+             "global06", "global10r", "global08r", "global07r")
+    values = (3, 3, "", 3, 3, 3, 3, 3, 3, 5)
+    (tmp_path / "p.csv").write_text(PATIENTS)
+    (tmp_path / "r.csv").write_text(
+        "patient,timepoint,instrument,item,value,completed_date\n" + "".join(
+            f"L-001,baseline,promis_gh,{item},{value},2025-01-10\n"
+            for item, value in zip(items, values, strict=True)))
+    call_command("import_study", study="BMC-LBP", patients=str(tmp_path / "p.csv"),
+                 responses=str(tmp_path / "r.csv"), stdout=StringIO())
+    bundle = export()
+    (response,) = resources(bundle, "QuestionnaireResponse")
+    assert response["status"] == "stopped"
+    assert len(response["item"]) == 9
+    assert [o["code"]["coding"][0]["code"] for o in resources(bundle, "Observation")] == [
+        "gmh_t"]
+    Bundle.parse_obj(bundle)
+    assert errors(medplum_issues(bundle)) == []
