@@ -105,3 +105,13 @@ def bulk_cohort(study, size: int, *, today: dt.date, site_code: str = "MAIN",
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     return enrolments
+
+
+def staff(username: str, group: str, site: str = "MAIN"):
+    """A staff user in the role ``group`` (a group name), working at ``site``."""
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, password="x" * 12)
+    user.groups.add(Group.objects.get_or_create(name=group)[0])
+    Site.objects.get_or_create(code=site, defaults={"name": site})[0].staff.add(user)
+    return user

@@ -6,15 +6,14 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from outcomes.audit.models import AuditRecord
 from outcomes.followups.models import Reminder
-from patients.models import Contact, Site
+from patients.models import Contact
 from patients.services import update_contact
-from tests.factories import enrol
+from tests.factories import enrol, staff
 
 TODAY = dt.date(2026, 6, 1)
 
@@ -23,13 +22,6 @@ TODAY = dt.date(2026, 6, 1)
 def frozen():
     with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
         yield
-
-
-def staff(username: str, group: str, site: str = "MAIN") -> User:
-    user = User.objects.create_user(username, password="x" * 12)
-    user.groups.add(Group.objects.get_or_create(name=group)[0])
-    Site.objects.get_or_create(code=site, defaults={"name": site})[0].staff.add(user)
-    return user
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
 
 from outcomes.audit.models import AuditRecord
 from outcomes.followups.models import Reminder, Visit
 from patients.models import Enrolment, Site
-from tests.factories import bulk_cohort, enrol
+from tests.factories import bulk_cohort, enrol, staff
 from tests.htmltree import parse
 
 TODAY = dt.date(2026, 6, 1)
@@ -23,13 +22,6 @@ TODAY = dt.date(2026, 6, 1)
 def frozen():
     with time_machine.travel(dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC), tick=False):
         yield
-
-
-def staff(username: str, group: str, site: str = "MAIN") -> User:
-    user = User.objects.create_user(username, password="x" * 12)
-    user.groups.add(Group.objects.get_or_create(name=group)[0])
-    Site.objects.get_or_create(code=site, defaults={"name": site})[0].staff.add(user)
-    return user
 
 
 @pytest.fixture
