@@ -289,7 +289,7 @@ def visit_entry(request, code: str, patient_code: str, visit_id: int):
     instrument_forms = [
         (step.definition.title, EnteredInstrumentForm(
             data, prefix=step.instrument.code, definition=step.definition,
-            max_missing=study.odi_max_missing, keep_blanks=keep_blanks))
+            max_missing=study.max_missing, keep_blanks=keep_blanks))
         for step in steps
     ]
     # Every form validated (no short circuit), so every error shows at once.

@@ -1,8 +1,14 @@
-"""System checks: every instrument definition has a scorer."""
+"""System checks: every instrument definition has a scorer; every study's set-up can run.
+
+The set-up checks read the database (tag ``database``: ``manage.py check --database
+default``, and ``migrate``, run them). They name the study and the score, in the words
+the admin shows.
+"""
 
 from __future__ import annotations
 
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 
 @register()
@@ -18,4 +24,33 @@ def check_every_instrument_has_a_scorer(app_configs=None, **kwargs):
         )
         for code in INSTRUMENTS
         if code not in SCORERS
+    ]
+
+
+@register(Tags.database)
+def check_study_set_up(app_configs=None, databases=None, **kwargs):
+    """Blanks allowed per score name scores the study's schedule produces, within their items."""
+    messages = []
+    for alias in databases or ():
+        try:
+            messages += _blanks_allowed_on_unknown_scores(alias)
+        except DatabaseError:
+            # Tables not made yet (``migrate`` checks before it migrates): nothing to check.
+            continue
+    return messages
+
+
+def _blanks_allowed_on_unknown_scores(alias: str) -> list[Warning]:
+    from patients.models import Study
+
+    from .scheduled import max_missing_problems
+
+    return [
+        Warning(
+            f"Study {study.code}, blanks allowed per score: {problem}",
+            hint="Set the study's blanks allowed in the admin (Studies → Scoring).",
+            obj=study, id="instruments.W003",
+        )
+        for study in Study.objects.using(alias).order_by("code")
+        for problem in max_missing_problems(study, study.max_missing)
     ]

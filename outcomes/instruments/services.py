@@ -62,9 +62,13 @@ def sync_instruments() -> list[Instrument]:
     return rows
 
 
-def scoring_options(code: str, study) -> dict[str, int]:
-    """Return the study's settings that scoring instrument ``code`` takes."""
-    return {"max_missing": study.odi_max_missing} if code == "odi" else {}
+def scoring_options(code: str, study) -> dict[str, dict[str, int]]:
+    """Return the study's settings that scoring instrument ``code`` takes.
+
+    Its blanks allowed per score (``Study.max_missing``), for every instrument: the
+    scorer takes the keys of its own scores and the definition's allowance for others.
+    """
+    return {"max_missing": dict(study.max_missing or {})}
 
 
 def scored_for(response: Response, *, study=None) -> Scored:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.cache import cache
@@ -113,7 +114,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
     study = visit.enrolment.study
     steps = steps_for(visit)
     if any(step.response is not None for step in steps):
-        number = resume_number(_pages(steps), max_missing=study.odi_max_missing)
+        number = resume_number(_pages(steps), max_missing=study.max_missing)
         return redirect("survey:step", token=token, number=number)
     language = get_language()
     items = sum(len(step.definition.items) for step in steps)
@@ -130,7 +131,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _other_pages_errors(steps: list[Step], current: int, token: str,
-                        max_missing: int) -> list[ErrorLink]:
+                        max_missing: Mapping[str, int]) -> list[ErrorLink]:
     """Return summary lines for what the other pages of the visit still need."""
     links = []
     for step in steps:
@@ -178,7 +179,7 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
     current = steps[number - 1]
     is_last = number == len(steps)
     study = visit.enrolment.study
-    max_missing = study.odi_max_missing
+    max_missing = study.max_missing
     saved = current.saved_answers or {}
     status = 200
     elsewhere: list[ErrorLink] = []
@@ -230,7 +231,7 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
     # A page not yet answered is the same for every patient: render it once per process.
     if not form.is_bound and not saved:
         questions_html = blank_page_html(current.definition.code, current.definition.version,
-                                         get_language(), max_missing)
+                                         get_language(), tuple(sorted(max_missing.items())))
     else:
         questions_html = render_questions(form)
     return _page(request, "survey/step.html", {

@@ -35,6 +35,11 @@ class ScoreSpec:
     FHIR and the data dictionary write. ``loinc`` is the LOINC code of the score, where
     one exists and has been checked against LOINC's own pages; empty otherwise.
     ``bands`` are (upper bound, inclusive; label) in rising order, as SPEC 3.6 has them.
+    ``items`` are the items a score counts its answers over, of which up to
+    ``max_missing`` may be blank (SPEC 3.6); a study may set its own allowance
+    (``Study.max_missing``) from 0 to one fewer than the items. Empty ``items``: the
+    score needs every answer it uses and no study may relax that (a value set, a
+    T-score table, a single rating).
     """
 
     key: str
@@ -46,6 +51,8 @@ class ScoreSpec:
     unit: str = "{score}"
     loinc: str = ""
     bands: tuple[tuple[float, str], ...] = ()
+    items: tuple[str, ...] = ()
+    max_missing: int = 0
 
     @property
     def lower_is_better(self) -> bool:

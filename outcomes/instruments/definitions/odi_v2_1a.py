@@ -72,6 +72,8 @@ ODI = InstrumentDefinition(
         # Percent of the maximum; bands upper-inclusive, as scoring.odi.BANDS (Fairbank 2000).
         ScoreSpec("odi", "ODI", 0, 100, "lower_is_better", unit="%", bands=(
             (20, "minimal"), (40, "moderate"), (60, "severe"), (80, "crippled"),
-            (100, "bed-bound"))),
+            (100, "bed-bound")),
+            # Fairbank 2000: the percent is of the sections answered; one may be blank.
+            items=tuple(item.code for item in SECTIONS), max_missing=1),
     ),
 )

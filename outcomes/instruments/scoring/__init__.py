@@ -49,22 +49,31 @@ NUMERIC_SCORE_KEYS: frozenset[str] = frozenset(
 """Keys whose values are numbers: the ones stored as ``Score`` rows."""
 
 
-def _scored(code: str, answers: Mapping[str, Any], max_missing: int | None
+MaxMissing = Mapping[str, int] | int | None
+"""Blank items allowed: ``{score key: n}`` (a study's setting; a key left out takes the
+definition's own), or, for the ODI alone as before, one number."""
+
+
+def _scored(code: str, answers: Mapping[str, Any], max_missing: MaxMissing
             ) -> dict[str, object]:
     scorer = SCORERS.get(code)
     if scorer is None:
         raise ScoringError("instrument", f"unknown instrument {code!r}")
+    if isinstance(max_missing, Mapping):
+        # Only the ODI's scorer takes an allowance yet; its one score has the key "odi".
+        max_missing = max_missing.get("odi") if code == "odi" else None
     if code == "odi" and max_missing is not None:
         return scorer(answers, max_missing=max_missing)
     return scorer(answers)
 
 
-def score(code: str, answers: Mapping[str, Any], *, max_missing: int | None = None
+def score(code: str, answers: Mapping[str, Any], *, max_missing: MaxMissing = None
           ) -> dict[str, object]:
     """Score ``answers`` to instrument ``code``; raise ``ScoringError`` naming the item.
 
     A key the answers cannot give is None; answers too blank for any score raise
     ``NotScorable`` (a ``ScoringError``), as a form that asks for them wants.
+    ``max_missing`` maps score keys to the blank items each allows.
     """
     return {key: None if isinstance(value, Unscored) else value
             for key, value in _scored(code, answers, max_missing).items()}
@@ -91,7 +100,7 @@ class Scored:
 
 
 def score_response(code: str, answers: Mapping[str, Any], *,
-                   max_missing: int | None = None) -> Scored:
+                   max_missing: MaxMissing = None) -> Scored:
     """Score ``answers`` as stored data: too many blanks give reasons, not an error.
 
     Raises ``ScoringError`` for a bad value (unknown item, wrong type, out of range),
