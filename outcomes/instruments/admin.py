@@ -4,15 +4,38 @@ from django.contrib import admin
 from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
+from .scheduled import has_items
 
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
-    list_display = ("code", "version", "title", "scoring_version")
-    readonly_fields = ("definition",)
+    """The instrument versions, to read: their content comes from their definitions.
+
+    An instrument's questions are its definition (synced on every migrate); "Add
+    instrument" here saved a name with no questions, which a time point could then
+    schedule and the patient's link could not show. Until an instrument can be added
+    from its definition file, none is added or edited here.
+    """
+
+    list_display = ("code", "version", "title", "questions", "scoring_version")
+    fields = ("code", "version", "title", "short_title", "scoring_version", "questions",
+              "licence", "source", "definition")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Questions")
+    def questions(self, obj):
+        if not has_items(obj):
+            return "None yet: it cannot be scheduled"
+        return len(obj.definition["items"])
 
 
 class ScoreInline(ScopedTabularInline):

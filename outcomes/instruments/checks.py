@@ -1,8 +1,8 @@
 """System checks: every instrument definition has a scorer; every study's set-up can run.
 
 The set-up checks read the database (tag ``database``: ``manage.py check --database
-default``, and ``migrate``, run them). They name the study and the score, in the words
-the admin shows.
+default``, and ``migrate``, run them). They name the study, the time point or rule
+and the instrument or score, in the words the admin shows.
 """
 
 from __future__ import annotations
@@ -29,15 +29,38 @@ def check_every_instrument_has_a_scorer(app_configs=None, **kwargs):
 
 @register(Tags.database)
 def check_study_set_up(app_configs=None, databases=None, **kwargs):
-    """Blanks allowed per score name scores the study's schedule produces, within their items."""
+    """Scheduled instruments have questions; blanks allowed name real scores."""
     messages = []
     for alias in databases or ():
         try:
+            messages += _scheduled_without_items(alias)
             messages += _blanks_allowed_on_unknown_scores(alias)
         except DatabaseError:
             # Tables not made yet (``migrate`` checks before it migrates): nothing to check.
             continue
     return messages
+
+
+def _scheduled_without_items(alias: str) -> list[Error]:
+    from outcomes.followups.models import TimePointInstrument
+
+    from .scheduled import has_items, no_items_message
+
+    rows = (TimePointInstrument.objects.using(alias)
+            .select_related("timepoint__study", "instrument")
+            .order_by("timepoint__study__code", "timepoint__target_day", "order"))
+    return [
+        Error(
+            f"Study {row.timepoint.study.code}, time point {row.timepoint.code} "
+            f"({row.timepoint.label}): {no_items_message(row.instrument)} The patient's "
+            f"link for this visit cannot be answered.",
+            hint=f"Remove {row.instrument} from the time point in the admin (Time points), "
+                 "or give the instrument its questions (its definition).",
+            obj=row.timepoint,
+            id="instruments.E002",
+        )
+        for row in rows if not has_items(row.instrument)
+    ]
 
 
 def _blanks_allowed_on_unknown_scores(alias: str) -> list[Warning]:

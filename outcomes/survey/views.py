@@ -33,7 +33,15 @@ from .forms import (
     render_questions,
     summary_text,
 )
-from .selectors import Link, LinkState, Step, link_for_token, next_visit, steps_for
+from .selectors import (
+    Link,
+    LinkState,
+    NotReady,
+    Step,
+    link_for_token,
+    next_visit,
+    steps_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +79,13 @@ def _link_not_active(request: HttpRequest, link: Link) -> HttpResponse:
 
 def _paused(request: HttpRequest, link: Link) -> HttpResponse:
     return _page(request, "survey/paused.html", {}, study=link.visit.enrolment.study)
+
+
+def _not_ready(request: HttpRequest, link: Link, problem: NotReady) -> HttpResponse:
+    # A set-up fault, not the patient's: they are told plainly and whom to ask; the
+    # team learns of it from the log (and the system check names the time point).
+    logger.error("visit %s cannot be shown: %s", link.visit.pk, problem)
+    return _page(request, "survey/not_ready.html", {}, study=link.visit.enrolment.study)
 
 
 def _throttled(request: HttpRequest) -> HttpResponse:
@@ -112,7 +127,10 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("survey:done", token=token)
     visit = link.visit
     study = visit.enrolment.study
-    steps = steps_for(visit)
+    try:
+        steps = steps_for(visit)
+    except NotReady as problem:
+        return _not_ready(request, link, problem)
     if any(step.response is not None for step in steps):
         number = resume_number(_pages(steps), max_missing=study.max_missing)
         return redirect("survey:step", token=token, number=number)
@@ -173,7 +191,10 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
     if link.state == LinkState.COMPLETED:
         return redirect("survey:done", token=token)
     visit = link.visit
-    steps = steps_for(visit)
+    try:
+        steps = steps_for(visit)
+    except NotReady as problem:
+        return _not_ready(request, link, problem)
     if not 1 <= number <= len(steps):
         return redirect("survey:start", token=token)
     current = steps[number - 1]
