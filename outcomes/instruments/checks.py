@@ -29,11 +29,12 @@ def check_every_instrument_has_a_scorer(app_configs=None, **kwargs):
 
 @register(Tags.database)
 def check_study_set_up(app_configs=None, databases=None, **kwargs):
-    """Scheduled instruments have questions; blanks allowed name real scores."""
+    """Scheduled instruments have questions; rules and blanks allowed name real scores."""
     messages = []
     for alias in databases or ():
         try:
             messages += _scheduled_without_items(alias)
+            messages += _rules_on_unknown_scores(alias)
             messages += _blanks_allowed_on_unknown_scores(alias)
         except DatabaseError:
             # Tables not made yet (``migrate`` checks before it migrates): nothing to check.
@@ -61,6 +62,41 @@ def _scheduled_without_items(alias: str) -> list[Error]:
         )
         for row in rows if not has_items(row.instrument)
     ]
+
+
+def _rules_on_unknown_scores(alias: str) -> list[Warning]:
+    from patients.models import Study
+
+    from .models import ResponderRule
+    from .scheduled import direction_message, study_scores, unknown_score_message
+
+    found = []
+    rules = (ResponderRule.objects.using(alias).exclude(kind__in=["all", "any"])
+             .select_related("study").order_by("study__code", "order", "code"))
+    scores_of: dict[int, dict] = {}
+    for rule in rules:
+        study: Study = rule.study
+        if study.pk not in scores_of:
+            scores_of[study.pk] = study_scores(study)
+        scores = scores_of[study.pk]
+        score = scores.get(rule.score)
+        if score is None:
+            found.append(Warning(
+                f"Study {study.code}, responder rule {rule.code}: "
+                f"{unknown_score_message(study, rule.score, scores)} Every patient is "
+                f"'not evaluable' under this rule.",
+                hint="Choose the rule's score in the admin (Responder rules).",
+                obj=rule, id="instruments.W001",
+            ))
+        elif rule.direction != score.improvement:
+            found.append(Warning(
+                f"Study {study.code}, responder rule {rule.code}: "
+                f"{direction_message(score, rule.direction)}",
+                hint="Patients who got worse count as responders under this rule; set its "
+                     "direction in the admin (Responder rules).",
+                obj=rule, id="instruments.W002",
+            ))
+    return found
 
 
 def _blanks_allowed_on_unknown_scores(alias: str) -> list[Warning]:

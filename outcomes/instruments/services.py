@@ -386,10 +386,27 @@ def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
 def ensure_rules(*, study, rules) -> list[ResponderRule]:
     """Create the study's missing responder rules from pure rule objects.
 
-    Rules that already exist keep their (maybe edited) definition.
+    Rules that already exist keep their (maybe edited) definition. A new rule is
+    checked as the admin checks one (``ResponderRule.clean``): on a score an
+    instrument scheduled in the study produces, improving the way that score does;
+    otherwise ``ValidationError`` names each rule, and nothing is created.
     """
     from .responders import PRIMARY_RULE_CODES, CombinedRule
+    from .scheduled import direction_message, study_scores, unknown_score_message
 
+    existing = set(ResponderRule.objects.filter(study=study).values_list("code", flat=True))
+    scores = study_scores(study)
+    problems = []
+    for rule in rules:
+        if isinstance(rule, CombinedRule) or rule.code in existing:
+            continue
+        found = scores.get(rule.score)
+        if found is None:
+            problems.append(f"{rule.code}: {unknown_score_message(study, rule.score, scores)}")
+        elif str(rule.direction) != found.improvement:
+            problems.append(f"{rule.code}: {direction_message(found, str(rule.direction))}")
+    if problems:
+        raise ValidationError(problems)
     rows = {}
     for order, rule in enumerate(rules):
         combined = isinstance(rule, CombinedRule)
