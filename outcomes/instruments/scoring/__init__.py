@@ -57,6 +57,11 @@ class _NumericKeys(Set[str]):
     def __contains__(self, key: object) -> bool:
         return key in self._keys()
 
+    @classmethod
+    def _from_iterable(cls, iterable):
+        # What set operations (``keys - {...}``) return: a plain frozenset.
+        return frozenset(iterable)
+
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._keys()))
 
