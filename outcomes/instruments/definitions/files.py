@@ -204,7 +204,8 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
     required = True
     if "required" in data:
         required = check.boolean(_join(path, "required"), data["required"])
-    options = _options(check, path, data.get("options"), "options" in data)
+    options = _options(check, path, data.get("options"), "options" in data,
+                       nonempty=kind != "scale")
     low = high = None
     if kind == "choice":
         for key in ("min", "max"):
@@ -241,11 +242,12 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
     return Item(code, text, tuple(options or ()), low, high, kind=kind, required=required)
 
 
-def _options(check: _Checker, path: str, data: Any, present: bool) -> list | None:
+def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: bool
+             ) -> list | None:
     if not present:
         return None
     opath = _join(path, "options")
-    if not check.array(opath, data):
+    if not check.array(opath, data, nonempty=nonempty):
         return None
     options: list[Option | None] = []
     seen_values: dict[int, int] = {}
