@@ -99,6 +99,10 @@ def unregistered_functions() -> list[str]:
 
 
 def _definition(code: str, version: str | None):
+    if version is None:
+        current = INSTRUMENTS.get(code)
+        if current is not None:
+            return current
     try:
         return definition_for(code, version)
     except KeyError:
