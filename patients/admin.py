@@ -4,7 +4,7 @@ from django.db import models
 
 from outcomes.admin_scope import ScopedAdmin, ScopedStackedInline, ScopedTabularInline
 from outcomes.followups.models import TimePoint
-from outcomes.instruments.scheduled import study_scores
+from outcomes.instruments.scheduled import blank_scores
 
 from .models import (
     Arm,
@@ -79,12 +79,6 @@ class StudyForm(forms.ModelForm):
                 setting[score.key] = value
         self.instance.max_missing = setting
         return cleaned
-
-
-def blank_scores(study) -> list:
-    """The study's scores a study may allow blanks in (those counting two items or more)."""
-    return [score for score in study_scores(study).values()
-            if score.max_missing_limit is not None]
 
 
 @admin.register(Study)

@@ -79,7 +79,7 @@ class TimePointInstrument(models.Model):
     def clean(self) -> None:
         # An instrument without questions gave the patient's link a server error. No
         # database constraint can look into another table's JSON, so this check, the
-        # seed's (services.ensure_schedule) and the system check instruments.E002 guard it.
+        # seed's (services.ensure_schedule) and the system check instruments.E003 guard it.
         from outcomes.instruments.scheduled import has_items, no_items_message
 
         if self.instrument_id is not None and not has_items(self.instrument):

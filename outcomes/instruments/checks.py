@@ -1,4 +1,4 @@
-"""System checks: every instrument definition has a scorer; every study's set-up can run.
+"""System checks: every instrument definition can be scored; every study's set-up can run.
 
 The set-up checks read the database (tag ``database``: ``manage.py check --database
 default``, and ``migrate``, run them). They name the study, the time point or rule
@@ -14,17 +14,23 @@ from django.db import DatabaseError
 @register()
 def check_every_instrument_has_a_scorer(app_configs=None, **kwargs):
     from .definitions import INSTRUMENTS
-    from .scoring import SCORERS
+    from .scoring import SCORERS, unregistered_functions
 
-    return [
+    errors = [
         Error(
             f"Instrument {code!r} has no scoring function.",
-            hint="Register one in outcomes/instruments/scoring/__init__.py.",
+            hint="Its definition file is in outcomes/instruments/library/.",
             id="instruments.E001",
         )
         for code in INSTRUMENTS
         if code not in SCORERS
     ]
+    errors += [
+        Error(line, hint="Register it in outcomes/instruments/scoring/functions.py.",
+              id="instruments.E002")
+        for line in unregistered_functions()
+    ]
+    return errors
 
 
 @register(Tags.database)
@@ -58,7 +64,7 @@ def _scheduled_without_items(alias: str) -> list[Error]:
             hint=f"Remove {row.instrument} from the time point in the admin (Time points), "
                  "or give the instrument its questions (its definition).",
             obj=row.timepoint,
-            id="instruments.E002",
+            id="instruments.E003",
         )
         for row in rows if not has_items(row.instrument)
     ]

@@ -15,7 +15,7 @@ from outcomes.validators import code_validator
 
 
 class Instrument(models.Model):
-    """One version of a questionnaire; its content mirrors a pure definition module."""
+    """One version of a questionnaire; its content mirrors a definition file (the library)."""
 
     code = models.CharField(max_length=32, validators=[code_validator])
     version = models.CharField(max_length=16)

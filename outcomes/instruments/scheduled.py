@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .definitions import INSTRUMENTS
-from .definitions.base import InstrumentDefinition
+from .definitions import INSTRUMENTS, definition_for
+from .definitions.base import InstrumentDefinition, ScoreDef
+from .scoring.engine import max_missing_problems as engine_problems
 
 #: The way a responder rule's change improves, for each way a score is better.
 IMPROVEMENT = {"lower_is_better": "decrease", "higher_is_better": "increase"}
@@ -20,8 +21,25 @@ BETTER = {"lower_is_better": "lower is better", "higher_is_better": "higher is b
 
 
 def definition_of(instrument) -> InstrumentDefinition | None:
-    """Return the definition an ``Instrument`` row asks, or None if none is known."""
-    return INSTRUMENTS.get(instrument.code)
+    """Return the definition an ``Instrument`` row asks, or None if none is known.
+
+    Its own version where registered, else its instrument's current one (what the
+    patient's form shows).
+    """
+    try:
+        return definition_for(instrument.code, instrument.version)
+    except KeyError:
+        return INSTRUMENTS.get(instrument.code)
+
+
+def takes_blanks(definition: InstrumentDefinition, spec: ScoreDef) -> bool:
+    """True if a study may let ``spec`` leave some of its items blank.
+
+    A score counted over two items or more, by a method that does not need every one
+    (not a value set's function, not a raw sum a T-score table reads: the engine says).
+    """
+    return (not spec.source and len(spec.items) >= 2
+            and not engine_problems(definition, {spec.key: 1}))
 
 
 def has_items(instrument) -> bool:
@@ -53,9 +71,13 @@ class StudyScore:
     instrument: str
     """The short title of the instrument producing it."""
     items: int
-    """The items it counts its answers over (0: it needs every answer it uses)."""
+    """The items it counts its answers over."""
     default_max_missing: int
     """The blanks its definition allows when the study sets none."""
+    takes_blanks: bool = False
+    """Whether a study may allow some blank (``takes_blanks``)."""
+    reported: bool = True
+    """Shown in results, charts and pages: a score a responder rule may name."""
 
     @property
     def choice_label(self) -> str:
@@ -70,7 +92,7 @@ class StudyScore:
     @property
     def max_missing_limit(self) -> int | None:
         """The most blanks a study may allow (one item must be answered); None: none."""
-        return self.items - 1 if self.items >= 2 else None
+        return self.items - 1 if self.takes_blanks else None
 
 
 def scheduled_instruments(study) -> list:
@@ -85,10 +107,12 @@ def scheduled_instruments(study) -> list:
     return list(found.values())
 
 
-def study_scores(study) -> dict[str, StudyScore]:
+def study_scores(study, *, reported_only: bool = True) -> dict[str, StudyScore]:
     """Return the scores the study's scheduled instruments produce, by key, in order.
 
-    An instrument without questions produces none. A study not yet saved has none.
+    The reported ones (those a responder rule may name), or with ``reported_only``
+    False every score the engine computes. An instrument without questions produces
+    none; a study not yet saved has none.
     """
     if study is None or study.pk is None:
         return {}
@@ -97,12 +121,21 @@ def study_scores(study) -> dict[str, StudyScore]:
         definition = definition_of(instrument)
         if definition is None or not has_items(instrument):
             continue
-        for spec in definition.scores:
+        for spec in definition.score_defs or definition.scores:
+            if reported_only and not spec.reported:
+                continue
             scores.setdefault(spec.key, StudyScore(
                 key=spec.key, label=spec.label, direction=spec.direction,
                 instrument=definition.short_title, items=len(spec.items),
-                default_max_missing=spec.max_missing))
+                default_max_missing=spec.max_missing,
+                takes_blanks=takes_blanks(definition, spec), reported=spec.reported))
     return scores
+
+
+def blank_scores(study) -> list[StudyScore]:
+    """The study's scores it may let leave items blank, each a number in its admin."""
+    return [score for score in study_scores(study, reported_only=False).values()
+            if score.takes_blanks]
 
 
 def choices_text(scores: Mapping[str, StudyScore]) -> str:
@@ -138,12 +171,16 @@ def max_missing_problems(study, setting: object) -> list[str]:
         return ['Blanks allowed must map score keys to numbers, e.g. {"odi": 0}.']
     if not setting:
         return []
-    scores = study_scores(study)
+    scores = study_scores(study, reported_only=False)
     problems = []
     for key, value in setting.items():
         score = scores.get(key)
         if score is None:
-            problems.append(f"{key}: {unknown_score_message(study, key, scores)}")
+            takers = {k: s for k, s in scores.items() if s.takes_blanks}
+            choose = (f"those that may: {choices_text(takers)}." if takers else
+                      "none of its scores may leave items blank.")
+            problems.append(f"{key}: no instrument scheduled in {study.code} produces this "
+                            f"score; {choose}")
             continue
         limit = score.max_missing_limit
         if limit is None:

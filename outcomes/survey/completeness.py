@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from outcomes.instruments.definitions.base import InstrumentDefinition
+from outcomes.instruments.scoring.engine import max_missing_problems as engine_problems
 
 SECONDS_PER_ITEM = 10
 """A rough pace for the first page's estimate: about ten seconds a question."""
@@ -50,8 +51,8 @@ def blanks_allowed(definition: InstrumentDefinition, max_missing: Mapping[str, i
     allows the fewest any of them does, so no score is left with more blanks than it
     takes. An instrument with no such score needs all its items.
     """
-    allowances = [max_missing.get(spec.key, spec.max_missing)
-                  for spec in definition.scores if spec.items]
+    allowances = [_allowance(definition, spec, max_missing)
+                  for spec in _scores(definition) if spec.items]
     return min(allowances) if allowances else 0
 
 
@@ -60,7 +61,20 @@ def skippable_items(definition: InstrumentDefinition,
     """Return the item codes that may be left blank (and so get a "skip" answer)."""
     if blanks_allowed(definition, max_missing) == 0:
         return frozenset()
-    return frozenset(code for spec in definition.scores for code in spec.items)
+    return frozenset(code for spec in _scores(definition) for code in spec.items)
+
+
+def _allowance(definition: InstrumentDefinition, spec, max_missing: Mapping[str, int]) -> int:
+    """The study's allowance for ``spec`` where the scoring engine takes it, else the file's."""
+    value = max_missing.get(spec.key)
+    if value is None or engine_problems(definition, {spec.key: value}):
+        return spec.max_missing
+    return value
+
+
+def _scores(definition: InstrumentDefinition) -> tuple:
+    """Every score the definition computes (the unreported raw sums too)."""
+    return definition.score_defs or definition.scores
 
 
 def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, object], *,

@@ -93,7 +93,7 @@ class NotReady(Exception):
     """A visit asks an instrument with no questions: there is nothing it can show.
 
     The time point's set-up refuses such an instrument (``TimePointInstrument.clean``,
-    the system check ``instruments.E002``); one scheduled before those guards, or
+    the system check ``instruments.E003``); one scheduled before those guards, or
     around them, gives the patient a page saying so, never a server error.
     """
 

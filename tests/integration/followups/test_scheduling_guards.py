@@ -119,12 +119,12 @@ def test_the_system_check_names_study_time_point_and_instrument(study, empty):
     assert [m for m in check_study_set_up(databases=["default"])] == []
     schedule_anyway(study.timepoints.get(code="m3"), empty)
     errors = [m for m in check_study_set_up(databases=["default"])
-              if m.id == "instruments.E002"]
+              if m.id == "instruments.E003"]
     assert [error.msg for error in errors] == [
         f"Study BMC-LBP, time point m3 (3 months): {NO_ITEMS} The patient's link for this "
         "visit cannot be answered."]
     assert errors[0].is_serious()
-    with pytest.raises(SystemCheckError, match=r"instruments\.E002"):
+    with pytest.raises(SystemCheckError, match=r"instruments\.E003"):
         call_command("check", "--database", "default")
 
 

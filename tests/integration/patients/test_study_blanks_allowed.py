@@ -97,8 +97,12 @@ def test_a_study_that_schedules_nothing_yet_says_where_blanks_are_set(client, ma
 # The model ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("setting", "problem"), [
-    ({"odii": 0}, "odii: No instrument scheduled in BMC-LBP produces the score 'odii'; "
-                  "choose one of: ODI (odi), NRS pain (nrs), "),
+    ({"odii": 0}, "odii: no instrument scheduled in BMC-LBP produces this score; those "
+                  "that may: ODI (odi)."),
+    ({"eq5d_index_uk": 1}, "EQ-5D index (UK) (eq5d_index_uk): this score needs every answer "
+                           "it uses; no blank can be allowed."),
+    ({"gph_t": 1}, "PROMIS physical health (T-score) (gph_t): this score needs every "
+                   "answer it uses; no blank can be allowed."),
     ({"nrs": 0}, "NRS pain (nrs): this score needs every answer it uses; no blank can be "
                  "allowed."),
     ({"odi": 10}, "ODI (odi): blanks allowed must be a whole number from 0 to 9 (it counts "
@@ -126,10 +130,8 @@ def test_the_system_check_flags_a_setting_the_schedule_no_longer_fits(study):
     messages = [m for m in check_study_set_up(databases=["default"])
                 if m.id == "instruments.W003"]
     assert [m.msg for m in messages] == [
-        "Study BMC-LBP, blanks allowed per score: odi: No instrument scheduled in BMC-LBP "
-        "produces the score 'odi'; choose one of: NRS pain (nrs), EQ-5D index (UK) "
-        "(eq5d_index_uk), EQ-5D index (US) (eq5d_index_us), EQ VAS (eq5d_vas), PROMIS "
-        "physical health (T-score) (gph_t), PROMIS mental health (T-score) (gmh_t)."]
+        "Study BMC-LBP, blanks allowed per score: odi: no instrument scheduled in BMC-LBP "
+        "produces this score; none of its scores may leave items blank."]
 
 
 # The migration -----------------------------------------------------------------------

@@ -14,7 +14,6 @@ import pytest
 
 from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.scoring import NotScorable, score, score_response
-from outcomes.instruments.scoring.odi import DEFAULT_MAX_MISSING
 from outcomes.survey.completeness import blanks_allowed, missing_answers, skippable_items
 
 ODI = INSTRUMENTS["odi"]
@@ -46,9 +45,10 @@ def test_a_study_may_allow_more_blank_sections():
         score("odi", two_blank, max_missing={})
 
 
-def test_the_odi_definitions_allowance_is_its_scorers_default():
-    [spec] = ODI.scores
-    assert (spec.items, spec.max_missing) == (SECTIONS, DEFAULT_MAX_MISSING)
+def test_the_odi_counts_all_ten_sections_and_allows_one_blank_by_default():
+    # SPEC 3.1: the percent is over the sections answered; a study allows 1 unless it says.
+    spec = ODI.score("odi")
+    assert (spec.items, spec.max_missing) == (SECTIONS, 1)
 
 
 @pytest.mark.parametrize(("setting", "allowed"), [({}, 1), ({"odi": 0}, 0), ({"odi": 3}, 3),
