@@ -192,7 +192,7 @@ class InstrumentForm(forms.Form):
         # The study's blanks allowed per score (Study.max_missing); {}: the definitions'.
         self.max_missing = dict(max_missing or {})
         self.complete = complete
-        skippable = skippable_items(definition, max_missing)
+        skippable = skippable_items(definition, self.max_missing)
         for number, item in enumerate(definition.items, start=1):
             self.fields[item.code] = self._field(number, item, item.code in skippable)
 
