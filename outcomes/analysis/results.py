@@ -60,8 +60,12 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
     reference = reference_arm(study, own_arms)
     pairs = [(arm, reference) for arm in arms if arm != reference] if reference else []
     score_codes = study_scores(study.pk)
-    rule_rows = list(study.responder_rules.order_by("order", "code")
-                     .values_list("pk", "code", "is_primary"))
+    primary = primary_comparisons(study)
+    # The primary rules (of the subgroups and regressions): those of the study's primary
+    # comparisons, at whichever time point.
+    primary_rules = {rule for rule, _ in primary}
+    rule_rows = [(pk, code, code in primary_rules) for pk, code in
+                 study.responder_rules.order_by("order", "code").values_list("pk", "code")]
     rules = [code for _, code, _ in rule_rows]
     tables = result_tables(study, arms=arms, scores=score_codes, pairs=pairs, today=today,
                            timepoints=[(tp.pk, tp.code, tp.is_baseline) for tp in timepoints],
@@ -106,7 +110,6 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                     "percent_itt": 100 * yes / due if due else None,
                 })
 
-    primary = primary_comparisons(study)
     comparisons = []
     for tp in follow_ups:
         for arm, ref in pairs:

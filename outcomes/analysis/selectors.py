@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
@@ -167,8 +167,11 @@ def patient_outcomes(enrolment) -> dict:
             mme = enrolment.patient.baseline_opioid_mme
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
             values.setdefault("opioid_mme", {})[tp] = float(mme)
-    rules = list(ResponderRule.objects.filter(study_id=enrolment.study_id)
-                 .order_by("order", "code"))
+    from patients.models import PrimaryComparison
+
+    rules = list(ResponderRule.objects.filter(study_id=enrolment.study_id).annotate(
+        primary=Exists(PrimaryComparison.objects.filter(rule=OuterRef("pk"))))
+        .order_by("order", "code"))
     mcid = {}  # score → the first points rule on it: the chart's reference line
     for rule in rules:
         if rule.kind == ResponderRule.Kind.POINTS and rule.score not in mcid:
@@ -217,7 +220,7 @@ def patient_outcomes(enrolment) -> dict:
         "timepoints": timepoints, "follow_ups": follow_ups, "baseline": baseline,
         "scores": rows, "entries": entries,
         "rules": [{"code": rule.code, "label": labels[rule.code],
-                   "description": rule.description, "primary": rule.is_primary,
+                   "description": rule.description, "primary": rule.primary,
                    "cells": [cell(rule.code, tp) for tp in follow_ups]} for rule in rules],
     }
 
@@ -236,8 +239,6 @@ def responder_list(study, enrolments, *, rule: str, timepoint: str, arm: str = "
                    verdict: str = ""):
     """Return the statuses of one rule at one time point, filterable; ``lost`` = responder
     at an earlier time point, not at this one."""
-    from django.db.models import Exists, OuterRef
-
     statuses = (
         ResponderStatus.objects.filter(enrolment__in=enrolments, rule__code=rule,
                                        timepoint__code=timepoint)

@@ -245,11 +245,11 @@ def result_charts(study, results, names: dict) -> list[dict]:
                            title, [names.get(tp, tp) for tp in tps], series,
                            low=low, high=high, counts=counts))})
     follow_ups = [tp for tp in tps if any(r["timepoint"] == tp for r in results["responders"])]
-    for rule in study.responder_rules.filter(is_primary=True).order_by("order"):
+    for rule in {row["rule"]: None for row in results["primary_comparisons"]}:
         series, counts, table = {}, {}, []
         for arm in results["arms"]:
             rows = [next((r for r in results["responders"] if r["arm"] == arm
-                          and r["timepoint"] == tp and r["rule"] == rule.code), None)
+                          and r["timepoint"] == tp and r["rule"] == rule), None)
                     for tp in follow_ups]
             label = arm_names.get(arm, arm)
             series[label] = [r["percent"] if r else None for r in rows]
@@ -260,7 +260,7 @@ def result_charts(study, results, names: dict) -> list[dict]:
                  else "—",
                  "ci": f'{r["responders"]} of {r["evaluable"]}' if r else ""}
                 for r in rows]})
-        title = f"{labels[rule.code]}: responders (% of evaluable) by arm"
+        title = f"{labels[rule]}: responders (% of evaluable) by arm"
         charts.append({"title": title, "kind": "percent", "table": table,
                        "columns": [names.get(tp, tp) for tp in follow_ups],
                        "svg": mark_safe(lines_chart_svg(

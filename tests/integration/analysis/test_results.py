@@ -517,6 +517,27 @@ def test_responder_rates_by_age_group_within_an_arm(results):
         ("50-64", 2, 2), ("65+", 0, 1)}
 
 
+def test_the_subgroups_and_regressions_are_of_the_rules_of_the_primary_comparisons(
+    results, study
+):
+    from outcomes.instruments.models import ResponderRule
+    from patients.models import PrimaryComparison
+
+    # The demo's primary comparisons: the ODI and the NRS rules at 12 months; only the
+    # NRS has data here. The combined rule ``primary`` is in no primary comparison.
+    assert {r["rule"] for r in results["subgroups"]} == {"nrs_2pt"}
+    assert {r["rule"] for r in results["regressions"]} == {"nrs_2pt"}
+    PrimaryComparison.objects.create(
+        study=study, rule=ResponderRule.objects.get(study=study, code="nrs_30pct"),
+        timepoint=study.timepoints.get(code="m3"), order=5)
+    PrimaryComparison.objects.filter(study=study, rule__code="nrs_2pt").delete()
+    data = _results_on(study, "2026-06-01")
+    assert {r["rule"] for r in data["subgroups"]} == {"nrs_30pct"}
+    assert {r["rule"] for r in data["regressions"]} == {"nrs_30pct"}
+    assert data["primary_comparisons"] == [{"rule": "odi_mcid_10pt", "timepoint": "m12"},
+                                           {"rule": "nrs_30pct", "timepoint": "m3"}]
+
+
 def test_a_regression_is_not_fitted_on_too_few_events_and_says_so(results):
     fit = next(r for r in results["regressions"] if r["arm"] == "BMC"
                and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
@@ -542,8 +563,9 @@ def test_the_results_page_costs_the_same_queries_for_any_cohort(client, study, s
     # rules for the charts, and the idle-timeout session save. The bound is unchanged.
     with django_assert_max_num_queries(29):
         page = client.get("/studies/BMC-LBP/results/")
-    # Charts: the 7 scores the schedule asks, opioid use, and the 3 primary rules.
-    assert page.status_code == 200 and page.content.decode().count("<svg") == 11
+    # Charts: the 7 scores the schedule asks, opioid use, and the 2 rules of the primary
+    # comparisons.
+    assert page.status_code == 200 and page.content.decode().count("<svg") == 10
 
 
 def test_the_results_page_title_is_plain_text(client, study):
