@@ -21,6 +21,9 @@ page, the ``results`` command and the exports agree to the last digit.
    ``test``). The study's primary comparisons come first, ``primary: true``; no p-value
    is adjusted for multiple comparisons (``p_adjusted: false``), so every other one is
    exploratory.
+4. Baseline characteristics by arm (Table 1, ``computation.baseline_characteristics``):
+   patients, age, sex, BMI, baseline opioid use (any; the dose among users) and each
+   score at baseline.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
         "flow": flow(study, arms, timepoints, allocated, tables.flow),
         "subgroups": tables.subgroups,
         "regressions": tables.regressions,
+        "baseline_characteristics": tables.baseline_characteristics,
     }
 
 
@@ -237,6 +241,8 @@ CSV_COLUMNS = [
     # flow, subgroups, regressions
     "with_data", "missed", "not_applicable", "factor", "level", "fitted", "reason", "term",
     "coefficient", "se",
+    # baseline characteristics (also n, mean, sd, median, q1, q3, percent, level, score)
+    "characteristic", "unit", "count", "missing",
 ]
 
 
@@ -257,6 +263,8 @@ def csv_rows(results: dict):
             yield head
         for term in row["terms"]:
             yield {**head, **term}
+    for row in results["baseline_characteristics"]:
+        yield {"table": "baseline_characteristics", **row}
 
 
 def results_csv(results: dict) -> str:

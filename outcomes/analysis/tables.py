@@ -54,7 +54,8 @@ def result_tables(study, *, arms: list[str], scores: list[str], pairs: list[Pair
     the caller already has them."""
     fetch = postgres_columns if connection.vendor == "postgresql" else orm_columns
     return compute(fetch(study, arms=arms, scores=scores, today=today,
-                         timepoints=timepoints, rules=rules), pairs)
+                         timepoints=timepoints, rules=rules), pairs,
+                   baseline_scores=[code for code in scores if code != OPIOID])
 
 
 class _Study:

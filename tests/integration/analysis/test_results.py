@@ -328,7 +328,7 @@ def test_csv_output_has_every_row_and_every_key_of_the_json(results, study):
     call_command("results", "--study", "BMC-LBP", "--format", "csv", stdout=out)
     reader = csv.DictReader(io.StringIO(out.getvalue()))
     rows = list(reader)
-    for table in ("scores", "responders", "comparisons"):
+    for table in ("scores", "responders", "comparisons", "baseline_characteristics"):
         mine = [r for r in rows if r["table"] == table]
         assert len(mine) == len(results[table])
         keys = {k for row in results[table] for k in row} - {"arms"}
@@ -341,7 +341,51 @@ def test_csv_output_has_every_row_and_every_key_of_the_json(results, study):
                and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
     assert row["responders"] == "2" and row["evaluable"] == "3"
     assert {r["table"] for r in rows} == {"scores", "responders", "comparisons", "flow",
-                                          "subgroups", "regressions"}
+                                          "subgroups", "regressions",
+                                          "baseline_characteristics"}
+
+
+def test_table_1_describes_each_arm_at_baseline_as_the_statistics_module_does(results):
+    import statistics
+
+    def row(arm, characteristic, **keys):
+        return find(results["baseline_characteristics"], arm=arm,
+                    characteristic=characteristic, **keys)
+
+    def described(values, of):
+        q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return {"n": len(values), "missing": of - len(values),
+                "mean": pytest.approx(statistics.fmean(values)),
+                "sd": pytest.approx(statistics.stdev(values)), "q1": pytest.approx(q1),
+                "median": pytest.approx(median), "q3": pytest.approx(q3)}
+
+    def keys(found, expected):
+        return {k: found[k] for k in expected}
+
+    # PATIENTS: BMC T1-T4, CONTROL C1-C3; T3's and C3's opioid doses are unknown.
+    assert row("BMC", "patients")["n"] == 4 and row("CONTROL", "patients")["n"] == 3
+    expected = described([60, 55, 70, 45], 4)
+    assert keys(row("BMC", "age"), expected) == expected
+    expected = described([26.0, 33.0, 22.0], 3)
+    assert keys(row("CONTROL", "bmi"), expected) == expected
+    female = row("CONTROL", "sex", level="female")
+    assert (female["count"], female["n"], female["percent"]) == (2, 3, pytest.approx(200 / 3))
+    # Any opioid: of the patients whose dose is known (T2 takes none: 0 MME/day).
+    opioid = row("BMC", "opioid_any")
+    assert (opioid["count"], opioid["n"], opioid["missing"]) == (2, 3, 1)
+    assert opioid["percent"] == pytest.approx(200 / 3)
+    expected = described([30.0, 60.0], 2)
+    assert keys(row("BMC", "opioid_mme_users"), expected) == expected
+    # Every score the schedule asks, at baseline (NRS: T4 has none); opioid use is the
+    # enrolment record's, above, not a score row.
+    expected = described([8, 7, 6], 4)
+    assert keys(row("BMC", "score", score="nrs"), expected) == expected
+    odi = row("CONTROL", "score", score="odi")
+    assert (odi["n"], odi["missing"], odi["mean"], odi["sd"]) == (0, 3, None, None)
+    assert {r["score"] for r in results["baseline_characteristics"]
+            if r["characteristic"] == "score"} == {"odi", "nrs", "eq5d_index_uk",
+                                                   "eq5d_index_us", "eq5d_vas", "gph_t",
+                                                   "gmh_t"}
 
 
 def test_opioid_use_change_is_reported_by_arm(results):
