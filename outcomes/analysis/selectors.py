@@ -114,20 +114,30 @@ def study_scores(study_id: int) -> list[str]:
     return [*keys, wording.OPIOID.key]
 
 
-def rule_labels(study_id: int) -> dict[str, str]:
-    """Return ``{rule code: "ODI improved by 10 points or more"}`` for a study, in two
-    queries (the rules, and the parts of the combinations)."""
+def study_rules(study_id: int) -> dict[str, dict]:
+    """Return ``{rule code: rule}`` for a study in display order, each a dict of its
+    ``score``, ``direction``, ``kind``, ``threshold`` (a Decimal, or None), ``parts``
+    (the codes a combination combines) and ``label`` ("ODI improved by 10 points or
+    more"), in two queries (the rules, and the parts of the combinations)."""
     from outcomes.instruments.models import ResponderRule
 
-    rules = list(ResponderRule.objects.filter(study_id=study_id).values(
-        "id", "code", "score", "direction", "kind", "threshold"))
+    rules = list(ResponderRule.objects.filter(study_id=study_id).order_by("order", "code")
+                 .values("id", "code", "score", "direction", "kind", "threshold"))
     code_of = {rule["id"]: rule["code"] for rule in rules}
     parts: dict[int, list[str]] = defaultdict(list)
     for whole, part in ResponderRule.parts.through.objects.filter(
             from_responderrule__study_id=study_id).order_by("id").values_list(
             "from_responderrule_id", "to_responderrule_id"):
         parts[whole].append(code_of[part])
-    return wording.rule_labels({**rule, "parts": parts[rule["id"]]} for rule in rules)
+    found = [{**rule, "parts": parts[rule["id"]]} for rule in rules]
+    labels = wording.rule_labels(found)
+    return {rule["code"]: {**rule, "label": labels[rule["code"]]} for rule in found}
+
+
+def rule_labels(study_id: int) -> dict[str, str]:
+    """Return ``{rule code: "ODI improved by 10 points or more"}`` for a study, in two
+    queries (the rules, and the parts of the combinations)."""
+    return {code: rule["label"] for code, rule in study_rules(study_id).items()}
 
 
 #: Visits whose window has not closed: a verdict there is "not yet due", not a failure.
