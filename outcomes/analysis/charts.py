@@ -31,7 +31,7 @@ def line_chart_svg(title: str, x_labels: Sequence[str], values: Sequence[float |
                            reference=reference)
 
 
-def nice_ticks(low: float, high: float, target: int = 5) -> list[float]:
+def nice_ticks(low: float, high: float, target: int = 6) -> list[float]:
     """Return round values from ``low`` to ``high`` for about ``target`` gridlines."""
     span = high - low
     if span <= 0:
