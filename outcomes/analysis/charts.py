@@ -14,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
-WIDTH, PLOT_HEIGHT, FONT = 600, 240, 15
-LEFT, RIGHT, INSET = 64, 16, 36  # the plot's margins; INSET keeps end labels inside
+# A chart's canvas: 460 units across, so that its 15-unit text reads at about 11 px on a
+# phone (full width) and 19 px in a half-width column at 1280 px.
+WIDTH, PLOT_HEIGHT, FONT = 460, 220, 15
+LEFT, RIGHT, INSET = 52, 12, 34  # the plot's margins; INSET keeps end labels inside
 COLOURS = ("#0b5ed7", "#b02a37", "#146c43", "#6f42c1")  # each 5:1 or more on white
 MARKERS = ("circle", "square", "triangle", "diamond")  # told apart without colour too
 INK, MUTED, GRID = "#212529", "#495057", "#dee2e6"
@@ -102,7 +104,7 @@ def lines_chart_svg(title: str, x_labels: Sequence[str], series: Mapping[str, Se
         if not name:
             continue
         colour, marker = COLOURS[k % len(COLOURS)], MARKERS[k % len(MARKERS)]
-        lines = _wrap(name, WIDTH - LEFT - 60)
+        lines = _wrap(name, WIDTH - LEFT - 40)
         mid = y0 + FONT * 0.7
         parts.append(f'<line x1="{LEFT}" y1="{mid:.1f}" x2="{LEFT + 28}" y2="{mid:.1f}" '
                      f'stroke="{colour}" stroke-width="2.5"/>')
@@ -115,17 +117,19 @@ def lines_chart_svg(title: str, x_labels: Sequence[str], series: Mapping[str, Se
         mid = y0 + FONT * 0.7
         parts.append(f'<line x1="{LEFT}" y1="{mid:.1f}" x2="{LEFT + 28}" y2="{mid:.1f}" '
                      f'stroke="{MUTED}" stroke-width="1.5" stroke-dasharray="7 5"/>')
-        lines = _wrap(reference[1], WIDTH - LEFT - 60)
+        lines = _wrap(reference[1], WIDTH - LEFT - 40)
         for j, line in enumerate(lines):
             parts.append(f'<text x="{LEFT + 38}" y="{y0 + FONT + j * (FONT + 3):.1f}" '
                          f'font-size="{FONT}" fill="{MUTED}">{escape(line)}</text>')
         y0 += len(lines) * (FONT + 3) + 6
     if named or reference is not None:
         y0 += 4
-    if y_label:
+    for line in _wrap(y_label, WIDTH - 8) if y_label else ():
         parts.append(f'<text x="4" y="{y0 + FONT:.1f}" font-size="{FONT}" '
-                     f'font-weight="600" fill="{INK}">{escape(y_label)}</text>')
-        y0 += FONT + 10
+                     f'font-weight="600" fill="{INK}">{escape(line)}</text>')
+        y0 += FONT + 4
+    if y_label:
+        y0 += 6
     top = y0 + 8
     bottom = top + PLOT_HEIGHT
 
@@ -148,7 +152,7 @@ def lines_chart_svg(title: str, x_labels: Sequence[str], series: Mapping[str, Se
                  f'stroke="{MUTED}"/>')
     row = bottom + FONT + 8
     for i, label in enumerate(x_labels):
-        parts.append(f'<text x="{x(i):.1f}" y="{row:.1f}" font-size="{FONT}" '
+        parts.append(f'<text x="{x(i):.1f}" y="{row:.1f}" font-size="{FONT - 1}" '
                      f'text-anchor="middle" fill="{INK}">{escape(label)}</text>')
     if x_label:
         row += FONT + 8

@@ -205,7 +205,7 @@ def test_table_2_puts_the_primary_rows_first_marks_them_and_names_each_test(page
     assert scores.find_all("tbody")[0].find("th").text.startswith("NRS pain")  # primary's
     nrs = [td.text for td in scores.find("tr", data_score="nrs", data_timepoint="m3")
            .find_all("td")]
-    bmc, control = _nrs_m3()
+    bmc, _ = _nrs_m3()
     mine = [m - b for b, m in bmc]
     half = sps.t.ppf(0.975, 2) * statistics.stdev(mine) / math.sqrt(3)
     assert nrs[1] == (f"{signed(statistics.fmean(mine))} ({fmt(statistics.fmean(mine) - half)}"
