@@ -571,6 +571,10 @@ def long_tables(results: Mapping, names: Names) -> dict:
     subgroups = [{**g, "arm_label": names.arm(g["arm"]),
                   "timepoint_label": names.tp(g["timepoint"]),
                   "rule_label": names.rule(g["rule"]),
+                  "factor_label": wording.FACTORS.get(g["factor"], g["factor"]),
+                  "level_label": (names.sexes.get(g["level"], g["level"])
+                                  if g["factor"] == "sex" else
+                                  wording.LEVELS.get(g["level"], g["level"])),
                   "percent_text": wording.percent(g["percent"], 1)}
                  for g in results["subgroups"]]
     regressions = [{**r, "arm_label": names.arm(r["arm"]),

@@ -37,6 +37,15 @@ TESTS = {
     "ancova": "ANCOVA on baseline (t-test)",
 }
 
+#: The subgroups' factors (``covariates.subgroups_of``) and the levels that are codes.
+FACTORS = {
+    "age": "Age group (years)",
+    "sex": "Sex",
+    "bmi": "BMI class (kg/m²)",
+    "opioid": "Opioid use at baseline",
+}
+LEVELS = {"none": "None", "any": "Any", "unknown": "Not known"}
+
 #: The logistic regressions' terms (``covariates.TERMS``).
 TERMS = {
     "age": "Age (per year)",

@@ -262,6 +262,15 @@ def test_the_long_tables_are_collapsed_and_say_how_many_rows_they_hold(page):
     assert f"({len(results['comparisons'])} rows)" in summaries["comparisons"]
     assert f"({len(results['subgroups'])} rows)" in summaries["subgroups"]
     assert f"({len(results['regressions'])} fits" in summaries["regressions"]
+    # People words in the subgroups too: factors and levels, not their codes.
+    cells = [[td.text for td in tr.find_all("td")]
+             for tr in tree.find("table", id="subgroups").find("tbody").find_all("tr")]
+    factors = {row[3] for row in cells}
+    assert factors == {"Age group (years)", "Sex", "BMI class (kg/m²)",
+                       "Opioid use at baseline"}
+    assert {row[4] for row in cells if row[3] == "Opioid use at baseline"} <= {
+        "None", "Any", "Not known"}
+    assert {row[4] for row in cells if row[3] == "Sex"} == {"Female", "Male"}
     # Every chart's numbers, and the flow's, are in a table too, collapsed.
     for figure in tree.find("section", id="charts").find_all("figure"):
         assert figure.find("details").find("table")
