@@ -27,7 +27,7 @@ from ..definitions.base import InstrumentDefinition, ScoreDef
 from .base import NotScorable, Unscored, checked_answers
 from .functions import FUNCTIONS
 
-NEEDS_EVERY_ITEM = ("lookup", "registered")
+NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
 
 MaxMissing = Mapping[str, int] | int | None
 """A study's allowance of blank items: score key → items that may be blank. The old
@@ -190,6 +190,8 @@ def _compute(plan: _Plan, given: dict[str, int]) -> Fraction | int | str:
         return 100 - transformed if spec.reverse else transformed
     if method == "lookup":
         return plan.table[total]
+    if method == "value_set":
+        return plan.table[int("".join(str(given[code]) for code in spec.items))]
     raise ValueError(f"{spec.key}: unknown method {method!r}")
 
 
