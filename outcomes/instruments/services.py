@@ -391,7 +391,7 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
     instrument scheduled in the study produces, improving the way that score does;
     otherwise ``ValidationError`` names each rule, and nothing is created.
     """
-    from .responders import PRIMARY_RULE_CODES, CombinedRule
+    from .responders import CombinedRule
     from .scheduled import direction_message, study_scores, unknown_score_message
 
     existing = set(ResponderRule.objects.filter(study=study).values_list("code", flat=True))
@@ -420,7 +420,6 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
                 "kind": str(rule.combinator if combined else rule.kind),
                 "threshold": None if combined else Decimal(
                     rule.threshold.numerator) / Decimal(rule.threshold.denominator),
-                "is_primary": rule.code in PRIMARY_RULE_CODES,
                 "order": order,
             },
         )

@@ -27,7 +27,7 @@ from ..definitions.base import InstrumentDefinition, ScoreDef
 from .base import NotScorable, Unscored, checked_answers
 from .functions import FUNCTIONS
 
-NEEDS_EVERY_ITEM = ("lookup", "registered")
+NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
 
 MaxMissing = Mapping[str, int] | int | None
 """A study's allowance of blank items: score key → items that may be blank. The old
@@ -72,6 +72,9 @@ def _method(spec: ScoreDef, highs: dict[str, int], lows: dict[str, int], table, 
         return transformed
     if method == "lookup":
         return lambda given: table[sum(given.values())]
+    if method == "value_set":
+        # The answers in the items' order, as digits: "11111" is EQ-5D-5L's full health.
+        return lambda given: table[int("".join(str(given[code]) for code in spec.items))]
     if method == "registered":
         return function.compute
     if method == "answered_count":
