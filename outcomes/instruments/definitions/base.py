@@ -33,7 +33,9 @@ class ScoreSpec:
     stored values keep full precision. ``unit`` is the UCUM code of the value (``%``, or
     an annotation such as ``{score}``: UCUM's way of saying "a count of points"), which
     FHIR and the data dictionary write. ``loinc`` is the LOINC code of the score, where
-    one exists and has been checked against LOINC's own pages; empty otherwise.
+    one exists and has been checked against LOINC's pages or an authoritative copy of
+    them (the module says where); empty otherwise. ``loinc_display`` is that code's
+    LOINC long common name, which FHIR writes as the coding's display.
     ``bands`` are (upper bound, inclusive; label) in rising order, as SPEC 3.6 has them.
     """
 
@@ -45,6 +47,7 @@ class ScoreSpec:
     decimals: int = 1
     unit: str = "{score}"
     loinc: str = ""
+    loinc_display: str = ""
     bands: tuple[tuple[float, str], ...] = ()
 
     @property

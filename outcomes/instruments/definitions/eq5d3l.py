@@ -47,6 +47,9 @@ EQ5D3L = InstrumentDefinition(
     source="EuroQol Group. Health Policy 1990;16:199-208.",
     recall_period="Choose the statement that best describes your health TODAY.",
     scores=(
+        # No ``loinc``: no LOINC term for an EQ-5D-3L index or the EQ VAS was found in the
+        # stored copies of LOINC's pages, nor in a FHIR package (issue 16; a German PRO
+        # guide codes the EQ-5D-5L scores in SNOMED CT instead). Left out, not guessed.
         ScoreSpec("eq5d_index_uk", "EQ-5D index (UK)", -0.594, 1, "higher_is_better", 3),
         ScoreSpec("eq5d_index_us", "EQ-5D index (US)", -0.109, 1, "higher_is_better", 3),
         ScoreSpec("eq5d_vas", "EQ VAS", 0, 100, "higher_is_better"),

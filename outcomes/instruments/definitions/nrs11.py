@@ -28,8 +28,14 @@ NRS11 = InstrumentDefinition(
     source="Farrar JT et al. Pain 2001;94:149-158.",
     recall_period="Average pain over the past 7 days.",
     scores=(
-        # No ``loinc``: 72514-3 (pain severity, 0-10 verbal numeric rating) was not found in
-        # a stored copy of LOINC's own pages when checked (issue 16); add it once it is.
-        ScoreSpec("nrs", "NRS pain", 0, 10, "lower_is_better"),
+        # LOINC (issue 16): loinc.org/72514-3 itself is not among the stored copies. The
+        # code and this long common name were read in a copy of the LOINC term
+        # (healthassure.in/codes/loinc-72514-3-pain-severity-0-10-verbal-numeric-rating-
+        # score-reported: status active, method "Reported", "Pain severity scale, where 0
+        # is no pain and 10 is the worst pain imaginable") and in HL7 Belgium's FHIR
+        # guide, whose value set names the same scale and points to loinc.org/72514-3
+        # (build.fhir.org/ig/hl7-be/patient-monitoring/ValueSet-pain-scale.html).
+        ScoreSpec("nrs", "NRS pain", 0, 10, "lower_is_better", loinc="72514-3",
+                  loinc_display="Pain severity - 0-10 verbal numeric rating [Score] - Reported"),
     ),
 )

@@ -70,7 +70,12 @@ ODI = InstrumentDefinition(
     recall_period="For each section, choose the one statement that best describes you today.",
     scores=(
         # Percent of the maximum; bands upper-inclusive, as scoring.odi.BANDS (Fairbank 2000).
-        ScoreSpec("odi", "ODI", 0, 100, "lower_is_better", unit="%", bands=(
+        # LOINC 97909-6 "Oswestry disability index score ODI", read on LOINC's own page
+        # (loinc.org/97909-6: active; "reported as a percent"; member of the panel 97908-8
+        # "Oswestry Disability Index"). LOINC's example unit is {score}; the value is a
+        # percent of the maximum, so the unit stays %.
+        ScoreSpec("odi", "ODI", 0, 100, "lower_is_better", unit="%", loinc="97909-6",
+                  loinc_display="Oswestry disability index score ODI", bands=(
             (20, "minimal"), (40, "moderate"), (60, "severe"), (80, "crippled"),
             (100, "bed-bound"))),
     ),

@@ -52,11 +52,19 @@ PROMIS_GH = InstrumentDefinition(
     licence="PROMIS Global Health v1.2 © 2008-2021 PROMIS Health Organization; free to use.",
     source="Hays RD et al. Qual Life Res 2009;18:873-880; PROMIS Global Health scoring manual.",
     scores=(
-        # No ``loinc``: 71971-6 (GPH T-score) and 71969-0 (GMH T-score) were not found in a
-        # stored copy of LOINC's own pages when checked (issue 16); add them once they are.
+        # LOINC (issue 16): loinc.org's own pages for these two codes are not among the
+        # stored copies; both codes, with these long common names, were read in CMS's
+        # eCQM CMS90 (functional status assessments for heart failure), whose CQL declares
+        # them: github.com/cqframework/ecqm-content-qicore-2024, input/cql/
+        # FunctionalStatusAssessmentsforHeartFailureFHIR.cql, and eCQI's CMS90v11 table
+        # (ecqi.healthit.gov/ecqm/ep/2022/cms090v11). A copy of the LOINC term for
+        # 71971-6 (healthassure.in/codes/loinc-71971-6-…) gives its valid range as
+        # 16.2 to 67.7, the table's ends below.
         ScoreSpec("gph_t", "PROMIS physical health (T-score)", 16.2, 67.7, "higher_is_better",
-                  unit="{T-score}"),
+                  unit="{T-score}", loinc="71971-6",
+                  loinc_display="PROMIS-10 Global Physical Health (GPH) score T-score"),
         ScoreSpec("gmh_t", "PROMIS mental health (T-score)", 21.2, 67.6, "higher_is_better",
-                  unit="{T-score}"),
+                  unit="{T-score}", loinc="71969-0",
+                  loinc_display="PROMIS-10 Global Mental Health (GMH) score T-score"),
     ),
 )
