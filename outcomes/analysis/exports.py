@@ -64,7 +64,7 @@ SOURCES = tuple(Response.Source)
 
 TIDY_COLUMNS = ("patient", "arm", "site", "timepoint", "timepoint_order", "study_day",
                 "score", "value", "missing_reason", "scoring_version", "source",
-                "missing_detail", "target_day", "visit_status", "out_of_window",
+                "missing_detail", "target_day", "visit_status", "out_of_window", "due",
                 "sex", "age", "bmi", "baseline_opioid_mme", "status")
 ITEM_COLUMNS = ("patient", "arm", "site", "timepoint", "timepoint_order", "study_day",
                 "instrument", "instrument_version", "item", "item_order", "value", "source")
@@ -401,6 +401,14 @@ def tidy_lines(context: Context, patients: Iterable[PatientData],
             visit = patient.visits.get(point.pk)
             values = patient.scores.get(visit[0]) if visit else None
             fixed = f"{point.target_day},{visit[3] if visit else ''}"
+            # Due as the results decide it: the visit has data (a VisitScores row), or its
+            # window closed before today; else its patient is pending there.
+            if values is not None:
+                due = "1"
+            else:
+                close = visit[4] if visit else patient.index_date + dt.timedelta(
+                    days=point.target_day + point.window_after_days)
+                due = "1" if close < today else "0"
             reason_here = ""  # the visit's own reason, worked out once, when needed
             cells: dict[str, tuple] = {}  # instrument → what its response says
             for key, instrument in keys:
@@ -447,7 +455,8 @@ def tidy_lines(context: Context, patients: Iterable[PatientData],
                         else:
                             reason = ""
                 yield (f"{head},{point_text},{point.order},{day},{key},{value},{reason},"
-                       f"{version},{source},{detail},{fixed},{out_of_window},{tail}{LINE_END}")
+                       f"{version},{source},{detail},{fixed},{out_of_window},{due},{tail}"
+                       f"{LINE_END}")
 
 
 def tidy_stream(study, enrolments) -> Iterator[str]:
@@ -781,6 +790,12 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
         elif column == "out_of_window":
             add("tidy", column, label="Answered outside the visit's window", type="integer",
                 values="1 = yes; 0 = no", missing="empty: not answered")
+        elif column == "due":
+            add("tidy", column, label="The visit is due on the day of the export: it has "
+                "data, or its window has closed (the results' intention-to-treat "
+                "denominator counts the patients whose visit is due; the others are "
+                "pending)", type="integer", values="1 = due; 0 = not yet due",
+                missing="never empty")
     for column in wide_columns(schedule):
         if column in common:
             add("wide", column, **common[column])
