@@ -29,7 +29,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -703,6 +702,7 @@ class _Import:
         ``VisitScores``' floats (``float(Fraction(exact))`` is ``float(value)``) and
         ``selectors.timepoint_scores``' exact values and reasons."""
         slot = p.slot
+        values = p.scored.values
         kept = self.kept.get(slot.enrolment_id)
         if kept is None:
             kept = self.kept[slot.enrolment_id] = _Kept(TimepointScores(), {})
@@ -711,14 +711,16 @@ class _Import:
             row = kept.visits[slot.visit_id] = [slot.timepoint_id,
                                                 *([None] * len(RESULT_SCORES))]
         for n, code in enumerate(RESULT_SCORES, start=1):
-            value = p.scored.values.get(code)
+            value = values.get(code)
             if value is not None:
                 row[n] = float(value)
         if p.scored.not_scorable:
             kept.scores.not_scorable[slot.timepoint_id].update(p.scored.not_scorable)
-        for code, value in p.scored.values.items():
+        for code, value in values.items():
             if value is not None and code in NUMERIC_SCORE_KEYS:
-                kept.scores.values[slot.timepoint_id][code] = Fraction(value)
+                # An int or a Fraction, as the scorer gave it: the rules read either
+                # exactly (responders.exact_value), as they read the stored text.
+                kept.scores.values[slot.timepoint_id][code] = value
 
     def write_kept(self, enrolment_ids: set[int]) -> None:
         """Insert these new patients' visit scores and responder statuses, from what was
