@@ -31,48 +31,26 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _postgres import ROOT, fresh_database, setup_django_on_postgres
+from _cohort import analysed, completed_cohort, peak_rss_mib, ready
+from _postgres import ROOT, setup_django_on_postgres
 
 FORMATS = ("tidy", "wide", "items")
 TODAY = dt.date(2026, 6, 1)
 
 
 def build(size: int) -> None:
-    from django.db import connection
     from django.utils import timezone
 
-    from outcomes.followups.models import Visit
     from outcomes.instruments.definitions import INSTRUMENTS
     from outcomes.instruments.models import Instrument, Response, Score, decimal_of, exact_of
     from outcomes.instruments.scoring import NUMERIC_SCORE_KEYS, score
     from outcomes.instruments.services import refresh_visit_scores
-    from patients.demo import ensure_demo_study
-    from tests.factories import bulk_cohort
 
-    fresh_database()
-    study = ensure_demo_study()
-    bulk_cohort(study, size, today=TODAY)
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            UPDATE patients_patient
-               SET sex = CASE WHEN random() < 0.5 THEN 'female' ELSE 'male' END,
-                   age_at_enrolment = 25 + floor(random() * 70),
-                   bmi = round((18 + random() * 22)::numeric, 1),
-                   baseline_opioid_mme = (ARRAY[0, 0, 15, 30, 45, 60, 90])[
-                       1 + floor(random() * 7)::int]
-             WHERE study_id = %s""", [study.pk])
+    _, visits = completed_cohort(size, today=TODAY, age_span=70, doses_at_baseline=True)
+    done = [pk for pk, _, _ in visits]
     rng = random.Random(16)
     instruments = {i.code: i for i in Instrument.objects.all()}
     now = timezone.now()
-    done = list(Visit.objects.filter(enrolment__study=study, window_close_date__lt=TODAY)
-                .values_list("pk", flat=True))
-    Visit.objects.filter(pk__in=done).update(status="completed", completed_at=now)
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            UPDATE followups_visit v
-               SET opioid_mme = round(p.baseline_opioid_mme * (0.5 + random())::numeric, 1)
-              FROM patients_enrolment en, patients_patient p
-             WHERE en.id = v.enrolment_id AND p.id = en.patient_id AND v.status = 'completed'""")
 
     def answers(code: str) -> dict[str, int | None]:
         given = {item.code: rng.randint(item.min_value, item.max_value)
@@ -96,8 +74,7 @@ def build(size: int) -> None:
                                       exact=exact_of(value), scoring_version=version))
         Score.objects.bulk_create(rows, batch_size=10000)
         refresh_visit_scores(visit_ids=chunk)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    analysed()
 
 
 def cpu_seconds(pid: int | None = None) -> float:
@@ -142,15 +119,6 @@ def measure(fmt: str, traced: bool) -> dict:
             "mib": size / 2**20, "rss_mib": peak_rss_mib(), "traced_mib": peak}
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident memory (VmHWM: not inherited across exec)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["--measure"]:
@@ -160,18 +128,12 @@ def main() -> None:
     setup_django_on_postgres()
     from outcomes.followups.models import Visit
     from outcomes.instruments.models import Response
-    from patients.models import Enrolment
 
     reuse, traced = "--reuse" in args, "--traced" in args
     sizes = [int(a) for a in args if not a.startswith("--")] or [10_000, 100_000]
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.1f}")
     for size in sizes:
-        started = time.perf_counter()
-        if reuse and Enrolment.objects.count() == size:
-            built = "reused"
-        else:
-            build(size)
-            built = f"built in {time.perf_counter() - started:.0f} s"
+        built = ready(size, build, reuse=reuse)
         print(f"{size:>8,} patients: {Visit.objects.count():,} visits, "
               f"{Visit.objects.filter(status='completed').count():,} completed, "
               f"{Response.objects.count():,} responses ({built})", flush=True)

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _postgres import fresh_database, setup_django_on_postgres
+from _cohort import analysed, completed_cohort, peak_rss_mib, ready
+from _postgres import setup_django_on_postgres
 
 setup_django_on_postgres()
 
@@ -44,9 +45,7 @@ from outcomes.instruments.models import (  # noqa: E402
     Score,
 )
 from outcomes.instruments.services import refresh_visit_scores  # noqa: E402
-from patients.demo import ensure_demo_study  # noqa: E402
-from patients.models import Enrolment, Patient  # noqa: E402
-from tests.factories import bulk_cohort  # noqa: E402
+from patients.models import Patient  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
 CODES = {"odi": ("odi",), "nrs11": ("nrs",), "eq5d3l": ("eq5d_index_uk", "eq5d_index_us",
@@ -55,36 +54,12 @@ CODES = {"odi": ("odi",), "nrs11": ("nrs",), "eq5d3l": ("eq5d_index_uk", "eq5d_i
 
 
 def build(size: int):
-    fresh_database()
-    study = ensure_demo_study()
-    bulk_cohort(study, size, today=TODAY)
+    study, done = completed_cohort(size, today=TODAY, age_span=60, doses_at_baseline=False)
     rng = random.Random(3)
-    with connection.cursor() as cursor:
-        # Covariates as a real cohort has them, so the subgroups and regressions run.
-        cursor.execute("""
-            UPDATE patients_patient
-               SET sex = CASE WHEN random() < 0.5 THEN 'female' ELSE 'male' END,
-                   age_at_enrolment = 25 + floor(random() * 60),
-                   bmi = round((18 + random() * 22)::numeric, 1),
-                   baseline_opioid_mme = (ARRAY[0, 0, 15, 30, 45, 60, 90])[
-                       1 + floor(random() * 7)::int]
-             WHERE study_id = %s""", [study.pk])
     instruments = {i.code: i for i in Instrument.objects.all()}
     rules = list(ResponderRule.objects.filter(study=study))
     baseline = TimePoint.objects.get(study=study, is_baseline=True)
     now = timezone.now()
-    done = list(Visit.objects.filter(enrolment__study=study, window_close_date__lt=TODAY)
-                .values_list("pk", "enrolment_id", "timepoint_id"))
-    Visit.objects.filter(pk__in=[v[0] for v in done]).update(status="completed",
-                                                            completed_at=now)
-    with connection.cursor() as cursor:
-        # The dose reported at each completed follow-up: the baseline dose, changed.
-        cursor.execute("""
-            UPDATE followups_visit v
-               SET opioid_mme = round(p.baseline_opioid_mme * (0.5 + random())::numeric, 1)
-              FROM patients_enrolment en, patients_patient p
-             WHERE en.id = v.enrolment_id AND p.id = en.patient_id
-               AND v.status = 'completed' AND v.timepoint_id <> %s""", [baseline.pk])
     for start in range(0, len(done), 20000):
         chunk = done[start:start + 20000]
         responses = Response.objects.bulk_create(
@@ -105,25 +80,8 @@ def build(size: int):
                                                 "not_evaluable"]))
             for _, enrolment, tp in chunk if tp != baseline.pk for rule in rules]
         ResponderStatus.objects.bulk_create(statuses, batch_size=10000)
-    with connection.cursor() as cursor:
-        # What autovacuum does for a live database after a bulk load.
-        cursor.execute("VACUUM ANALYZE")
+    analysed()
     return study
-
-
-def peak_rss_mib() -> float:
-    """Return this process's peak resident memory. Linux's VmHWM, not ru_maxrss: a child
-    inherits its parent's ru_maxrss across fork and exec (the builder's, here)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(runs: int) -> dict:
@@ -168,12 +126,7 @@ def main() -> None:
     print(f"database: {connection.vendor}, {os.cpu_count()} cores")
     best = {}
     for size in sizes:
-        started = time.perf_counter()
-        if reuse and Enrolment.objects.count() == size:
-            built = "reused"
-        else:
-            build(size)
-            built = f"built in {time.perf_counter() - started:.0f} s"
+        built = ready(size, build, reuse=reuse)
         visits = Visit.objects.filter(status="completed").count()
         print(f"{size:>8,} patients, {visits:>7,} completed visits, "
               f"{Patient.objects.exclude(bmi=None).count():,} with BMI ({built})")

@@ -3,7 +3,8 @@ wide file for SPSS and Stata; and the identified file, for data managers alone.
 
 De-identified by default: patients by study code, ages in whole years with 90 and over
 top-coded as 90 ("90 or older"), every date a study day (days from the index date, the
-day of the index date being day 0), no free text (no names, contacts, reasons or notes).
+day of the index date being day 0), no free text (no names, contacts, reasons or notes;
+the tidy file's ``missing_detail`` is a scoring rule's own words, never a person's).
 
 1. The study's schedule is read once: time points in order (``timepoint_order`` 1, 2,
    … by target day), the instruments each asks, and the scores each instrument reports
@@ -63,7 +64,7 @@ SOURCES = tuple(Response.Source)
 
 TIDY_COLUMNS = ("patient", "arm", "site", "timepoint", "timepoint_order", "study_day",
                 "score", "value", "missing_reason", "scoring_version", "source",
-                "target_day", "visit_status", "out_of_window",
+                "missing_detail", "target_day", "visit_status", "out_of_window", "due",
                 "sex", "age", "bmi", "baseline_opioid_mme", "status")
 ITEM_COLUMNS = ("patient", "arm", "site", "timepoint", "timepoint_order", "study_day",
                 "instrument", "instrument_version", "item", "item_order", "value", "source")
@@ -343,15 +344,48 @@ def opioid_dose(visit: tuple | None, point: ScheduledPoint, patient: PatientData
 
 # --- tidy ----------------------------------------------------------------------------------
 
-def tidy_lines(context: Context, patients: Iterable[PatientData]) -> Iterator[str]:
+class NotScorableReasons:
+    """Why each not-scorable score of a batch's completed responses is so, read when the
+    first such cell asks (one query for the batch; none for a batch without one).
+
+    The reasons are the scoring rules' own words, stored with the response
+    (``Response.not_scorable``: "2 sections unanswered; at most 1 allowed"), not free text.
+    """
+
+    def __init__(self, study, enrolments, patients: list[PatientData]):
+        self.study, self.enrolments, self.patients = study, enrolments, patients
+        self.found: dict[tuple[int, str], dict[str, str]] | None = None
+
+    def __call__(self, visit_id: int, instrument: str, key: str) -> str:
+        if self.found is None:
+            self.found = {}
+            if self.patients:
+                codes = [patient.code for patient in self.patients]
+                # The batch as patient_batches chose it: a range of codes within the
+                # scope, which walks the indexes (a list of ids would scan the tables).
+                for visit, code, reasons in (Response.objects.filter(
+                        visit__enrolment__patient__study=self.study,
+                        visit__enrolment__in=self.enrolments.filter(study=self.study),
+                        visit__enrolment__patient__code__gte=min(codes),
+                        visit__enrolment__patient__code__lte=max(codes),
+                        state=Response.State.COMPLETED)
+                        .exclude(not_scorable={}).order_by()
+                        .values_list("visit_id", "instrument__code", "not_scorable")):
+                    self.found[(visit, code)] = reasons
+        return self.found.get((visit_id, instrument), {}).get(key, "")
+
+
+def tidy_lines(context: Context, patients: Iterable[PatientData],
+               reasons: NotScorableReasons | None = None) -> Iterator[str]:
     """Yield a line for every scheduled cell: patient × time point × score of the
-    instruments asked there (and opioid use), its value or the reason it has none.
+    instruments asked there (and opioid use), its value or the reason it has none, and
+    for a score too blank to compute, the scoring rule's words (``missing_detail``).
 
     Each line is put together from pieces made safe once (``csv_fields``): a patient's
     columns, a time point's, a scoring version's; the rest are numbers and codes.
     """
     today = context.today
-    text_of: dict[str, str] = {}  # scoring version → its cell, made safe once
+    text_of: dict[str, str] = {}  # a scoring version or reason → its cell, made safe once
 
     def cell_text(value: str) -> str:
         found = text_of.get(value)
@@ -367,10 +401,18 @@ def tidy_lines(context: Context, patients: Iterable[PatientData]) -> Iterator[st
             visit = patient.visits.get(point.pk)
             values = patient.scores.get(visit[0]) if visit else None
             fixed = f"{point.target_day},{visit[3] if visit else ''}"
+            # Due as the results decide it: the visit has data (a VisitScores row), or its
+            # window closed before today; else its patient is pending there.
+            if values is not None:
+                due = "1"
+            else:
+                close = visit[4] if visit else patient.index_date + dt.timedelta(
+                    days=point.target_day + point.window_after_days)
+                due = "1" if close < today else "0"
             reason_here = ""  # the visit's own reason, worked out once, when needed
             cells: dict[str, tuple] = {}  # instrument → what its response says
             for key, instrument in keys:
-                value = reason = version = source = out_of_window = day = ""
+                value = reason = version = source = out_of_window = day = detail = ""
                 if instrument is None:  # opioid use
                     dose = opioid_dose(visit, point, patient)
                     if dose is not None:
@@ -406,9 +448,15 @@ def tidy_lines(context: Context, patients: Iterable[PatientData]) -> Iterator[st
                         # A completed response whose score is null (too many blank items;
                         # or a score VisitScores does not hold) is data, not scorable.
                         value = score_text(number)
-                        reason = "" if number is not None else "not_scorable"
+                        if number is None:
+                            reason = "not_scorable"
+                            why = reasons(visit[0], instrument.code, key) if reasons else ""
+                            detail = cell_text(why) if why else ""
+                        else:
+                            reason = ""
                 yield (f"{head},{point_text},{point.order},{day},{key},{value},{reason},"
-                       f"{version},{source},{fixed},{out_of_window},{tail}{LINE_END}")
+                       f"{version},{source},{detail},{fixed},{out_of_window},{due},{tail}"
+                       f"{LINE_END}")
 
 
 def tidy_stream(study, enrolments) -> Iterator[str]:
@@ -416,7 +464,7 @@ def tidy_stream(study, enrolments) -> Iterator[str]:
     context = Context(study)
     yield csv_fields(TIDY_COLUMNS) + LINE_END
     for batch in patient_batches(study, enrolments):
-        yield "".join(tidy_lines(context, batch))
+        yield "".join(tidy_lines(context, batch, NotScorableReasons(study, enrolments, batch)))
 
 
 # --- items ---------------------------------------------------------------------------------
@@ -725,6 +773,13 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
             add("tidy", column, label="How the questionnaire was answered", type="code",
                 values=_labels((s.value, s.label) for s in SOURCES),
                 missing="empty: not answered, or opioid use")
+        elif column == "missing_detail":
+            add("tidy", column, label="Why a not-scorable score could not be computed: the "
+                "scoring rule's own words, stored with the response (e.g. \"2 sections "
+                "unanswered; at most 1 allowed\", \"global03 unanswered; all four items are "
+                "needed\")", type="text",
+                missing="empty unless missing_reason is not_scorable (and empty then for a "
+                        "response stored before reasons were kept)")
         elif column == "target_day":
             add("tidy", column, label="The time point's target day after the index date",
                 type="integer", unit="days", missing="never empty")
@@ -735,6 +790,12 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
         elif column == "out_of_window":
             add("tidy", column, label="Answered outside the visit's window", type="integer",
                 values="1 = yes; 0 = no", missing="empty: not answered")
+        elif column == "due":
+            add("tidy", column, label="The visit is due on the day of the export: it has "
+                "data, or its window has closed (the results' intention-to-treat "
+                "denominator counts the patients whose visit is due; the others are "
+                "pending)", type="integer", values="1 = due; 0 = not yet due",
+                missing="never empty")
     for column in wide_columns(schedule):
         if column in common:
             add("wide", column, **common[column])

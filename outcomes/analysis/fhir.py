@@ -156,7 +156,10 @@ def _answer(item, code: str, version: str, value: int) -> dict:
 def _score_code(spec) -> dict:
     coding = [{"system": SCORES_SYSTEM, "code": spec.key, "display": spec.label}]
     if spec.loinc:
-        coding.append({"system": LOINC, "code": spec.loinc})
+        loinc = {"system": LOINC, "code": spec.loinc}
+        if spec.loinc_display:
+            loinc["display"] = spec.loinc_display
+        coding.append(loinc)
     return {"coding": coding, "text": spec.label}
 
 

@@ -331,14 +331,17 @@ def refresh_study_responder_statuses(*, study_id: int, enrolment_ids: Iterable[i
 
 
 def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
-                          batch_size: int = 1000) -> Iterator[list[tuple]]:
+                          batch_size: int = 1000,
+                          known: Mapping[int, TimepointScores] | None = None,
+                          ) -> Iterator[list[tuple]]:
     """Yield the responder statuses of these enrolments, a batch of enrolments at a time.
 
     Each row is (enrolment_id, timepoint_id, rule_id, verdict, reason, change): every
     follow-up time point's scores against the baseline's, exactly, under every rule of
     the study; a score not scorable (SPEC 3.7) makes its rules not evaluable with the
     reason. Callers write them (``refresh_study_responder_statuses``; an import's bulk
-    writer).
+    writer). ``known``: the enrolments' scores as ``timepoint_scores`` would read them,
+    from a caller that holds them already (an import, which has just scored them).
     """
     from outcomes.followups.models import TimePoint
 
@@ -354,7 +357,7 @@ def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
     without_followup: dict[tuple, dict] = {}
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size]
-        found = timepoint_scores(batch)
+        found = timepoint_scores(batch) if known is None else known
         rows = []
         for enrolment_id in batch:
             scores = found.get(enrolment_id) or TimepointScores()

@@ -12,10 +12,12 @@
    before enrolment or in the future (errors), outside the visit's window (imported,
    flagged, warned), and its scores (not scorable: imported, warned, SPEC 3.7). A
    response already stored identically is skipped, so a second import changes nothing.
-   Responses, scores and audit records are written a batch at a time.
+   Responses, scores and audit records are written a batch at a time; so are a new
+   patient's ``VisitScores`` and responder statuses once its last response is written,
+   from the scores just computed (the answers come sorted by patient), not read back.
 5. Any problem anywhere refuses the import: the transaction rolls back and nothing is
    written. Otherwise visits whose every instrument is answered become completed, and
-   their ``VisitScores`` and the patients' responder statuses are computed in batches.
+   the patients there before have their ``VisitScores`` and statuses brought up to date.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from outcomes.instruments.scoring import (
     describe_not_scorable,
     score_response,
 )
+from outcomes.instruments.selectors import TimepointScores
 from outcomes.instruments.services import (
     answered_at,
     complete_answered_visits,
@@ -62,7 +65,6 @@ from outcomes.instruments.services import (
     refresh_visit_scores,
     responder_status_rows,
     scoring_options,
-    visit_score_values,
 )
 
 from ..models import STUDY_DATE_RANGE, Contact, Enrolment, Patient, Site, Study
@@ -129,6 +131,14 @@ class Slot:
     visit_id: int | None = None
     enrolment_id: int | None = None
     new: bool = False
+
+
+@dataclass
+class _Kept:
+    """What is kept of a new patient's scoring until its last response is written."""
+
+    scores: TimepointScores
+    visits: dict[int, list]  # visit id → [timepoint id, *its RESULT_SCORES floats]
 
 
 @dataclass
@@ -224,7 +234,10 @@ class _Import:
         self.counts = defaultdict(int)
         self.pending: list[_Pending] = []
         self.touched_visits: set[int] = set()
-        self.new_visits: set[int] = set()
+        #: A new patient's scores, kept from the scoring (not read back) until its last
+        #: response is written, then written as its visits' ``VisitScores`` rows and its
+        #: responder statuses, and dropped: a batch's patients at a time.
+        self.kept: dict[int, _Kept] = {}
         self.old_visits: set[int] = set()
         self.touched_enrolments: set[int] = set()
         self.new_enrolments: set[int] = set()
@@ -244,7 +257,7 @@ class _Import:
         patients.clear()  # their rows are written (or planned); the answers come next
         for group in stage.groups():
             self.check_response(group, writing=writing and not self.report.problem_count)
-        self.flush()
+        self.flush(last=True)
         if self.report.problem_count:
             raise ImportRefused(self.report.problem_lines())
         self.finish()
@@ -612,10 +625,17 @@ class _Import:
         if len(self.pending) >= BATCH_RESPONSES:
             self.flush()
 
-    def flush(self) -> None:
-        """Write the pending responses (skipping those already stored identically)."""
+    def flush(self, *, last: bool = False) -> None:
+        """Write the pending responses (skipping those already stored identically), and
+        the responder statuses of the new patients whose responses are now all written
+        (the answers come sorted by patient: all but the batch's last patient, unless
+        ``last``)."""
         pending, self.pending = self.pending, []
-        if not pending or self.report.problem_count:
+        if self.report.problem_count:
+            return
+        if not pending:
+            if last:
+                self.write_kept(set(self.kept))
             return
         live = {}
         again = [p.slot.visit_id for p in pending if p.existed]
@@ -641,7 +661,7 @@ class _Import:
                         " response; correct it in the app, with a reason")
                 continue
             new.append(p)
-        if self.report.problem_count or not new:
+        if self.report.problem_count:
             return
         now, completed = self.now, Response.State.COMPLETED
         ids = self.bulk.insert(Response, RESPONSE_FIELDS, [
@@ -664,43 +684,80 @@ class _Import:
                           "completed_at": str(p.completed_at), "out_of_window": p.late,
                           "not_scorable": p.scored.not_scorable}), ""))
             self.touched_visits.add(p.slot.visit_id)
-            (self.new_visits if p.slot.new else self.old_visits).add(p.slot.visit_id)
+            if not p.slot.new:
+                self.old_visits.add(p.slot.visit_id)
             self.touched_enrolments.add(p.slot.enrolment_id)
+            if p.slot.new:  # a visit of a patient new in this import
+                self.keep(p)
         self.bulk.insert(Score, SCORE_FIELDS, scores)
         self.bulk.insert(AuditRecord, AUDIT_FIELDS, records)
         self.counts["responses_created"] += len(new)
+        done = set(self.kept)
+        if not last:
+            done.discard(pending[-1].slot.enrolment_id)  # its next response may follow
+        self.write_kept(done)
 
-    # 5. Visits completed, visit scores and responder statuses, in batches --------------
+    def keep(self, p: _Pending) -> None:
+        """Keep a new patient's response's scores as the database would give them back:
+        ``VisitScores``' floats (``float(Fraction(exact))`` is ``float(value)``) and
+        ``selectors.timepoint_scores``' exact values and reasons."""
+        slot = p.slot
+        values = p.scored.values
+        kept = self.kept.get(slot.enrolment_id)
+        if kept is None:
+            kept = self.kept[slot.enrolment_id] = _Kept(TimepointScores(), {})
+        row = kept.visits.get(slot.visit_id)
+        if row is None:
+            row = kept.visits[slot.visit_id] = [slot.timepoint_id,
+                                                *([None] * len(RESULT_SCORES))]
+        for n, code in enumerate(RESULT_SCORES, start=1):
+            value = values.get(code)
+            if value is not None:
+                row[n] = float(value)
+        if p.scored.not_scorable:
+            kept.scores.not_scorable[slot.timepoint_id].update(p.scored.not_scorable)
+        for code, value in values.items():
+            if value is not None and code in NUMERIC_SCORE_KEYS:
+                # An int or a Fraction, as the scorer gave it: the rules read either
+                # exactly (responders.exact_value), as they read the stored text.
+                kept.scores.values[slot.timepoint_id][code] = value
+
+    def write_kept(self, enrolment_ids: set[int]) -> None:
+        """Insert these new patients' visit scores and responder statuses, from what was
+        kept of their scoring; drop it."""
+        if not enrolment_ids:
+            return
+        kept = {pk: self.kept.pop(pk) for pk in sorted(enrolment_ids)}
+        self.bulk.insert(VisitScores, ("visit_id", "enrolment_id", "timepoint_id",
+                                       *RESULT_SCORES), [
+            (visit, enrolment, *row) for enrolment, found in kept.items()
+            for visit, row in sorted(found.visits.items())
+        ])
+        scores = {pk: found.scores for pk, found in kept.items()}
+        for rows in responder_status_rows(study_id=self.study.pk, enrolment_ids=scores,
+                                          known=scores):
+            self.bulk.insert(ResponderStatus, STATUS_FIELDS,
+                             [(*row, self.now) for row in rows])
+
+    # 5. Visits completed; the scores and verdicts of patients there before ----------
 
     def finish(self) -> None:
-        """Complete the visits now fully answered; compute their scores and verdicts.
+        """Complete the visits now fully answered; bring the other patients' scores and
+        verdicts up to date.
 
-        Visits and patients new in this import have no ``VisitScores`` or responder
-        status yet: theirs are inserted in bulk. Those that were there before go through
-        the services' upsert, as any other change to them would.
+        The patients new in this import have their ``VisitScores`` and responder
+        statuses already, written in bulk as their last response was (``write_kept``).
+        Those that were there before go through the services' upsert, as any other change
+        to them would.
         """
         if not self.touched_visits:
             return
         complete_answered_visits(visit_ids=self.touched_visits)
-        visit_ids = sorted(self.new_visits)
-        owner = {slot.visit_id: (slot.enrolment_id, slot.timepoint_id)
-                 for slot in self.slots.values() if slot.visit_id in self.new_visits}
-        for start in range(0, len(visit_ids), 2000):
-            values = visit_score_values(visit_ids[start:start + 2000])
-            self.bulk.insert(VisitScores, ("visit_id", "enrolment_id", "timepoint_id",
-                                           *RESULT_SCORES), [
-                (pk, *owner[pk], *(found.get(code) for code in RESULT_SCORES))
-                for pk, found in values.items()
-            ])
         if self.old_visits:
             refresh_visit_scores(visit_ids=self.old_visits)
-        new = self.touched_enrolments & self.new_enrolments
-        for rows in responder_status_rows(study_id=self.study.pk, enrolment_ids=new):
-            self.bulk.insert(ResponderStatus, STATUS_FIELDS,
-                             [(*row, self.now) for row in rows])
-        if self.touched_enrolments - new:
-            refresh_study_responder_statuses(study_id=self.study.pk,
-                                             enrolment_ids=self.touched_enrolments - new)
+        old = self.touched_enrolments - self.new_enrolments
+        if old:
+            refresh_study_responder_statuses(study_id=self.study.pk, enrolment_ids=old)
 
 
 PATIENT_FIELDS = ("study_id", "code", "sex", "age_at_enrolment", "bmi", "baseline_opioid_mme",

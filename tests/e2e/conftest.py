@@ -2,6 +2,8 @@
 
 Each fixture skips with a reason when its service is missing, or fails when
 ``OUTCOMES_REQUIRE_SERVICES=1`` (CI), so these tests never pass vacuously there.
+The browser tests share ``browser`` (headless Chromium), ``press`` (a button by the
+keyboard) and ``login`` (a demo staff user signed in through the login form).
 """
 
 from __future__ import annotations
@@ -17,13 +19,57 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections
 
 from tests.conftest import service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("OUTCOMES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (the system's), through Playwright's sync API."""
+    if not Path(CHROMIUM).exists():
+        service_missing("Chromium is not installed at /usr/bin/chromium")
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield browser
+        browser.close()
+        # Playwright's sync API runs the test in its own context, so Django opened the
+        # test's database connection there; close it here, or it outlives the session
+        # and the test database cannot be dropped.
+        connections.close_all()
+
+
+def press(page, button: str) -> None:
+    """Activate a button from the keyboard (a mouse click right after a full-page
+    screenshot can land on stale coordinates in headless Chromium)."""
+    page.get_by_role("button", name=button).focus()
+    page.keyboard.press("Enter")
+
+
+@pytest.fixture
+def login(live_server):
+    """``login(page, username)``: sign a demo staff user in on ``page`` through the login
+    form, as a person does (the button by the keyboard), and wait for the home page."""
+    from patients.demo import DEMO_PASSWORD
+
+    def sign_in(page, username: str) -> None:
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", DEMO_PASSWORD)
+        press(page, "Log in")
+        page.wait_for_selector("text=Studies")
+
+    return sign_in
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -29,8 +29,7 @@ from tests.e2e.a11y import (
     button_contrasts,
     describe,
 )
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser_questionnaire import browser, press  # noqa: F401 (the fixture)
+from tests.e2e.conftest import ARTIFACTS, press
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -248,7 +247,7 @@ def _check(page, spec: Page, lang: str, findings: Findings) -> None:
                      f"two lines: {', '.join(codes[:8])}{' …' if len(codes) > 8 else ''}")
 
 
-def test_every_page_type_meets_wcag_21_aa_in_english_and_spanish(live_server, browser):  # noqa: F811
+def test_every_page_type_meets_wcag_21_aa_in_english_and_spanish(live_server, browser):
     from django.db import connection
 
     if connection.vendor != "sqlite":
@@ -315,7 +314,7 @@ BAD_PAGE = """<!doctype html><html lang="en"><head><title>Bad</title></head><bod
 </main></body></html>"""
 
 
-def test_the_checks_find_an_unlabelled_input_and_unreadable_buttons(browser):  # noqa: F811
+def test_the_checks_find_an_unlabelled_input_and_unreadable_buttons(browser):
     page = browser.new_page()
     page.set_content(BAD_PAGE)
     assert broken_codes(page) == ["DEMO-0001"]

@@ -2,62 +2,29 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.db import connections
 
-from tests.conftest import service_missing
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        service_missing("Chromium is not installed at /usr/bin/chromium")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
-        # The test's database connection was opened in Playwright's context: close it,
-        # or it outlives the session and the test database cannot be dropped.
-        connections.close_all()
-
-
-def log_in(page, base: str) -> None:
-    from patients.demo import DEMO_PASSWORD
-
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", "coordinator")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").focus()
-    page.keyboard.press("Enter")
-    page.wait_for_selector("text=Studies")
 
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def test_a_coordinator_finds_a_patient_by_name_and_arm_and_opens_them(live_server, browser):
+def test_a_coordinator_finds_a_patient_by_name_and_arm_and_opens_them(
+    live_server, browser, login
+):
     from patients.demo import load_demo
 
     load_demo(size=30)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport=DESKTOP)
-    log_in(page, live_server.url)
+    login(page, "coordinator")
     page.get_by_role("link", name="BMC-LBP").first.click()
     page.wait_for_selector("text=Completion by reminder channel")
     page.screenshot(path=str(ARTIFACTS / "dashboard-nav-1280.png"))

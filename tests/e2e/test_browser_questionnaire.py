@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from outcomes.followups.links import survey_url
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import Response, Score
-from tests.conftest import service_missing
 from tests.e2e.a11y import assert_buttons_readable, backdrop, contrast, parse_colour, styles
+from tests.e2e.conftest import ARTIFACTS, press
 from tests.factories import enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
-
-
-def press(page, button: str) -> None:
-    """Activate a button from the keyboard (a mouse click right after a full-page
-    screenshot can land on stale coordinates in headless Chromium)."""
-    page.get_by_role("button", name=button).focus()
-    page.keyboard.press("Enter")
 
 
 def snapshot(page, name: str, viewport=PHONE) -> None:
@@ -47,31 +33,19 @@ def snapshots(page, name: str) -> None:
     page.set_viewport_size(PHONE)
 
 
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        service_missing("Chromium is not installed at /usr/bin/chromium")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
+def enrolled_today(study, code: str):
+    """A patient whose index date is today: the baseline visit is open now."""
+    from django.utils import timezone
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield browser
-        browser.close()
-        # Playwright's sync API runs the test in its own context, so Django opened the
-        # test's database connection there; close it here, or it outlives the session
-        # and the test database cannot be dropped.
-        connections.close_all()
+    today = timezone.now().date()
+    return enrol(study, code, index_date=today, today=today)
 
 
 def test_a_patient_fills_the_baseline_visit_on_a_phone_keyboard_only_for_the_pain_scale(
     study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
-    from django.utils import timezone
-
-    today = timezone.now().date()
-    enrolment = enrol(study, "B-001", index_date=today, today=today)
+    enrolment = enrolled_today(study, "B-001")
     visit = enrolment.visits.get(timepoint__code="baseline")
     url = survey_url(visit=visit)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -163,10 +137,7 @@ def test_a_patient_on_a_phone_saves_half_way_comes_back_fixes_an_error_and_submi
     study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
-    from django.utils import timezone
-
-    today = timezone.now().date()
-    enrolment = enrol(study, "B-002", index_date=today, today=today)
+    enrolment = enrolled_today(study, "B-002")
     visit = enrolment.visits.get(timepoint__code="baseline")
     url = survey_url(visit=visit)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -317,10 +288,7 @@ def test_the_other_pages_a_patient_may_meet_in_spanish_and_english(
     study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
-    from django.utils import timezone
-
-    today = timezone.now().date()
-    enrolment = enrol(study, "B-003", index_date=today, today=today)
+    enrolment = enrolled_today(study, "B-003")
     url = survey_url(visit=enrolment.visits.get(timepoint__code="baseline"))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     spanish = browser.new_page(viewport=PHONE, extra_http_headers={"Accept-Language": "es"})
@@ -372,17 +340,13 @@ def test_the_other_pages_a_patient_may_meet_in_spanish_and_english(
     snapshots(page, "survey-8-not-active")
 
 
-def test_the_coordinator_workspace_renders_in_chromium(live_server, browser, settings):
-    from patients.demo import DEMO_PASSWORD, load_demo
+def test_the_coordinator_workspace_renders_in_chromium(live_server, browser, login, settings):
+    from patients.demo import load_demo
 
     load_demo(size=12)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "coordinator")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    press(page, "Log in")
-    page.wait_for_selector("text=Studies")
+    page = browser.new_page(viewport=DESKTOP)
+    login(page, "coordinator")
     page.goto(f"{live_server.url}/studies/BMC-LBP/?list=missed")
     page.wait_for_selector("text=Completion by reminder channel")
     assert page.locator("tbody tr").count() > 1
@@ -393,17 +357,13 @@ def test_the_coordinator_workspace_renders_in_chromium(live_server, browser, set
     page.screenshot(path=str(ARTIFACTS / "coordinator-patient.png"), full_page=True)
 
 
-def test_the_clinicians_pages_render_in_chromium(live_server, browser):
-    from patients.demo import DEMO_PASSWORD, load_demo
+def test_the_clinicians_pages_render_in_chromium(live_server, browser, login):
+    from patients.demo import load_demo
 
     load_demo(size=16)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "clinician")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    press(page, "Log in")
-    page.wait_for_selector("text=Studies")
+    page = browser.new_page(viewport=DESKTOP)
+    login(page, "clinician")
     page.goto(f"{live_server.url}/studies/BMC-LBP/patients/DEMO-0001/outcomes/")
     page.wait_for_selector("text=Responder status")
     assert page.locator("svg.chart").count() == 8  # the 7 scores the schedule asks, opioid use

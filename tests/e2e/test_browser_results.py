@@ -17,7 +17,6 @@ from axe_playwright_python.base import AXE_SCRIPT
 
 from tests.e2e.a11y import assert_buttons_readable, axe_violations, describe
 from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser_questionnaire import browser, press  # noqa: F401 (the fixture)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,18 +50,16 @@ def _expected_pieces(results: dict, rule: str, timepoint: str, arm: str) -> list
     return pieces
 
 
-def test_the_results_page_reads_as_a_paper_at_desktop_and_phone_width(live_server, browser):  # noqa: F811
-    from patients.demo import DEMO_PASSWORD, load_demo
+def test_the_results_page_reads_as_a_paper_at_desktop_and_phone_width(
+    live_server, browser, login
+):
+    from patients.demo import load_demo
 
     load_demo(size=40)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(viewport=WIDTHS[1280])
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "clinician")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    press(page, "Log in")
-    page.wait_for_selector("text=Studies")
+    login(page, "clinician")
     url = f"{live_server.url}/studies/BMC-LBP/results/"
     results = json.loads(context.request.get(f"{url}?format=json").text())
     assert results["primary_comparisons"], "the demo names its primary comparisons"

@@ -9,8 +9,7 @@ import pytest
 
 from outcomes.followups.models import Reminder, Visit
 from outcomes.instruments.models import Response, Score
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser_questionnaire import browser, press  # noqa: F401 (the fixture)
+from tests.e2e.conftest import ARTIFACTS, press
 from tests.factories import enrol
 from tests.integration.survey.conftest import EQ5D, ODI_10, PROMIS
 
@@ -40,11 +39,11 @@ def fill_instrument(page, prefix: str, answers: dict) -> None:
 
 
 def test_a_coordinator_fixes_contact_details_and_enters_a_late_paper_form(
-    live_server, browser, settings  # noqa: F811 (the imported fixture)
+    live_server, browser, login, settings
 ):
     from django.utils import timezone
 
-    from patients.demo import DEMO_PASSWORD, load_demo
+    from patients.demo import load_demo
 
     study = load_demo(size=4).study
     today = timezone.now().date()
@@ -57,11 +56,7 @@ def test_a_coordinator_fixes_contact_details_and_enters_a_late_paper_form(
                             channel="email", status="failed", last_error="mailbox unavailable")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport=DESKTOP)
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "coordinator")
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    press(page, "Log in")
-    page.wait_for_selector("text=Studies")
+    login(page, "coordinator")
 
     # 1. The failed-reminder list leads straight to the contact form.
     page.goto(f"{live_server.url}/studies/BMC-LBP/?list=failed")
@@ -121,11 +116,7 @@ def test_a_coordinator_fixes_contact_details_and_enters_a_late_paper_form(
 
     # 4. The clinician reads on the outcomes page how the visit was answered.
     clinician = browser.new_page(viewport=DESKTOP)
-    clinician.goto(f"{live_server.url}/accounts/login/")
-    clinician.fill("input[name=username]", "clinician")
-    clinician.fill("input[name=password]", DEMO_PASSWORD)
-    press(clinician, "Log in")
-    clinician.wait_for_selector("text=Studies")
+    login(clinician, "clinician")
     clinician.goto(f"{live_server.url}/studies/BMC-LBP/patients/E-PAPER/outcomes/")
     entries = clinician.locator("#staff-entries").inner_text()
     assert "Baseline: Paper form, entered by coordinator on" in entries

@@ -10,11 +10,7 @@ import pytest
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import Response
 from tests.e2e.a11y import contrast, flatten, parse_colour, styles
-from tests.e2e.conftest import ARTIFACTS
-from tests.e2e.test_browser_questionnaire import (  # noqa: F401 (the fixture)
-    browser,
-    press,
-)
+from tests.e2e.conftest import ARTIFACTS, press
 from tests.factories import enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,18 +45,6 @@ def assert_readable(page, where: str) -> int:
     return checked
 
 
-def log_in(browser, base: str, username: str):  # noqa: F811 (the imported fixture's name)
-    from patients.demo import DEMO_PASSWORD
-
-    page = browser.new_page(viewport=DESKTOP)
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    press(page, "Log in")
-    page.wait_for_selector("text=Studies")
-    return page
-
-
 def answer_by_link(visit) -> list[Response]:
     from outcomes.instruments.services import save_answers, submit_visit
     from tests.integration.survey.conftest import PAGES
@@ -75,7 +59,7 @@ def history(page) -> list[str]:
 
 
 def test_a_coordinator_pauses_then_withdraws_and_a_data_manager_voids_seeing_the_visit_first(
-    live_server, browser  # noqa: F811 (the imported fixture)
+    live_server, browser, login
 ):
     from django.utils import timezone
 
@@ -98,10 +82,11 @@ def test_a_coordinator_pauses_then_withdraws_and_a_data_manager_voids_seeing_the
     patient = f"{base}/studies/BMC-LBP/patients/E-STATUS/"
 
     # 1. A coordinator: every staff page's controls readable, the dashboard in words.
-    login = browser.new_page(viewport=DESKTOP)
-    login.goto(f"{base}/accounts/login/")
-    assert_readable(login, "login")
-    page = log_in(browser, base, "coordinator")
+    form = browser.new_page(viewport=DESKTOP)
+    form.goto(f"{base}/accounts/login/")
+    assert_readable(form, "login")
+    page = browser.new_page(viewport=DESKTOP)
+    login(page, "coordinator")
     for path in ("/", "/studies/BMC-LBP/patients/", "/studies/BMC-LBP/enrol/",
                  "/studies/BMC-LBP/patients/E-STATUS/contact/",
                  f"/studies/BMC-LBP/patients/E-STATUS/visits/"
@@ -151,7 +136,8 @@ def test_a_coordinator_pauses_then_withdraws_and_a_data_manager_voids_seeing_the
 
     # 4. A data manager opens the correction page from the outcomes page and reads what a
     # void does to the visit before voiding.
-    manager = log_in(browser, base, "datamanager")
+    manager = browser.new_page(viewport=DESKTOP)
+    login(manager, "datamanager")
     manager.goto(f"{base}/studies/BMC-LBP/patients/E-VOID/outcomes/")
     manager.locator("li", has_text="1 month · Oswestry Disability Index").get_by_role(
         "link", name="Correct").click()

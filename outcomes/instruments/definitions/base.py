@@ -58,7 +58,9 @@ class ScoreDef:
     stored values keep full precision); ``unit`` the UCUM code of the value (``%``, or
     an annotation such as ``{score}``: UCUM's way of saying "a count of points"), which
     FHIR and the data dictionary write; ``loinc`` the LOINC code of the score, where one
-    exists and has been checked against LOINC's own pages, else empty; ``bands``
+    exists and has been checked against LOINC's pages or an authoritative copy of them
+    (``library/README.md`` says where, for the built-ins), else empty, and
+    ``loinc_display`` that code's LOINC long common name (FHIR's display); ``bands``
     (upper bound, inclusive; label) in rising order, which add the output key
     ``<key>_band``.
 
@@ -82,6 +84,7 @@ class ScoreDef:
     decimals: int = 1
     unit: str = "{score}"
     loinc: str = ""
+    loinc_display: str = ""
     bands: tuple[tuple[Number, str], ...] = ()
     method: str = "sum"
     items: tuple[str, ...] = ()

@@ -49,7 +49,7 @@ OPTION_KEYS = ("value", "label")
 SCORE_KEYS = ("key", "label", "method", "items", "from", "max_missing", "direction",
               "bands", "table", "reverse", "reverse_items", "recode", "function",
               "missing_reason", "reported", "required", "decimals", "unit", "loinc",
-              "low", "high")
+              "loinc_display", "low", "high")
 BAND_KEYS = ("upto", "label")
 
 
@@ -360,6 +360,14 @@ class _Scores:
                 check.add(_join(path, "loinc"), f"not a LOINC code: {shown(loinc)}")
                 loinc = None
             ok = ok and loinc is not None
+        loinc_display = ""
+        if "loinc_display" in data:
+            loinc_display = check.text(_join(path, "loinc_display"), data["loinc_display"],
+                                       limit=255)
+            if loinc_display is not None and not loinc:
+                check.add(_join(path, "loinc_display"), "a LOINC name without a 'loinc' code")
+                loinc_display = None
+            ok = ok and loinc_display is not None
 
         inputs = self.inputs(path, data, method)
         if inputs is None:
@@ -379,7 +387,8 @@ class _Scores:
             return None
         parsed = ScoreDef(
             key, label, _plain(low), _plain(high), direction, decimals=decimals, unit=unit,
-            loinc=loinc, bands=bands, method=method, items=inputs.get("items", ()),
+            loinc=loinc, loinc_display=loinc_display, bands=bands, method=method,
+            items=inputs.get("items", ()),
             max_missing=inputs.get("max_missing", 0), source=inputs.get("source", ""),
             reverse=flags["reverse"], reverse_items=inputs.get("reverse_items", ()),
             recode=inputs.get("recode", ()), table=table, function=function or "",
@@ -1002,6 +1011,7 @@ def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
         ("decimals", score.decimals, 1),
         ("unit", score.unit, "{score}"),
         ("loinc", score.loinc, ""),
+        ("loinc_display", score.loinc_display, ""),
     ]
     for key, value, default in put:
         if value != default:

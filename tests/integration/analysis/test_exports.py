@@ -131,6 +131,8 @@ def test_each_cell_without_a_value_says_why(cohort):
     assert cell(rows, "E-001", "baseline", "nrs")["value"] == "7"
     # Answered at 3 months, but a GPH item blank: not scorable; GMH scored.
     assert cell(rows, "E-001", "m3", "gph_t")["missing_reason"] == "not_scorable"
+    assert cell(rows, "E-001", "m3", "gph_t")["missing_detail"] == (
+        "global03 unanswered; all four items are needed")  # SPEC 3.4: no proration
     assert cell(rows, "E-001", "m3", "gmh_t")["missing_reason"] == ""
     # The 3-month visit happened without the ODI; the 1-month window closed in February.
     assert cell(rows, "E-001", "m3", "odi")["missing_reason"] == "missed"
@@ -141,6 +143,38 @@ def test_each_cell_without_a_value_says_why(cohort):
     assert cell(rows, "E-002", "baseline", "nrs")["missing_reason"] == "voided"
     assert cell(rows, "E-002", "m6", "nrs")["missing_reason"] == "withdrawn"
     assert cell(rows, "E-002", "m12", "opioid_mme")["missing_reason"] == "withdrawn"
+
+
+def test_a_legacy_odi_with_two_blank_sections_says_why_it_is_not_scorable(study, tmp_path):
+    """As a data manager runs it: import a paper ODI with two sections left blank (the
+    study allows one), then export the tidy file and its dictionary."""
+    (tmp_path / "p.csv").write_text(PATIENTS.splitlines()[0] + "\n"
+                                    + "L-009,BMC,MAIN,female,61,27.4,30,2026-01-08,2026-01-15\n")
+    (tmp_path / "r.csv").write_text(
+        "patient,timepoint,instrument,item,value,completed_date\n"
+        # Sex life and travelling blank: 2 sections unanswered, more than the 1 allowed.
+        + rows_of("L-009", "baseline", "odi", ODI, [2, 2, 2, 2, 2, 2, 2, "", 1, ""],
+                  "2026-01-12")
+        + "L-009,baseline,nrs11,pain,6,2026-01-12\n")
+    warnings = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("import_study", study="BMC-LBP", patients=str(tmp_path / "p.csv"),
+                     responses=str(tmp_path / "r.csv"), stdout=StringIO(), stderr=warnings)
+    assert "ODI not scorable: 2 sections unanswered; at most 1 allowed" in warnings.getvalue()
+    rows = table(run("--format", "tidy"))
+    odi = cell(rows, "L-009", "baseline", "odi")
+    assert (odi["value"], odi["missing_reason"], odi["source"]) == ("", "not_scorable",
+                                                                    "import")
+    assert odi["missing_detail"] == "2 sections unanswered; at most 1 allowed"
+    # A scored cell and a missed one carry no detail; the detail sits after the stable
+    # columns, which keep their order.
+    assert cell(rows, "L-009", "baseline", "nrs")["missing_detail"] == ""
+    assert cell(rows, "L-009", "m1", "odi")["missing_detail"] == ""
+    assert list(rows[0])[:12] == [*list(exports.TIDY_COLUMNS)[:11], "missing_detail"]
+    described = {(r["file"], r["column"]): r for r in table(run("--format", "dictionary"))}
+    detail = described[("tidy", "missing_detail")]
+    assert "2 sections unanswered; at most 1 allowed" in detail["label"]
+    assert "not_scorable" in detail["missing"]
 
 
 def test_rows_are_in_schedule_order_not_alphabetical(cohort):

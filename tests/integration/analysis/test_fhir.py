@@ -202,10 +202,33 @@ def test_a_repeating_score_keeps_its_full_precision_in_json(study, tmp_path):
     assert odi["valueQuantity"]["value"] == 1600 / 45
 
 
-def test_a_loinc_code_of_the_definition_is_carried(imported, monkeypatch):
+def test_score_observations_carry_their_checked_loinc_codes(demo_bundle):
+    """Each code as LOINC names it (where each was read: the definition modules' comments).
+
+    Written out here, not read from the definitions, so a wrong or dropped code fails.
+    """
+    expected = {
+        "odi": ("97909-6", "Oswestry disability index score ODI"),
+        "nrs": ("72514-3", "Pain severity - 0-10 verbal numeric rating [Score] - Reported"),
+        "gph_t": ("71971-6", "PROMIS-10 Global Physical Health (GPH) score T-score"),
+        "gmh_t": ("71969-0", "PROMIS-10 Global Mental Health (GMH) score T-score"),
+    }
+    seen: dict[str, set] = {}
+    for observation in resources(demo_bundle, "Observation"):
+        ours, *others = observation["code"]["coding"]
+        loinc = {(c["code"], c["display"]) for c in others if c["system"] == "http://loinc.org"}
+        seen.setdefault(ours["code"], set()).update(loinc or {None})
+    assert {key: codes for key, codes in seen.items() if key in expected} == {
+        key: {code} for key, code in expected.items()}
+    # No LOINC term was found for the EQ-5D scores: they carry only the study's own code.
+    assert seen["eq5d_index_uk"] == {None}
+    assert errors(medplum_issues(demo_bundle)) == []
+    Bundle.parse_obj(demo_bundle)
+
+
+def test_a_loinc_code_without_a_display_is_written_without_one(imported, monkeypatch):
     nrs = INSTRUMENTS["nrs11"]
-    # The mechanism only: no LOINC code is shipped until checked against LOINC's pages.
-    spec = dataclasses.replace(nrs.scores[0], loinc="00000-0")
+    spec = dataclasses.replace(nrs.scores[0], loinc="00000-0", loinc_display="")
     monkeypatch.setitem(INSTRUMENTS, "nrs11", dataclasses.replace(nrs, scores=(spec,)))
     observation = next(o for o in resources(export(), "Observation")
                        if o["code"]["coding"][0]["code"] == "nrs")

@@ -75,6 +75,35 @@ def test_an_import_creates_patients_responses_scores_and_responder_status(study,
     assert Fraction(odi_base.exact) == 60
 
 
+@pytest.mark.parametrize("batch", [1, 2, 3, 2000])
+def test_statuses_and_visit_scores_kept_from_the_scoring_are_those_read_back(
+    study, files, monkeypatch, batch
+):
+    """The import writes each new patient's responder statuses and visit scores from the
+    scores it has just computed, when the patient's last response is written (batches
+    end mid-patient here); they are what the services compute from the stored scores."""
+    from outcomes.instruments.models import VisitScores
+    from outcomes.instruments.services import responder_status_rows, visit_score_values
+    from patients.imports import load
+
+    monkeypatch.setattr(load, "BATCH_RESPONSES", batch)
+    run_import(*files())
+    stored = set(ResponderStatus.objects.values_list(
+        "enrolment_id", "timepoint_id", "rule_id", "verdict", "reason", "change"))
+    enrolments = list(Enrolment.objects.values_list("pk", flat=True))
+    fresh = {row for rows in responder_status_rows(study_id=study.pk,
+                                                   enrolment_ids=enrolments)
+             for row in rows}
+    assert stored == fresh and len(stored) == 2 * 4 * study.responder_rules.count()
+    columns = [f.name for f in VisitScores._meta.get_fields()
+               if f.get_internal_type() == "FloatField"]
+    rows = {row[0]: dict(zip(columns, row[1:], strict=True))
+            for row in VisitScores.objects.values_list("visit_id", *columns)}
+    expected = {visit: {code: found.get(code) for code in columns}
+                for visit, found in visit_score_values(rows).items()}
+    assert rows == expected and len(rows) == 3
+
+
 def test_importing_the_same_files_again_changes_nothing(study, files):
     paths = files()
     run_import(*paths)

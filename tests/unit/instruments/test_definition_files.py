@@ -130,6 +130,10 @@ def test_every_problem_of_a_file_is_listed_at_once_by_key_path():
      "scores[0].table: missing (a lookup needs its table)"),
     (lambda d: d["scores"][0].update(method="answered_count"),
      "scores[0].from: missing (answered_count counts the answered items of the score it names)"),
+    (lambda d: d["scores"][0].update(loinc_display="PHQ-9 total score"),
+     "scores[0].loinc_display: a LOINC name without a 'loinc' code"),
+    (lambda d: d["scores"][0].update(loinc="44261-6", loinc_display=""),
+     "scores[0].loinc_display: must not be empty"),
     (lambda d: d["scores"][0].update(method="registered", function="nobody"),
      'scores[0].function: no registered scoring function "nobody"; known: eq5d3l_index_uk, '
      "eq5d3l_index_us, eq5d3l_state"),
