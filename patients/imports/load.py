@@ -39,7 +39,6 @@ from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.followups.services import planned_visits, study_today
 from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import (
-    RESULT_SCORES,
     Instrument,
     ResponderStatus,
     Response,
@@ -47,9 +46,9 @@ from outcomes.instruments.models import (
     VisitScores,
     decimal_of,
     exact_of,
+    stored_scores,
 )
 from outcomes.instruments.scoring import (
-    NUMERIC_SCORE_KEYS,
     Scored,
     ScoringError,
     describe_not_scorable,
@@ -655,8 +654,7 @@ class _Import:
             version = p.instrument.scoring_version
             scores.extend(
                 (pk, code, decimal_of(value), exact_of(value), version)
-                for code, value in p.scored.values.items()
-                if value is not None and code in NUMERIC_SCORE_KEYS)
+                for code, value in stored_scores(p.scored.values).items())
             records.append((
                 now, ACTOR, "create", "instruments.response", str(pk),
                 f"{p.instrument.code} for {p.patient} @ {p.timepoint}"[:200],
@@ -688,9 +686,8 @@ class _Import:
         for start in range(0, len(visit_ids), 2000):
             values = visit_score_values(visit_ids[start:start + 2000])
             self.bulk.insert(VisitScores, ("visit_id", "enrolment_id", "timepoint_id",
-                                           *RESULT_SCORES), [
-                (pk, *owner[pk], *(found.get(code) for code in RESULT_SCORES))
-                for pk, found in values.items()
+                                           "values"), [
+                (pk, *owner[pk], found) for pk, found in values.items()
             ])
         if self.old_visits:
             refresh_visit_scores(visit_ids=self.old_visits)
