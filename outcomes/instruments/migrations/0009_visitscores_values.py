@@ -23,19 +23,23 @@ FLOAT_OF_EXACT = """CASE WHEN strpos(sc.exact, '/') > 0
 
 # float8 to jsonb writes the shortest text that reads back as the same float8 (PostgreSQL
 # 12 and later), so every value survives the move bit for bit.
-FORWARDS_SQL = [
-    f"""UPDATE instruments_visitscores
-           SET "values" = jsonb_strip_nulls(jsonb_build_object({
-               ", ".join(f"'{code}', {code}" for code in CODES)}))""",
-    f"""UPDATE instruments_visitscores vs SET "values" = vs."values" || other.found
-          FROM (SELECT r.visit_id, jsonb_object_agg(sc.code, {FLOAT_OF_EXACT}) AS found
-                  FROM instruments_response r
-                  JOIN instruments_score sc ON sc.response_id = r.id
-                 WHERE r.state = 'completed'
-                   AND sc.code NOT IN ({", ".join(f"'{code}'" for code in CODES)})
-                 GROUP BY r.visit_id) other
-         WHERE other.visit_id = vs.visit_id""",
-]
+# One statement, so each row is written once: a row updated twice in the migration's
+# transaction would queue its foreign-key checks and refuse the ALTER TABLEs after.
+FORWARDS_SQL = f"""
+UPDATE instruments_visitscores vs
+   SET "values" = jsonb_strip_nulls(jsonb_build_object({
+       ", ".join(f"'{code}', vs.{code}" for code in CODES)}))
+       || COALESCE(other.found, '{{}}'::jsonb)
+  FROM instruments_visitscores v0
+  LEFT JOIN (
+      SELECT r.visit_id, jsonb_object_agg(sc.code, {FLOAT_OF_EXACT}) AS found
+        FROM instruments_response r
+        JOIN instruments_score sc ON sc.response_id = r.id
+       WHERE r.state = 'completed'
+         AND sc.code NOT IN ({", ".join(f"'{code}'" for code in CODES)})
+       GROUP BY r.visit_id) other ON other.visit_id = v0.visit_id
+ WHERE v0.visit_id = vs.visit_id
+"""
 
 BACKWARDS_SQL = "UPDATE instruments_visitscores SET " + ", ".join(
     f"""{code} = ("values"->>'{code}')::float8""" for code in CODES)
@@ -44,8 +48,7 @@ BACKWARDS_SQL = "UPDATE instruments_visitscores SET " + ", ".join(
 def forwards(apps, schema_editor):
     """Move the columns into ``values`` and add the visit's other numeric scores."""
     if schema_editor.connection.vendor == "postgresql":
-        for sql in FORWARDS_SQL:
-            schema_editor.execute(sql)
+        schema_editor.execute(FORWARDS_SQL)
         return
     VisitScores = apps.get_model("instruments", "VisitScores")
     Score = apps.get_model("instruments", "Score")
