@@ -68,9 +68,11 @@ class _Study:
         self.opioid = OPIOID in scores
 
 
-def _add(found: dict, key, cohort: Cohort, ids, values) -> None:
-    """Store a column, keeping the study's patients with a value."""
-    at = cohort.positions(np.asarray(ids, dtype=np.int64))
+def _add(found: dict, key, cohort: Cohort, ids, values, at=None) -> None:
+    """Store a column, keeping the study's patients with a value. ``at``: the ids'
+    positions in the cohort, when the caller has them (one time point's scores share
+    their ids)."""
+    at = cohort.positions(np.asarray(ids, dtype=np.int64)) if at is None else at
     values = np.asarray(values, dtype=np.float64)
     keep = (at >= 0) & ~np.isnan(values)
     if keep.any():
@@ -144,9 +146,10 @@ def orm_columns(study, *, arms: list[str], scores: list[str], today: dt.date,
             by_tp[row[1]].append(row)
         for tp, rows in by_tp.items():
             ids = [row[0] for row in rows]
+            at = cohort.positions(np.asarray(ids, dtype=np.int64))
             for code in maps.columns:
                 _add(data.scores, (maps.tp_code[tp], code), cohort, ids,
-                     [_float(row[2].get(code)) for row in rows])
+                     [_float(row[2].get(code)) for row in rows], at)
     if maps.opioid:
         doses: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
         for enrolment, tp, mme in Visit.objects.filter(
@@ -307,8 +310,9 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
                 {**params, **{f"score_{n}": code for n, code in enumerate(maps.columns)}})
             for tp, ids, values in cursor.fetchall():
                 ids, values = _ints(ids), _floats(values, len(maps.columns))
+                at = cohort.positions(ids)
                 for j, code in enumerate(maps.columns):
-                    _add(data.scores, (maps.tp_code[tp], code), cohort, ids, values[:, j])
+                    _add(data.scores, (maps.tp_code[tp], code), cohort, ids, values[:, j], at)
         if maps.opioid:
             cursor.execute(_OPIOIDS_SQL, params)
             for tp, ids, values in cursor.fetchall():
