@@ -1,4 +1,4 @@
-"""System checks: every instrument definition has a scorer."""
+"""System checks: every instrument definition can be scored."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ from django.core.checks import Error, register
 @register()
 def check_every_instrument_has_a_scorer(app_configs=None, **kwargs):
     from .definitions import INSTRUMENTS
-    from .scoring import SCORERS
+    from .scoring import SCORERS, unregistered_functions
 
-    return [
+    errors = [
         Error(
             f"Instrument {code!r} has no scoring function.",
-            hint="Register one in outcomes/instruments/scoring/__init__.py.",
+            hint="Its definition file is in outcomes/instruments/library/.",
             id="instruments.E001",
         )
         for code in INSTRUMENTS
         if code not in SCORERS
     ]
+    errors += [
+        Error(line, hint="Register it in outcomes/instruments/scoring/functions.py.",
+              id="instruments.E002")
+        for line in unregistered_functions()
+    ]
+    return errors

@@ -15,7 +15,7 @@ from outcomes.validators import code_validator
 
 
 class Instrument(models.Model):
-    """One version of a questionnaire; its content mirrors a pure definition module."""
+    """One version of a questionnaire; its content mirrors a definition file (the library)."""
 
     code = models.CharField(max_length=32, validators=[code_validator])
     version = models.CharField(max_length=16)
@@ -253,7 +253,11 @@ def float_of_exact(exact: str) -> float:
 
 
 class ResponderRule(models.Model):
-    """A study's definition of a responder: a threshold on one score, or a combination."""
+    """A study's definition of a responder: a threshold on one score, or a combination.
+
+    Whether a rule is primary is the study's to say, with the time point:
+    ``patients.PrimaryComparison`` (SPEC section 8, multiplicity).
+    """
 
     class Direction(models.TextChoices):
         DECREASE = "decrease", "Decrease is improvement"
@@ -278,7 +282,6 @@ class ResponderRule(models.Model):
         "self", symmetrical=False, blank=True, related_name="used_by",
         help_text="For 'all' and 'any' rules: the rules combined.",
     )
-    is_primary = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

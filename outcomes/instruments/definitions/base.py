@@ -1,8 +1,17 @@
-"""The shape of an instrument definition: immutable content, no Django."""
+"""The shape of an instrument definition: immutable content, no Django.
+
+A definition is what a definition file (SPEC 3.6, ``docs/instruments.md``) says, parsed
+and checked by ``files.parse_definition``: the items a patient answers, and the scores
+(``ScoreDef``) the one scoring engine computes from them. Everything is a frozen
+dataclass of tuples, so a definition compares and hashes by value.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+Number = int | Fraction
 
 
 @dataclass(frozen=True)
@@ -15,7 +24,13 @@ class Option:
 
 @dataclass(frozen=True)
 class Item:
-    """One question. ``kind`` is "choice" (a list of statements) or "scale" (numbers)."""
+    """One question. ``kind`` is "choice" (a list of statements) or "scale" (numbers).
+
+    A choice item's options are its answers; a scale item's options are the labels of
+    some of its numbers (the anchors: 0 "No pain", 10 "Worst possible pain").
+    ``required`` False lets the patient leave the item blank (SPEC 3.6); a required
+    item may still be left blank where a score's ``max_missing`` allows it.
+    """
 
     code: str
     text: str
@@ -23,38 +38,92 @@ class Item:
     min_value: int
     max_value: int
     kind: str = "choice"
+    required: bool = True
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        """Every answer the item accepts, in rising order."""
+        if self.kind == "choice":
+            return tuple(sorted(option.value for option in self.options))
+        return tuple(range(self.min_value, self.max_value + 1))
 
 
 @dataclass(frozen=True)
-class ScoreSpec:
-    """A score an instrument produces, as people read it: name, range, which way is better.
+class ScoreDef:
+    """One score of an instrument: how people read it, and how the engine computes it.
 
-    ``decimals`` is the display precision (SPEC 7: scores to 1 decimal, EQ-5D index to 3);
-    stored values keep full precision. ``unit`` is the UCUM code of the value (``%``, or
+    As people read it: ``label``; ``low``/``high`` its range; ``direction``
+    ("lower_is_better" or "higher_is_better", what responder rules and charts use);
+    ``decimals`` the display precision (SPEC 7: scores to 1 decimal, EQ-5D index to 3;
+    stored values keep full precision); ``unit`` the UCUM code of the value (``%``, or
     an annotation such as ``{score}``: UCUM's way of saying "a count of points"), which
-    FHIR and the data dictionary write. ``loinc`` is the LOINC code of the score, where
-    one exists and has been checked against LOINC's own pages; empty otherwise.
-    ``bands`` are (upper bound, inclusive; label) in rising order, as SPEC 3.6 has them.
+    FHIR and the data dictionary write; ``loinc`` the LOINC code of the score, where one
+    exists and has been checked against LOINC's own pages, else empty; ``bands``
+    (upper bound, inclusive; label) in rising order, which add the output key
+    ``<key>_band``.
+
+    How it is computed (SPEC 3.6 and the extensions in ``docs/instruments.md``):
+    ``method`` over ``items`` (or over the score ``source``, the file's ``from``), each
+    item first recoded (``recode``: item → ((value, new value), ...)) then reversed
+    (``reverse_items``: min + max − value); not scorable with more than ``max_missing``
+    items blank, the reason worded by ``missing_reason`` when given. ``table`` (raw →
+    value) for ``lookup``; ``function`` for ``registered``; ``reverse`` for
+    ``transform_0_100``. ``reported`` False keeps an output (a raw score, an SE, a count)
+    out of results, charts and pages; ``required`` True makes the whole response not
+    scorable when this score is not (SPEC 3.7: an EQ-5D-3L state without all five
+    dimensions is an error, not a null).
     """
 
     key: str
     label: str
     low: float | None
     high: float | None
-    direction: str  # "lower_is_better" or "higher_is_better"
+    direction: str  # "lower_is_better" or "higher_is_better" ("" for an unreported output)
     decimals: int = 1
     unit: str = "{score}"
     loinc: str = ""
-    bands: tuple[tuple[float, str], ...] = ()
+    bands: tuple[tuple[Number, str], ...] = ()
+    method: str = "sum"
+    items: tuple[str, ...] = ()
+    max_missing: int = 0
+    source: str = ""
+    reverse: bool = False
+    reverse_items: tuple[str, ...] = ()
+    recode: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
+    table: tuple[tuple[int, Number], ...] = ()
+    function: str = ""
+    missing_reason: str = ""
+    reported: bool = True
+    required: bool = False
 
     @property
     def lower_is_better(self) -> bool:
         return self.direction == "lower_is_better"
 
+    @property
+    def band_key(self) -> str:
+        """The output key of this score's band ("odi_band"), or "" without bands."""
+        return f"{self.key}_band" if self.bands else ""
+
+    def band(self, value: Number) -> str:
+        """Return the label of the band ``value`` falls in (upper bounds inclusive, exact)."""
+        for upto, label in self.bands:
+            if value <= upto:
+                return label
+        raise ValueError(f"{self.key} {value} is above its last band")
+
+
+ScoreSpec = ScoreDef
+"""The name results, charts and exports know a score by (the same dataclass)."""
+
 
 @dataclass(frozen=True)
 class InstrumentDefinition:
-    """One version of a questionnaire: items, scoring version, licence and source."""
+    """One version of a questionnaire: items, scores, scoring version, licence and source.
+
+    ``score_defs`` are every score the engine computes, in output order; ``scores`` the
+    ones reported in results, charts and pages (by default, those ``reported``).
+    """
 
     code: str
     version: str
@@ -67,7 +136,14 @@ class InstrumentDefinition:
     recall_period: str = ""
     languages: tuple[str, ...] = ("en",)
     #: The scores reported in results, charts and pages (not every output key).
-    scores: tuple[ScoreSpec, ...] = ()
+    scores: tuple[ScoreDef, ...] = ()
+    #: Every score the engine computes, in output order.
+    score_defs: tuple[ScoreDef, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.scores and self.score_defs:
+            object.__setattr__(self, "scores",
+                               tuple(s for s in self.score_defs if s.reported))
 
     def item(self, code: str) -> Item:
         for item in self.items:
@@ -75,18 +151,23 @@ class InstrumentDefinition:
                 return item
         raise KeyError(f"{self.code} has no item {code!r}")
 
+    def score(self, key: str) -> ScoreDef:
+        """Return the score definition of output key ``key`` (not a band key)."""
+        for score in self.score_defs:
+            if score.key == key:
+                return score
+        raise KeyError(f"{self.code} has no score {key!r}")
+
     @property
     def item_codes(self) -> tuple[str, ...]:
         return tuple(item.code for item in self.items)
 
-
-def choice(code: str, text: str, labels: tuple[str, ...], *, first: int = 0,
-           descending: bool = False) -> Item:
-    """Return a single-choice item whose options score ``first`` upwards in label order.
-
-    With ``descending`` the first label scores highest (PROMIS: Excellent = 5).
-    """
-    n = len(labels)
-    values = range(first + n - 1, first - 1, -1) if descending else range(first, first + n)
-    options = tuple(Option(v, label) for v, label in zip(values, labels, strict=True))
-    return Item(code, text, options, min(values), max(values))
+    @property
+    def output_keys(self) -> tuple[str, ...]:
+        """Every key scoring gives, in order: each score, and its band right after it."""
+        keys: list[str] = []
+        for score in self.score_defs:
+            keys.append(score.key)
+            if score.bands:
+                keys.append(score.band_key)
+        return tuple(keys)

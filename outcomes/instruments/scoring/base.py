@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..definitions.base import InstrumentDefinition
+if TYPE_CHECKING:
+    from ..definitions.base import InstrumentDefinition, Item
 
 Answers = Mapping[str, Any]
 
@@ -41,36 +42,64 @@ class NotScorable(ScoringError):
 
 @dataclass(frozen=True)
 class Unscored:
-    """The value of an output key the answers cannot give, and why (a scorer returns it)."""
+    """The value of an output key the answers cannot give, and why (a scorer returns it).
+
+    ``item`` is the item the reason begins with ("pain" of "pain unanswered"), if any:
+    a response refused for this reason is refused naming that item.
+    """
 
     reason: str
+    item: str = field(default="", compare=False)
 
 
 def checked_answers(definition: InstrumentDefinition, answers: Answers) -> dict[str, int | None]:
     """Return ``{item: value or None}`` for every item, after validating ``answers``.
 
     A missing key or ``None`` means unanswered. Unknown item codes, non-integers
-    (``True``, ``3.0`` and ``"3"`` included) and out-of-range values raise
-    ``ScoringError`` naming the item.
+    (``True``, ``3.0`` and ``"3"`` included), out-of-range values and, for a choice
+    item whose option values have gaps, a value between them raise ``ScoringError``
+    naming the item.
     """
     if not isinstance(answers, Mapping):
         raise ScoringError("answers", f"expected an object of item codes, got {answers!r}")
-    codes = set(definition.item_codes)
-    for code in answers:
-        if code not in codes:
-            raise ScoringError(str(code), f"unknown item code for {definition.code}")
+    rules = _rules(definition)
+    if not answers.keys() <= rules.keys():
+        for code in answers:
+            if code not in rules:
+                raise ScoringError(str(code), f"unknown item code for {definition.code}")
     result: dict[str, int | None] = {}
-    for item in definition.items:
-        value = answers.get(item.code)
+    for code, (low, high, gaps, expected) in rules.items():
+        value = answers.get(code)
         if value is not None and (
-            type(value) is not int or not item.min_value <= value <= item.max_value
+            type(value) is not int or not low <= value <= high
+            or (gaps is not None and value not in gaps)
         ):
-            raise ScoringError(
-                item.code,
-                f"expected an integer {item.min_value}-{item.max_value}, got {value!r}",
-            )
-        result[item.code] = value
+            raise ScoringError(code, f"expected {expected}, got {value!r}")
+        result[code] = value
     return result
+
+
+_RULES: dict[int, tuple[Any, dict[str, tuple[int, int, frozenset[int] | None, str]]]] = {}
+
+
+def _rules(definition: InstrumentDefinition
+           ) -> dict[str, tuple[int, int, frozenset[int] | None, str]]:
+    """Return each item's (min, max, accepted values if not every one between, wording)."""
+    cached = _RULES.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    rules = {item.code: _rule(item) for item in definition.items}
+    _RULES[id(definition)] = (definition, rules)
+    return rules
+
+
+def _rule(item: Item) -> tuple[int, int, frozenset[int] | None, str]:
+    values = item.values
+    if len(values) == item.max_value - item.min_value + 1:
+        return item.min_value, item.max_value, None, (
+            f"an integer {item.min_value}-{item.max_value}")
+    return item.min_value, item.max_value, frozenset(values), (
+        f"one of {', '.join(map(str, values))}")
 
 
 def exact(text: str) -> Fraction:

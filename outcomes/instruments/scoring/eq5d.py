@@ -10,18 +10,24 @@ Full-precision coefficients (the widely copied 3-decimal table is off by up
 to 0.007). Published checks: 11121 -> 0.827, 22112 -> 0.759, 33113 -> 0.102,
 33333 -> -0.109.
 
-All coefficients are exact fractions of their decimal literals.
+All coefficients are exact fractions of their decimal literals. These are the code of
+the registered scoring functions ``eq5d3l_state``, ``eq5d3l_index_uk`` and
+``eq5d3l_index_us`` (``functions.py``) that ``library/eq5d3l.json`` names: the value
+sets are model coefficients, not a table of states, so they stay here as data beside
+the formula that reads them.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from fractions import Fraction
 
-from ..definitions.eq5d3l import DIMENSIONS, EQ5D3L
-from .base import Answers, NotScorable, ScoringError, Unscored, checked_answers, exact
+from .base import ScoringError, exact
 
-SCORING_VERSION = "1"
+DIMENSIONS = ("mobility", "self_care", "usual_activities", "pain_discomfort",
+              "anxiety_depression")
+"""The five dimensions' item codes, in the order a health state spells them."""
 
 UK_CONSTANT = exact("0.081")
 """Dolan 1997, table 3 (TTO N3 model): constant, any dimension not at level 1."""
@@ -89,20 +95,16 @@ def index_us(state: str) -> Fraction:
     return 1 - total
 
 
-def eq5d_scores(answers: Answers) -> dict[str, object]:
-    """Return ``eq5d_state``, ``eq5d_index_uk``, ``eq5d_index_us`` and ``eq5d_vas``.
+def health_state(levels: Mapping[str, int]) -> str:
+    """Return the health state of the five dimensions' levels: ``"21232"``."""
+    return "".join(str(levels[dimension]) for dimension in DIMENSIONS)
 
-    The index needs all five dimensions; the EQ VAS, not part of it, may be blank.
-    """
-    values = checked_answers(EQ5D3L, answers)
-    for dimension in DIMENSIONS:
-        if values[dimension] is None:
-            raise NotScorable(dimension, "unanswered; all five dimensions are needed",
-                              instrument=EQ5D3L.code)
-    state = "".join(str(values[d]) for d in DIMENSIONS)
-    return {
-        "eq5d_state": state,
-        "eq5d_index_uk": index_uk(state),
-        "eq5d_index_us": index_us(state),
-        "eq5d_vas": Unscored("vas unanswered") if values["vas"] is None else values["vas"],
-    }
+
+def state_index_uk(levels: Mapping[str, int]) -> Fraction:
+    """Return the UK index of the five dimensions' levels (registered ``eq5d3l_index_uk``)."""
+    return index_uk(health_state(levels))
+
+
+def state_index_us(levels: Mapping[str, int]) -> Fraction:
+    """Return the US index of the five dimensions' levels (registered ``eq5d3l_index_us``)."""
+    return index_us(health_state(levels))

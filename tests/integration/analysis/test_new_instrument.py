@@ -2,11 +2,11 @@
 
 The scores are stored by key (``VisitScores.values``), not a column each, so an
 instrument nobody wrote code for is read like the built-in ones. The instrument here is
-a throwaway: three items 0-4, scored as their mean (so thirds, repeating fractions),
-registered in the registries the definitions fill (``definitions.INSTRUMENTS``, the
-scorers) as a definition file will be once ``import_instrument`` lands; then scheduled
-at baseline and 3 months, answered through the same services as a patient's link, and
-read back through ``manage.py results`` and ``manage.py export_study``.
+a throwaway definition (SPEC 3.6): three items 0-4, scored as their mean (so thirds,
+repeating fractions), registered (``register_definition``) and synced to its
+``Instrument`` row as a definition file is; then scheduled at baseline and 3 months,
+answered through the same services as a patient's link, and read back through
+``manage.py results`` and ``manage.py export_study``.
 """
 
 from __future__ import annotations
@@ -24,24 +24,22 @@ from django.core.management import call_command
 
 from outcomes.analysis import wording
 from outcomes.followups.models import TimePoint, TimePointInstrument
-from outcomes.instruments import definitions, scoring
-from outcomes.instruments.definitions import InstrumentDefinition, Item, ScoreSpec
+from outcomes.instruments.definitions import registry
+from outcomes.instruments.definitions.files import parse_definition
 from outcomes.instruments.models import Instrument, VisitScores
-from outcomes.instruments.scoring.base import checked_answers
-from outcomes.instruments.services import complete_response, definition_json, save_answers
+from outcomes.instruments.services import complete_response, save_answers, sync_instruments
 from tests.factories import enrol
 
 NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
 INDEX = dt.date(2026, 1, 15)
 KEY = "kneetest_mean"
-KNEE = InstrumentDefinition(
-    code="kneetest", version="0.1", title="Knee test questionnaire (throwaway)",
-    short_title="Knee test",
-    items=tuple(Item(f"knee{n}", f"Knee question {n}", (), 0, 4, kind="scale")
-                for n in (1, 2, 3)),
-    scoring_version="1", licence="Test only.", source="This test.",
-    scores=(ScoreSpec(KEY, "Knee test mean", 0, 4, "lower_is_better"),),
-)
+KNEE = parse_definition({
+    "code": "kneetest", "version": "0.1", "title": "Knee test questionnaire (throwaway)",
+    "short_title": "Knee test", "licence": "Test only.", "source": "This test.",
+    "items": [{"code": f"knee{n}", "text": f"Knee question {n}", "kind": "scale",
+               "min": 0, "max": 4} for n in (1, 2, 3)],
+    "scores": [{"key": KEY, "label": "Knee test mean", "method": "mean",
+                "items": ["knee1", "knee2", "knee3"], "direction": "lower_is_better"}]})
 # Answers (knee1, knee2, knee3) at baseline and 3 months; the score is their mean.
 ANSWERS = {
     "K-001": ("BMC", (3, 3, 2), (1, 1, 0)),  # 8/3, then 2/3: change -2
@@ -50,24 +48,27 @@ ANSWERS = {
 }
 
 
-def knee_scores(answers) -> dict[str, object]:
-    given = checked_answers(KNEE, answers)
-    return {KEY: Fraction(sum(given.values()), len(given))}
+@pytest.fixture
+def clean_registry():
+    """Undo the registration after the test: the registry's dicts as they were."""
+    saved = (dict(registry.INSTRUMENTS), dict(registry.SCORE_SPECS),
+             dict(registry._VERSIONS), dict(registry._OWNERS))
+    yield
+    for target, old in zip((registry.INSTRUMENTS, registry.SCORE_SPECS, registry._VERSIONS,
+                            registry._OWNERS), saved, strict=True):
+        target.clear()
+        target.update(old)
+    registry._GENERATION[0] += 1
 
 
 @pytest.fixture
-def knee(study, monkeypatch):
-    """The throwaway instrument: registered, stored as a row, scheduled at two visits."""
-    monkeypatch.setitem(definitions.INSTRUMENTS, KNEE.code, KNEE)
-    monkeypatch.setitem(definitions.SCORE_SPECS, KEY, KNEE.scores[0])
+def knee(study, clean_registry, monkeypatch):
+    """The throwaway instrument: registered, synced to its row, scheduled at two visits."""
+    registry.register_definition(KNEE)
+    # The page words read a copy of the score specs made at import (wording.SPECS).
     monkeypatch.setitem(wording.SPECS, KEY, KNEE.scores[0])
-    monkeypatch.setitem(scoring.SCORERS, KNEE.code, knee_scores)
-    monkeypatch.setitem(scoring.SCORE_KEYS, KNEE.code, (KEY,))
-    monkeypatch.setitem(scoring.SCORING_VERSIONS, KNEE.code, KNEE.scoring_version)
-    instrument = Instrument.objects.create(
-        code=KNEE.code, version=KNEE.version, title=KNEE.title, short_title=KNEE.short_title,
-        scoring_version=KNEE.scoring_version, licence=KNEE.licence, source=KNEE.source,
-        definition=definition_json(KNEE))
+    sync_instruments()
+    instrument = Instrument.objects.get(code=KNEE.code, version=KNEE.version)
     for tp in TimePoint.objects.filter(study=study, code__in=["baseline", "m3"]):
         TimePointInstrument.objects.create(timepoint=tp, instrument=instrument, order=9)
     with time_machine.travel(NOW, tick=False):

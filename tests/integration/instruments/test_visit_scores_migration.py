@@ -1,4 +1,4 @@
-"""Migration 0009: the score columns of ``VisitScores`` move into ``values``, and back."""
+"""Migration 0010: the score columns of ``VisitScores`` move into ``values``, and back."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 from outcomes.instruments.models import Response, Score
 from tests.integration.instruments.test_visit_scores import expected, stored
 
-BEFORE = [("instruments", "0008_response_not_scorable")]
-AFTER = [("instruments", "0009_visitscores_values")]
+BEFORE = [("instruments", "0009_responderrule_is_primary_to_primary_comparisons")]
+AFTER = [("instruments", "0010_visitscores_values")]
 COLUMNS = ("odi", "nrs", "eq5d_index_uk", "eq5d_index_us", "eq5d_vas", "gph_t", "gmh_t")
 
 

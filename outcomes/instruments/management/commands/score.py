@@ -7,6 +7,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
+from outcomes.instruments.definitions import definition_for
 from outcomes.instruments.scoring import SCORERS, ScoringError, score_response, to_jsonable
 
 
@@ -28,9 +29,8 @@ def score_line(instrument: str, line: str, *, lineno: int, max_missing: int | No
     ident = record.get("id")
     if "answers" not in record:
         return {"id": ident, "error": "answers: missing"}
-    options = {} if max_missing is None or instrument != "odi" else {"max_missing": max_missing}
     try:
-        scored = score_response(instrument, record["answers"], **options)
+        scored = score_response(instrument, record["answers"], max_missing=max_missing)
     except ScoringError as error:
         return {"id": ident, "error": str(error)}
     if not scored.scorable:
@@ -54,7 +54,8 @@ class Command(BaseCommand):
         parser.add_argument("instrument", help="Instrument code: " + ", ".join(sorted(SCORERS)))
         parser.add_argument(
             "--max-missing", type=int, default=None,
-            help="ODI: sections that may be unanswered (default 1).",
+            help="Items that may be unanswered, for each score that allows blanks at all "
+                 "(the ODI's sections; default: the instrument's definition, 1 for the ODI).",
         )
 
     def handle(self, *args, instrument: str, max_missing: int | None, **options):
@@ -62,8 +63,16 @@ class Command(BaseCommand):
             raise CommandError(
                 f"unknown instrument {instrument!r}; choose one of {', '.join(sorted(SCORERS))}"
             )
-        if max_missing is not None and not 0 <= max_missing <= 9:
-            raise CommandError("--max-missing must be between 0 and 9")
+        if max_missing is not None:
+            # Blanks a score may take: up to all its items but one (the definition says).
+            takes = [len(s.items) for s in definition_for(instrument).score_defs
+                     if not s.source and s.max_missing > 0]
+            if not takes and max_missing:
+                raise CommandError(f"--max-missing: no score of {instrument} allows "
+                                   "unanswered items")
+            most = min(takes, default=1) - 1
+            if not 0 <= max_missing <= most:
+                raise CommandError(f"--max-missing must be between 0 and {most}")
         failed = 0
         for lineno, line in enumerate(sys.stdin, start=1):
             if not line.strip():

@@ -90,7 +90,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("instruments", "0008_response_not_scorable"),
+        ("instruments", "0009_responderrule_is_primary_to_primary_comparisons"),
     ]
 
     operations = [

@@ -1,0 +1,1050 @@
+"""Definition files (SPEC 3.6): parse and check a whole file, and write one back out.
+
+``parse_definition`` takes the decoded file (a mapping, as ``json.load`` gives it) and
+returns an ``InstrumentDefinition``, or raises ``DefinitionError`` listing every problem
+found, one line each, naming its key path (``scores[0].items: no item 'phq10'``). It
+checks everything the engine relies on, so a definition that parses scores any valid
+answers without an error of its own. ``definition_to_dict`` is its inverse:
+``parse_definition(definition_to_dict(d)) == d``. The format, with this project's
+extensions, is in ``docs/instruments.md``. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import json
+import re
+import string
+from collections.abc import Collection, Mapping
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from .base import InstrumentDefinition, Item, Number, Option, ScoreDef
+
+CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
+VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
+LOINC = re.compile(r"\d{1,7}-\d\Z")
+CODE_LENGTH = 32
+"""Item codes and score keys are stored in 32-character columns (``Score.code``)."""
+
+METHODS = ("sum", "mean", "prorated_sum", "percent_of_max", "transform_0_100", "lookup",
+           "answered_count", "registered", "value_set")
+"""SPEC 3.6's methods, then this project's extensions (``docs/instruments.md``)."""
+DIRECTIONS = ("lower_is_better", "higher_is_better")
+KINDS = ("choice", "scale")
+REASON_FIELDS = frozenset({"missing", "allowed", "items", "blank", "first_blank", "s"})
+"""The placeholders a ``missing_reason`` may use (``docs/instruments.md``)."""
+NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
+"""Methods whose result means nothing with an item blank: their ``max_missing`` is 0."""
+
+TOP_REQUIRED = ("code", "version", "title", "short_title", "licence", "source", "items",
+                "scores")
+TOP_OPTIONAL = ("scoring_version", "recall_period", "languages")
+ITEM_KEYS = ("code", "text", "kind", "required", "options", "min", "max")
+OPTION_KEYS = ("value", "label")
+SCORE_KEYS = ("key", "label", "method", "items", "from", "max_missing", "direction",
+              "bands", "table", "reverse", "reverse_items", "recode", "function",
+              "missing_reason", "reported", "required", "decimals", "unit", "loinc",
+              "low", "high")
+BAND_KEYS = ("upto", "label")
+
+
+class DefinitionError(ValueError):
+    """A definition file that cannot be used; ``problems`` has one line per problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def shown(value: Any) -> str:
+    """Return ``value`` as the file would spell it: ``"2"``, ``2.5``, ``true``."""
+    if isinstance(value, Decimal | Fraction):
+        return str(value)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def number_of(value: Any) -> Number | None:
+    """Return a JSON number as an exact int or Fraction (None if it is not a number).
+
+    A float is taken as the decimal it prints as (``16.2`` is 162/10, not the binary
+    neighbour), so a file read with the standard ``json`` module stays exact.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        exact = Fraction(repr(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            return None
+        exact = Fraction(value)
+    elif isinstance(value, Fraction):
+        exact = value
+    else:
+        return None
+    return exact.numerator if exact.denominator == 1 else exact
+
+
+class _Checker:
+    """Collects problems, each prefixed with its key path."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def keys(self, path: str, data: Mapping, required: Collection[str],
+             allowed: Collection[str]) -> None:
+        """Name every required key absent and every key unknown (with a likely meaning)."""
+        for key in required:
+            if key not in data:
+                self.add(_join(path, key), "missing")
+        known = set(required) | set(allowed)
+        for key in data:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), sorted(known), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.add(_join(path, str(key)), f"unknown key{hint}")
+
+    def mapping(self, path: str, value: Any) -> bool:
+        if isinstance(value, Mapping):
+            return True
+        self.add(path, f"expected an object, got {shown(value)}")
+        return False
+
+    def array(self, path: str, value: Any, *, nonempty: bool = True) -> bool:
+        if not isinstance(value, list | tuple):
+            self.add(path, f"expected a list, got {shown(value)}")
+            return False
+        if nonempty and not value:
+            self.add(path, "must not be empty")
+            return False
+        return True
+
+    def text(self, path: str, value: Any, *, limit: int | None = None,
+             empty: bool = False) -> str | None:
+        if not isinstance(value, str):
+            self.add(path, f"expected text, got {shown(value)}")
+            return None
+        if not empty and not value.strip():
+            self.add(path, "must not be empty")
+            return None
+        if limit is not None and len(value) > limit:
+            self.add(path, f"at most {limit} characters, got {len(value)}")
+            return None
+        return value
+
+    def code(self, path: str, value: Any) -> str | None:
+        text = self.text(path, value, limit=CODE_LENGTH)
+        if text is None:
+            return None
+        if not re.fullmatch(r"[a-z0-9_]+", text):
+            self.add(path, "must be lower-case letters, digits and underscores")
+            return None
+        if not CODE.match(text):
+            self.add(path, "must start with a letter")
+            return None
+        return text
+
+    def integer(self, path: str, value: Any) -> int | None:
+        if type(value) is not int:
+            self.add(path, f"expected an integer, got {shown(value)}")
+            return None
+        return value
+
+    def number(self, path: str, value: Any) -> Number | None:
+        exact = number_of(value)
+        if exact is None:
+            self.add(path, f"expected a number, got {shown(value)}")
+        return exact
+
+    def boolean(self, path: str, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.add(path, f"expected true or false, got {shown(value)}")
+            return None
+        return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _plain(value: Number) -> int | float | None:
+    """Return an exact number as the int or float a person reads (for ``low``/``high``)."""
+    if value is None:
+        return None
+    exact = Fraction(value)
+    return exact.numerator if exact.denominator == 1 else float(exact)
+
+
+# -- items -------------------------------------------------------------------------------
+
+
+def _item(check: _Checker, path: str, data: Any) -> Item | None:
+    if not check.mapping(path, data):
+        return None
+    kind = data.get("kind")
+    check.keys(path, data, ("code", "text", "kind"), ITEM_KEYS)
+    code = check.code(_join(path, "code"), data["code"]) if "code" in data else None
+    text = check.text(_join(path, "text"), data["text"]) if "text" in data else None
+    if "kind" in data and kind not in KINDS:
+        check.add(_join(path, "kind"), f"must be 'choice' or 'scale', got {shown(kind)}")
+    required = True
+    if "required" in data:
+        required = check.boolean(_join(path, "required"), data["required"])
+    options = _options(check, path, data.get("options"), "options" in data,
+                       nonempty=kind != "scale")
+    low = high = None
+    if kind == "choice":
+        for key in ("min", "max"):
+            if key in data:
+                check.add(_join(path, key), "only a scale item has min and max "
+                                            "(a choice item's values are its options')")
+        if "options" not in data:
+            check.add(_join(path, "options"), "missing (a choice item needs its options)")
+        elif options is not None:
+            if len(options) < 2:
+                check.add(_join(path, "options"), "a choice item needs at least 2 options")
+            elif all(o is not None for o in options):
+                values = [o.value for o in options]
+                low, high = min(values), max(values)
+    elif kind == "scale":
+        for key in ("min", "max"):
+            if key not in data:
+                check.add(_join(path, key), "missing (a scale item needs min and max)")
+        if "min" in data:
+            low = check.integer(_join(path, "min"), data["min"])
+        if "max" in data:
+            high = check.integer(_join(path, "max"), data["max"])
+        if low is not None and high is not None and low >= high:
+            check.add(_join(path, "max"), f"must be above min ({low}), got {high}")
+            low = high = None
+        if options and low is not None and high is not None:
+            for number, option in enumerate(options):
+                if option is not None and not low <= option.value <= high:
+                    check.add(f"{path}.options[{number}].value",
+                              f"an anchor must be within {low}-{high}, got {option.value}")
+    if None in (code, text, required, low, high) or kind not in KINDS or (
+            options is not None and None in options):
+        return None
+    return Item(code, text, tuple(options or ()), low, high, kind=kind, required=required)
+
+
+def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: bool
+             ) -> list | None:
+    if not present:
+        return None
+    opath = _join(path, "options")
+    if not check.array(opath, data, nonempty=nonempty):
+        return None
+    options: list[Option | None] = []
+    seen_values: dict[int, int] = {}
+    seen_labels: dict[str, int] = {}
+    for number, entry in enumerate(data):
+        here = f"{opath}[{number}]"
+        if not check.mapping(here, entry):
+            options.append(None)
+            continue
+        check.keys(here, entry, OPTION_KEYS, ())
+        value = check.integer(f"{here}.value", entry["value"]) if "value" in entry else None
+        label = check.text(f"{here}.label", entry["label"]) if "label" in entry else None
+        if value is not None:
+            if value in seen_values:
+                check.add(f"{here}.value", f"{value} is also options[{seen_values[value]}]'s")
+                value = None
+            else:
+                seen_values[value] = number
+        if label is not None:
+            if label in seen_labels:
+                check.add(f"{here}.label",
+                          f"{shown(label)} is also options[{seen_labels[label]}]'s")
+                label = None
+            else:
+                seen_labels[label] = number
+        options.append(None if value is None or label is None else Option(value, label))
+    return options
+
+
+# -- scores ------------------------------------------------------------------------------
+
+
+class _Scores:
+    """Checks the ``scores`` list against the items (which must have parsed)."""
+
+    def __init__(self, check: _Checker, items: dict[str, Item], broken: set[str],
+                 functions: Mapping[str, Any] | None):
+        self.check = check
+        self.items = items
+        self.broken = broken
+        self.functions = functions
+        self.parsed: dict[str, ScoreDef | None] = {}
+        self.paths: dict[str, str] = {}
+
+    def values(self, item: Item, recode: Mapping[str, Mapping[int, int]]) -> tuple[int, int]:
+        """Return an item's (lowest, highest) value once recoded and reversed."""
+        if item.code in recode:
+            mapped = recode[item.code].values()
+            return min(mapped), max(mapped)
+        return item.min_value, item.max_value
+
+    def score(self, path: str, data: Any, number: int) -> ScoreDef | None:
+        check = self.check
+        if not check.mapping(path, data):
+            return None
+        check.keys(path, data, ("key", "label", "method"), SCORE_KEYS)
+        key = check.code(_join(path, "key"), data["key"]) if "key" in data else None
+        label = check.text(_join(path, "label"), data["label"], limit=200) \
+            if "label" in data else None
+        method = data.get("method")
+        if "method" in data and method not in METHODS:
+            check.add(_join(path, "method"),
+                      f"unknown method {shown(method)}; known: {', '.join(METHODS)}")
+            method = None
+        ok = key is not None and label is not None and method is not None
+        if key is not None:
+            if key in self.paths or any(
+                    key == f"{other}_band" for other in self.paths):
+                check.add(_join(path, "key"), f"{shown(key)} is also another score's key")
+                ok = False
+            elif key.endswith("_band") and key[:-5] in self.paths:
+                check.add(_join(path, "key"), f"{shown(key)} is the band key of {key[:-5]}")
+                ok = False
+            else:
+                self.paths[key] = path
+        flags = {}
+        for flag in ("reported", "required", "reverse"):
+            flags[flag] = check.boolean(_join(path, flag), data[flag]) \
+                if flag in data else (flag == "reported")
+            ok = ok and flags[flag] is not None
+        reported = flags["reported"]
+        if "reverse" in data and method != "transform_0_100":
+            check.add(_join(path, "reverse"), "only transform_0_100 takes reverse")
+            ok = False
+        direction = data.get("direction", "")
+        if "direction" in data and direction not in DIRECTIONS:
+            check.add(_join(path, "direction"), "must be 'lower_is_better' or "
+                                                f"'higher_is_better', got {shown(direction)}")
+            ok = False
+        elif "direction" not in data and reported:
+            check.add(_join(path, "direction"),
+                      "missing (a reported score says which way is better)")
+            ok = False
+        decimals = 1
+        if "decimals" in data:
+            decimals = check.integer(_join(path, "decimals"), data["decimals"])
+            if decimals is not None and not 0 <= decimals <= 6:
+                check.add(_join(path, "decimals"), f"must be 0-6, got {decimals}")
+                decimals = None
+            ok = ok and decimals is not None
+        unit = "{score}"
+        if "unit" in data:
+            unit = check.text(_join(path, "unit"), data["unit"], limit=32)
+            ok = ok and unit is not None
+        loinc = ""
+        if "loinc" in data:
+            loinc = check.text(_join(path, "loinc"), data["loinc"], empty=True)
+            if loinc and not LOINC.match(loinc):
+                check.add(_join(path, "loinc"), f"not a LOINC code: {shown(loinc)}")
+                loinc = None
+            ok = ok and loinc is not None
+
+        inputs = self.inputs(path, data, method)
+        if inputs is None:
+            ok = False
+            inputs = {}
+        table = self.table(path, data, method, inputs) if method else ()
+        function = self.function(path, data, method, inputs.get("items", ()))
+        low, high, range_ok = self.range(path, data, method, inputs, table, function)
+        bands = self.bands(path, data, high, function)
+        reason = ""
+        if "missing_reason" in data:
+            reason = self.reason(path, data)
+        if None in (table, function, bands, reason) or not range_ok:
+            ok = False
+        if not ok:
+            self.parsed[key or f"#{number}"] = None
+            return None
+        parsed = ScoreDef(
+            key, label, _plain(low), _plain(high), direction, decimals=decimals, unit=unit,
+            loinc=loinc, bands=bands, method=method, items=inputs.get("items", ()),
+            max_missing=inputs.get("max_missing", 0), source=inputs.get("source", ""),
+            reverse=flags["reverse"], reverse_items=inputs.get("reverse_items", ()),
+            recode=inputs.get("recode", ()), table=table, function=function or "",
+            missing_reason=reason, reported=reported, required=flags["required"],
+        )
+        self.parsed[key] = parsed
+        return parsed
+
+    def inputs(self, path: str, data: Mapping, method: str | None) -> dict | None:
+        """Check what a score is computed from: ``items`` (and their options), or ``from``."""
+        check = self.check
+        result: dict[str, Any] = {}
+        if "from" in data:
+            if method is not None and method not in ("lookup", "answered_count"):
+                check.add(_join(path, "from"), "only lookup and answered_count take from")
+                return None
+            for key in ("items", "max_missing", "reverse_items", "recode", "missing_reason"):
+                if key in data:
+                    check.add(_join(path, key), "a score computed from another takes that "
+                                                "one's items and blanks; leave this out")
+                    return None
+            source = data["from"]
+            if not isinstance(source, str) or source not in self.parsed:
+                check.add(_join(path, "from"), f"no earlier score {shown(source)}")
+                return None
+            parsed = self.parsed[source]
+            if parsed is None:
+                return None
+            if parsed.source:
+                check.add(_join(path, "from"), f"{source} is itself computed from "
+                                               f"{parsed.source}; name {parsed.source}")
+                return None
+            if method == "lookup":
+                if parsed.method != "sum":
+                    check.add(_join(path, "from"), f"a lookup reads a raw sum; {source} "
+                                                   f"is a {parsed.method}")
+                    return None
+                if parsed.max_missing:
+                    check.add(_join(path, "from"), f"a lookup needs every item; {source} "
+                                                   f"allows {parsed.max_missing} blank")
+                    return None
+            return {"source": source, "items": (), "max_missing": 0, "of": parsed}
+        if method == "answered_count":
+            check.add(_join(path, "from"), "missing (answered_count counts the answered "
+                                           "items of the score it names)")
+            return None
+        if "items" not in data:
+            check.add(_join(path, "items"), "missing")
+            return None
+        ipath = _join(path, "items")
+        if not check.array(ipath, data["items"]):
+            return None
+        codes: list[str] = []
+        ok = True
+        for number, code in enumerate(data["items"]):
+            if isinstance(code, str) and code in self.broken:
+                ok = False  # the item's own problems are listed already
+            elif not isinstance(code, str) or code not in self.items:
+                named = repr(code) if isinstance(code, str) else shown(code)
+                check.add(ipath, f"no item {named}")
+                ok = False
+            elif code in codes:
+                check.add(f"{ipath}[{number}]", f"{code} is listed twice")
+                ok = False
+            else:
+                codes.append(code)
+        if not ok:
+            return None
+        result["items"] = tuple(codes)
+        mm = 0
+        if "max_missing" in data:
+            mm = check.integer(_join(path, "max_missing"), data["max_missing"])
+            if mm is None:
+                return None
+            if not 0 <= mm <= len(codes):
+                check.add(_join(path, "max_missing"), f"must be 0-{len(codes)} (the score has "
+                                                      f"{len(codes)} items), got {mm}")
+                return None
+            if mm and method in NEEDS_EVERY_ITEM:
+                check.add(_join(path, "max_missing"), f"{method} needs every item; must be 0")
+                return None
+        result["max_missing"] = mm
+        recode: dict[str, dict[int, int]] = {}
+        if "recode" in data:
+            recode = self.recode(path, data["recode"], codes)
+            if recode is None:
+                return None
+            result["recode"] = tuple(
+                (code, tuple(sorted(recode[code].items()))) for code in codes if code in recode)
+        if method == "value_set":
+            for key in ("recode", "reverse_items"):
+                if key in data:
+                    check.add(_join(path, key), "a value_set reads the answers as given; "
+                                                "leave this out")
+                    return None
+        if "reverse_items" in data:
+            rpath = _join(path, "reverse_items")
+            if not check.array(rpath, data["reverse_items"]):
+                return None
+            reverse: list[str] = []
+            for number, code in enumerate(data["reverse_items"]):
+                if not isinstance(code, str) or code not in codes:
+                    check.add(rpath, f"{shown(code)} is not one of the score's items")
+                    return None
+                if code in reverse:
+                    check.add(f"{rpath}[{number}]", f"{code} is listed twice")
+                    return None
+                if code in recode:
+                    check.add(f"{rpath}[{number}]", f"{code} is recoded too; recode it "
+                                                    "straight to the reversed values")
+                    return None
+                reverse.append(code)
+            result["reverse_items"] = tuple(c for c in codes if c in reverse)
+        result["ranges"] = {code: self.values(self.items[code], recode) for code in codes}
+        return result
+
+    def recode(self, path: str, data: Any, codes: list[str]) -> dict | None:
+        check = self.check
+        rpath = _join(path, "recode")
+        if not check.mapping(rpath, data):
+            return None
+        result: dict[str, dict[int, int]] = {}
+        ok = True
+        for code, table in data.items():
+            here = f"{rpath}.{code}"
+            if code not in codes:
+                check.add(here, f"{shown(code)} is not one of the score's items")
+                ok = False
+                continue
+            if not check.mapping(here, table):
+                ok = False
+                continue
+            item = self.items[code]
+            mapped: dict[int, int] = {}
+            for raw, new in table.items():
+                value = _integer_key(raw)
+                if value is None or value not in item.values:
+                    check.add(f"{here}.{raw}", f"not an answer of {code} "
+                                               f"({item.min_value}-{item.max_value})")
+                    ok = False
+                    continue
+                new_value = check.integer(f"{here}.{raw}", new)
+                if new_value is None:
+                    ok = False
+                    continue
+                mapped[value] = new_value
+            absent = [v for v in item.values if v not in mapped]
+            if absent and ok:
+                check.add(here, f"no new value for {', '.join(map(str, absent))}")
+                ok = False
+            result[code] = mapped
+        return result if ok else None
+
+    def table(self, path: str, data: Mapping, method: str, inputs: Mapping):
+        check = self.check
+        if method == "value_set":
+            return self.value_set(path, data, inputs)
+        if method != "lookup":
+            if "table" in data:
+                check.add(_join(path, "table"), "only a lookup or a value_set takes a table")
+                return None
+            return ()
+        tpath = _join(path, "table")
+        if "table" not in data:
+            check.add(tpath, "missing (a lookup needs its table)")
+            return None
+        if not check.mapping(tpath, data["table"]) or not inputs:
+            return None
+        low, high = self.raw_range(inputs)
+        rows: dict[int, Fraction] = {}
+        ok = True
+        for raw, value in data["table"].items():
+            number = _integer_key(raw)
+            if number is None:
+                check.add(f"{tpath}.{raw}", "a raw score is a whole number")
+                ok = False
+                continue
+            if not low <= number <= high:
+                check.add(f"{tpath}.{raw}", f"not a possible raw score ({low}-{high})")
+                ok = False
+                continue
+            if number in rows:
+                check.add(f"{tpath}.{raw}", f"raw {number} is in the table twice")
+                ok = False
+                continue
+            exact = check.number(f"{tpath}.{raw}", value)
+            if exact is None:
+                ok = False
+                continue
+            rows[number] = Fraction(exact)
+        absent = [raw for raw in range(low, high + 1) if raw not in rows]
+        if absent and ok:
+            check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is "
+                             f"{low}-{high})")
+            ok = False
+        return tuple(sorted(rows.items())) if ok else None
+
+    def value_set(self, path: str, data: Mapping, inputs: Mapping):
+        """Check a value set: one value for every profile of the items' answers.
+
+        A profile is the items' values written in the score's item order, one digit each
+        (the EQ-5D health state ``"21232"``); it is stored as that number (every profile
+        has as many digits as the score has items, so ``"01234"`` is 1234 unambiguously).
+        """
+        check = self.check
+        tpath = _join(path, "table")
+        if "table" not in data:
+            check.add(tpath, "missing (a value_set needs its table of profiles)")
+            return None
+        if not check.mapping(tpath, data["table"]) or not inputs:
+            return None
+        codes = inputs["items"]
+        levels = []
+        for code in codes:
+            item = self.items[code]
+            values = (sorted({o.value for o in item.options}) if item.kind == "choice"
+                      else list(range(item.min_value, item.max_value + 1)))
+            if any(not 0 <= v <= 9 for v in values):
+                check.add(_join(path, "items"), f"{code}: a value_set's items take the values "
+                                                "0-9 (one digit each in a profile)")
+                return None
+            levels.append([str(v) for v in values])
+        profiles = {"".join(p) for p in itertools.product(*levels)}
+        rows: dict[int, Fraction] = {}
+        ok = True
+        for profile, value in data["table"].items():
+            if profile not in profiles:
+                check.add(f"{tpath}.{profile}", f"not a profile of {', '.join(codes)} (one "
+                                                 "digit per item, in the score's order)")
+                ok = False
+                continue
+            exact = check.number(f"{tpath}.{profile}", value)
+            if exact is None:
+                ok = False
+                continue
+            rows[int(profile)] = Fraction(exact)
+        absent = sorted(p for p in profiles if int(p) not in rows)
+        if absent and ok:
+            shown_absent = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more"
+                                                    if len(absent) > 5 else "")
+            check.add(tpath, f"no value for profile {shown_absent} ({len(profiles)} profiles)")
+            ok = False
+        return tuple(sorted(rows.items())) if ok else None
+
+    def raw_range(self, inputs: Mapping) -> tuple[int, int]:
+        """Return the lowest and highest raw sum of a lookup's input (every item answered)."""
+        source = inputs.get("of")
+        if source is not None:
+            return int(source.low), int(source.high)
+        ranges = inputs["ranges"].values()
+        return sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+
+    def function(self, path: str, data: Mapping, method: str | None, items):
+        check = self.check
+        fpath = _join(path, "function")
+        if method != "registered":
+            if "function" in data:
+                check.add(fpath, "only a registered method takes a function")
+                return None
+            return ""
+        if "function" not in data:
+            check.add(fpath, "missing (a registered method names its function)")
+            return None
+        name = check.code(fpath, data["function"])
+        if name is None or self.functions is None:
+            return name
+        function = self.functions.get(name)
+        if function is None:
+            known = ", ".join(sorted(self.functions)) or "none"
+            check.add(fpath, f"no registered scoring function {shown(name)}; known: {known}")
+            return None
+        if items and tuple(items) != tuple(function.items):
+            check.add(_join(path, "items"),
+                      f"{name} scores the items {', '.join(function.items)}, in that order")
+            return None
+        return name
+
+    def range(self, path: str, data: Mapping, method, inputs, table, function):
+        """Return the score's (low, high): as given, else as its method implies."""
+        check = self.check
+        given = {}
+        for key in ("low", "high"):
+            if key in data:
+                given[key] = check.number(_join(path, key), data[key])
+                if given[key] is None:
+                    return None, None, False
+        derived = (None, None)
+        if inputs and method and table is not None:
+            derived = _derived_range(method, inputs, table, self.functions, function)
+            if derived == "bad":
+                check.add(_join(path, "items"),
+                          f"{method} needs items of one range (min and max)"
+                          if method == "transform_0_100" else
+                          f"{method} needs items whose maximum is above 0")
+                return None, None, False
+        low = given.get("low", derived[0])
+        high = given.get("high", derived[1])
+        if low is not None and high is not None and low >= high:
+            check.add(_join(path, "high"), f"must be above low ({shown(low)})")
+            return None, None, False
+        if method == "registered" and data.get("reported", True) and (
+                low is None or high is None):
+            check.add(path, "a reported registered score gives its low and high (its range)")
+            return None, None, False
+        return low, high, True
+
+    def bands(self, path: str, data: Mapping, high, function):
+        check = self.check
+        if "bands" not in data:
+            return ()
+        bpath = _join(path, "bands")
+        if function and self.functions and getattr(
+                self.functions.get(function), "returns", "number") == "text":
+            check.add(bpath, f"{function} gives text; only a number has bands")
+            return None
+        if not check.array(bpath, data["bands"]):
+            return None
+        bands: list[tuple[Number, str]] = []
+        ok = True
+        for number, entry in enumerate(data["bands"]):
+            here = f"{bpath}[{number}]"
+            if not check.mapping(here, entry):
+                ok = False
+                continue
+            check.keys(here, entry, BAND_KEYS, ())
+            upto = check.number(f"{here}.upto", entry["upto"]) if "upto" in entry else None
+            label = check.text(f"{here}.label", entry["label"]) if "label" in entry else None
+            if upto is None or label is None:
+                ok = False
+                continue
+            if bands and upto <= bands[-1][0]:
+                check.add(f"{here}.upto", f"bands rise: {shown(upto)} is not above "
+                                          f"{shown(bands[-1][0])}")
+                ok = False
+                continue
+            if label in (b[1] for b in bands):
+                check.add(f"{here}.label", f"{shown(label)} is another band's label")
+                ok = False
+                continue
+            bands.append((upto, label))
+        if ok and high is not None and bands and bands[-1][0] < high:
+            check.add(bpath, f"the last band ends at {shown(bands[-1][0])}, below the "
+                             f"score's highest value {shown(high)}")
+            ok = False
+        return tuple(bands) if ok else None
+
+    def reason(self, path: str, data: Mapping) -> str | None:
+        check = self.check
+        rpath = _join(path, "missing_reason")
+        text = check.text(rpath, data["missing_reason"], limit=200)
+        if text is None:
+            return None
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+        except ValueError as error:
+            check.add(rpath, f"not a template: {error}")
+            return None
+        unknown = sorted(names - REASON_FIELDS)
+        if unknown:
+            check.add(rpath, f"unknown placeholder {{{unknown[0]}}}; known: "
+                             + ", ".join(f"{{{n}}}" for n in sorted(REASON_FIELDS)))
+            return None
+        return text
+
+
+def _derived_range(method, inputs, table, functions, function):
+    """Return the (low, high) a method gives over its inputs (None where unknown)."""
+    source = inputs.get("of")
+    if method == "answered_count":
+        return source_count_range(source)
+    if method in ("lookup", "value_set"):
+        values = [value for _, value in table]
+        return (min(values), max(values)) if values else (None, None)
+    if method == "registered":
+        return (None, None)  # the file says: a registered function's range is its own
+    ranges = list(inputs["ranges"].values())
+    n, mm = len(ranges), inputs["max_missing"]
+    lows = sorted(r[0] for r in ranges)
+    highs = sorted((r[1] for r in ranges), reverse=True)
+    if method == "sum":
+        counts = range(max(1, n - mm), n + 1)
+        return (min(sum(lows[:m]) for m in counts), max(sum(highs[:m]) for m in counts))
+    if method in ("mean", "prorated_sum"):
+        factor = n if method == "prorated_sum" else 1
+        return (factor * lows[0], factor * highs[0])
+    if method == "percent_of_max":
+        if any(r[1] <= 0 for r in ranges):
+            return "bad"
+        return (100 * min(Fraction(r[0], r[1]) for r in ranges), 100)
+    if method == "transform_0_100":
+        if len(set(ranges)) != 1:
+            return "bad"
+        return (0, 100)
+    return (None, None)
+
+
+def source_count_range(source: ScoreDef) -> tuple[int, int]:
+    """Return the answered counts a score allows: items less max_missing, to all of them."""
+    n = len(source.items)
+    return (max(1, n - source.max_missing), n)
+
+
+def _integer_key(raw: Any) -> int | None:
+    if type(raw) is int:
+        return raw
+    if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
+        return int(raw)
+    return None
+
+
+def _runs(values: list[int]) -> str:
+    """Return ``[4, 5, 6, 9]`` as ``"4-6, 9"``."""
+    parts: list[str] = []
+    start = prev = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == prev + 1:
+            prev = value
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if value is not None:
+            start = prev = value
+    return ", ".join(parts)
+
+
+# -- the whole file ----------------------------------------------------------------------
+
+
+def read_definition_file(path: str | Path) -> Any:
+    """Return a definition file's decoded JSON, numbers as exact decimals."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise DefinitionError([f"{path.name}: not JSON: {error.msg} at line {error.lineno}, "
+                               f"column {error.colno}"]) from None
+
+
+def parse_definition(data: Mapping, *, functions: Mapping[str, Any] | None = None
+                     ) -> InstrumentDefinition:
+    """Return the definition ``data`` describes, or raise ``DefinitionError`` listing all.
+
+    ``functions`` are the registered scoring functions a ``registered`` score may name
+    (by default, those of ``outcomes.instruments.scoring.functions``).
+    """
+    if functions is None:
+        functions = _registered_functions()
+    return _parse(data, functions)
+
+
+def _registered_functions() -> Mapping[str, Any]:
+    # Imported here, not above: scoring imports the definitions, which parse the library.
+    from ..scoring.functions import FUNCTIONS
+
+    return FUNCTIONS
+
+
+def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefinition:
+    """Parse ``data``; with ``functions`` None, a registered function's name is not checked
+    (the built-in library, parsed before the scoring package exists, is checked there)."""
+    check = _Checker()
+    if not isinstance(data, Mapping):
+        raise DefinitionError([f"expected a JSON object, got {shown(data)}"])
+    check.keys("", data, TOP_REQUIRED, TOP_OPTIONAL)
+    code = check.code("code", data["code"]) if "code" in data else None
+    version = None
+    if "version" in data:
+        version = check.text("version", data["version"], limit=16)
+        if version is not None and not VERSION.match(version):
+            check.add("version", "must be letters, digits, '.', '-' or '_', starting with a "
+                                 "letter or digit")
+            version = None
+    texts = {}
+    for key, limit, empty in (("title", 200, False), ("short_title", 50, False),
+                              ("licence", None, False), ("source", None, False),
+                              ("recall_period", None, True)):
+        if key in data:
+            texts[key] = check.text(key, data[key], limit=limit, empty=empty)
+    scoring_version = "1"
+    if "scoring_version" in data:
+        scoring_version = check.text("scoring_version", data["scoring_version"], limit=16)
+    languages: tuple[str, ...] | None = ("en",)
+    if "languages" in data:
+        languages = None
+        if check.array("languages", data["languages"]):
+            given = data["languages"]
+            bad = [lang for lang in given if not isinstance(lang, str) or not LANGUAGE.match(lang)]
+            if bad:
+                check.add("languages", f"not a language code: {shown(bad[0])}")
+            elif len(set(given)) != len(given):
+                check.add("languages", "a language is listed twice")
+            else:
+                languages = tuple(given)
+
+    items: list[Item] = []
+    broken: set[str] = set()
+    if "items" in data and check.array("items", data["items"]):
+        seen: dict[str, int] = {}
+        for number, entry in enumerate(data["items"]):
+            item = _item(check, f"items[{number}]", entry)
+            if item is None:
+                if isinstance(entry, Mapping) and isinstance(entry.get("code"), str):
+                    broken.add(entry["code"])
+                continue
+            if item.code in seen:
+                check.add(f"items[{number}].code",
+                          f"{shown(item.code)} is also items[{seen[item.code]}]'s")
+                continue
+            seen[item.code] = number
+            items.append(item)
+
+    scores: list[ScoreDef] = []
+    if "scores" in data and check.array("scores", data["scores"]):
+        checker = _Scores(check, {item.code: item for item in items}, broken, functions)
+        for number, entry in enumerate(data["scores"]):
+            parsed = checker.score(f"scores[{number}]", entry, number)
+            if parsed is not None:
+                scores.append(parsed)
+    if check.problems:
+        raise DefinitionError(check.problems)
+    assert code and version and scoring_version and languages is not None
+    return InstrumentDefinition(
+        code=code, version=version, title=texts["title"], short_title=texts["short_title"],
+        items=tuple(items), scoring_version=scoring_version, licence=texts["licence"],
+        source=texts["source"], recall_period=texts.get("recall_period") or "",
+        languages=languages, score_defs=tuple(scores),
+    )
+
+
+def load_definition_file(path: str | Path, *, functions: Mapping[str, Any] | None = None
+                         ) -> InstrumentDefinition:
+    """Read and parse a JSON definition file; problems name the file too.
+
+    Numbers are read as exact decimals. Raises ``DefinitionError`` (for malformed JSON, the
+    line and column) or ``OSError`` when the file cannot be read.
+    """
+    data = read_definition_file(path)
+    return parse_definition(data, functions=functions)
+
+
+# -- back out ----------------------------------------------------------------------------
+
+
+def _json_number(value: Number) -> int | float:
+    """Return an exact number as JSON writes it; refuse one a float would round."""
+    exact = Fraction(value)
+    if exact.denominator == 1:
+        return exact.numerator
+    as_float = float(exact)
+    if Fraction(repr(as_float)) != exact:
+        raise ValueError(f"{exact} has no short decimal form to write")
+    return as_float
+
+
+def definition_to_dict(defn: InstrumentDefinition) -> dict[str, Any]:
+    """Return ``defn`` as a definition file's object (JSON-ready; defaults left out)."""
+    out: dict[str, Any] = {
+        "code": defn.code, "version": defn.version, "title": defn.title,
+        "short_title": defn.short_title, "licence": defn.licence, "source": defn.source,
+    }
+    if defn.scoring_version != "1":
+        out["scoring_version"] = defn.scoring_version
+    if defn.recall_period:
+        out["recall_period"] = defn.recall_period
+    out["languages"] = list(defn.languages)
+    out["items"] = [_item_dict(item) for item in defn.items]
+    out["scores"] = []
+    for score in defn.score_defs:
+        out["scores"].append(_score_dict(defn, score))
+    return out
+
+
+def dump_definition(defn: InstrumentDefinition) -> str:
+    """Return ``defn`` as a definition file's text: JSON, one line per option, band, row."""
+    return _dumped(definition_to_dict(defn), 0) + "\n"
+
+
+def _dumped(value: Any, depth: int) -> str:
+    flat = json.dumps(value, ensure_ascii=False)
+    leaf = not any(isinstance(v, dict | list) for v in (
+        value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()))
+    if not isinstance(value, dict | list) or (leaf and len(flat) <= 88) or not value:
+        return flat
+    pad, inner = "  " * depth, "  " * (depth + 1)
+    if isinstance(value, list):
+        parts = [inner + _dumped(v, depth + 1) for v in value]
+        return "[\n" + ",\n".join(parts) + "\n" + pad + "]"
+    parts = [f"{inner}{json.dumps(k)}: {_dumped(v, depth + 1)}" for k, v in value.items()]
+    return "{\n" + ",\n".join(parts) + "\n" + pad + "}"
+
+
+def _item_dict(item: Item) -> dict[str, Any]:
+    entry: dict[str, Any] = {"code": item.code, "text": item.text, "kind": item.kind}
+    if not item.required:
+        entry["required"] = False
+    if item.kind == "scale":
+        entry["min"], entry["max"] = item.min_value, item.max_value
+    if item.options or item.kind == "choice":
+        entry["options"] = [{"value": o.value, "label": o.label} for o in item.options]
+    return entry
+
+
+def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
+    entry: dict[str, Any] = {"key": score.key, "label": score.label, "method": score.method}
+    if score.function:
+        entry["function"] = score.function
+    if score.source:
+        entry["from"] = score.source
+    else:
+        entry["items"] = list(score.items)
+        if score.max_missing:
+            entry["max_missing"] = score.max_missing
+    put: list[tuple[str, Any, Any]] = [
+        ("direction", score.direction, ""),
+        ("reported", score.reported, True),
+        ("required", score.required, False),
+        ("reverse", score.reverse, False),
+        ("reverse_items", list(score.reverse_items), []),
+        ("missing_reason", score.missing_reason, ""),
+        ("decimals", score.decimals, 1),
+        ("unit", score.unit, "{score}"),
+        ("loinc", score.loinc, ""),
+    ]
+    for key, value, default in put:
+        if value != default:
+            entry[key] = value
+    if score.recode:
+        entry["recode"] = {code: {str(raw): new for raw, new in table}
+                           for code, table in score.recode}
+    if score.table:
+        width = len(score.items) if score.method == "value_set" else 0
+        entry["table"] = {str(raw).zfill(width): _json_number(value)
+                          for raw, value in score.table}
+    # low and high only where the method does not imply them.
+    implied = _implied_range(defn, score)
+    for key, value, derived in (("low", score.low, implied[0]), ("high", score.high,
+                                                                  implied[1])):
+        if value is not None and (derived is None or number_of(value) != number_of(derived)):
+            entry[key] = _json_number(number_of(value))
+    if score.bands:
+        entry["bands"] = [{"upto": _json_number(upto), "label": label}
+                          for upto, label in score.bands]
+    return entry
+
+
+def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
+    """Return the (low, high) parsing this score without low and high would give."""
+    if score.method == "registered":
+        return (None, None)
+    if score.source:
+        source = defn.score(score.source)
+        inputs: dict[str, Any] = {"of": source}
+    else:
+        recode = {code: dict(table) for code, table in score.recode}
+        ranges = {}
+        for code in score.items:
+            item = defn.item(code)
+            if code in recode:
+                ranges[code] = (min(recode[code].values()), max(recode[code].values()))
+            else:
+                ranges[code] = (item.min_value, item.max_value)
+        inputs = {"ranges": ranges, "max_missing": score.max_missing}
+    derived = _derived_range(score.method, inputs, score.table, None, score.function)
+    return (None, None) if derived == "bad" else derived
+
+
+__all__ = ["DefinitionError", "definition_to_dict", "dump_definition", "load_definition_file",
+           "parse_definition", "read_definition_file"]

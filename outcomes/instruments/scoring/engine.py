@@ -1,0 +1,291 @@
+"""The one scoring engine: every definition's scores, by the methods of SPEC 3.6.
+
+``score_definition(definition, answers)`` validates the answers, then computes each
+score of the definition in file order:
+
+1. take the score's items' answers (or, for a score computed ``from`` another, that
+   score's value and answered items);
+2. recode the items ``recode`` names, then reverse those ``reverse_items`` names
+   (min + max − value);
+3. with more items blank than ``max_missing`` allows (the study may set its own), or
+   none answered, the score is ``Unscored`` with its reason (SPEC 3.7);
+4. otherwise apply the method, exactly (``Fraction``; a sum or a count is an ``int``),
+   and name its band where the score has bands.
+
+Where no score can be computed, or a score marked ``required`` cannot, the response is
+not scorable at all: ``NotScorable`` names the reason. Pure: no Django.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from ..definitions.base import InstrumentDefinition, ScoreDef
+from .base import NotScorable, Unscored, checked_answers
+from .functions import FUNCTIONS
+
+NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
+
+MaxMissing = Mapping[str, int] | int | None
+"""A study's allowance of blank items: score key → items that may be blank. The old
+form, one number, sets every score that allows blanks at all (the ODI's sections)."""
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One score, ready to compute: the definition's data in the shapes the loop wants."""
+
+    spec: ScoreDef
+    key: str
+    source: str
+    items: tuple[str, ...]
+    maps: dict[str, dict[int, int]]  # item → answer → value: recode, or min + max − value
+    compute: Callable[[dict[str, int]], Any]
+    table: dict[int, Fraction]
+    read_by_lookup: bool
+
+
+def _method(spec: ScoreDef, highs: dict[str, int], lows: dict[str, int], table, function
+            ) -> Callable[[dict[str, int]], Any]:
+    """Return the score's method as a function of its answered (recoded) values."""
+    method, n = spec.method, len(spec.items)
+    if method == "sum":
+        return lambda given: sum(given.values())
+    if method == "mean":
+        return lambda given: Fraction(sum(given.values()), len(given))
+    if method == "prorated_sum":
+        return lambda given: Fraction(sum(given.values()) * n, len(given))
+    if method == "percent_of_max":
+        return lambda given: Fraction(100 * sum(given.values()),
+                                      sum(highs[code] for code in given))
+    if method == "transform_0_100":
+        low = lows[spec.items[0]]
+        span = highs[spec.items[0]] - low
+
+        def transformed(given: dict[str, int]) -> Fraction:
+            value = Fraction(100 * (Fraction(sum(given.values()), len(given)) - low), span)
+            return 100 - value if spec.reverse else value
+
+        return transformed
+    if method == "lookup":
+        return lambda given: table[sum(given.values())]
+    if method == "value_set":
+        # The answers in the items' order, as digits: "11111" is EQ-5D-5L's full health.
+        return lambda given: table[int("".join(str(given[code]) for code in spec.items))]
+    if method == "registered":
+        return function.compute
+    if method == "answered_count":
+        return len
+    raise ValueError(f"{spec.key}: unknown method {method!r}")
+
+
+def _plans(definition: InstrumentDefinition) -> tuple[_Plan, ...]:
+    cached = _PLANS.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    read_by_lookup = {s.source for s in definition.score_defs if s.method == "lookup"}
+    plans = []
+    for spec in definition.score_defs:
+        recode = {code: dict(table) for code, table in spec.recode}
+        lows, highs, maps = {}, {}, {}
+        for code in spec.items:
+            item = definition.item(code)
+            if code in recode:
+                maps[code] = recode[code]
+                lows[code], highs[code] = min(recode[code].values()), max(recode[code].values())
+            else:
+                lows[code], highs[code] = item.min_value, item.max_value
+            if code in spec.reverse_items:
+                maps[code] = {v: item.min_value + item.max_value - v for v in item.values}
+        function = None
+        if spec.method == "registered":
+            function = FUNCTIONS.get(spec.function)
+            if function is None:
+                raise LookupError(f"{definition.code}: {spec.key} names the scoring function "
+                                  f"{spec.function!r}, which is not registered")
+        table = dict(spec.table)
+        plans.append(_Plan(spec, spec.key, spec.source, spec.items, maps,
+                           _method(spec, highs, lows, table, function), table,
+                           spec.key in read_by_lookup))
+    result = tuple(plans)
+    _PLANS[id(definition)] = (definition, result)
+    return result
+
+
+_PLANS: dict[int, tuple[InstrumentDefinition, tuple[_Plan, ...]]] = {}
+
+
+def max_missing_problems(definition: InstrumentDefinition, setting: Mapping[str, Any]
+                         ) -> list[str]:
+    """Return what is wrong with a study's ``{score key: blanks allowed}`` for ``definition``.
+
+    Keys of other instruments' scores are not this definition's business and are
+    passed over; ``setting_problems`` checks a whole study's setting.
+    """
+    problems = []
+    keys = set(definition.output_keys)
+    for plan in _plans(definition):
+        spec = plan.spec
+        if spec.key not in setting:
+            continue
+        value = setting[spec.key]
+        if spec.source:
+            problems.append(f"{spec.key}: computed from {spec.source}; set {spec.source}'s "
+                            "allowance instead")
+        elif type(value) is not int or not 0 <= value <= len(spec.items):
+            problems.append(f"{spec.key}: expected an integer 0-{len(spec.items)} (its items), "
+                            f"got {value!r}")
+        elif value and (spec.method in NEEDS_EVERY_ITEM or plan.read_by_lookup):
+            problems.append(f"{spec.key}: needs every item (a {spec.method}"
+                            f"{' read by a lookup' if plan.read_by_lookup else ''}); must be 0")
+    scores = {spec.key for spec in definition.score_defs}
+    for key in setting:
+        if key in keys and key not in scores:
+            problems.append(f"{key}: a band follows its score; set {key[:-5]}'s allowance")
+    return problems
+
+
+def setting_problems(definitions, setting: Mapping[str, Any]) -> list[str]:
+    """Return what is wrong with a study's max-missing setting for its instruments.
+
+    Every key must be a score of one of ``definitions``; each value as
+    ``max_missing_problems`` checks it.
+    """
+    definitions = list(definitions)
+    problems: list[str] = []
+    known = {key for d in definitions for key in d.output_keys}
+    for key in setting:
+        if key not in known:
+            problems.append(f"{key}: no instrument of the study has this score")
+    for definition in definitions:
+        problems.extend(max_missing_problems(definition, setting))
+    return problems
+
+
+def _allowances(definition: InstrumentDefinition, plans: tuple[_Plan, ...],
+                max_missing: MaxMissing) -> dict[str, int] | None:
+    if max_missing is None:
+        return None
+    if isinstance(max_missing, bool) or not isinstance(max_missing, int | Mapping):
+        raise TypeError(f"max_missing: expected a mapping of score keys, got {max_missing!r}")
+    if isinstance(max_missing, int):
+        setting = {p.spec.key: max_missing for p in plans
+                   if not p.spec.source and p.spec.max_missing > 0}
+    else:
+        setting = max_missing
+    problems = max_missing_problems(definition, setting)
+    if problems:
+        raise ValueError(f"{definition.code} max_missing: " + "; ".join(problems))
+    return {p.spec.key: setting[p.spec.key] for p in plans if p.spec.key in setting}
+
+
+def _reason(spec: ScoreDef, blank: list[str], allowed: int) -> Unscored:
+    """Return why ``spec`` is not scorable with ``blank`` items blank (SPEC 3.7 wording)."""
+    missing = len(blank)
+    if missing <= allowed:
+        return Unscored("no items answered")
+    template = spec.missing_reason
+    if not template:
+        if allowed:
+            template = "{missing} item{s} unanswered; at most {allowed} allowed"
+        elif len(spec.items) == 1:
+            template = "{blank} unanswered"
+        else:
+            template = "{blank} unanswered; none may be missing"
+    fields = {"missing": missing, "allowed": allowed, "items": len(spec.items),
+              "blank": ", ".join(blank), "first_blank": blank[0],
+              "s": "" if missing == 1 else "s"}
+    item = ""
+    for name in ("blank", "first_blank"):
+        if template.startswith("{" + name + "} "):
+            item = fields[name]
+    return Unscored(template.format(**fields), item)
+
+
+def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any], *,
+                     max_missing: MaxMissing = None) -> dict[str, object]:
+    """Return every output key of ``definition`` for ``answers``, in order.
+
+    A value is an exact ``Fraction`` or ``int``, a band label or a text (an EQ-5D health
+    state), or ``Unscored(reason)``. ``max_missing`` maps score keys to the blanks a study
+    allows instead of the file's (keys of other instruments are passed over; one number
+    sets every score that allows blanks at all). Raises ``ScoringError`` for a bad value,
+    ``NotScorable`` when no score (or a ``required`` one) can be computed, and
+    ``ValueError`` for a ``max_missing`` the definition cannot take.
+    """
+    plans = _plans(definition)
+    values = checked_answers(definition, answers)
+    allowances = None if max_missing is None else _allowances(definition, plans, max_missing)
+    out: dict[str, object] = {}
+    answered: dict[str, int] = {}
+    refusal: Unscored | None = None
+    scored_any = False
+    for plan in plans:
+        spec = plan.spec
+        value: object
+        if plan.source:
+            source = out[plan.source]
+            count = answered[plan.source]
+            if isinstance(source, Unscored):
+                value = source
+            elif plan.table:
+                value = plan.table[source]  # type: ignore[index]
+                scored_any = True
+            else:
+                value = count
+                scored_any = True
+        else:
+            given: dict[str, int] = {}
+            blank: list[str] = []
+            maps = plan.maps
+            for code in plan.items:
+                raw = values[code]
+                if raw is None:
+                    blank.append(code)
+                else:
+                    mapped = maps.get(code)
+                    given[code] = raw if mapped is None else mapped[raw]
+            count = len(given)
+            allowed = spec.max_missing if allowances is None else allowances.get(
+                plan.key, spec.max_missing)
+            if len(blank) > allowed or not given:
+                value = _reason(spec, blank, allowed)
+            else:
+                value = plan.compute(given)
+                scored_any = True
+        answered[plan.key] = count
+        out[plan.key] = value
+        if spec.bands:
+            out[spec.band_key] = value if isinstance(value, Unscored) else spec.band(value)
+        if spec.required and refusal is None and isinstance(value, Unscored):
+            refusal = value
+    if refusal is None and not scored_any:
+        reasons = {v.reason for v in out.values()}  # type: ignore[union-attr]
+        if len(reasons) == 1:
+            refusal = next(iter(out.values()))  # type: ignore[assignment]
+        else:
+            given_items = sum(v is not None for v in values.values())
+            refusal = Unscored("no items answered" if not given_items else
+                               f"{given_items} item{'' if given_items == 1 else 's'} "
+                               "answered; too few for any score")
+    if refusal is not None:
+        item = refusal.item
+        reason = refusal.reason[len(item) + 1:] if item else refusal.reason
+        raise NotScorable(item or definition.code, reason, instrument=definition.code)
+    return out
+
+
+def numeric_keys(definition: InstrumentDefinition) -> tuple[str, ...]:
+    """Return the output keys whose values are numbers (not bands, not texts)."""
+    keys = []
+    for spec in definition.score_defs:
+        function = FUNCTIONS.get(spec.function) if spec.method == "registered" else None
+        if function is None or function.returns == "number":
+            keys.append(spec.key)
+    return tuple(keys)
+
+
+__all__ = ["max_missing_problems", "numeric_keys", "score_definition", "setting_problems"]

@@ -1,0 +1,220 @@
+"""Definition files (SPEC 3.6): a file is checked whole, one line per problem by key path."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from outcomes.instruments.definitions import INSTRUMENTS, library_files
+from outcomes.instruments.definitions.files import (
+    DefinitionError,
+    definition_to_dict,
+    dump_definition,
+    load_definition_file,
+    parse_definition,
+)
+
+FREQUENCY = [{"value": 0, "label": "Not at all"}, {"value": 1, "label": "Several days"},
+             {"value": 2, "label": "More than half the days"},
+             {"value": 3, "label": "Nearly every day"}]
+
+
+def phq9() -> dict:
+    """SPEC 3.6's example, whole: the PHQ-9 (Kroenke K, Spitzer RL, Williams JB. J Gen
+    Intern Med 2001;16:606-613): nine items 0-3, total 0-27, severity bands 4/9/14/19/27."""
+    return {
+        "code": "phq9", "version": "1.0", "title": "Patient Health Questionnaire-9",
+        "short_title": "PHQ-9", "licence": "Free to use (Pfizer).",
+        "source": "Kroenke K et al. J Gen Intern Med 2001;16:606-613.",
+        "recall_period": "Over the last 2 weeks", "languages": ["en"],
+        "items": [{"code": f"phq{n}", "text": f"Item {n}", "kind": "choice", "required": True,
+                   "options": copy.deepcopy(FREQUENCY)} for n in range(1, 10)],
+        "scores": [{"key": "phq9_total", "label": "PHQ-9 total", "method": "sum",
+                    "items": [f"phq{n}" for n in range(1, 10)], "max_missing": 0,
+                    "direction": "lower_is_better",
+                    "bands": [{"upto": 4, "label": "minimal"}, {"upto": 9, "label": "mild"},
+                              {"upto": 14, "label": "moderate"},
+                              {"upto": 19, "label": "moderately severe"},
+                              {"upto": 27, "label": "severe"}]}],
+    }
+
+
+def problems(data) -> list[str]:
+    with pytest.raises(DefinitionError) as error:
+        parse_definition(data)
+    assert str(error.value) == "\n".join(error.value.problems)
+    return error.value.problems
+
+
+def test_spec_example_parses_to_items_and_scores():
+    definition = parse_definition(phq9())
+    assert definition.item_codes == tuple(f"phq{n}" for n in range(1, 10))
+    assert definition.item("phq3").values == (0, 1, 2, 3)
+    (total,) = definition.scores
+    assert (total.key, total.method, total.low, total.high) == ("phq9_total", "sum", 0, 27)
+    assert total.lower_is_better and total.band(9) == "mild" and total.band(10) == "moderate"
+    assert definition.output_keys == ("phq9_total", "phq9_total_band")
+
+
+def test_every_problem_of_a_file_is_listed_at_once_by_key_path():
+    data = phq9()
+    data["code"] = "PHQ-9"
+    data["items"][3]["options"][1]["value"] = "2"
+    data["scores"][0]["items"].append("phq10")
+    data["scores"][0]["max_mising"] = 1
+    assert problems(data) == [
+        "code: must be lower-case letters, digits and underscores",
+        'items[3].options[1].value: expected an integer, got "2"',
+        "scores[0].max_mising: unknown key (did you mean 'max_missing'?)",
+        "scores[0].items: no item 'phq10'",
+    ]
+
+
+@pytest.mark.parametrize(("change", "problem"), [
+    (lambda d: d.pop("title"), "title: missing"),
+    (lambda d: d.pop("scores"), "scores: missing"),
+    (lambda d: d.update(colour="red"), "colour: unknown key"),
+    (lambda d: d.update(version=""), "version: must not be empty"),
+    (lambda d: d.update(languages=["english"]), 'languages: not a language code: "english"'),
+    (lambda d: d["items"][1].update(code="phq1"), 'items[1].code: "phq1" is also items[0]\'s'),
+    (lambda d: d["items"][0].update(kind="slider"),
+     "items[0].kind: must be 'choice' or 'scale', got \"slider\""),
+    (lambda d: d["items"][0].update(required="yes"),
+     'items[0].required: expected true or false, got "yes"'),
+    (lambda d: d["items"][0]["options"][2].update(value=1),
+     "items[0].options[2].value: 1 is also options[1]'s"),
+    (lambda d: d["items"][0]["options"][2].update(value=2.0),
+     "items[0].options[2].value: expected an integer, got 2.0"),
+    (lambda d: d["items"][0]["options"][2].pop("label"), "items[0].options[2].label: missing"),
+    (lambda d: d["items"][0].update(options=FREQUENCY[:1]),
+     "items[0].options: a choice item needs at least 2 options"),
+    (lambda d: d["items"][0].update(min=0), "items[0].min: only a scale item has min and max "
+                                            "(a choice item's values are its options')"),
+    (lambda d: d["items"][0].update(kind="scale", min=5, max=5, options=[]),
+     "items[0].max: must be above min (5), got 5"),
+    (lambda d: d["items"][0].update(kind="scale", min=0, max=3,
+                                    options=[{"value": 4, "label": "Worst"}]),
+     "items[0].options[0].value: an anchor must be within 0-3, got 4"),
+    (lambda d: d["scores"][0].update(method="median"),
+     'scores[0].method: unknown method "median"; known: sum, mean, prorated_sum, '
+     "percent_of_max, transform_0_100, lookup, answered_count, registered, value_set"),
+    (lambda d: d["scores"][0].update(direction="up"),
+     "scores[0].direction: must be 'lower_is_better' or 'higher_is_better', got \"up\""),
+    (lambda d: d["scores"][0].pop("direction"),
+     "scores[0].direction: missing (a reported score says which way is better)"),
+    (lambda d: d["scores"][0].update(max_missing=10),
+     "scores[0].max_missing: must be 0-9 (the score has 9 items), got 10"),
+    (lambda d: d["scores"][0].update(max_missing=-1),
+     "scores[0].max_missing: must be 0-9 (the score has 9 items), got -1"),
+    (lambda d: d["scores"][0]["items"].append("phq1"), "scores[0].items[9]: phq1 is listed twice"),
+    (lambda d: d["scores"][0].update(reverse_items=["phq2", "vas"]),
+     'scores[0].reverse_items: "vas" is not one of the score\'s items'),
+    (lambda d: d["scores"][0].update(reverse=True),
+     "scores[0].reverse: only transform_0_100 takes reverse"),
+    (lambda d: d["scores"][0]["bands"][2].update(upto=9),
+     "scores[0].bands[2].upto: bands rise: 9 is not above 9"),
+    (lambda d: d["scores"][0]["bands"].pop(),
+     "scores[0].bands: the last band ends at 19, below the score's highest value 27"),
+    (lambda d: d["scores"][0].update(missing_reason="{who} forgot"),
+     "scores[0].missing_reason: unknown placeholder {who}; known: {allowed}, {blank}, "
+     "{first_blank}, {items}, {missing}, {s}"),
+    (lambda d: d["scores"].append(dict(d["scores"][0])),
+     'scores[1].key: "phq9_total" is also another score\'s key'),
+    (lambda d: d["scores"][0].update(table={"0": 1}),
+     "scores[0].table: only a lookup or a value_set takes a table"),
+    (lambda d: d["scores"][0].update(method="lookup"),
+     "scores[0].table: missing (a lookup needs its table)"),
+    (lambda d: d["scores"][0].update(method="answered_count"),
+     "scores[0].from: missing (answered_count counts the answered items of the score it names)"),
+    (lambda d: d["scores"][0].update(method="registered", function="nobody"),
+     'scores[0].function: no registered scoring function "nobody"; known: eq5d3l_index_uk, '
+     "eq5d3l_index_us, eq5d3l_state"),
+])
+def test_each_kind_of_mistake_is_named_by_its_key(change, problem):
+    data = phq9()
+    change(data)
+    assert problem in problems(data)
+
+
+def test_a_lookup_table_must_cover_every_raw_sum_and_nothing_else():
+    data = phq9()
+    data["scores"][0].update(method="lookup", table={str(raw): raw for raw in range(2, 29)})
+    del data["scores"][0]["bands"]
+    data["scores"][0]["table"].pop("13")
+    assert problems(data) == [
+        "scores[0].table.28: not a possible raw score (0-27)",
+    ]
+    del data["scores"][0]["table"]["28"]
+    assert problems(data) == [
+        "scores[0].table: no row for raw 0-1, 13 (the raw score is 0-27)",
+    ]
+
+
+def test_a_lookup_or_registered_score_needs_every_item():
+    data = phq9()
+    data["scores"][0].update(method="lookup", max_missing=1,
+                             table={str(raw): raw for raw in range(28)})
+    assert "scores[0].max_missing: lookup needs every item; must be 0" in problems(data)
+
+
+def test_a_recode_must_give_every_answer_a_new_value():
+    data = phq9()
+    data["scores"][0]["recode"] = {"phq1": {"0": 0, "1": 0, "2": 1}, "phq99": {}}
+    assert problems(data) == [
+        "scores[0].recode.phq1: no new value for 3",
+        'scores[0].recode.phq99: "phq99" is not one of the score\'s items',
+    ]
+
+
+def test_a_score_computed_from_another_names_an_earlier_one():
+    data = phq9()
+    data["scores"].insert(0, {"key": "phq9_answered", "label": "answered",
+                              "method": "answered_count", "from": "phq9_total",
+                              "reported": False})
+    assert problems(data) == ['scores[0].from: no earlier score "phq9_total"']
+
+
+def test_scores_are_still_checked_when_an_item_is_broken():
+    data = phq9()
+    data["items"][0]["text"] = ""
+    data["scores"][0]["direction"] = "down"
+    # phq1's own problem, the score's own problem; no echo "no item 'phq1'".
+    assert problems(data) == [
+        "items[0].text: must not be empty",
+        "scores[0].direction: must be 'lower_is_better' or 'higher_is_better', got \"down\"",
+    ]
+
+
+def test_not_an_object_is_one_problem():
+    assert problems([1, 2]) == ["expected a JSON object, got [1, 2]"]
+
+
+def test_numbers_are_exact_decimals_whether_floats_or_decimals():
+    data = phq9()
+    data["scores"][0]["bands"][0]["upto"] = 4.5
+    assert parse_definition(data).scores[0].bands[0][0] == Fraction("4.5")
+    data["scores"][0]["bands"][0]["upto"] = Decimal("4.5")
+    assert parse_definition(data).scores[0].bands[0][0] == Fraction(9, 2)
+
+
+@pytest.mark.parametrize("path", library_files(), ids=lambda p: p.name)
+def test_every_library_file_round_trips(path, tmp_path):
+    definition = load_definition_file(path)
+    assert parse_definition(definition_to_dict(definition)) == definition
+    copy_path = tmp_path / path.name
+    copy_path.write_text(dump_definition(definition), encoding="utf-8")
+    assert load_definition_file(copy_path) == definition
+    assert json.loads(copy_path.read_text()) == definition_to_dict(definition)
+    assert INSTRUMENTS[definition.code] == definition
+
+
+def test_a_malformed_file_names_the_line(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"code": "x",\n  "version": }', encoding="utf-8")
+    with pytest.raises(DefinitionError) as error:
+        load_definition_file(path)
+    assert error.value.problems == ["bad.json: not JSON: Expecting value at line 2, column 14"]
