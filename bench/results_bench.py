@@ -6,9 +6,10 @@ Run: DATABASE_URL=postgres://postgres@127.0.0.1:5432/outcomes_bench \\
 
 For each size: empties the database, builds SIZE synthetic patients with 5 visits each
 (bulk insert) and varied sex, age, BMI and baseline opioid dose, marks every visit
-whose window has closed as completed with all four instruments' result scores, an
-opioid dose and every rule's verdict, catches ``VisitScores`` up with the bulk-loaded
-scores (as any bulk load must), then times ``study_results`` (what both the results
+whose window has closed as completed with every numeric score of the four instruments
+(14 a visit, as a real visit stores: the results read 7 of them), an opioid dose and
+every rule's verdict, catches ``VisitScores`` up with the bulk-loaded scores (as any
+bulk load must), then times ``study_results`` (what both the results
 page and ``manage.py results`` compute) in a fresh process, N times in a row: wall time
 and queries of each run, the peak resident memory of that process (RSS: Django and the
 libraries included), then once more under tracemalloc for the peak of Python's own
@@ -44,13 +45,14 @@ from outcomes.instruments.models import (  # noqa: E402
     Response,
     Score,
 )
+from outcomes.instruments.scoring import NUMERIC_SCORE_KEYS, SCORE_KEYS  # noqa: E402
 from outcomes.instruments.services import refresh_visit_scores  # noqa: E402
 from patients.models import Patient  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
-CODES = {"odi": ("odi",), "nrs11": ("nrs",), "eq5d3l": ("eq5d_index_uk", "eq5d_index_us",
-                                                         "eq5d_vas"),
-         "promis_gh": ("gph_t", "gmh_t")}
+# Every numeric score each instrument stores (a Score row each, and a key in VisitScores).
+CODES = {code: tuple(key for key in keys if key in NUMERIC_SCORE_KEYS)
+         for code, keys in SCORE_KEYS.items()}
 
 
 def build(size: int):

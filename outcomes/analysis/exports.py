@@ -73,9 +73,6 @@ PATIENT_COLUMNS = ("patient", "arm", "site", "sex", "age", "bmi", "baseline_opio
 COVARIATES = PATIENT_COLUMNS[3:]
 IDENTIFYING_COLUMNS = ("full_name", "email", "mobile", "date_of_birth", "enrolled_date",
                        "index_date")
-#: The float columns of ``VisitScores``: one per result score.
-VISIT_SCORE_FIELDS = tuple(f.name for f in VisitScores._meta.get_fields()
-                           if f.get_internal_type() == "FloatField")
 
 
 # --- Numbers ---------------------------------------------------------------------------
@@ -201,7 +198,7 @@ class PatientData:
     enrolled_date: dt.date
     index_date: dt.date
     visits: dict[int, tuple] = field(default_factory=dict)  # timepoint id → visit row
-    scores: dict[int, dict] = field(default_factory=dict)  # visit id → {score: VisitScores value}
+    scores: dict[int, dict] = field(default_factory=dict)  # visit id → VisitScores.values
     # (visit id, instrument code) → (state, source, out_of_window, completed_at,
     # scoring_version, answers) of its completed response, else of a voided one
     responses: dict[tuple[int, str], tuple] = field(default_factory=dict)
@@ -251,9 +248,9 @@ def patient_batches(study, enrolments, *, answers: bool = False,
         for visit in Visit.objects.filter(**within).order_by().values_list(*VISIT_FIELDS):
             patients[visit[1]].visits[visit[2]] = visit
             visit_of[visit[0]] = visit[1]
-        for row in VisitScores.objects.filter(**within).order_by().values_list(
-                "visit_id", "enrolment_id", *VISIT_SCORE_FIELDS):
-            patients[row[1]].scores[row[0]] = dict(zip(VISIT_SCORE_FIELDS, row[2:], strict=True))
+        for visit_id, enrolment_id, values in VisitScores.objects.filter(
+                **within).order_by().values_list("visit_id", "enrolment_id", "values"):
+            patients[enrolment_id].scores[visit_id] = values
         # Each response's scoring version is its scores' (a rescore rewrites them); a
         # response without a score (not scorable) falls back to its instrument's.
         version = Score.objects.filter(response=OuterRef("pk")).order_by("code").values(
@@ -445,8 +442,8 @@ def tidy_lines(context: Context, patients: Iterable[PatientData],
                     answered, reason, version, source, out_of_window, day = cell
                     if answered:
                         number = values.get(key) if values else None
-                        # A completed response whose score is null (too many blank items;
-                        # or a score VisitScores does not hold) is data, not scorable.
+                        # A completed response without this score (too many blank items)
+                        # is data, not scorable.
                         value = score_text(number)
                         if number is None:
                             reason = "not_scorable"

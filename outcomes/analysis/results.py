@@ -32,7 +32,6 @@ import datetime as dt
 
 from outcomes.csvfiles import csv_text
 from outcomes.followups.models import TimePoint
-from outcomes.instruments.models import RESULT_SCORES
 
 from . import stats
 from .selectors import (
@@ -43,9 +42,6 @@ from .selectors import (
     study_scores,
 )
 from .tables import result_tables
-
-#: Every score the exports know (their fixed columns); the results use the study's own.
-SCORE_CODES = (*RESULT_SCORES, "opioid_mme")
 
 
 def study_results(study, *, today: dt.date | None = None) -> dict:

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 
 from django.db.models import Count, Exists, OuterRef
 
 from outcomes.followups.models import Visit
-from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
+from outcomes.instruments.models import ResponderStatus, Response, VisitScores
 from outcomes.instruments.selectors import ENTRY_FIELDS, staff_entry, staff_entry_columns
 from patients.models import Enrolment
 
 from . import wording
-
-# RESULT_SCORES, the score codes ``results`` reports (plus ``opioid_mme`` from visits), is
-# defined beside ``VisitScores``, which keeps a column for each.
-
-
-@dataclass(frozen=True)
-class ScoreRow:
-    enrolment_id: int
-    arm: str
-    timepoint: str
-    score: str
-    value: float
 
 
 def allocation(study, arms: list[tuple[int, str]] | None = None) -> dict[str, int]:
@@ -59,41 +45,6 @@ def primary_comparisons(study) -> list[tuple[str, str]]:
 
     return list(PrimaryComparison.objects.filter(study=study).order_by("order", "pk")
                 .values_list("rule__code", "timepoint__code"))
-
-
-def score_rows(study) -> Iterator[ScoreRow]:
-    """Yield every stored result score and every recorded opioid dose, one row each.
-
-    Arms and time points are joined in Python from two small maps, so the big query
-    touches only scores, responses and visits; rows stream in chunks.
-    """
-    from outcomes.followups.models import TimePoint
-
-    arm_of = dict(Enrolment.objects.filter(study=study).values_list("pk", "arm__code"))
-    tp_code = dict(TimePoint.objects.filter(study=study).values_list("pk", "code"))
-    scores = Score.objects.filter(
-        response__visit__enrolment__study=study,
-        response__state=Response.State.COMPLETED,
-        code__in=RESULT_SCORES,
-    ).values_list(
-        "response__visit__enrolment_id", "response__visit__timepoint_id", "code", "exact",
-    )
-    for enrolment, tp, code, exact in scores.iterator(chunk_size=20000):
-        # From the exact value (the decimal column is rounded to 10 places); terminating
-        # decimals parse directly, only repeating ones ("320/9") need a Fraction.
-        yield ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], code,
-                       float(Fraction(exact)) if "/" in exact else float(exact))
-    visits = Visit.objects.filter(enrolment__study=study).values_list(
-        "enrolment_id", "timepoint_id", "timepoint__is_baseline",
-        "opioid_mme", "enrolment__patient__baseline_opioid_mme", "status",
-    )
-    for enrolment, tp, is_baseline, mme, baseline_mme, status in visits.iterator(
-        chunk_size=20000,
-    ):
-        if mme is None and is_baseline:
-            mme = baseline_mme  # the enrolment record's baseline dose
-        if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
-            yield ScoreRow(enrolment, arm_of[enrolment], tp_code[tp], "opioid_mme", float(mme))
 
 
 def study_scores(study_id: int) -> list[str]:
@@ -155,11 +106,10 @@ def patient_outcomes(enrolment) -> dict:
                       .order_by("target_day"))
     baseline = next((tp.code for tp in timepoints if tp.is_baseline), None)
     values: dict[str, dict[str, float]] = {}
-    for code, tp, exact in Score.objects.filter(
-        response__visit__enrolment=enrolment, response__state=Response.State.COMPLETED,
-        code__in=RESULT_SCORES,
-    ).values_list("code", "response__visit__timepoint__code", "exact"):
-        values.setdefault(code, {})[tp] = float(Fraction(exact))
+    for tp, found in VisitScores.objects.filter(enrolment=enrolment).values_list(
+            "timepoint__code", "values"):
+        for code, value in found.items():
+            values.setdefault(code, {})[tp] = value
     visit_status = {}
     entries = []  # how each form typed in by staff got there, read with the visits
     for tp, label, is_baseline, mme, status, *entry in (

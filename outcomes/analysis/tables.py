@@ -8,34 +8,26 @@ computed once, in ``computation``:
 - ``orm_columns`` reads through the ORM, row by row (SQLite, and any database);
 - ``postgres_columns`` lets PostgreSQL hand over whole columns at once: one row per
   group holding every patient's value, packed as binary (``float8send``), read into
-  numpy without a Python object per value. Scores come from ``VisitScores`` (one row
-  per visit with data, written with the scores), so no query joins scores to
-  responses, visits and enrolments.
+  numpy without a Python object per value.
 
 Scores are the study's own (``selectors.study_scores``: the instruments its schedule
-asks); one without a ``VisitScores`` column is read from its ``Score`` rows, by the ORM
-on either database. Values are the float of each stored exact value.
+asks), whatever the instrument, read by both fetchers from ``VisitScores.values`` (one
+row per visit with data, every numeric score by key, written with the scores), so no
+query joins scores to responses, visits and enrolments. Values are the float of each
+stored exact value.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from fractions import Fraction
 
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 
 from outcomes.followups.models import TimePoint, Visit
-from outcomes.instruments.models import (
-    RESULT_SCORES,
-    ResponderRule,
-    ResponderStatus,
-    Response,
-    Score,
-    VisitScores,
-)
+from outcomes.instruments.models import ResponderRule, ResponderStatus, VisitScores
 from patients.models import Enrolment
 
 from .computation import Cohort, Pair, StudyColumns, Tables, compute
@@ -77,15 +69,15 @@ class _Study:
                 .values_list("pk", "code", "primary"))
         self.rule_code = {pk: code for pk, code, _ in rules}
         self.primary = [pk for pk, _, is_primary in rules if is_primary]
-        self.columns = [code for code in scores if code in RESULT_SCORES]  # VisitScores'
-        self.others = [code for code in scores if code not in RESULT_SCORES
-                       and code != OPIOID]
+        self.columns = [code for code in scores if code != OPIOID]  # in VisitScores.values
         self.opioid = OPIOID in scores
 
 
-def _add(found: dict, key, cohort: Cohort, ids, values) -> None:
-    """Store a column, keeping the study's patients with a value."""
-    at = cohort.positions(np.asarray(ids, dtype=np.int64))
+def _add(found: dict, key, cohort: Cohort, ids, values, at=None) -> None:
+    """Store a column, keeping the study's patients with a value. ``at``: the ids'
+    positions in the cohort, when the caller has them (one time point's scores share
+    their ids)."""
+    at = cohort.positions(np.asarray(ids, dtype=np.int64)) if at is None else at
     values = np.asarray(values, dtype=np.float64)
     keep = (at >= 0) & ~np.isnan(values)
     if keep.any():
@@ -102,23 +94,6 @@ def _opioid_column(found: dict, key, cohort: Cohort, ids, doses, *, baseline: bo
     if baseline:
         doses = np.where(np.isnan(doses), cohort.covariates[at, 2], doses)
     _add(found, key, cohort, cohort.ids[at], doses)
-
-
-def _other_scores(found: dict, study, maps: _Study, cohort: Cohort) -> None:
-    """Scores without a ``VisitScores`` column, from their ``Score`` rows (any database)."""
-    if not maps.others:
-        return
-    columns: dict[tuple[str, str], tuple[list, list]] = defaultdict(lambda: ([], []))
-    for enrolment, tp, code, exact in Score.objects.filter(
-        response__visit__timepoint_id__in=list(maps.tp_code),
-        response__state=Response.State.COMPLETED, code__in=maps.others,
-    ).values_list("response__visit__enrolment_id", "response__visit__timepoint_id", "code",
-                  "exact").iterator(chunk_size=20000):
-        ids, values = columns[(maps.tp_code[tp], code)]
-        ids.append(enrolment)
-        values.append(float(Fraction(exact)))
-    for key, (ids, values) in columns.items():
-        _add(found, key, cohort, ids, values)
 
 
 def _verdict_columns(groups, cohort: Cohort, maps: _Study) -> VerdictColumns:
@@ -172,14 +147,14 @@ def orm_columns(study, *, arms: list[str], scores: list[str], today: dt.date,
     if maps.columns:
         by_tp: dict[int, list] = defaultdict(list)
         for row in VisitScores.objects.filter(timepoint_id__in=list(maps.tp_code)).values_list(
-                "enrolment_id", "timepoint_id", *maps.columns).iterator(chunk_size=20000):
+                "enrolment_id", "timepoint_id", "values").iterator(chunk_size=20000):
             by_tp[row[1]].append(row)
         for tp, rows in by_tp.items():
             ids = [row[0] for row in rows]
-            for j, code in enumerate(maps.columns, start=2):
+            at = cohort.positions(np.asarray(ids, dtype=np.int64))
+            for code in maps.columns:
                 _add(data.scores, (maps.tp_code[tp], code), cohort, ids,
-                     [_float(row[j]) for row in rows])
-    _other_scores(data.scores, study, maps, cohort)
+                     [_float(row[2].get(code)) for row in rows], at)
     if maps.opioid:
         doses: dict[int, tuple[list, list]] = defaultdict(lambda: ([], []))
         for enrolment, tp, mme in Visit.objects.filter(
@@ -240,6 +215,9 @@ SELECT en.arm_id, arm.code, p.sex, string_agg(int8send(en.id), ''),
  GROUP BY en.arm_id, arm.code, p.sex
 """
 
+# Each score is read out of the visit's map by key (a parameter: ``score_0``, ...): jsonb
+# keeps a number as exact decimal text, and text to float8 rounds correctly, so each value
+# is the float it was written as. A key the visit lacks reads NaN.
 _SCORES_SQL = """
 SELECT vs.timepoint_id, string_agg(int8send(vs.enrolment_id), ''),
        string_agg({columns}, '')
@@ -247,6 +225,7 @@ SELECT vs.timepoint_id, string_agg(int8send(vs.enrolment_id), ''),
  WHERE vs.timepoint_id = ANY(%(timepoints)s)
  GROUP BY vs.timepoint_id
 """
+_SCORE_SQL = """float8send(COALESCE((vs."values" ->> %(score_{n})s)::float8, 'NaN'))"""
 
 # The opioid dose recorded at completed visits, and at baseline visits (with or without
 # data) for the patients whose dose comes from the enrolment record: NaN here, filled in
@@ -332,11 +311,13 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
         data = StudyColumns(cohort=cohort, baseline=maps.baseline)
         if maps.columns:
             cursor.execute(_SCORES_SQL.format(columns=" || ".join(
-                f"float8send(COALESCE(vs.{code}, 'NaN'))" for code in maps.columns)), params)
+                _SCORE_SQL.format(n=n) for n in range(len(maps.columns)))),
+                {**params, **{f"score_{n}": code for n, code in enumerate(maps.columns)}})
             for tp, ids, values in cursor.fetchall():
                 ids, values = _ints(ids), _floats(values, len(maps.columns))
+                at = cohort.positions(ids)
                 for j, code in enumerate(maps.columns):
-                    _add(data.scores, (maps.tp_code[tp], code), cohort, ids, values[:, j])
+                    _add(data.scores, (maps.tp_code[tp], code), cohort, ids, values[:, j], at)
         if maps.opioid:
             cursor.execute(_OPIOIDS_SQL, params)
             for tp, ids, values in cursor.fetchall():
@@ -355,7 +336,6 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
         if maps.primary:
             cursor.execute(_PRIMARY_VERDICTS_SQL, params)
             primary_rows = cursor.fetchall()
-    _other_scores(data.scores, study, maps, cohort)
     data.primary = _verdict_columns(((tp, rule, verdict, _ints(packed))
                                      for tp, rule, verdict, packed in primary_rows),
                                     cohort, maps)

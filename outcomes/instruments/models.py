@@ -169,18 +169,16 @@ class Score(models.Model):
         return Fraction(self.exact)
 
 
-RESULT_SCORES = ("odi", "nrs", "eq5d_index_uk", "eq5d_index_us", "eq5d_vas", "gph_t", "gmh_t")
-"""Score codes the study's results report (SPEC section 9); ``VisitScores`` has a column each."""
-
-
 class VisitScores(models.Model):
-    """The result scores of one visit with data: one row, a float column per result score.
+    """The numeric scores of one visit with data: one row, every score in ``values``.
 
     Derived from the ``Score`` rows of the visit's completed responses and rewritten
-    whenever they are (``services.refresh_visit_scores``), so the study's results
-    read one narrow row per visit instead of joining scores, responses, visits and
-    enrolments. A visit has a row exactly when it has a completed response; a score
-    it lacks is null. Each value is the float of the score's exact value.
+    whenever they are (``services.refresh_visit_scores``), so the study's results and
+    exports read one narrow row per visit instead of joining scores, responses, visits
+    and enrolments. ``values`` maps each score key the responses give to the float of
+    its exact value (``{"odi": 32.0, "nrs": 6.0, ...}``; jsonb on PostgreSQL): any
+    instrument's scores, so a new instrument needs no migration. A visit has a row
+    exactly when it has a completed response; a score it lacks has no key.
     """
 
     visit = models.OneToOneField(
@@ -193,13 +191,11 @@ class VisitScores(models.Model):
     timepoint = models.ForeignKey(
         "followups.TimePoint", on_delete=models.CASCADE, related_name="+",
     )
-    odi = models.FloatField(null=True, blank=True)
-    nrs = models.FloatField(null=True, blank=True)
-    eq5d_index_uk = models.FloatField(null=True, blank=True)
-    eq5d_index_us = models.FloatField(null=True, blank=True)
-    eq5d_vas = models.FloatField(null=True, blank=True)
-    gph_t = models.FloatField(null=True, blank=True)
-    gmh_t = models.FloatField(null=True, blank=True)
+    values = models.JSONField(
+        default=dict, blank=True,
+        help_text="Every numeric score of the visit's completed responses, by key, as a "
+        'float, e.g. {"odi": 32.0, "nrs": 6.0}.',
+    )
 
     class Meta:
         verbose_name_plural = "visit scores"
@@ -233,6 +229,27 @@ def exact_of(value: Fraction | int) -> str:
         if Fraction(text) == fraction:
             return text
     return f"{fraction.numerator}/{fraction.denominator}"
+
+
+def stored_scores(values) -> dict[str, Fraction | int | Decimal]:
+    """Return the scores among a scorer's output kept as ``Score`` rows: its exact numbers.
+
+    Every key whose value is a number (a Fraction, an int, a Decimal), whatever the
+    instrument; text (bands, health states), booleans and None are not stored.
+    """
+    return {key: value for key, value in values.items()
+            if isinstance(value, (Fraction, int, Decimal)) and not isinstance(value, bool)}
+
+
+@functools.lru_cache(maxsize=65536)
+def float_of_exact(exact: str) -> float:
+    """Return the float nearest a stored exact value (``"36.5"``, ``"320/9"``).
+
+    What ``VisitScores`` holds and the results compute with. Both routes round
+    correctly, so a terminating decimal is parsed directly and only a repeating one
+    needs a Fraction.
+    """
+    return float(Fraction(exact)) if "/" in exact else float(exact)
 
 
 class ResponderRule(models.Model):

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
-from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -17,7 +16,6 @@ from outcomes.audit.services import new_record, record_change, snapshot
 
 from .definitions import INSTRUMENTS
 from .models import (
-    RESULT_SCORES,
     Instrument,
     ResponderRule,
     ResponderStatus,
@@ -26,9 +24,11 @@ from .models import (
     VisitScores,
     decimal_of,
     exact_of,
+    float_of_exact,
+    stored_scores,
 )
 from .responders import evaluate_all
-from .scoring import NUMERIC_SCORE_KEYS, Scored, ScoringError, score_response
+from .scoring import Scored, ScoringError, score_response
 from .selectors import TimepointScores, rules_with_ids, timepoint_scores
 
 
@@ -165,8 +165,7 @@ def _score_rows(response: Response, values: dict[str, object]) -> list[Score]:
             response=response, code=code, value=decimal_of(value),
             exact=exact_of(value), scoring_version=version,
         )
-        for code, value in values.items()
-        if code in NUMERIC_SCORE_KEYS and value is not None
+        for code, value in stored_scores(values).items()
     ]
 
 
@@ -182,9 +181,12 @@ def store_scores(*, response: Response, scored: Scored) -> list[Score]:
 
 
 def visit_score_values(visit_ids: Iterable[int]) -> dict[int, dict[str, float]]:
-    """Return ``{visit_id: {result score: float}}`` for the visits with a completed response.
+    """Return ``{visit_id: {score key: float}}`` for the visits with a completed response.
 
-    What a ``VisitScores`` row holds (one query; chunk large sets at the caller).
+    Every numeric score those responses have (a ``Score`` row each, whatever the
+    instrument): what a ``VisitScores`` row holds. A visit whose completed responses
+    give no score (all not scorable) maps to ``{}``. One query; chunk large sets at
+    the caller.
     """
     values: dict[int, dict[str, float]] = {}
     for visit, code, exact in (
@@ -192,8 +194,8 @@ def visit_score_values(visit_ids: Iterable[int]) -> dict[int, dict[str, float]]:
         .order_by("pk").values_list("visit_id", "scores__code", "scores__exact")
     ):
         found = values.setdefault(visit, {})
-        if code in RESULT_SCORES:
-            found[code] = float(Fraction(exact))
+        if code is not None:
+            found[code] = float_of_exact(exact)
     return values
 
 
@@ -228,12 +230,11 @@ def refresh_visit_scores(*, visit_ids: Iterable[int], batch_size: int = 2000,
                     visit_id__in=list(values)).delete()
             rows = [
                 VisitScores(visit_id=pk, enrolment_id=visits[pk][0], timepoint_id=visits[pk][1],
-                            **{code: found.get(code) for code in RESULT_SCORES})
+                            values=found)
                 for pk, found in values.items()
             ]
             VisitScores.objects.bulk_create(
-                rows, update_conflicts=True, unique_fields=["visit"],
-                update_fields=list(RESULT_SCORES),
+                rows, update_conflicts=True, unique_fields=["visit"], update_fields=["values"],
             )
             written += len(rows)
     return written
@@ -681,8 +682,7 @@ def rescore_responses(*, study=None, instrument: str | None = None,
         except ScoringError:
             counts["failed"] += 1
             continue
-        new = {k: exact_of(v) for k, v in scored.values.items()
-               if k in NUMERIC_SCORE_KEYS and v is not None}
+        new = {k: exact_of(v) for k, v in stored_scores(scored.values).items()}
         old = {s.code: s.exact for s in response.scores.all()}
         versions = {s.scoring_version for s in response.scores.all()}
         if (new == old and versions <= {response.instrument.scoring_version}

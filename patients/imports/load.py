@@ -41,7 +41,6 @@ from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.followups.services import planned_visits, study_today
 from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import (
-    RESULT_SCORES,
     Instrument,
     ResponderStatus,
     Response,
@@ -49,9 +48,9 @@ from outcomes.instruments.models import (
     VisitScores,
     decimal_of,
     exact_of,
+    stored_scores,
 )
 from outcomes.instruments.scoring import (
-    NUMERIC_SCORE_KEYS,
     Scored,
     ScoringError,
     describe_not_scorable,
@@ -138,7 +137,7 @@ class _Kept:
     """What is kept of a new patient's scoring until its last response is written."""
 
     scores: TimepointScores
-    visits: dict[int, list]  # visit id → [timepoint id, *its RESULT_SCORES floats]
+    visits: dict[int, list]  # visit id → [timepoint id, {score key: float}]
 
 
 @dataclass
@@ -675,8 +674,7 @@ class _Import:
             version = p.instrument.scoring_version
             scores.extend(
                 (pk, code, decimal_of(value), exact_of(value), version)
-                for code, value in p.scored.values.items()
-                if value is not None and code in NUMERIC_SCORE_KEYS)
+                for code, value in stored_scores(p.scored.values).items())
             records.append((
                 now, ACTOR, "create", "instruments.response", str(pk),
                 f"{p.instrument.code} for {p.patient} @ {p.timepoint}"[:200],
@@ -708,19 +706,15 @@ class _Import:
             kept = self.kept[slot.enrolment_id] = _Kept(TimepointScores(), {})
         row = kept.visits.get(slot.visit_id)
         if row is None:
-            row = kept.visits[slot.visit_id] = [slot.timepoint_id,
-                                                *([None] * len(RESULT_SCORES))]
-        for n, code in enumerate(RESULT_SCORES, start=1):
-            value = values.get(code)
-            if value is not None:
-                row[n] = float(value)
+            row = kept.visits[slot.visit_id] = [slot.timepoint_id, {}]
+        for code, value in stored_scores(values).items():
+            row[1][code] = float(value)  # every numeric score, as its Score row holds it
         if p.scored.not_scorable:
             kept.scores.not_scorable[slot.timepoint_id].update(p.scored.not_scorable)
-        for code, value in values.items():
-            if value is not None and code in NUMERIC_SCORE_KEYS:
-                # An int or a Fraction, as the scorer gave it: the rules read either
-                # exactly (responders.exact_value), as they read the stored text.
-                kept.scores.values[slot.timepoint_id][code] = value
+        for code, value in stored_scores(values).items():
+            # An int or a Fraction, as the scorer gave it: the rules read either
+            # exactly (responders.exact_value), as they read the stored text.
+            kept.scores.values[slot.timepoint_id][code] = value
 
     def write_kept(self, enrolment_ids: set[int]) -> None:
         """Insert these new patients' visit scores and responder statuses, from what was
@@ -729,7 +723,7 @@ class _Import:
             return
         kept = {pk: self.kept.pop(pk) for pk in sorted(enrolment_ids)}
         self.bulk.insert(VisitScores, ("visit_id", "enrolment_id", "timepoint_id",
-                                       *RESULT_SCORES), [
+                                       "values"), [
             (visit, enrolment, *row) for enrolment, found in kept.items()
             for visit, row in sorted(found.visits.items())
         ])

@@ -212,8 +212,10 @@ def test_study_days_scoring_version_and_source(cohort):
 
 def test_the_tidy_file_reads_the_visit_scores(cohort):
     """The export reads ``VisitScores`` (one narrow row a visit), not the score join."""
-    VisitScores.objects.filter(visit__enrolment__patient__code="E-001",
-                               timepoint__code="baseline").update(nrs=6.0)
+    row = VisitScores.objects.get(visit__enrolment__patient__code="E-001",
+                                  timepoint__code="baseline")
+    row.values["nrs"] = 6.0
+    row.save()
     assert cell(table(run("--format", "tidy")), "E-001", "baseline", "nrs")["value"] == "6"
 
 
