@@ -99,16 +99,11 @@ def score_rows(study) -> Iterator[ScoreRow]:
 def study_scores(study_id: int) -> list[str]:
     """Return the result scores of the instruments the study schedules, in schedule order,
     then opioid use: a study that does not ask the ODI shows no ODI."""
-    from outcomes.followups.models import TimePointInstrument
-    from outcomes.instruments.definitions import INSTRUMENTS
+    from outcomes.instruments.stored import definitions_for_study
 
-    codes = (TimePointInstrument.objects.filter(timepoint__study_id=study_id)
-             .order_by("timepoint__target_day", "order").values_list("instrument__code",
-                                                                     flat=True))
     keys: list[str] = []
-    for code in codes:
-        definition = INSTRUMENTS.get(code)
-        for spec in definition.scores if definition else ():
+    for _, definition in definitions_for_study(study_id):
+        for spec in definition.scores:
             if spec.key not in keys:
                 keys.append(spec.key)
     return [*keys, wording.OPIOID.key]

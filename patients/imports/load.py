@@ -37,7 +37,6 @@ from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import diff, new_record, snapshot
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.followups.services import planned_visits, study_today
-from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import (
     RESULT_SCORES,
     Instrument,
@@ -49,12 +48,12 @@ from outcomes.instruments.models import (
     exact_of,
 )
 from outcomes.instruments.scoring import (
-    NUMERIC_SCORE_KEYS,
     Scored,
     ScoringError,
     describe_not_scorable,
     score_response,
 )
+from outcomes.instruments.scoring.engine import numeric_keys
 from outcomes.instruments.services import (
     answered_at,
     complete_answered_visits,
@@ -64,6 +63,7 @@ from outcomes.instruments.services import (
     scoring_options,
     visit_score_values,
 )
+from outcomes.instruments.stored import instruments_by_code
 
 from ..models import STUDY_DATE_RANGE, Contact, Enrolment, Patient, Site, Study
 from ..services import CONTACT_FIELDS
@@ -199,9 +199,11 @@ class _Import:
         self.sites = {s.code: s for s in sites}
         self.timepoints = {tp.code: tp for tp in TimePoint.objects.filter(study=study)}
         self.baseline = next((tp for tp in self.timepoints.values() if tp.is_baseline), None)
-        self.instruments = {i.code: i for i in Instrument.objects.filter(
-            code__in=list(INSTRUMENTS), version__in={d.version for d in INSTRUMENTS.values()})
-            if INSTRUMENTS[i.code].version == i.version}
+        # Each code's instrument: the version the study schedules, else the newest
+        # stored (named by the "not asked here" problem); each as its stored definition.
+        stored = instruments_by_code(study)
+        self.instruments = {code: row for code, (row, _) in stored.items()}
+        self.definitions = {code: definition for code, (_, definition) in stored.items()}
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         self.required: dict[int, set[int]] = defaultdict(set)
         for tp_id, tp_code, instrument_id, code in TimePointInstrument.objects.filter(
@@ -211,8 +213,9 @@ class _Import:
             self.required[tp_id].add(instrument_id)
         self.ranges = {
             code: {item.code: (item.min_value, item.max_value) for item in d.items}
-            for code, d in INSTRUMENTS.items() if code in self.instruments
+            for code, d in self.definitions.items()
         }
+        self.numeric = {code: frozenset(numeric_keys(d)) for code, d in self.definitions.items()}
         self.options = {code: scoring_options(code, study) for code in self.instruments}
         self.known: dict[str, Known] = {}
         self.rejected: set[str] = set()
@@ -577,7 +580,8 @@ class _Import:
                            f"{self.today} in the study's time zone)")
             sound = False
         try:
-            scored = score_response(instrument, answers, **self.options[instrument])
+            scored = score_response(self.definitions[instrument], answers,
+                                    **self.options[instrument])
         except ScoringError as error:
             report.problem(origin, line0, None, f"{label}: {error}")
             return
@@ -656,7 +660,7 @@ class _Import:
             scores.extend(
                 (pk, code, decimal_of(value), exact_of(value), version)
                 for code, value in p.scored.values.items()
-                if value is not None and code in NUMERIC_SCORE_KEYS)
+                if value is not None and code in self.numeric[p.instrument.code])
             records.append((
                 now, ACTOR, "create", "instruments.response", str(pk),
                 f"{p.instrument.code} for {p.patient} @ {p.timepoint}"[:200],

@@ -27,7 +27,6 @@ from django.test import override_settings
 from fhir.resources.bundle import Bundle
 
 from outcomes.analysis import fhir as fhir_export
-from outcomes.instruments.definitions import INSTRUMENTS
 from patients.models import Study
 from tests.conftest import service_missing
 from tests.integration.instruments.test_import_study import PATIENTS, responses_csv
@@ -203,10 +202,17 @@ def test_a_repeating_score_keeps_its_full_precision_in_json(study, tmp_path):
 
 
 def test_a_loinc_code_of_the_definition_is_carried(imported, monkeypatch):
-    nrs = INSTRUMENTS["nrs11"]
-    # The mechanism only: no LOINC code is shipped until checked against LOINC's pages.
-    spec = dataclasses.replace(nrs.scores[0], loinc="00000-0")
-    monkeypatch.setitem(INSTRUMENTS, "nrs11", dataclasses.replace(nrs, scores=(spec,)))
+    stored = fhir_export.definition_of
+
+    def with_loinc(instrument):
+        definition = stored(instrument)
+        if definition.code != "nrs11":
+            return definition
+        # The mechanism only: no LOINC code is shipped until checked against LOINC's pages.
+        spec = dataclasses.replace(definition.scores[0], loinc="00000-0")
+        return dataclasses.replace(definition, scores=(spec,), score_defs=(spec,))
+
+    monkeypatch.setattr(fhir_export, "definition_of", with_loinc)
     observation = next(o for o in resources(export(), "Observation")
                        if o["code"]["coding"][0]["code"] == "nrs")
     assert {"system": "http://loinc.org", "code": "00000-0"} in observation["code"]["coding"]

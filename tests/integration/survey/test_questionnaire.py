@@ -234,7 +234,7 @@ def test_a_blank_page_rendered_once_is_the_page_rendered_fresh(language):
             for max_missing in (0, 1):
                 fresh = render_questions(InstrumentForm(definition=definition,
                                                         max_missing=max_missing))
-                cached = blank_page_html(code, definition.version, language, max_missing)
+                cached = blank_page_html(definition, language, max_missing)
                 assert cached == fresh
                 assert "checked" not in fresh and "aria-invalid" not in fresh
                 skips = code == "odi" and max_missing > 0
