@@ -30,7 +30,7 @@ from fhir.resources.bundle import Bundle
 
 from outcomes.followups.links import ensure_link
 from outcomes.followups.models import TimePointInstrument
-from outcomes.instruments.models import Instrument
+from outcomes.instruments.models import Instrument, ResponderRule
 from tests.factories import enrol
 from tests.integration.survey.conftest import PAGES
 
@@ -74,6 +74,11 @@ def world(study, client, tmp_path):
         phq9 = Instrument.objects.get(code="phq9")
         for timepoint in study.timepoints.all():
             TimePointInstrument.objects.create(timepoint=timepoint, instrument=phq9, order=9)
+        # Löwe B et al. Med Care 2004;42:1194-1201: a 5-point fall is a minimal change.
+        ResponderRule.objects.create(study=study, code="phq9_mcid_5pt", score="phq9_total",
+                                     direction="decrease", kind="points", threshold=5,
+                                     description="PHQ-9 improved by 5 points or more",
+                                     order=20)
 
         enrolment = enrol(study, "P-001", index_date=TODAY, today=TODAY)
         visit = enrolment.visits.get(timepoint__code="baseline")
@@ -114,6 +119,13 @@ def test_its_score_is_in_the_results(world):
     assert (phq[("BMC", "m3")]["change_n"], phq[("BMC", "m3")]["change_mean"]) == (1, -9)
     assert (phq[("CONTROL", "baseline")]["mean"], phq[("CONTROL", "m3")]["mean"]) == (4, 0)
     assert phq[("CONTROL", "m3")]["change_mean"] == -4
+    # L-001 fell 9 points (a responder), L-002 4 (not); P-001 is not due at 3 months.
+    rule = {(r["arm"], r["timepoint"]): r for r in results["responders"]
+            if r["rule"] == "phq9_mcid_5pt"}
+    assert (rule[("BMC", "m3")]["responders"], rule[("BMC", "m3")]["evaluable"]) == (1, 1)
+    assert (rule[("CONTROL", "m3")]["responders"],
+            rule[("CONTROL", "m3")]["evaluable"]) == (0, 1)
+    assert rule[("BMC", "m3")]["pending"] == 1
     # The band is a label, not a score to summarise.
     assert not any(s["score"] == "phq9_total_band" for s in results["scores"])
 

@@ -281,3 +281,17 @@ def test_a_replaced_version_is_what_another_process_reads_next(imported, tmp_pat
     fresh = definition_of(Instrument.objects.get(pk=instrument.pk))
     assert old.short_title == "PHQ-9" and fresh.short_title == "PHQ-9 (v1.0)"
     assert INSTRUMENTS["phq9"].short_title == "PHQ-9 (v1.0)"
+
+
+def test_rescore_takes_an_imported_instrument_by_code(answered):
+    from outcomes.instruments.services import complete_response
+
+    response = Response.objects.get(instrument=answered)
+    response.answers = {f"phq{n}": 2 for n in range(1, 10)}
+    response.save()
+    complete_response(response=response)  # this response alone: the visit asks others
+    assert {s.code: s.exact for s in response.scores.all()} == {"phq9_total": "18"}
+    out, _ = run("rescore", "--instrument", "phq9")
+    assert json.loads(out) == {"checked": 1, "changed": 0, "failed": 0, "dry_run": False}
+    with pytest.raises(CommandError, match="unknown instrument 'phq8'"):
+        call_command("rescore", "--instrument", "phq8", stdout=StringIO())
