@@ -12,11 +12,14 @@ own, under ``FHIR_BASE``, with the instrument version) or an ``integer`` between
 element, and a hint is what a form shows beside the box. The definition's scores are
 not in the Questionnaire: scoring is the definition file's, and the Observations the
 Bundle carries are its results.
+
+``definition_from_questionnaire`` goes the other way, as far as the format allows: an R4
+Questionnaire's items as a starting definition file, its scores to be added.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from .base import InstrumentDefinition, Item
 
@@ -107,5 +110,127 @@ def questionnaire(definition: InstrumentDefinition, *, resource_id: str | None =
     return resource
 
 
-__all__ = ["FHIR_BASE", "computable_name", "fhir_id", "instrument_url", "option_system",
-           "questionnaire", "required_by_definition"]
+
+
+# -- back: an R4 Questionnaire as a starting definition -----------------------------------
+
+def _code_of(text: str) -> str:
+    """A definition code from a FHIR name or linkId: lower case, letters, digits, '_'."""
+    kept = "".join(c if c.isascii() and c.isalnum() else "_" for c in text.strip().lower())
+    kept = "_".join(part for part in kept.split("_") if part)[:32]
+    return kept if kept[:1].isalpha() else f"q_{kept}"[:32]
+
+
+def _extension(item: Mapping, url: str, kind: str):
+    for extension in item.get("extension") or ():
+        if isinstance(extension, Mapping) and extension.get("url") == url:
+            return extension.get(kind)
+    return None
+
+
+def _anchors(text: object) -> list[dict]:
+    """``"0 = No pain; 10 = Worst possible pain"`` (our ``entryFormat``) as options."""
+    found = []
+    for part in str(text or "").split(";"):
+        value, sep, label = part.partition("=")
+        if sep and value.strip().lstrip("-").isdigit() and label.strip():
+            found.append({"value": int(value), "label": label.strip()})
+    return found
+
+
+def _flat_items(items, notes: list[str], path: str = "item"):
+    for number, item in enumerate(items or ()):
+        here = f"{path}[{number}]"
+        if not isinstance(item, Mapping):
+            notes.append(f"{here}: not an object: left out")
+        elif item.get("type") == "group":
+            yield from _flat_items(item.get("item"), notes, f"{here}.item")
+        else:
+            yield here, item
+
+
+def _options(here: str, item: Mapping, notes: list[str]) -> list[dict] | None:
+    options = []
+    for option in item.get("answerOption") or ():
+        coding = option.get("valueCoding") if isinstance(option, Mapping) else None
+        if isinstance(option, Mapping) and type(option.get("valueInteger")) is int:
+            value, label = option["valueInteger"], str(option["valueInteger"])
+        elif isinstance(coding, Mapping) and str(coding.get("code", "")).lstrip("-").isdigit():
+            value = int(coding["code"])
+            label = coding.get("display") or str(coding["code"])
+        else:
+            notes.append(f"{here}: an answer option is not a number (a code as the stored "
+                         f"value): the item is left out")
+            return None
+        options.append({"value": value, "label": label})
+    return options
+
+
+def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
+    """Return a starting definition file from an R4 Questionnaire, and notes on it.
+
+    Its items, as far as the definition format holds them: a ``choice`` item whose answer
+    options are numbers (codes ``"0"``, ``"1"`` ..., or integers) becomes a choice; an
+    ``integer`` item with ``minValue`` and ``maxValue`` a scale (its ``entryFormat``
+    anchors kept); ``required`` as it says; groups are read through. Anything else is
+    left out, each with a note. A Questionnaire carries no scoring, so ``scores`` is
+    empty: the notes say to add them (the file is refused until then).
+    """
+    notes: list[str] = []
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Questionnaire":
+        raise ValueError("not a FHIR Questionnaire (resourceType must be 'Questionnaire')")
+    name = str(resource.get("name") or resource.get("id") or "questionnaire")
+    title = str(resource.get("title") or name)
+    items = []
+    seen: set[str] = set()
+    for here, item in _flat_items(resource.get("item"), notes):
+        link = str(item.get("linkId") or "")
+        code = _code_of(link or here)
+        if code in seen:
+            notes.append(f"{here}: linkId {link!r} gives the code {code!r} twice: left out")
+            continue
+        entry: dict = {"code": code, "text": str(item.get("text") or link), "kind": ""}
+        kind = item.get("type")
+        if kind == "choice" or (kind == "coding" and item.get("answerOption")):
+            options = _options(here, item, notes)
+            if options is None:
+                continue
+            entry.update(kind="choice", options=options)
+        elif kind == "integer":
+            low = _extension(item, MIN_VALUE, "valueInteger")
+            high = _extension(item, MAX_VALUE, "valueInteger")
+            if low is None or high is None:
+                notes.append(f"{here}: an integer without minValue and maxValue has no "
+                             f"range: left out")
+                continue
+            entry.update(kind="scale", min=low, max=high)
+            anchors = _anchors(_extension(item, ENTRY_FORMAT, "valueString"))
+            if anchors:
+                entry["options"] = anchors
+        else:
+            notes.append(f"{here}: type {kind!r} has no counterpart in a definition file "
+                         f"(choice and integer items only): left out")
+            continue
+        if item.get("required") is not True:
+            entry["required"] = False
+        if code != link:
+            notes.append(f"{here}: linkId {link!r} is the item code {code!r}")
+        seen.add(code)
+        items.append(entry)
+    definition = {
+        "code": _code_of(name), "version": str(resource.get("version") or "1.0")[:16],
+        "title": title[:200], "short_title": title[:50],
+        "licence": str(resource.get("copyright") or ""),
+        "source": str(resource.get("description") or resource.get("url")
+                      or resource.get("publisher") or ""),
+        "items": items, "scores": [],
+    }
+    for key in ("licence", "source"):
+        if not definition[key]:
+            notes.append(f"{key}: not in the Questionnaire: fill it in")
+    notes.append("scores: a Questionnaire has no scoring: add the scores (docs/instruments.md)")
+    return definition, notes
+
+
+__all__ = ["FHIR_BASE", "computable_name", "definition_from_questionnaire", "fhir_id",
+           "instrument_url", "option_system", "questionnaire", "required_by_definition"]

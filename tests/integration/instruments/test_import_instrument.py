@@ -295,3 +295,70 @@ def test_rescore_takes_an_imported_instrument_by_code(answered):
     assert json.loads(out) == {"checked": 1, "changed": 0, "failed": 0, "dry_run": False}
     with pytest.raises(CommandError, match="unknown instrument 'phq8'"):
         call_command("rescore", "--instrument", "phq8", stdout=StringIO())
+
+
+@pytest.mark.parametrize("name", ["phq9.json", "knee_pain.json"])
+def test_a_questionnaire_exported_gives_back_the_items_of_its_file(db, tmp_path, name):
+    """export_instrument --format fhir, then import_instrument --from-questionnaire: the
+    same items (codes, wording, kinds, options, ranges, anchors, required), no scores."""
+    run("import_instrument", str(DATA / name))
+    original = read_definition_file(DATA / name)
+    fhir, _ = run("export_instrument", original["code"], "--format", "fhir")
+    questionnaire = tmp_path / "questionnaire.json"
+    questionnaire.write_text(fhir)
+    draft = tmp_path / "draft.json"
+    before = Instrument.objects.count()
+    out, err = run("import_instrument", str(questionnaire), "--from-questionnaire",
+                   "--output", str(draft))
+    assert out == "" and Instrument.objects.count() == before
+    started = json.loads(draft.read_text())
+    expected = parse_definition(original).items
+    assert tuple(parse_definition({**started, "scores": original["scores"]}).items) == expected
+    assert (started["code"], started["version"], started["title"], started["source"]) == (
+        original["code"], original["version"], original["title"], original["source"])
+    assert started["scores"] == []
+    assert err.splitlines()[-1] == ("note: scores: a Questionnaire has no scoring: add the "
+                                    "scores (docs/instruments.md)")
+
+
+def test_a_questionnaire_of_elsewhere_says_what_it_left_out(db, tmp_path):
+    resource = {
+        "resourceType": "Questionnaire", "status": "active", "name": "KneeCheck",
+        "title": "Knee check", "item": [
+            {"linkId": "1", "type": "group", "item": [
+                {"linkId": "1.1", "text": "Pain today", "type": "integer", "required": True,
+                 "extension": [
+                     {"url": "http://hl7.org/fhir/StructureDefinition/minValue",
+                      "valueInteger": 0},
+                     {"url": "http://hl7.org/fhir/StructureDefinition/maxValue",
+                      "valueInteger": 10}]},
+                {"linkId": "1.2", "text": "Swelling", "type": "choice", "answerOption": [
+                    {"valueCoding": {"code": "0", "display": "None"}},
+                    {"valueCoding": {"code": "1", "display": "Some"}}]}]},
+            {"linkId": "2", "text": "Anything else?", "type": "string"},
+            {"linkId": "3", "text": "Side", "type": "choice", "answerOption": [
+                {"valueCoding": {"code": "L", "display": "Left"}}]}]}
+    path = tmp_path / "q.json"
+    path.write_text(json.dumps(resource))
+    out, err = run("import_instrument", str(path), "--from-questionnaire")
+    started = json.loads(out)
+    assert started["code"] == "kneecheck"
+    assert started["items"] == [
+        {"code": "q_1_1", "text": "Pain today", "kind": "scale", "min": 0, "max": 10},
+        {"code": "q_1_2", "text": "Swelling", "kind": "choice", "required": False,
+         "options": [{"value": 0, "label": "None"}, {"value": 1, "label": "Some"}]}]
+    assert err.splitlines() == [
+        "note: item[0].item[0]: linkId '1.1' is the item code 'q_1_1'",
+        "note: item[0].item[1]: linkId '1.2' is the item code 'q_1_2'",
+        "note: item[1]: type 'string' has no counterpart in a definition file (choice and "
+        "integer items only): left out",
+        "note: item[2]: an answer option is not a number (a code as the stored value): the "
+        "item is left out",
+        "note: licence: not in the Questionnaire: fill it in",
+        "note: source: not in the Questionnaire: fill it in",
+        "note: scores: a Questionnaire has no scoring: add the scores (docs/instruments.md)",
+    ]
+    with pytest.raises(CommandError, match="not a FHIR Questionnaire"):
+        path.write_text(json.dumps({"resourceType": "Patient"}))
+        call_command("import_instrument", str(path), "--from-questionnaire",
+                     stdout=StringIO())

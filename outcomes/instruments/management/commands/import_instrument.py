@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from outcomes.instruments.definitions import DefinitionError
+from outcomes.instruments.definitions.fhir import definition_from_questionnaire
 from outcomes.instruments.definitions.files import read_definition_file
 from outcomes.instruments.services import import_instrument_definition
 
@@ -41,9 +43,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="The definition file (JSON).")
+        parser.add_argument(
+            "--from-questionnaire", action="store_true",
+            help="FILE is an R4 Questionnaire (JSON): write the starting definition file it "
+                 "gives (its items; the scores to add) to standard output or --output, with "
+                 "a note per thing to check on standard error; store nothing.")
+        parser.add_argument("--output", help="With --from-questionnaire: write it here.")
 
-    def handle(self, *args, file: str, **options):
+    def handle(self, *args, file: str, from_questionnaire: bool, output: str | None,
+               **options):
         path = Path(file)
+        if from_questionnaire:
+            return self.starting_definition(path, output)
+        if output:
+            raise CommandError("--output goes with --from-questionnaire")
         try:
             data = read_file(path)
             done = import_instrument_definition(data=data, actor_label="import_instrument",
@@ -60,3 +73,20 @@ class Command(BaseCommand):
             code=instrument.code, version=instrument.version, title=instrument.short_title,
             items=len(instrument.definition.get("items", [])),
             scores=f"scores {', '.join(reported)}" if reported else "no reported score"))
+
+    def starting_definition(self, path: Path, output: str | None) -> None:
+        """Write the starting definition an R4 Questionnaire gives; store nothing."""
+        try:
+            data = read_file(path)
+            definition, notes = definition_from_questionnaire(data)
+        except DefinitionError as refused:
+            raise CommandError("\n".join(refused.problems)) from None
+        except ValueError as error:
+            raise CommandError(f"{path.name}: {error}") from None
+        text = json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            self.stdout.write(text, ending="")
+        for note in notes:
+            self.stderr.write(f"note: {note}")
