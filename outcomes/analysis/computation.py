@@ -12,12 +12,14 @@ each comparison (arm, reference arm) at each follow-up time point and score: the
 Mann-Whitney test of the changes and the ANCOVA of the follow-up value on arm and
 baseline. Then the visits per arm, time point and state (the flow, and the patients
 whose visit is not yet due: ``pending``), the evaluable verdicts counted per arm, time
-point, rule and verdict, and the responder rates and regressions by covariate.
+point, rule and verdict, the responder rates and regressions by covariate, and the
+patients' characteristics at baseline by arm (a paper's Table 1).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -103,14 +105,17 @@ class Tables:
     flow: dict[tuple[str, str, str], int] = field(default_factory=dict)
     subgroups: list[dict] = field(default_factory=list)
     regressions: list[dict] = field(default_factory=list)
+    baseline_characteristics: list[dict] = field(default_factory=list)
 
     def pending(self, arm: str, timepoint: str) -> int:
         """Allocated patients of ``arm`` whose visit at ``timepoint`` is not yet due."""
         return self.flow.get((arm, timepoint, "pending"), 0)
 
 
-def compute(data: StudyColumns, pairs: list[Pair]) -> Tables:
-    """Return every table of the results from the study's columns."""
+def compute(data: StudyColumns, pairs: list[Pair], *,
+            baseline_scores: Sequence[str] = ()) -> Tables:
+    """Return every table of the results from the study's columns; ``baseline_scores``
+    are the scores Table 1 shows at baseline, in order (the study's instruments')."""
     tables = Tables()
     cohort = data.cohort
     arms = cohort.arm_codes
@@ -139,7 +144,60 @@ def compute(data: StudyColumns, pairs: list[Pair]) -> Tables:
     if data.primary is not None:
         tables.subgroups = subgroups_of(data.primary)
         tables.regressions = regressions_of(data.primary)
+    tables.baseline_characteristics = baseline_characteristics(data, baseline_scores)
     return tables
+
+
+def baseline_characteristics(data: StudyColumns, scores: Sequence[str]) -> list[dict]:
+    """Return Table 1: the patients' characteristics at baseline, arm by arm.
+
+    For each arm, in order: the patients allocated (``patients``); age (years at
+    enrolment), BMI and each of ``scores`` at baseline as n, mean, SD, median and
+    quartiles over the patients with a value, ``missing`` the others; sex as a count
+    and percent of the allocated for each sex the study records (zero counts too);
+    baseline opioid use from the enrolment record: any (a dose above 0 MME/day) as a
+    count and percent of the patients whose dose is known, and the dose among those
+    who take any (``opioid_mme_users``) as a continuous row. A row's ``n`` is always
+    the patients it describes.
+    """
+    cohort = data.cohort
+    base: dict[str, Column] = {code: data.scores.get((data.baseline, code),
+                                                      (np.zeros(0, np.int64), np.zeros(0)))
+                               for code in scores} if data.baseline else {}
+    rows: list[dict] = []
+    for k, arm in enumerate(cohort.arm_codes):
+        mine = cohort.arm == k
+        allocated = int(mine.sum())
+        age, bmi, dose = (cohort.covariates[mine, j] for j in range(3))
+        known = dose[~np.isnan(dose)]
+        users = known[known > 0]
+        rows.append({"arm": arm, "characteristic": "patients", "n": allocated})
+        rows.append(_continuous(arm, "age", age[~np.isnan(age)], allocated, unit="years"))
+        for s, sex in enumerate(cohort.sex_codes):
+            rows.append(_count(arm, "sex", int((cohort.sex[mine] == s).sum()), allocated,
+                               allocated, level=sex))
+        rows.append(_continuous(arm, "bmi", bmi[~np.isnan(bmi)], allocated, unit="kg/m²"))
+        rows.append(_count(arm, "opioid_any", len(users), len(known), allocated))
+        rows.append(_continuous(arm, "opioid_mme_users", users, len(users),
+                                unit="MME/day"))
+        for code, (at, values) in base.items():
+            rows.append(_continuous(arm, "score", values[cohort.arm[at] == k], allocated,
+                                    score=code))
+    return rows
+
+
+def _continuous(arm: str, name: str, values: np.ndarray, of: int, **extra) -> dict:
+    """A continuous row of Table 1: ``of`` patients, those without a value missing."""
+    summary = stats.describe(values)
+    return {"arm": arm, "characteristic": name, **extra, "n": summary.n,
+            "missing": of - summary.n, "mean": summary.mean, "sd": summary.sd,
+            "median": summary.median, "q1": summary.q1, "q3": summary.q3}
+
+
+def _count(arm: str, name: str, hits: int, known: int, allocated: int, **extra) -> dict:
+    """A count row of Table 1: ``hits`` of the ``known`` patients, as a percent."""
+    return {"arm": arm, "characteristic": name, **extra, "count": hits, "n": known,
+            "missing": allocated - known, "percent": 100 * hits / known if known else None}
 
 
 def _changes(tables: Tables, data: StudyColumns, tp: str, code: str, at: np.ndarray,

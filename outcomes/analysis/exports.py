@@ -666,7 +666,7 @@ def _score_row(spec: ScoreSpec, schedule: Schedule, **extra) -> dict[str, object
 def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
     """Every column of every file (tidy, wide, items; the SPSS and Stata files are the
     wide file), then every score, every instrument's items, and the responder rules."""
-    from .selectors import rule_labels
+    from .selectors import primary_comparisons, rule_labels
 
     arms = list(study.arms.order_by("order", "code").values_list("code", "name"))
     sites = list(study.sites.order_by("code").values_list("code", "name"))
@@ -798,6 +798,9 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
             add(f"items: {instrument.code} {instrument.version}", item.code, label=item.text,
                 type="integer", values=values, missing="empty: left blank")
     labels = rule_labels(study.pk)
+    primary_at: dict[str, list[str]] = {}
+    for rule_code, tp in primary_comparisons(study):
+        primary_at.setdefault(rule_code, []).append(tp)
     for rule in study.responder_rules.order_by("order", "code").prefetch_related("parts"):
         if rule.is_combination:
             definition = f"{rule.kind} of: " + ", ".join(p.code for p in rule.parts.all())
@@ -806,7 +809,8 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
                           f"{wording._threshold(rule.threshold)} "
                           f"{'percent of baseline' if rule.kind == 'percent' else 'points'}")
         add("responder rules", rule.code, label=labels[rule.code], type="rule",
-            values=definition + ("; primary" if rule.is_primary else ""),
+            values=definition + (f"; primary comparison at {', '.join(primary_at[rule.code])}"
+                                 if rule.code in primary_at else ""),
             direction=(_direction(wording.spec_of(rule.score)) if rule.score else ""),
             scoring_version=schedule.scoring_versions.get(rule.score, ""),
             missing="not evaluable when baseline or the time point has no value, or a "

@@ -21,6 +21,9 @@ page, the ``results`` command and the exports agree to the last digit.
    ``test``). The study's primary comparisons come first, ``primary: true``; no p-value
    is adjusted for multiple comparisons (``p_adjusted: false``), so every other one is
    exploratory.
+4. Baseline characteristics by arm (Table 1, ``computation.baseline_characteristics``):
+   patients, age, sex, BMI, baseline opioid use (any; the dose among users) and each
+   score at baseline.
 """
 
 from __future__ import annotations
@@ -60,8 +63,12 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
     reference = reference_arm(study, own_arms)
     pairs = [(arm, reference) for arm in arms if arm != reference] if reference else []
     score_codes = study_scores(study.pk)
-    rule_rows = list(study.responder_rules.order_by("order", "code")
-                     .values_list("pk", "code", "is_primary"))
+    primary = primary_comparisons(study)
+    # The primary rules (of the subgroups and regressions): those of the study's primary
+    # comparisons, at whichever time point.
+    primary_rules = {rule for rule, _ in primary}
+    rule_rows = [(pk, code, code in primary_rules) for pk, code in
+                 study.responder_rules.order_by("order", "code").values_list("pk", "code")]
     rules = [code for _, code, _ in rule_rows]
     tables = result_tables(study, arms=arms, scores=score_codes, pairs=pairs, today=today,
                            timepoints=[(tp.pk, tp.code, tp.is_baseline) for tp in timepoints],
@@ -106,7 +113,6 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                     "percent_itt": 100 * yes / due if due else None,
                 })
 
-    primary = primary_comparisons(study)
     comparisons = []
     for tp in follow_ups:
         for arm, ref in pairs:
@@ -131,6 +137,7 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
         "flow": flow(study, arms, timepoints, allocated, tables.flow),
         "subgroups": tables.subgroups,
         "regressions": tables.regressions,
+        "baseline_characteristics": tables.baseline_characteristics,
     }
 
 
@@ -234,6 +241,8 @@ CSV_COLUMNS = [
     # flow, subgroups, regressions
     "with_data", "missed", "not_applicable", "factor", "level", "fitted", "reason", "term",
     "coefficient", "se",
+    # baseline characteristics (also n, mean, sd, median, q1, q3, percent, level, score)
+    "characteristic", "unit", "count", "missing",
 ]
 
 
@@ -254,6 +263,8 @@ def csv_rows(results: dict):
             yield head
         for term in row["terms"]:
             yield {**head, **term}
+    for row in results["baseline_characteristics"]:
+        yield {"table": "baseline_characteristics", **row}
 
 
 def results_csv(results: dict) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
@@ -109,20 +109,30 @@ def study_scores(study_id: int) -> list[str]:
     return [*keys, wording.OPIOID.key]
 
 
-def rule_labels(study_id: int) -> dict[str, str]:
-    """Return ``{rule code: "ODI improved by 10 points or more"}`` for a study, in two
-    queries (the rules, and the parts of the combinations)."""
+def study_rules(study_id: int) -> dict[str, dict]:
+    """Return ``{rule code: rule}`` for a study in display order, each a dict of its
+    ``score``, ``direction``, ``kind``, ``threshold`` (a Decimal, or None), ``parts``
+    (the codes a combination combines) and ``label`` ("ODI improved by 10 points or
+    more"), in two queries (the rules, and the parts of the combinations)."""
     from outcomes.instruments.models import ResponderRule
 
-    rules = list(ResponderRule.objects.filter(study_id=study_id).values(
-        "id", "code", "score", "direction", "kind", "threshold"))
+    rules = list(ResponderRule.objects.filter(study_id=study_id).order_by("order", "code")
+                 .values("id", "code", "score", "direction", "kind", "threshold"))
     code_of = {rule["id"]: rule["code"] for rule in rules}
     parts: dict[int, list[str]] = defaultdict(list)
     for whole, part in ResponderRule.parts.through.objects.filter(
             from_responderrule__study_id=study_id).order_by("id").values_list(
             "from_responderrule_id", "to_responderrule_id"):
         parts[whole].append(code_of[part])
-    return wording.rule_labels({**rule, "parts": parts[rule["id"]]} for rule in rules)
+    found = [{**rule, "parts": parts[rule["id"]]} for rule in rules]
+    labels = wording.rule_labels(found)
+    return {rule["code"]: {**rule, "label": labels[rule["code"]]} for rule in found}
+
+
+def rule_labels(study_id: int) -> dict[str, str]:
+    """Return ``{rule code: "ODI improved by 10 points or more"}`` for a study, in two
+    queries (the rules, and the parts of the combinations)."""
+    return {code: rule["label"] for code, rule in study_rules(study_id).items()}
 
 
 #: Visits whose window has not closed: a verdict there is "not yet due", not a failure.
@@ -162,8 +172,11 @@ def patient_outcomes(enrolment) -> dict:
             mme = enrolment.patient.baseline_opioid_mme
         if mme is not None and (status == Visit.Status.COMPLETED or is_baseline):
             values.setdefault("opioid_mme", {})[tp] = float(mme)
-    rules = list(ResponderRule.objects.filter(study_id=enrolment.study_id)
-                 .order_by("order", "code"))
+    from patients.models import PrimaryComparison
+
+    rules = list(ResponderRule.objects.filter(study_id=enrolment.study_id).annotate(
+        primary=Exists(PrimaryComparison.objects.filter(rule=OuterRef("pk"))))
+        .order_by("order", "code"))
     mcid = {}  # score → the first points rule on it: the chart's reference line
     for rule in rules:
         if rule.kind == ResponderRule.Kind.POINTS and rule.score not in mcid:
@@ -212,7 +225,7 @@ def patient_outcomes(enrolment) -> dict:
         "timepoints": timepoints, "follow_ups": follow_ups, "baseline": baseline,
         "scores": rows, "entries": entries,
         "rules": [{"code": rule.code, "label": labels[rule.code],
-                   "description": rule.description, "primary": rule.is_primary,
+                   "description": rule.description, "primary": rule.primary,
                    "cells": [cell(rule.code, tp) for tp in follow_ups]} for rule in rules],
     }
 
@@ -231,8 +244,6 @@ def responder_list(study, enrolments, *, rule: str, timepoint: str, arm: str = "
                    verdict: str = ""):
     """Return the statuses of one rule at one time point, filterable; ``lost`` = responder
     at an earlier time point, not at this one."""
-    from django.db.models import Exists, OuterRef
-
     statuses = (
         ResponderStatus.objects.filter(enrolment__in=enrolments, rule__code=rule,
                                        timepoint__code=timepoint)

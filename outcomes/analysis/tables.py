@@ -49,11 +49,13 @@ def result_tables(study, *, arms: list[str], scores: list[str], pairs: list[Pair
                   today: dt.date, timepoints=None, rules=None) -> Tables:
     """Return the study's tables, read by the fetcher its database needs.
 
-    ``timepoints`` ((id, code, is baseline), ...) and ``rules`` ((id, code, is primary),
-    ...) are the study's, read here unless the caller already has them."""
+    ``timepoints`` ((id, code, is baseline), ...) and ``rules`` ((id, code, is primary:
+    in one of the study's primary comparisons), ...) are the study's, read here unless
+    the caller already has them."""
     fetch = postgres_columns if connection.vendor == "postgresql" else orm_columns
     return compute(fetch(study, arms=arms, scores=scores, today=today,
-                         timepoints=timepoints, rules=rules), pairs)
+                         timepoints=timepoints, rules=rules), pairs,
+                   baseline_scores=[code for code in scores if code != OPIOID])
 
 
 class _Study:
@@ -68,8 +70,11 @@ class _Study:
         self.baseline = next((code for _, code, is_baseline in timepoints if is_baseline),
                              None)
         if rules is None:
-            rules = list(ResponderRule.objects.filter(study=study)
-                         .values_list("pk", "code", "is_primary"))
+            from patients.models import PrimaryComparison
+
+            rules = list(ResponderRule.objects.filter(study=study).annotate(
+                primary=Exists(PrimaryComparison.objects.filter(rule=OuterRef("pk"))))
+                .values_list("pk", "code", "primary"))
         self.rule_code = {pk: code for pk, code, _ in rules}
         self.primary = [pk for pk, _, is_primary in rules if is_primary]
         self.columns = [code for code in scores if code in RESULT_SCORES]  # VisitScores'

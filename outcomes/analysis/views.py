@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
@@ -27,15 +28,18 @@ from patients.models import Procedure
 from patients.selectors import enrolment_for, enrolments_for, study_for
 
 from . import wording
-from .charts import line_chart_svg, lines_chart_svg
+from .charts import line_chart_svg
 from .exports import EXPORTS, IDENTIFIED_EXPORTS, LABELLED_EXPORTS, write_labelled
+from .page import results_page as page_content
 from .results import results_csv, study_results
-from .selectors import completed_responses, patient_outcomes, rule_labels
+from .selectors import completed_responses, patient_outcomes, rule_labels, study_rules
 
 
 @requires(VIEW_RESULTS)
 def results_page(request, code: str):
-    """Scores, responders and between-arm tests, arm against arm; JSON and CSV downloads.
+    """The study's results as a paper prints them (``page``): the primary comparisons
+    first, the flow of patients, Table 1, Table 2, charts, then every table in full,
+    collapsed; JSON and CSV downloads of the same numbers.
 
     These are aggregates (no patient appears); patient-level files are ``export``'s.
     """
@@ -51,10 +55,14 @@ def results_page(request, code: str):
         response = HttpResponse(results_csv(results), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{study.code}-results.csv"'
         return response
-    names = result_names(study)
+    content = page_content(results, result_names(study))
+    # Safe: the charts module escapes every piece of text it writes into an SVG.
+    content["flow"]["svg"] = mark_safe(content["flow"]["svg"])
+    for chart in content["charts"]:
+        chart["svg"] = mark_safe(chart["svg"])
     return render(request, "analysis/results.html", {
-        "study": study, "results": results, "charts": result_charts(study, results, names),
-        "tables": result_rows(results, names),
+        "study": study, "results": results, **content,
+        "today": dt.date.fromisoformat(results["today"]),
     })
 
 
@@ -100,173 +108,19 @@ def export(request, code: str, kind: str, suffix: str = "csv"):
 
 
 def result_names(study) -> dict:
-    """The words a person reads for the codes in the results: time points, arms, rules."""
+    """The words a person reads for the codes in the results: time points, arms, rules
+    (with their definitions, for the charts' MCID lines), sexes and enrolment statuses."""
     from outcomes.followups.models import TimePoint
+    from patients.models import Enrolment, Patient
 
+    rules = study_rules(study.pk)
     return {"timepoints": dict(TimePoint.objects.filter(study=study)
                                .values_list("code", "label")),
             "arms": dict(study.arms.values_list("code", "name")),
-            "rules": rule_labels(study.pk)}
-
-
-def _interval(low, high, decimals: int = 1, unit: str = "") -> str:
-    if low is None or high is None:
-        return ""
-    return f"{wording.number(low, decimals)}{unit} to {wording.number(high, decimals)}{unit}"
-
-
-def result_rows(results: dict, names: dict) -> dict:
-    """The results' rows as the page shows them: labels for codes, numbers rounded the
-    one way (SPEC 7), each cell's unrounded value kept for its ``data-value``."""
-    tp = names["timepoints"]
-    arm = names["arms"]
-    rules = names["rules"]
-
-    def measure(code: str) -> str:
-        return rules.get(code) or wording.score_title(code)
-
-    responders = [{
-        **r, "rule_label": rules.get(r["rule"], r["rule"]),
-        "timepoint_label": tp.get(r["timepoint"], r["timepoint"]),
-        "arm_label": arm.get(r["arm"], r["arm"]),
-        "percent_text": wording.percent(r["percent"], 1),
-        "ci_text": _interval(r["ci_low"], r["ci_high"], 1, "%"),
-        "percent_itt_text": wording.percent(r["percent_itt"], 1),
-    } for r in results["responders"]]
-    scores = [{
-        **s, "score_label": wording.score_title(s["score"]),
-        "timepoint_label": tp.get(s["timepoint"], s["timepoint"]),
-        "arm_label": arm.get(s["arm"], s["arm"]),
-        "mean_text": wording.score_value(s["score"], s["mean"]),
-        "sd_text": wording.score_value(s["score"], s["sd"]),
-        "median_text": wording.score_value(s["score"], s["median"]),
-        "iqr_text": "—" if s["q1"] is None else
-        f'{wording.score_value(s["score"], s["q1"])} to {wording.score_value(s["score"], s["q3"])}',
-        "change_text": "" if s.get("change_mean") is None
-        else wording.score_change(s["score"], s["change_mean"]),
-        "change_ci_text": _interval(s.get("change_ci_low"), s.get("change_ci_high"),
-                                    wording.spec_of(s["score"]).decimals),
-    } for s in results["scores"]]
-    comparisons = []
-    for c in results["comparisons"]:
-        if c["kind"] == "proportion":
-            effect = ("" if c["difference"] is None else
-                      f'{wording.signed(c["difference"])} points '
-                      f'({_interval(c["difference_ci_low"], c["difference_ci_high"])}); '
-                      f'risk ratio {wording.number(c["risk_ratio"], 2)} '
-                      f'({_interval(c["risk_ratio_ci_low"], c["risk_ratio_ci_high"], 2)}); '
-                      f'odds ratio {wording.number(c["odds_ratio"], 2)} '
-                      f'({_interval(c["odds_ratio_ci_low"], c["odds_ratio_ci_high"], 2)})'
-                      + ("; 0.5 added to each cell (a zero cell)"
-                         if c["zero_cell_correction"] else ""))
-            counts = (f'{c["responders"]}/{c["evaluable"]} vs '
-                      f'{c["reference_responders"]}/{c["reference_evaluable"]}')
-            adjusted = ""
-        else:
-            decimals = wording.spec_of(c["measure"]).decimals
-            effect = ("" if c["difference"] is None else
-                      f'{wording.signed(c["difference"], decimals)} '
-                      f'({_interval(c["difference_ci_low"], c["difference_ci_high"], decimals)})')
-            counts = f'n = {c["change_n"]} vs {c["reference_change_n"]}'
-            adjusted = ("" if c["adjusted_difference"] is None else
-                        f'{wording.signed(c["adjusted_difference"], decimals)} '
-                        f'({_interval(c["adjusted_ci_low"], c["adjusted_ci_high"], decimals)}),'
-                        f' p {wording.p_value(c["adjusted_p_value"])}')
-        comparisons.append({
-            **c, "timepoint_label": tp.get(c["timepoint"], c["timepoint"]),
-            "measure_label": measure(c["measure"]),
-            "arms_label": f'{arm.get(c["arm"], c["arm"])} vs '
-                          f'{arm.get(c["reference_arm"], c["reference_arm"])}',
-            "test_label": wording.TESTS.get(c["test"], c["test"]),
-            "counts_text": counts, "effect_text": effect, "adjusted_text": adjusted,
-            "p_text": wording.p_value(c["p_value"]),
-            "role": "Primary" if c["primary"] else "Exploratory (p unadjusted)",
-        })
-    flow = [{**f, "arm_label": arm.get(f["arm"], f["arm"]),
-             "cells": [{**t, "timepoint_label": tp.get(t["timepoint"], t["timepoint"])}
-                       for t in f["timepoints"]]} for f in results["flow"]]
-    subgroups = [{**g, "arm_label": arm.get(g["arm"], g["arm"]),
-                  "timepoint_label": tp.get(g["timepoint"], g["timepoint"]),
-                  "rule_label": rules.get(g["rule"], g["rule"]),
-                  "percent_text": wording.percent(g["percent"], 1)}
-                 for g in results["subgroups"]]
-    regressions = [{**r, "arm_label": arm.get(r["arm"], r["arm"]),
-                    "timepoint_label": tp.get(r["timepoint"], r["timepoint"]),
-                    "rule_label": rules.get(r["rule"], r["rule"]),
-                    "terms": [{**t, "term_label": wording.TERMS.get(t["term"], t["term"]),
-                               "odds_ratio_text": f'{wording.number(t["odds_ratio"], 2)} '
-                               f'({_interval(t["odds_ratio_ci_low"], t["odds_ratio_ci_high"], 2)})',
-                               "p_text": wording.p_value(t["p_value"])}
-                              for t in r["terms"]]}
-                   for r in results["regressions"]]
-    return {"responders": responders, "scores": scores, "comparisons": comparisons,
-            "flow": flow, "subgroups": subgroups, "regressions": regressions,
-            "timepoint_labels": [tp.get(code, code) for code in results["timepoints"]],
-            "allocated": [(arm.get(code, code), n) for code, n in results["allocated"].items()],
-            "reference_label": arm.get(results["reference_arm"], results["reference_arm"])}
-
-
-def result_charts(study, results, names: dict) -> list[dict]:
-    """Mean with 95% CI by arm for each of the study's scores, and responder percent by
-    arm per primary rule, each with n under every point and its numbers in a table."""
-    tps = results["timepoints"]
-    arm_names = names["arms"]
-    labels = names["rules"]
-    names = names["timepoints"]
-    charts = []
-    for code in {s["score"]: None for s in results["scores"]}:
-        spec = wording.spec_of(code)
-        series, counts, table = {}, {}, []
-        for arm in results["arms"]:
-            by_tp = {s["timepoint"]: s for s in results["scores"]
-                     if s["arm"] == arm and s["score"] == code}
-            points = [by_tp.get(tp) for tp in tps]
-            label = arm_names.get(arm, arm)
-            series[label] = [(p["mean"], p["mean_ci_low"], p["mean_ci_high"])
-                             if p and p["n"] else None for p in points]
-            counts[label] = [p["n"] if p else 0 for p in points]
-            table.append({"arm": label, "cells": [
-                {"n": p["n"] if p else 0,
-                 "mean": wording.score_value(code, p["mean"]) if p and p["n"] else "—",
-                 "ci": (f'{wording.score_value(code, p["mean_ci_low"])} to '
-                        f'{wording.score_value(code, p["mean_ci_high"])}')
-                 if p and p["n"] and p["mean_ci_low"] is not None else ""}
-                for p in points]})
-        if not any(c for row in counts.values() for c in row):
-            continue
-        present = [v[0] for row in series.values() for v in row if v]
-        high = spec.high if spec.high is not None else max([*present, 1.0])
-        low = spec.low if spec.low is not None else 0
-        title = f"{wording.score_title(code)}: mean and 95% CI by arm"
-        # Safe: lines_chart_svg escapes every piece of text it writes.
-        charts.append({"title": title, "kind": "mean", "table": table,
-                       "columns": [names.get(tp, tp) for tp in tps],
-                       "svg": mark_safe(lines_chart_svg(
-                           title, [names.get(tp, tp) for tp in tps], series,
-                           low=low, high=high, counts=counts))})
-    follow_ups = [tp for tp in tps if any(r["timepoint"] == tp for r in results["responders"])]
-    for rule in study.responder_rules.filter(is_primary=True).order_by("order"):
-        series, counts, table = {}, {}, []
-        for arm in results["arms"]:
-            rows = [next((r for r in results["responders"] if r["arm"] == arm
-                          and r["timepoint"] == tp and r["rule"] == rule.code), None)
-                    for tp in follow_ups]
-            label = arm_names.get(arm, arm)
-            series[label] = [r["percent"] if r else None for r in rows]
-            counts[label] = [r["evaluable"] if r else 0 for r in rows]
-            table.append({"arm": label, "cells": [
-                {"n": r["evaluable"] if r else 0,
-                 "mean": wording.percent(r["percent"]) if r and r["percent"] is not None
-                 else "—",
-                 "ci": f'{r["responders"]} of {r["evaluable"]}' if r else ""}
-                for r in rows]})
-        title = f"{labels[rule.code]}: responders (% of evaluable) by arm"
-        charts.append({"title": title, "kind": "percent", "table": table,
-                       "columns": [names.get(tp, tp) for tp in follow_ups],
-                       "svg": mark_safe(lines_chart_svg(
-                           title, [names.get(tp, tp) for tp in follow_ups], series,
-                           low=0, high=100, counts=counts))})
-    return charts
+            "rules": {code: rule["label"] for code, rule in rules.items()},
+            "rule_defs": rules,
+            "sexes": dict(Patient.Sex.choices),
+            "statuses": dict(Enrolment.Status.choices)}
 
 
 @requires(VIEW_OUTCOMES)

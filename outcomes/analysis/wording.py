@@ -37,6 +37,15 @@ TESTS = {
     "ancova": "ANCOVA on baseline (t-test)",
 }
 
+#: The subgroups' factors (``covariates.subgroups_of``) and the levels that are codes.
+FACTORS = {
+    "age": "Age group (years)",
+    "sex": "Sex",
+    "bmi": "BMI class (kg/m²)",
+    "opioid": "Opioid use at baseline",
+}
+LEVELS = {"none": "None", "any": "Any", "unknown": "Not known"}
+
 #: The logistic regressions' terms (``covariates.TERMS``).
 TERMS = {
     "age": "Age (per year)",
@@ -114,11 +123,102 @@ def percent(value: float | None, decimals: int = 0) -> str:
     return "—" if value is None else f"{number(value, decimals)}%"
 
 
+def interval(low, high, decimals: int = 1, unit: str = "") -> str:
+    """Return a confidence interval as "41 to 72" ("" when it cannot be given)."""
+    if low is None or high is None:
+        return ""
+    return f"{number(low, decimals)}{unit} to {number(high, decimals)}{unit}"
+
+
+def p_is(p: float | None) -> str:
+    """Return "p<0.001" or "p=0.034", as a sentence writes a p-value."""
+    text = p_value(p)
+    return f"p{text}" if text.startswith("<") else f"p={text}"
+
+
+def proportion(k: int, n: int) -> str:
+    """Return "67% (24 of 36)": a whole percent and its counts ("— (0 of 0)" for none)."""
+    return f"{percent(100 * k / n if n else None)} ({k} of {n})"
+
+
+def better_side(key: str) -> str:
+    """Return which way a change improves: "a fall is an improvement" or "a rise ..."."""
+    return ("a fall is an improvement" if spec_of(key).lower_is_better
+            else "a rise is an improvement")
+
+
+def proportion_sentence(*, rule: str, timepoint: str, arm: str, reference: str,
+                        row: Mapping) -> str:
+    """Return a primary comparison as an abstract states it.
+
+    "ODI improved by 10 points or more at 12 months: 67% (24 of 36) with BMC vs 8%
+    (3 of 38) with conventional care; difference 59 percentage points (95% CI 41 to
+    72); Fisher's exact p<0.001." ``row`` is the comparison's row of the results
+    (complete case). Where an arm has no patient evaluable yet, the sentence says so
+    instead of giving a difference.
+    """
+    counts = (f"{proportion(row['responders'], row['evaluable'])} with {arm} vs "
+              f"{proportion(row['reference_responders'], row['reference_evaluable'])} "
+              f"with {reference}")
+    head = f"{rule} at {timepoint}: {counts}"
+    if not row["evaluable"] or not row["reference_evaluable"]:
+        return f"{head}; no difference can be estimated until both arms have a patient " \
+               "evaluable."
+    difference = f"difference {number(row['difference'], 0)} percentage points"
+    ci = interval(row["difference_ci_low"], row["difference_ci_high"], 0)
+    if ci:
+        difference += f" (95% CI {ci})"
+    return f"{head}; {difference}; Fisher's exact {p_is(row['p_value'])}."
+
+
+def change_sentence(*, score: str, timepoint: str, arm: str, reference: str,
+                    row: Mapping, arm_change: Mapping, reference_change: Mapping) -> str:
+    """Return the headline change of a score, arm against reference, in one sentence.
+
+    "ODI (0-100, lower is better) at 12 months, change from baseline: −20.1 (n 30)
+    with BMC vs −3.2 (n 32) with conventional care; difference in mean change −16.9
+    (95% CI −22.0 to −11.8), Welch's t-test p<0.001; adjusted for baseline (ANCOVA)
+    −17.0 (95% CI −21.9 to −12.1), p<0.001." ``row`` is the Welch comparison row;
+    ``arm_change`` and ``reference_change`` the arms' score rows at that time point.
+    """
+    decimals = spec_of(score).decimals
+
+    def change(entry: Mapping) -> str:
+        if not entry.get("change_n"):
+            return "no patient with both values yet"
+        return f"{score_change(score, entry['change_mean'])} (n {entry['change_n']})"
+
+    head = (f"{score_title(score)} at {timepoint}, change from baseline: "
+            f"{change(arm_change)} with {arm} vs {change(reference_change)} with {reference}")
+    if row.get("difference") is None:
+        return f"{head}."
+    parts = [f"difference in mean change {signed(row['difference'], decimals)}"]
+    ci = interval(row["difference_ci_low"], row["difference_ci_high"], decimals)
+    if ci:
+        parts[0] += f" (95% CI {ci})"
+    if row.get("p_value") is not None:
+        parts[0] += f", Welch's t-test {p_is(row['p_value'])}"
+    if row.get("adjusted_difference") is not None:
+        adjusted = f"adjusted for baseline (ANCOVA) {signed(row['adjusted_difference'], decimals)}"
+        ci = interval(row["adjusted_ci_low"], row["adjusted_ci_high"], decimals)
+        if ci:
+            adjusted += f" (95% CI {ci})"
+        if row.get("adjusted_p_value") is not None:
+            adjusted += f", {p_is(row['adjusted_p_value'])}"
+        parts.append(adjusted)
+    return f"{head}; " + "; ".join(parts) + "."
+
+
 def _threshold(value) -> str:
     exact = Fraction(str(value)) if not isinstance(value, Fraction) else value
     if exact.denominator == 1:
         return str(exact.numerator)
     return format(Decimal(str(value)).normalize(), "f")
+
+
+def threshold(value) -> str:
+    """Return a rule's threshold as its rule states it: "10", "0.074", never "10.000000"."""
+    return _threshold(value)
 
 
 def simple_rule_label(*, score: str, direction: str, kind: str, threshold) -> str:

@@ -4,6 +4,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -161,7 +162,7 @@ class ResponderRuleForm(forms.ModelForm):
     class Meta:
         model = ResponderRule
         fields = ("study", "code", "description", "score", "direction", "kind", "threshold",
-                  "parts", "is_primary", "order")
+                  "parts", "order")
 
     def clean(self):
         cleaned = super().clean()
@@ -201,12 +202,23 @@ def _path_back(rule_id: int, parts) -> list[str]:
 class ResponderRuleAdmin(ScopedAdmin):
     form = ResponderRuleForm
     ordering = ("study__code", "order", "code")
-    list_display = ("code", "study", "score", "direction", "kind", "threshold", "is_primary")
-    list_filter = ("study", "kind", "is_primary")
+    list_display = ("code", "study", "score", "direction", "kind", "threshold", "primary")
+    list_filter = ("study", "kind")
     search_fields = ("code", "description")
     # Checkboxes, not filter_horizontal: its widget puts aria-label on a plain <span>
     # (axe: aria-prohibited-attr), and a study has a handful of these.
     checkbox_fields = ("parts",)
+
+    def get_queryset(self, request):
+        from patients.models import PrimaryComparison
+
+        return super().get_queryset(request).annotate(primary=Exists(
+            PrimaryComparison.objects.filter(rule=OuterRef("pk"))))
+
+    @admin.display(boolean=True, ordering="primary",
+                   description="In a primary comparison (set on the study's page)")
+    def primary(self, rule) -> bool:
+        return rule.primary
 
 
 @admin.register(ResponderStatus)

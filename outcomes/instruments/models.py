@@ -296,7 +296,11 @@ def exact_of(value: Fraction | int) -> str:
 
 
 class ResponderRule(models.Model):
-    """A study's definition of a responder: a threshold on one score, or a combination."""
+    """A study's definition of a responder: a threshold on one score, or a combination.
+
+    Whether a rule is primary is the study's to say, with the time point:
+    ``patients.PrimaryComparison`` (SPEC section 8, multiplicity).
+    """
 
     class Direction(models.TextChoices):
         DECREASE = "decrease", "Decrease is improvement"
@@ -321,7 +325,6 @@ class ResponderRule(models.Model):
         "self", symmetrical=False, blank=True, related_name="used_by",
         help_text="For 'all' and 'any' rules: the rules combined.",
     )
-    is_primary = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

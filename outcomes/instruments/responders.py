@@ -207,5 +207,3 @@ DEFAULT_RULES: tuple[Rule, ...] = (
                  "Primary: ODI MCID (10 points) or NRS decrease of 2 points"),
 )
 """The seeded rules of SPEC section 3.5 for the back-pain study."""
-
-PRIMARY_RULE_CODES = ("odi_mcid_10pt", "nrs_2pt", "primary")

@@ -506,7 +506,7 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
 
     Rules that already exist keep their (maybe edited) definition.
     """
-    from .responders import PRIMARY_RULE_CODES, CombinedRule
+    from .responders import CombinedRule
 
     rows = {}
     for order, rule in enumerate(rules):
@@ -521,7 +521,6 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
                 "kind": str(rule.combinator if combined else rule.kind),
                 "threshold": None if combined else Decimal(
                     rule.threshold.numerator) / Decimal(rule.threshold.denominator),
-                "is_primary": rule.code in PRIMARY_RULE_CODES,
                 "order": order,
             },
         )

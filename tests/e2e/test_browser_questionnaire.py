@@ -411,5 +411,5 @@ def test_the_clinicians_pages_render_in_chromium(live_server, browser):
     page.screenshot(path=str(ARTIFACTS / "clinician-patient.png"), full_page=True)
     page.goto(f"{live_server.url}/studies/BMC-LBP/results/")
     page.wait_for_selector("text=Between arms")
-    assert page.locator("svg.chart").count() == 11  # 7 scores, opioid use, 3 primary rules
+    assert page.locator("svg.chart").count() == 10  # 7 scores, opioid use, 2 primary rules
     page.screenshot(path=str(ARTIFACTS / "results.png"), full_page=True)

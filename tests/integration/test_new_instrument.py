@@ -1,6 +1,7 @@
 """Issue 17's "Done when": an instrument added from a file reaches everything, no code.
 
-A data manager imports PHQ-9 from its definition file (``import_instrument``), schedules
+A data manager imports PHQ-9 from its definition file (``import_instrument``, the
+library's ``catalogue/phq9.json``, which nothing loads by default), schedules
 it at every time point of the study, a patient answers it by link and two more
 patients' paper forms are imported (``import_study``); its score is in the results
 (command and page), the tidy, wide, items and dictionary exports and the FHIR bundle
@@ -34,7 +35,8 @@ from outcomes.instruments.models import Instrument, ResponderRule
 from tests.factories import enrol
 from tests.integration.survey.conftest import PAGES
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "instruments"
+ROOT = Path(__file__).resolve().parents[2]
+PHQ9 = ROOT / "outcomes" / "instruments" / "library" / "catalogue" / "phq9.json"
 TODAY = dt.date(2026, 6, 1)
 
 #: P-001 answers by link: 1+2+0+1+3+0+1+2+1 = 11, moderate (10-14); the optional
@@ -69,8 +71,8 @@ def command(*args) -> str:
 def world(study, client, tmp_path):
     """PHQ-9 imported and scheduled; one patient by link, two by imported paper forms."""
     with time_machine.travel(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC), tick=False):
-        assert "imported phq9 version 1.0" in command("import_instrument",
-                                                      str(DATA / "phq9.json"))
+        assert not Instrument.objects.filter(code="phq9").exists()
+        assert "imported phq9 version 1.0" in command("import_instrument", str(PHQ9))
         phq9 = Instrument.objects.get(code="phq9")
         for timepoint in study.timepoints.all():
             TimePointInstrument.objects.create(timepoint=timepoint, instrument=phq9, order=9)
@@ -200,7 +202,7 @@ def test_no_migration_was_needed(world):
 
 
 def test_a_broken_file_is_refused_with_a_line_per_problem_and_nothing_stored(db, tmp_path):
-    data = json.loads((DATA / "phq9.json").read_text())
+    data = json.loads(PHQ9.read_text())
     del data["title"]
     data["items"][0]["kind"] = "slider"
     data["scores"][0]["direction"] = "down"

@@ -19,6 +19,8 @@ PURE = [
     "outcomes.analysis.covariates",
     "outcomes.analysis.computation",
     "outcomes.analysis.charts",
+    "outcomes.analysis.wording",
+    "outcomes.analysis.page",
     "outcomes.csvfiles",
     "outcomes.logging",
     "outcomes.survey.completeness",

@@ -12,6 +12,7 @@ extensions, is in ``docs/instruments.md``. Pure: no Django.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
 import string
@@ -31,13 +32,13 @@ CODE_LENGTH = 32
 """Item codes and score keys are stored in 32-character columns (``Score.code``)."""
 
 METHODS = ("sum", "mean", "prorated_sum", "percent_of_max", "transform_0_100", "lookup",
-           "answered_count", "registered")
-"""SPEC 3.6's methods, then this project's two extensions (``docs/instruments.md``)."""
+           "answered_count", "registered", "value_set")
+"""SPEC 3.6's methods, then this project's extensions (``docs/instruments.md``)."""
 DIRECTIONS = ("lower_is_better", "higher_is_better")
 KINDS = ("choice", "scale")
 REASON_FIELDS = frozenset({"missing", "allowed", "items", "blank", "first_blank", "s"})
 """The placeholders a ``missing_reason`` may use (``docs/instruments.md``)."""
-NEEDS_EVERY_ITEM = ("lookup", "registered")
+NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
 """Methods whose result means nothing with an item blank: their ``max_missing`` is 0."""
 
 TOP_REQUIRED = ("code", "version", "title", "short_title", "licence", "source", "items",
@@ -204,7 +205,8 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
     required = True
     if "required" in data:
         required = check.boolean(_join(path, "required"), data["required"])
-    options = _options(check, path, data.get("options"), "options" in data)
+    options = _options(check, path, data.get("options"), "options" in data,
+                       nonempty=kind != "scale")
     low = high = None
     if kind == "choice":
         for key in ("min", "max"):
@@ -241,11 +243,12 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
     return Item(code, text, tuple(options or ()), low, high, kind=kind, required=required)
 
 
-def _options(check: _Checker, path: str, data: Any, present: bool) -> list | None:
+def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: bool
+             ) -> list | None:
     if not present:
         return None
     opath = _join(path, "options")
-    if not check.array(opath, data):
+    if not check.array(opath, data, nonempty=nonempty):
         return None
     options: list[Option | None] = []
     seen_values: dict[int, int] = {}
@@ -466,6 +469,12 @@ class _Scores:
                 return None
             result["recode"] = tuple(
                 (code, tuple(sorted(recode[code].items()))) for code in codes if code in recode)
+        if method == "value_set":
+            for key in ("recode", "reverse_items"):
+                if key in data:
+                    check.add(_join(path, key), "a value_set reads the answers as given; "
+                                                "leave this out")
+                    return None
         if "reverse_items" in data:
             rpath = _join(path, "reverse_items")
             if not check.array(rpath, data["reverse_items"]):
@@ -526,9 +535,11 @@ class _Scores:
 
     def table(self, path: str, data: Mapping, method: str, inputs: Mapping):
         check = self.check
+        if method == "value_set":
+            return self.value_set(path, data, inputs)
         if method != "lookup":
             if "table" in data:
-                check.add(_join(path, "table"), "only a lookup takes a table")
+                check.add(_join(path, "table"), "only a lookup or a value_set takes a table")
                 return None
             return ()
         tpath = _join(path, "table")
@@ -563,6 +574,53 @@ class _Scores:
         if absent and ok:
             check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is "
                              f"{low}-{high})")
+            ok = False
+        return tuple(sorted(rows.items())) if ok else None
+
+    def value_set(self, path: str, data: Mapping, inputs: Mapping):
+        """Check a value set: one value for every profile of the items' answers.
+
+        A profile is the items' values written in the score's item order, one digit each
+        (the EQ-5D health state ``"21232"``); it is stored as that number (every profile
+        has as many digits as the score has items, so ``"01234"`` is 1234 unambiguously).
+        """
+        check = self.check
+        tpath = _join(path, "table")
+        if "table" not in data:
+            check.add(tpath, "missing (a value_set needs its table of profiles)")
+            return None
+        if not check.mapping(tpath, data["table"]) or not inputs:
+            return None
+        codes = inputs["items"]
+        levels = []
+        for code in codes:
+            item = self.items[code]
+            values = (sorted({o.value for o in item.options}) if item.kind == "choice"
+                      else list(range(item.min_value, item.max_value + 1)))
+            if any(not 0 <= v <= 9 for v in values):
+                check.add(_join(path, "items"), f"{code}: a value_set's items take the values "
+                                                "0-9 (one digit each in a profile)")
+                return None
+            levels.append([str(v) for v in values])
+        profiles = {"".join(p) for p in itertools.product(*levels)}
+        rows: dict[int, Fraction] = {}
+        ok = True
+        for profile, value in data["table"].items():
+            if profile not in profiles:
+                check.add(f"{tpath}.{profile}", f"not a profile of {', '.join(codes)} (one "
+                                                 "digit per item, in the score's order)")
+                ok = False
+                continue
+            exact = check.number(f"{tpath}.{profile}", value)
+            if exact is None:
+                ok = False
+                continue
+            rows[int(profile)] = Fraction(exact)
+        absent = sorted(p for p in profiles if int(p) not in rows)
+        if absent and ok:
+            shown_absent = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more"
+                                                    if len(absent) > 5 else "")
+            check.add(tpath, f"no value for profile {shown_absent} ({len(profiles)} profiles)")
             ok = False
         return tuple(sorted(rows.items())) if ok else None
 
@@ -692,7 +750,7 @@ def _derived_range(method, inputs, table, functions, function):
     source = inputs.get("of")
     if method == "answered_count":
         return source_count_range(source)
-    if method == "lookup":
+    if method in ("lookup", "value_set"):
         values = [value for _, value in table]
         return (min(values), max(values)) if values else (None, None)
     if method == "registered":
@@ -952,7 +1010,9 @@ def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
         entry["recode"] = {code: {str(raw): new for raw, new in table}
                            for code, table in score.recode}
     if score.table:
-        entry["table"] = {str(raw): _json_number(value) for raw, value in score.table}
+        width = len(score.items) if score.method == "value_set" else 0
+        entry["table"] = {str(raw).zfill(width): _json_number(value)
+                          for raw, value in score.table}
     # low and high only where the method does not imply them.
     implied = _implied_range(defn, score)
     for key, value, derived in (("low", score.low, implied[0]), ("high", score.high,

@@ -58,6 +58,11 @@ class _NumericKeys(Set[str]):
     def __contains__(self, key: object) -> bool:
         return key in self._keys()
 
+    @classmethod
+    def _from_iterable(cls, iterable):
+        # What set operations (``keys - {...}``) return: a plain frozenset.
+        return frozenset(iterable)
+
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._keys()))
 
@@ -99,6 +104,10 @@ def _definition(code, version: str | None):
     (one read from the database: ``stored.definition_of``)."""
     if isinstance(code, InstrumentDefinition):
         return code
+    if version is None:
+        current = INSTRUMENTS.get(code)
+        if current is not None:
+            return current
     try:
         return definition_for(code, version)
     except KeyError:

@@ -18,7 +18,7 @@ not scorable at all: ``NotScorable`` names the reason. Pure: no Django.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
@@ -27,7 +27,7 @@ from ..definitions.base import InstrumentDefinition, ScoreDef
 from .base import NotScorable, Unscored, checked_answers
 from .functions import FUNCTIONS
 
-NEEDS_EVERY_ITEM = ("lookup", "registered")
+NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
 
 MaxMissing = Mapping[str, int] | int | None
 """A study's allowance of blank items: score key → items that may be blank. The old
@@ -39,13 +39,47 @@ class _Plan:
     """One score, ready to compute: the definition's data in the shapes the loop wants."""
 
     spec: ScoreDef
-    recode: dict[str, dict[int, int]]
-    reverse: dict[str, int]  # item → min + max
-    lows: dict[str, int]
-    highs: dict[str, int]
+    key: str
+    source: str
+    items: tuple[str, ...]
+    maps: dict[str, dict[int, int]]  # item → answer → value: recode, or min + max − value
+    compute: Callable[[dict[str, int]], Any]
     table: dict[int, Fraction]
-    function: Any
     read_by_lookup: bool
+
+
+def _method(spec: ScoreDef, highs: dict[str, int], lows: dict[str, int], table, function
+            ) -> Callable[[dict[str, int]], Any]:
+    """Return the score's method as a function of its answered (recoded) values."""
+    method, n = spec.method, len(spec.items)
+    if method == "sum":
+        return lambda given: sum(given.values())
+    if method == "mean":
+        return lambda given: Fraction(sum(given.values()), len(given))
+    if method == "prorated_sum":
+        return lambda given: Fraction(sum(given.values()) * n, len(given))
+    if method == "percent_of_max":
+        return lambda given: Fraction(100 * sum(given.values()),
+                                      sum(highs[code] for code in given))
+    if method == "transform_0_100":
+        low = lows[spec.items[0]]
+        span = highs[spec.items[0]] - low
+
+        def transformed(given: dict[str, int]) -> Fraction:
+            value = Fraction(100 * (Fraction(sum(given.values()), len(given)) - low), span)
+            return 100 - value if spec.reverse else value
+
+        return transformed
+    if method == "lookup":
+        return lambda given: table[sum(given.values())]
+    if method == "value_set":
+        # The answers in the items' order, as digits: "11111" is EQ-5D-5L's full health.
+        return lambda given: table[int("".join(str(given[code]) for code in spec.items))]
+    if method == "registered":
+        return function.compute
+    if method == "answered_count":
+        return len
+    raise ValueError(f"{spec.key}: unknown method {method!r}")
 
 
 def _plans(definition: InstrumentDefinition) -> tuple[_Plan, ...]:
@@ -56,23 +90,26 @@ def _plans(definition: InstrumentDefinition) -> tuple[_Plan, ...]:
     plans = []
     for spec in definition.score_defs:
         recode = {code: dict(table) for code, table in spec.recode}
-        lows, highs = {}, {}
+        lows, highs, maps = {}, {}, {}
         for code in spec.items:
             item = definition.item(code)
             if code in recode:
+                maps[code] = recode[code]
                 lows[code], highs[code] = min(recode[code].values()), max(recode[code].values())
             else:
                 lows[code], highs[code] = item.min_value, item.max_value
+            if code in spec.reverse_items:
+                maps[code] = {v: item.min_value + item.max_value - v for v in item.values}
         function = None
         if spec.method == "registered":
             function = FUNCTIONS.get(spec.function)
             if function is None:
                 raise LookupError(f"{definition.code}: {spec.key} names the scoring function "
                                   f"{spec.function!r}, which is not registered")
-        plans.append(_Plan(
-            spec, recode, {code: lows[code] + highs[code] for code in spec.reverse_items},
-            lows, highs, dict(spec.table), function, spec.key in read_by_lookup,
-        ))
+        table = dict(spec.table)
+        plans.append(_Plan(spec, spec.key, spec.source, spec.items, maps,
+                           _method(spec, highs, lows, table, function), table,
+                           spec.key in read_by_lookup))
     result = tuple(plans)
     _PLANS[id(definition)] = (definition, result)
     return result
@@ -168,31 +205,6 @@ def _reason(spec: ScoreDef, blank: list[str], allowed: int) -> Unscored:
     return Unscored(template.format(**fields), item)
 
 
-def _compute(plan: _Plan, given: dict[str, int]) -> Fraction | int | str:
-    spec = plan.spec
-    method = spec.method
-    if method == "registered":
-        return plan.function.compute(given)
-    total = sum(given.values())
-    n = len(given)
-    if method == "sum":
-        return total
-    if method == "mean":
-        return Fraction(total, n)
-    if method == "prorated_sum":
-        return Fraction(total * len(spec.items), n)
-    if method == "percent_of_max":
-        return Fraction(100 * total, sum(plan.highs[code] for code in given))
-    if method == "transform_0_100":
-        code = spec.items[0]
-        low, high = plan.lows[code], plan.highs[code]
-        transformed = Fraction(100 * (Fraction(total, n) - low), high - low)
-        return 100 - transformed if spec.reverse else transformed
-    if method == "lookup":
-        return plan.table[total]
-    raise ValueError(f"{spec.key}: unknown method {method!r}")
-
-
 def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any], *,
                      max_missing: MaxMissing = None) -> dict[str, object]:
     """Return every output key of ``definition`` for ``answers``, in order.
@@ -206,49 +218,51 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
     """
     plans = _plans(definition)
     values = checked_answers(definition, answers)
-    allowances = _allowances(definition, plans, max_missing)
+    allowances = None if max_missing is None else _allowances(definition, plans, max_missing)
     out: dict[str, object] = {}
     answered: dict[str, int] = {}
     refusal: Unscored | None = None
+    scored_any = False
     for plan in plans:
         spec = plan.spec
         value: object
-        if spec.source:
-            source = out[spec.source]
-            count = answered[spec.source]
+        if plan.source:
+            source = out[plan.source]
+            count = answered[plan.source]
             if isinstance(source, Unscored):
                 value = source
-            elif spec.method == "lookup":
+            elif plan.table:
                 value = plan.table[source]  # type: ignore[index]
+                scored_any = True
             else:
                 value = count
+                scored_any = True
         else:
             given: dict[str, int] = {}
             blank: list[str] = []
-            for code in spec.items:
+            maps = plan.maps
+            for code in plan.items:
                 raw = values[code]
                 if raw is None:
                     blank.append(code)
-                    continue
-                if code in plan.recode:
-                    raw = plan.recode[code][raw]
-                elif code in plan.reverse:
-                    raw = plan.reverse[code] - raw
-                given[code] = raw
+                else:
+                    mapped = maps.get(code)
+                    given[code] = raw if mapped is None else mapped[raw]
             count = len(given)
             allowed = spec.max_missing if allowances is None else allowances.get(
-                spec.key, spec.max_missing)
+                plan.key, spec.max_missing)
             if len(blank) > allowed or not given:
                 value = _reason(spec, blank, allowed)
             else:
-                value = _compute(plan, given)
-        answered[spec.key] = count
-        out[spec.key] = value
+                value = plan.compute(given)
+                scored_any = True
+        answered[plan.key] = count
+        out[plan.key] = value
         if spec.bands:
             out[spec.band_key] = value if isinstance(value, Unscored) else spec.band(value)
         if spec.required and refusal is None and isinstance(value, Unscored):
             refusal = value
-    if refusal is None and all(isinstance(v, Unscored) for v in out.values()):
+    if refusal is None and not scored_any:
         reasons = {v.reason for v in out.values()}  # type: ignore[union-attr]
         if len(reasons) == 1:
             refusal = next(iter(out.values()))  # type: ignore[assignment]

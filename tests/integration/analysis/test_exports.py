@@ -245,6 +245,9 @@ def test_the_dictionary_describes_every_column_of_every_file(cohort):
     assert rule["label"] == "ODI improved by 10 points or more"
     assert "decrease" in rule["values"] and "10" in rule["values"]
     assert row[("responder rules", "primary")]["values"].startswith("any of")
+    # Primary where the study's primary comparisons say (the demo: two rules at 12 months).
+    assert rule["values"].endswith("; primary comparison at m12")
+    assert "primary comparison" not in row[("responder rules", "primary")]["values"]
     assert row[("items: odi 2.1a", "sex_life")]["values"].startswith("0 = ")
 
 

@@ -328,7 +328,7 @@ def test_csv_output_has_every_row_and_every_key_of_the_json(results, study):
     call_command("results", "--study", "BMC-LBP", "--format", "csv", stdout=out)
     reader = csv.DictReader(io.StringIO(out.getvalue()))
     rows = list(reader)
-    for table in ("scores", "responders", "comparisons"):
+    for table in ("scores", "responders", "comparisons", "baseline_characteristics"):
         mine = [r for r in rows if r["table"] == table]
         assert len(mine) == len(results[table])
         keys = {k for row in results[table] for k in row} - {"arms"}
@@ -341,7 +341,51 @@ def test_csv_output_has_every_row_and_every_key_of_the_json(results, study):
                and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
     assert row["responders"] == "2" and row["evaluable"] == "3"
     assert {r["table"] for r in rows} == {"scores", "responders", "comparisons", "flow",
-                                          "subgroups", "regressions"}
+                                          "subgroups", "regressions",
+                                          "baseline_characteristics"}
+
+
+def test_table_1_describes_each_arm_at_baseline_as_the_statistics_module_does(results):
+    import statistics
+
+    def row(arm, characteristic, **keys):
+        return find(results["baseline_characteristics"], arm=arm,
+                    characteristic=characteristic, **keys)
+
+    def described(values, of):
+        q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        return {"n": len(values), "missing": of - len(values),
+                "mean": pytest.approx(statistics.fmean(values)),
+                "sd": pytest.approx(statistics.stdev(values)), "q1": pytest.approx(q1),
+                "median": pytest.approx(median), "q3": pytest.approx(q3)}
+
+    def keys(found, expected):
+        return {k: found[k] for k in expected}
+
+    # PATIENTS: BMC T1-T4, CONTROL C1-C3; T3's and C3's opioid doses are unknown.
+    assert row("BMC", "patients")["n"] == 4 and row("CONTROL", "patients")["n"] == 3
+    expected = described([60, 55, 70, 45], 4)
+    assert keys(row("BMC", "age"), expected) == expected
+    expected = described([26.0, 33.0, 22.0], 3)
+    assert keys(row("CONTROL", "bmi"), expected) == expected
+    female = row("CONTROL", "sex", level="female")
+    assert (female["count"], female["n"], female["percent"]) == (2, 3, pytest.approx(200 / 3))
+    # Any opioid: of the patients whose dose is known (T2 takes none: 0 MME/day).
+    opioid = row("BMC", "opioid_any")
+    assert (opioid["count"], opioid["n"], opioid["missing"]) == (2, 3, 1)
+    assert opioid["percent"] == pytest.approx(200 / 3)
+    expected = described([30.0, 60.0], 2)
+    assert keys(row("BMC", "opioid_mme_users"), expected) == expected
+    # Every score the schedule asks, at baseline (NRS: T4 has none); opioid use is the
+    # enrolment record's, above, not a score row.
+    expected = described([8, 7, 6], 4)
+    assert keys(row("BMC", "score", score="nrs"), expected) == expected
+    odi = row("CONTROL", "score", score="odi")
+    assert (odi["n"], odi["missing"], odi["mean"], odi["sd"]) == (0, 3, None, None)
+    assert {r["score"] for r in results["baseline_characteristics"]
+            if r["characteristic"] == "score"} == {"odi", "nrs", "eq5d_index_uk",
+                                                   "eq5d_index_us", "eq5d_vas", "gph_t",
+                                                   "gmh_t"}
 
 
 def test_opioid_use_change_is_reported_by_arm(results):
@@ -517,6 +561,27 @@ def test_responder_rates_by_age_group_within_an_arm(results):
         ("50-64", 2, 2), ("65+", 0, 1)}
 
 
+def test_the_subgroups_and_regressions_are_of_the_rules_of_the_primary_comparisons(
+    results, study
+):
+    from outcomes.instruments.models import ResponderRule
+    from patients.models import PrimaryComparison
+
+    # The demo's primary comparisons: the ODI and the NRS rules at 12 months; only the
+    # NRS has data here. The combined rule ``primary`` is in no primary comparison.
+    assert {r["rule"] for r in results["subgroups"]} == {"nrs_2pt"}
+    assert {r["rule"] for r in results["regressions"]} == {"nrs_2pt"}
+    PrimaryComparison.objects.create(
+        study=study, rule=ResponderRule.objects.get(study=study, code="nrs_30pct"),
+        timepoint=study.timepoints.get(code="m3"), order=5)
+    PrimaryComparison.objects.filter(study=study, rule__code="nrs_2pt").delete()
+    data = _results_on(study, "2026-06-01")
+    assert {r["rule"] for r in data["subgroups"]} == {"nrs_30pct"}
+    assert {r["rule"] for r in data["regressions"]} == {"nrs_30pct"}
+    assert data["primary_comparisons"] == [{"rule": "odi_mcid_10pt", "timepoint": "m12"},
+                                           {"rule": "nrs_30pct", "timepoint": "m3"}]
+
+
 def test_a_regression_is_not_fitted_on_too_few_events_and_says_so(results):
     fit = next(r for r in results["regressions"] if r["arm"] == "BMC"
                and r["timepoint"] == "m3" and r["rule"] == "nrs_2pt")
@@ -534,16 +599,19 @@ def test_the_results_page_costs_the_same_queries_for_any_cohort(client, study, s
 
     load_demo(size=size)
     client.force_login(User.objects.create_superuser("admin", "a@example.org", "x" * 12))
-    # Measured: 28 statements on PostgreSQL (whole columns in one transaction: savepoint,
-    # SET LOCAL, six packed reads), 25 on SQLite. Besides the columns: the session, the
-    # user, the access guard's second-factor rule, the study, its time points, arms,
-    # allocation, scheduled instruments, rules, primary comparisons, patients no longer
-    # active, the names for the page (time points, arms, rules' labels: 4), the primary
-    # rules for the charts, and the idle-timeout session save. The bound is unchanged.
+    # Measured: 27 statements on PostgreSQL (whole columns in one transaction: savepoint,
+    # SET LOCAL, six packed reads), 24 on SQLite, at both sizes. Besides the columns: the
+    # session, the user, the access guard's second-factor rule, the study, its time
+    # points, arms, allocation, scheduled instruments, primary comparisons, rules,
+    # patients no longer active, the names for the page (rules and their parts, time
+    # points, arms: 4), and the idle-timeout session save. The bound is unchanged.
     with django_assert_max_num_queries(29):
         page = client.get("/studies/BMC-LBP/results/")
-    # Charts: the 7 scores the schedule asks, opioid use, and the 3 primary rules.
-    assert page.status_code == 200 and page.content.decode().count("<svg") == 11
+    html = page.content.decode()
+    # Charts: the 7 scores the schedule asks, opioid use, and the 2 rules of the primary
+    # comparisons; and the flow diagram.
+    assert page.status_code == 200 and html.count('class="chart"') == 10
+    assert html.count("<svg") == 11 and html.count('class="flow-diagram"') == 1
 
 
 def test_the_results_page_title_is_plain_text(client, study):

@@ -109,6 +109,15 @@ def test_postgres_reads_the_same_columns_as_the_orm(cohort):
     assert packed.visits == orm.visits and packed.verdicts == orm.verdicts
     assert packed.baseline == orm.baseline == "baseline"
 
+    def people(data):  # what Table 1 reads: each patient's arm, sex, age, BMI, dose
+        c = data.cohort
+        return sorted(zip(c.ids.tolist(), [c.arm_codes[i] for i in c.arm],
+                          [c.sex_codes[i] for i in c.sex],
+                          [tuple(None if v != v else v for v in row)
+                           for row in c.covariates.tolist()], strict=True))
+
+    assert people(packed) == people(orm) and len(people(orm)) > 20
+
     def verdicts(data):
         p = data.primary
 

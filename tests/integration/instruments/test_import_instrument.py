@@ -362,3 +362,22 @@ def test_a_questionnaire_of_elsewhere_says_what_it_left_out(db, tmp_path):
         path.write_text(json.dumps({"resourceType": "Patient"}))
         call_command("import_instrument", str(path), "--from-questionnaire",
                      stdout=StringIO())
+
+
+CATALOGUE = sorted((Path(__file__).resolve().parents[3] / "outcomes" / "instruments"
+                    / "library" / "catalogue").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", CATALOGUE, ids=lambda p: p.stem)
+def test_every_catalogue_file_imports_exports_back_and_is_a_valid_questionnaire(db, path):
+    from fhir.resources.questionnaire import Questionnaire
+
+    out, _ = run("import_instrument", str(path))
+    data = read_definition_file(path)
+    assert out.startswith(f"imported {data['code']} version {data['version']}")
+    back, _ = run("export_instrument", data["code"])
+    assert parse_definition(json.loads(back)) == parse_definition(data)
+    fhir, _ = run("export_instrument", data["code"], "--format", "fhir")
+    resource = json.loads(fhir)
+    Questionnaire.parse_obj(resource)
+    assert [item["linkId"] for item in resource["item"]] == [i["code"] for i in data["items"]]

@@ -113,3 +113,14 @@ def test_a_response_that_gives_no_score_at_all_is_still_an_error_line():
     code, out, _ = run_score("odi", stdin=json.dumps({"id": 9, "answers": answers}))
     assert code == 1
     assert out == [{"id": 9, "error": "odi: 2 sections unanswered; at most 1 allowed"}]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("odi", "--max-missing", "10"), "--max-missing must be between 0 and 9"),
+    (("nrs11", "--max-missing", "1"), "--max-missing: no score of nrs11 allows unanswered items"),
+])
+def test_max_missing_is_bounded_by_the_instruments_definition(args, message):
+    # The ODI's file allows blank sections, up to all ten but one; NRS-11's one item can't be.
+    code, out, err = run_score(*args, stdin="")
+    assert code != 0 and out == []
+    assert message in err

@@ -95,3 +95,66 @@ def test_a_visit_not_yet_due_is_pending_whatever_its_status_and_a_due_one_is_not
                            ("BMC", "m12", "not_applicable"): 4,
                            ("BMC", "m12", "missed"): 7}
     assert tables.pending("CONTROL", "m12") == 0
+
+
+def test_table_1_is_numpys_and_the_statistics_modules_on_each_arm():
+    import statistics
+
+    rng = np.random.default_rng(7)
+    n = 90
+    arm = rng.integers(0, 3, n)
+    sex = rng.integers(0, 3, n)  # female, male, unknown
+    age = np.round(rng.normal(55, 12, n))
+    bmi = np.round(rng.normal(28, 5, n), 1)
+    dose = rng.choice([0.0, 0.0, 15.0, 30.0, 45.0, 90.0], n)
+    age[::11], bmi[::7], dose[::5] = np.nan, np.nan, np.nan  # unknown for some
+    cohort = Cohort(np.arange(500, 500 + n), arm, sex, np.column_stack([age, bmi, dose]),
+                    arm_codes=ARMS, sex_codes=["female", "male", "unknown"])
+    data = StudyColumns(cohort=cohort, baseline="baseline")
+    odi = np.round(rng.normal(45, 12, n), 1)
+    has = rng.random(n) > 0.25
+    order = rng.permutation(n)
+    at = order[has[order]]
+    data.scores[("baseline", "odi")] = (at, odi[at])
+    data.scores[("m3", "odi")] = (at, odi[at] - 5)  # not baseline: not in Table 1
+    rows = compute(data, [], baseline_scores=["odi", "nrs"]).baseline_characteristics
+
+    def row(arm_code, characteristic, **keys):
+        (found,) = [r for r in rows if r["arm"] == arm_code
+                    and r["characteristic"] == characteristic
+                    and all(r.get(k) == v for k, v in keys.items())]
+        return found
+
+    def assert_continuous(found, values, of):
+        values = [float(v) for v in values]
+        assert (found["n"], found["missing"]) == (len(values), of - len(values))
+        assert found["mean"] == pytest.approx(statistics.fmean(values), rel=1e-12)
+        assert found["sd"] == pytest.approx(statistics.stdev(values), rel=1e-12)
+        q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+        assert (found["q1"], found["median"], found["q3"]) == pytest.approx(
+            (q1, median, q3), rel=1e-12)
+
+    for k, name in enumerate(ARMS):
+        mine = arm == k
+        allocated = int(mine.sum())
+        assert row(name, "patients")["n"] == allocated
+        assert_continuous(row(name, "age"), [a for a in age[mine] if a == a], allocated)
+        assert_continuous(row(name, "bmi"), [b for b in bmi[mine] if b == b], allocated)
+        for s, level in enumerate(["female", "male", "unknown"]):
+            found = row(name, "sex", level=level)
+            hits = sum(1 for x in sex[mine] if x == s)
+            assert (found["count"], found["n"]) == (hits, allocated)
+            assert found["percent"] == pytest.approx(100 * hits / allocated)
+        known = [d for d in dose[mine] if d == d]
+        users = [d for d in known if d > 0]
+        opioid = row(name, "opioid_any")
+        assert (opioid["count"], opioid["n"], opioid["missing"]) == (
+            len(users), len(known), allocated - len(known))
+        assert opioid["percent"] == pytest.approx(100 * len(users) / len(known))
+        assert_continuous(row(name, "opioid_mme_users"), users, len(users))
+        assert_continuous(row(name, "score", score="odi"), odi[mine & has], allocated)
+        nothing = row(name, "score", score="nrs")  # scheduled, never answered
+        assert (nothing["n"], nothing["missing"], nothing["mean"]) == (0, allocated, None)
+    assert [r["characteristic"] for r in rows if r["arm"] == "BMC"] == [
+        "patients", "age", "sex", "sex", "sex", "bmi", "opioid_any", "opioid_mme_users",
+        "score", "score"]

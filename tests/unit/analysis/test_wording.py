@@ -77,3 +77,72 @@ def test_p_values_to_three_decimals_and_below_one_in_a_thousand():
     assert wording.p_value(0.001) == "0.001"
     assert wording.p_value(0.04449) == "0.044"
     assert wording.p_value(None) == "—"
+
+
+def test_a_primary_comparison_reads_as_a_papers_abstract_states_it():
+    from scipy.stats import fisher_exact
+    from statsmodels.stats.proportion import confint_proportions_2indep
+
+    # The example: the paper's 67% (24 of 36) against 8% (3 of 38), with the
+    # Newcombe interval (statsmodels, method 10) and Fisher's p (scipy) of those counts.
+    low, high = confint_proportions_2indep(24, 36, 3, 38, method="newcomb", compare="diff")
+    row = {"responders": 24, "evaluable": 36, "reference_responders": 3,
+           "reference_evaluable": 38, "difference": 100 * (24 / 36 - 3 / 38),
+           "difference_ci_low": 100 * low, "difference_ci_high": 100 * high,
+           "p_value": fisher_exact([[24, 12], [3, 35]]).pvalue}
+    assert wording.proportion_sentence(
+        rule="ODI improved by 10 points or more", timepoint="12 months", arm="BMC",
+        reference="conventional care", row=row) == (
+        "ODI improved by 10 points or more at 12 months: 67% (24 of 36) with BMC vs 8% "
+        "(3 of 38) with conventional care; difference 59 percentage points (95% CI 38 to "
+        "73); Fisher's exact p<0.001.")
+    row.update(responders=1, evaluable=9, reference_responders=4, reference_evaluable=10,
+               difference=100 * (1 / 9 - 4 / 10), difference_ci_low=-62.2,
+               difference_ci_high=8.4, p_value=0.0413)
+    assert wording.proportion_sentence(rule="R", timepoint="3 months", arm="A",
+                                       reference="B", row=row).endswith(
+        "11% (1 of 9) with A vs 40% (4 of 10) with B; difference \u221229 percentage points "
+        "(95% CI \u221262 to 8); Fisher's exact p=0.041.")
+
+
+def test_a_comparison_without_patients_in_an_arm_gives_no_difference():
+    row = {"responders": 0, "evaluable": 0, "reference_responders": 1,
+           "reference_evaluable": 2, "difference": None, "difference_ci_low": None,
+           "difference_ci_high": None, "p_value": None}
+    assert wording.proportion_sentence(rule="R", timepoint="12 months", arm="A",
+                                       reference="B", row=row) == (
+        "R at 12 months: — (0 of 0) with A vs 50% (1 of 2) with B; no difference can be "
+        "estimated until both arms have a patient evaluable.")
+
+
+def test_the_headline_change_names_each_estimate_and_its_test():
+    row = {"difference": -16.94, "difference_ci_low": -22.04, "difference_ci_high": -11.81,
+           "p_value": 0.00002, "adjusted_difference": -17.0, "adjusted_ci_low": -21.93,
+           "adjusted_ci_high": -12.06, "adjusted_p_value": 0.0123}
+    text = wording.change_sentence(
+        score="odi", timepoint="12 months", arm="BMC", reference="conventional care",
+        row=row, arm_change={"change_n": 30, "change_mean": -20.14},
+        reference_change={"change_n": 32, "change_mean": -3.2})
+    assert text == (
+        "ODI (0-100, lower is better) at 12 months, change from baseline: \u221220.1 (n 30) "
+        "with BMC vs \u22123.2 (n 32) with conventional care; difference in mean change "
+        "\u221216.9 (95% CI \u221222.0 to \u221211.8), Welch's t-test p<0.001; adjusted for "
+        "baseline (ANCOVA) \u221217.0 (95% CI \u221221.9 to \u221212.1), p=0.012.")
+    one = wording.change_sentence(
+        score="nrs", timepoint="12 months", arm="A", reference="B",
+        row={"difference": None}, arm_change={"change_n": 0},
+        reference_change={"change_n": 1, "change_mean": 1.0})
+    assert one == ("NRS pain (0-10, lower is better) at 12 months, change from baseline: no "
+                   "patient with both values yet with A vs +1.0 (n 1) with B.")
+
+
+def test_intervals_thresholds_and_p_values_read_as_sentences_write_them():
+    assert wording.interval(-0.5, 2.25, 1) == "\u22120.5 to 2.2" or wording.interval(
+        -0.5, 2.25, 1) == "\u22120.5 to 2.3"
+    assert wording.interval(None, 3) == ""
+    assert wording.interval(41.2, 72.6, 0, "%") == "41% to 73%"
+    assert (wording.p_is(0.0004), wording.p_is(0.05), wording.p_is(1.0)) == (
+        "p<0.001", "p=0.050", "p=1.000")
+    assert wording.threshold("10.000000") == "10" and wording.threshold("0.074000") == "0.074"
+    assert wording.proportion(2, 3) == "67% (2 of 3)" and wording.proportion(0, 0) == (
+        "— (0 of 0)")

@@ -39,7 +39,7 @@ def choice(code, values, labels=None):
 def test_sum_phq9_total_and_band():
     """PHQ-9: Kroenke K, Spitzer RL, Williams JB. J Gen Intern Med 2001;16:606-613: the
     total of nine items scored 0-3; 5, 10, 15 and 20 are the thresholds of mild,
-    moderate, moderately severe and severe depression."""
+    moderate, moderately severe and severe depression. The answers are worked by hand."""
     phq = definition([choice(f"phq{n}", [0, 1, 2, 3]) for n in range(1, 10)], [
         {"key": "phq9_total", "label": "PHQ-9", "method": "sum",
          "items": [f"phq{n}" for n in range(1, 10)], "direction": "lower_is_better",
@@ -108,8 +108,9 @@ def test_a_lookup_and_its_source_need_every_item():
 
 def test_mean_and_prorated_sum_follow_the_promis_proration_rule():
     """HealthMeasures PROMIS scoring manuals: with items missing, "(raw sum x number of
-    items on the short form) / number of items that were actually answered"; a 4-item
-    form with 3 answered summing 10 prorates to 10 x 4 / 3 = 13.33 (the mean is 10/3)."""
+    items on the short form) / number of items that were actually answered". Worked by
+    hand: a 4-item form with 3 answered summing 10 prorates to 10 x 4 / 3 = 13.33 (the
+    mean is 10/3)."""
     items = [choice(f"i{n}", [1, 2, 3, 4, 5]) for n in range(1, 5)]
     test = definition(items, [
         {"key": "raw", "label": "raw", "method": "prorated_sum", "items": ["i1", "i2", "i3", "i4"],
@@ -124,8 +125,9 @@ def test_mean_and_prorated_sum_follow_the_promis_proration_rule():
 
 def test_transform_0_100_reversed_is_the_koos_formula():
     """KOOS User's Guide (Roos EM, Lohmander LS. Health Qual Life Outcomes 2003;1:64):
-    items scored 0 (none) to 4 (extreme); subscale = 100 - mean x 100 / 4. The nine pain
-    items answered 2,1,0,3,1,2,0,1,2 (sum 12, mean 4/3) give 100 - 33.33 = 66.67."""
+    items scored 0 (none) to 4 (extreme); subscale = 100 - mean x 100 / 4. Worked by hand:
+    the nine pain items answered 2,1,0,3,1,2,0,1,2 (sum 12, mean 4/3) give
+    100 - 33.33 = 66.67."""
     codes = [f"p{n}" for n in range(1, 10)]
     koos = definition([choice(c, [0, 1, 2, 3, 4]) for c in codes], [
         {"key": "koos_pain", "label": "KOOS pain", "method": "transform_0_100",
@@ -138,7 +140,8 @@ def test_transform_0_100_reversed_is_the_koos_formula():
     assert scored["koos_pain"] == Fraction(200, 3)
     assert round(float(scored["koos_pain"]), 2) == 66.67
     assert scored["koos_pain_raw"] == Fraction(100, 3)
-    # The Guide: a subscale may be scored with up to 2 of 9 items missing (here 1).
+    # The Guide substitutes the subscale's mean for up to two missing items; the file
+    # here allows one, to test the allowance.
     answers["p9"] = answers["p8"] = None
     with pytest.raises(NotScorable) as error:
         score_definition(koos, answers)
@@ -148,7 +151,8 @@ def test_transform_0_100_reversed_is_the_koos_formula():
 def test_reverse_items_are_the_pss10s_positive_items():
     """Perceived Stress Scale, PSS-10 (Cohen S, Kamarck T, Mermelstein R. J Health Soc
     Behav 1983;24:385-396; Cohen's scoring notes): items 0 (never) to 4 (very often);
-    items 4, 5, 7 and 8 are reversed (0 = 4 ... 4 = 0) before summing; total 0-40."""
+    items 4, 5, 7 and 8 are reversed (0 = 4 ... 4 = 0) before summing; total 0-40. The
+    answers below are worked by hand."""
     codes = [f"pss{n}" for n in range(1, 11)]
     pss = definition([choice(c, [0, 1, 2, 3, 4]) for c in codes], [
         {"key": "pss10", "label": "PSS-10", "method": "sum", "items": codes,

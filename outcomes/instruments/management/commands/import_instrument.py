@@ -13,9 +13,9 @@ from outcomes.instruments.definitions.files import read_definition_file
 from outcomes.instruments.services import import_instrument_definition
 
 SAID = {
-    "created": "imported {code} version {version} ({title}): {items} questions, {scores}",
+    "created": "imported {code} version {version} ({title}): {items}, {scores}",
     "replaced": "replaced {code} version {version} ({title}), which had no responses: "
-                "{items} questions, {scores}",
+                "{items}, {scores}",
     "unchanged": "{code} version {version} is stored with this content already: nothing "
                  "changed",
 }
@@ -32,6 +32,10 @@ def read_file(path: Path):
     except UnicodeDecodeError as error:
         raise CommandError(f"{path.name}: not UTF-8 text ({error.reason} at byte "
                            f"{error.start})") from None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class Command(BaseCommand):
@@ -71,7 +75,7 @@ class Command(BaseCommand):
         reported = [s["key"] for s in scores if s.get("reported", True)]
         self.stdout.write(SAID[done.action].format(
             code=instrument.code, version=instrument.version, title=instrument.short_title,
-            items=len(instrument.definition.get("items", [])),
+            items=_count(len(instrument.definition.get("items", [])), "question"),
             scores=f"scores {', '.join(reported)}" if reported else "no reported score"))
 
     def starting_definition(self, path: Path, output: str | None) -> None:

@@ -77,7 +77,7 @@ def drop_trigger(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("instruments", "0008_response_not_scorable")]
+    dependencies = [("instruments", "0009_responderrule_is_primary_to_primary_comparisons")]
     operations = [
         migrations.AlterField(
             model_name="instrument",

@@ -1,0 +1,207 @@
+"""PROMIS-29 Profile v2.1: the seven 4-item domains' raw score -> T-score (SE) tables.
+
+Three independent checks of every table cell shipped in ``promis29_v2_1.json``:
+
+1. ``MANUAL``: the HealthMeasures scoring-manual tables as transcribed in a PROMIS-29+2 v2.1
+   analysis (T and SE, raw 4-20), the file's source. Every cell of the file must equal it.
+2. ``SECOND``: a second, separate transcription of the T-score tables (an R package's
+   PROMIS-29 lookup data). It agrees with the first everywhere but Pain Interference raw 20
+   (75.8 there, 75.6 here and in the calibration below); its Physical Function table is the
+   retired v1.0 short form's, so it is not used for that domain.
+3. ``CALIBRATION``: the item banks' graded-response calibrations (slope, four thresholds),
+   from which the tables are derived (EAP summed-score scoring, Lord & Wingersky 1984, with
+   a standard normal prior). Recomputed here, every interior row (raw 5-19) matches the
+   manual's T and SE exactly; the two extreme rows depend on the quadrature used and match
+   within 0.3. Physical Function 4a v2.0's calibration was not available, so that domain
+   rests on check 1 and the manual's own spot values.
+
+Left out: the Depression SE table (the one transcription's SE at raw 20 is 2.6; the
+calibration gives 3.7, in line with every other domain's extreme row; no second source).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from outcomes.instruments.scoring.engine import Unscored
+
+from .library import exact, load, score, table_of
+
+FILE = "promis29_v2_1.json"
+RAW = range(4, 21)
+
+MANUAL = {
+    "pf": ("22.5 26.6 28.9 30.5 31.9 33.2 34.4 35.6 36.7 37.9 39.2 40.5 41.9 43.5 45.5 48.3 57.0",
+           "4.0 2.8 2.5 2.4 2.3 2.3 2.3 2.3 2.3 2.3 2.4 2.4 2.5 2.6 2.8 3.3 6.6"),
+    "anx": ("40.3 48.0 51.2 53.7 55.8 57.7 59.5 61.4 63.4 65.3 67.3 69.3 71.2 73.3 75.4 77.9 81.6",
+            "6.1 3.6 3.1 2.8 2.7 2.6 2.6 2.6 2.6 2.7 2.7 2.7 2.7 2.7 2.7 2.9 3.7"),
+    "dep": ("41.0 49.0 51.8 53.9 55.7 57.3 58.9 60.5 62.2 63.9 65.7 67.5 69.4 71.2 73.3 75.7 79.4",
+            None),
+    "fat": ("33.7 39.7 43.1 46.0 48.6 51.0 53.1 55.1 57.0 58.8 60.7 62.7 64.6 66.7 69.0 71.6 75.8",
+            "4.9 3.1 2.7 2.6 2.5 2.5 2.4 2.4 2.3 2.3 2.3 2.4 2.4 2.4 2.5 2.7 3.9"),
+    "slp": ("32.0 37.5 41.1 43.8 46.2 48.4 50.5 52.4 54.3 56.1 57.9 59.8 61.7 63.8 66.0 68.8 73.3",
+            "5.2 4.0 3.7 3.5 3.5 3.4 3.4 3.4 3.4 3.4 3.3 3.3 3.3 3.4 3.4 3.7 4.6"),
+    "sr": ("27.5 31.8 34.0 35.7 37.3 38.8 40.5 42.3 44.2 46.2 48.1 50.0 51.9 53.7 55.8 58.3 64.2",
+           "4.1 2.5 2.3 2.2 2.1 2.2 2.3 2.3 2.3 2.3 2.2 2.2 2.2 2.3 2.3 2.7 5.1"),
+    "pi": ("41.6 49.6 52.0 53.9 55.6 57.1 58.5 59.9 61.2 62.5 63.8 65.2 66.6 68.0 69.7 71.6 75.6",
+           "6.1 2.5 2.0 1.9 1.9 1.9 1.8 1.8 1.8 1.8 1.8 1.8 1.8 1.8 1.9 2.1 3.7"),
+}
+"""Check 1: HealthMeasures PROMIS Adult Profile scoring manual, raw 4..20 (T, then SE)."""
+
+SECOND = {
+    "anx": "40.3 48.0 51.2 53.7 55.8 57.7 59.5 61.4 63.4 65.3 67.3 69.3 71.2 73.3 75.4 77.9 81.6",
+    "dep": "41.0 49.0 51.8 53.9 55.7 57.3 58.9 60.5 62.2 63.9 65.7 67.5 69.4 71.2 73.3 75.7 79.4",
+    "fat": "33.7 39.7 43.1 46.0 48.6 51.0 53.1 55.1 57.0 58.8 60.7 62.7 64.6 66.7 69.0 71.6 75.8",
+    "slp": "32.0 37.5 41.1 43.8 46.2 48.4 50.5 52.4 54.3 56.1 57.9 59.8 61.7 63.8 66.0 68.8 73.3",
+    "sr": "27.5 31.8 34.0 35.7 37.3 38.8 40.5 42.3 44.2 46.2 48.1 50.0 51.9 53.7 55.8 58.3 64.2",
+    "pi": "41.6 49.6 52.0 53.9 55.6 57.1 58.5 59.9 61.2 62.5 63.8 65.2 66.6 68.0 69.7 71.6 75.8",
+}
+"""Check 2: a second transcription of the T-score tables (raw 4..20)."""
+SECOND_DISAGREES = {("pi", 20)}
+"""Where the second transcription differs: the calibration sides with the manual there."""
+
+CALIBRATION = {
+    "anx": [
+        (3.60215, (0.3416, 1.0895, 1.9601, 2.6987)),
+        (3.8832, (0.4859, 1.2632, 2.1111, 2.8985)),
+        (3.65951, (0.3644, 1.0338, 1.7805, 2.6212)),
+        (3.65611, (-0.2318, 0.5952, 1.5635, 2.4991)),
+    ],
+    "dep": [
+        (4.26142, (0.4011, 0.9757, 1.6963, 2.4441)),
+        (4.14476, (0.3501, 0.9153, 1.6782, 2.4705)),
+        (4.34292, (-0.1173, 0.5977, 1.4282, 2.2725)),
+        (4.45416, (0.5584, 1.0742, 1.7793, 2.5301)),
+    ],
+    "fat": [
+        (4.34709, (-0.3111, 0.5041, 1.1796, 1.9585)),
+        (4.17556, (-0.8828, 0.3275, 1.2048, 2.1884)),
+        (4.32191, (-0.5302, 0.4511, 1.1503, 2.0368)),
+        (4.32034, (-1.1444, 0.0806, 0.9561, 1.772)),
+    ],
+    "slp": [
+        (2.5768, (-1.3528, -0.34, 0.4935, 1.2847)),
+        (2.7964, (-0.5612, 0.3267, 0.9827, 1.7406)),
+        (2.5097, (-0.4634, 0.3113, 0.978, 1.7204)),
+        (3.385, (-1.2193, -0.0027, 1.0761, 1.902)),
+    ],
+    "sr": [
+        (4.87596, (-1.6803, -1.052, -0.2255, 0.5466)),
+        (4.53432, (-1.6376, -1.0479, -0.183, 0.5453)),
+        (4.28248, (-1.5796, -1.0344, -0.1992, 0.5778)),
+        (4.53179, (-1.6084, -1.0076, -0.1464, 0.6376)),
+    ],
+    "pi": [
+        (5.3971, (0.1709, 0.8366, 1.3266, 1.9589)),
+        (5.90514, (0.473, 1.0094, 1.5063, 2.077)),
+        (4.92619, (0.1771, 0.8447, 1.363, 1.9795)),
+        (6.53406, (0.1579, 0.8959, 1.4377, 2.0103)),
+    ],
+}
+"""Check 3: (slope, thresholds) of each domain's four items, logistic metric, as the PROMIS
+item banks distribute them (Anxiety, Depression, Fatigue, Sleep Disturbance and Pain
+Interference v1.0; Ability to Participate in Social Roles and Activities v2.0)."""
+
+
+def eap_summed_score_table(items) -> list[tuple[float, float]]:
+    """Return (T, SE) for each summed score of graded-response items (Lord-Wingersky)."""
+    nodes = [-6 + 12 * i / 1200 for i in range(1201)]
+    prior = [math.exp(-q * q / 2) for q in nodes]
+    likelihood = [[1.0] for _ in nodes]
+    for slope, thresholds in items:
+        for n, q in enumerate(nodes):
+            above = [1 / (1 + math.exp(-slope * (q - b))) for b in thresholds]
+            category = [1 - above[0]] + [above[k] - above[k + 1] for k in range(3)] + [above[3]]
+            old = likelihood[n]
+            new = [0.0] * (len(old) + 4)
+            for s, value in enumerate(old):
+                for c, p in enumerate(category):
+                    new[s + c] += value * p
+            likelihood[n] = new
+    rows = []
+    for s in range(len(likelihood[0])):
+        weights = [prior[n] * likelihood[n][s] for n in range(len(nodes))]
+        total = sum(weights)
+        mean = sum(w * q for w, q in zip(weights, nodes, strict=True)) / total
+        var = sum(w * (q - mean) ** 2 for w, q in zip(weights, nodes, strict=True)) / total
+        rows.append((50 + 10 * mean, 10 * math.sqrt(var)))
+    return rows
+
+
+def by_raw(cells: str) -> dict[int, Fraction]:
+    """Return a table given as its 17 cells, raw 4 to 20, keyed by raw score."""
+    return dict(zip(RAW, exact(cells.split()), strict=True))
+
+
+def test_the_file_parses_with_29_items_in_form_order():
+    defn = load(FILE)
+    assert len(defn.items) == 29
+    assert [i.code for i in defn.items][::4] == ["pfa11", "edanx01", "eddep04", "hi7",
+                                                  "sleep109", "srpper11_caps", "painin9",
+                                                  "global07"]
+
+
+@pytest.mark.parametrize("domain", sorted(MANUAL))
+def test_every_t_score_cell_is_the_manuals(domain):
+    assert table_of(FILE, f"p29_{domain}_t") == by_raw(MANUAL[domain][0])
+
+
+@pytest.mark.parametrize("domain", sorted(d for d in MANUAL if MANUAL[d][1]))
+def test_every_se_cell_is_the_manuals(domain):
+    assert table_of(FILE, f"p29_{domain}_se") == by_raw(MANUAL[domain][1])
+
+
+def test_the_depression_se_table_is_left_out():
+    assert "p29_dep_se" not in {s.key for s in load(FILE).scores}
+
+
+@pytest.mark.parametrize("domain", sorted(SECOND))
+def test_the_second_transcription_agrees_cell_by_cell(domain):
+    shipped = table_of(FILE, f"p29_{domain}_t")
+    second = by_raw(SECOND[domain])
+    differing = {(domain, raw) for raw in RAW if shipped[raw] != second[raw]}
+    assert differing == SECOND_DISAGREES & {(domain, raw) for raw in RAW}
+
+
+@pytest.mark.parametrize("domain", sorted(CALIBRATION))
+def test_the_calibration_reproduces_every_interior_row_exactly(domain):
+    computed = dict(zip(RAW, eap_summed_score_table(CALIBRATION[domain]), strict=True))
+    t_table = table_of(FILE, f"p29_{domain}_t")
+    se_key = f"p29_{domain}_se"
+    se_table = table_of(FILE, se_key) if MANUAL[domain][1] else None
+    for raw in RAW:
+        t, se = computed[raw]
+        if raw in (4, 20):
+            assert abs(float(t_table[raw]) - t) < 0.3, (domain, raw)
+            continue
+        assert t_table[raw] == Fraction(f"{t:.1f}"), (domain, raw)
+        if se_table is not None:
+            assert se_table[raw] == Fraction(f"{se:.1f}"), (domain, raw)
+
+
+def test_a_domain_is_scored_from_its_raw_sum_with_t_and_se():
+    answers = {code: 3 for code in ("painin9", "painin22", "painin31", "painin34")}
+    result = score(FILE, answers)
+    # Raw 12 -> T 61.2, SE 1.8 (Pain Interference 4a v1.0 table).
+    assert (result["p29_pi_raw"], result["p29_pi_t"], result["p29_pi_se"]) == (
+        12, Fraction("61.2"), Fraction("1.8"))
+
+
+def test_sleep_items_are_scored_as_printed_so_better_sleep_is_a_lower_raw_score():
+    options = {i.code: [(o.label, o.value) for o in i.options] for i in load(FILE).items}
+    assert options["sleep109"][0] == ("Very poor", 5)
+    assert options["sleep116"][0] == ("Not at all", 5)
+    assert options["sleep20"][0] == ("Not at all", 1)
+    best = {"sleep109": 1, "sleep116": 1, "sleep20": 1, "sleep44": 1}
+    assert score(FILE, best)["p29_slp_t"] == Fraction("32.0")
+
+
+def test_a_domain_with_a_blank_item_has_no_t_score_and_the_others_are_unaffected():
+    answers = {"painin9": 2, "painin22": 2, "painin31": None, "painin34": 2,
+               "global07": 4}
+    result = score(FILE, answers)
+    assert isinstance(result["p29_pi_t"], Unscored)
+    assert result["p29_pain_intensity"] == 4
