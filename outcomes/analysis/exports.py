@@ -40,7 +40,7 @@ from outcomes.csvfiles import LINE_END, csv_fields, csv_text
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.instruments.definitions import ScoreSpec
 from outcomes.instruments.models import Response, Score, VisitScores
-from outcomes.instruments.stored import maybe_definition_of
+from outcomes.instruments.stored import WITHOUT_DEFINITION, definitions_of
 from patients.models import Contact, Enrolment, Patient
 
 from . import wording
@@ -156,13 +156,13 @@ def study_schedule(study) -> Schedule:
     instrument imported from a file is exported like a built-in one.
     """
     by_point: dict[int, list[ScheduledInstrument]] = defaultdict(list)
-    for row in (
-        TimePointInstrument.objects.filter(timepoint__study=study)
-        .order_by("timepoint__target_day", "order", "instrument__code")
-        .select_related("instrument")
-    ):
+    asked = list(TimePointInstrument.objects.filter(timepoint__study=study)
+                 .order_by("timepoint__target_day", "order", "instrument__code")
+                 .select_related("instrument").defer(*WITHOUT_DEFINITION))
+    definitions = definitions_of(row.instrument for row in asked)
+    for row in asked:
         instrument = row.instrument
-        definition = maybe_definition_of(instrument)
+        definition = definitions.get(instrument.pk)
         if definition is None:
             continue  # an instrument without a definition has no items to export
         by_point[row.timepoint_id].append(ScheduledInstrument(

@@ -50,7 +50,7 @@ from outcomes.instruments.definitions.fhir import (
 )
 from outcomes.instruments.definitions.fhir import questionnaire as definition_questionnaire
 from outcomes.instruments.models import Instrument, Response, Score
-from outcomes.instruments.stored import definition_of
+from outcomes.instruments.stored import WITHOUT_DEFINITION, definition_of
 from outcomes.survey.completeness import skippable_items
 from patients.models import Enrolment
 
@@ -144,6 +144,7 @@ def study_bundle(study, *, patient_code: str | None = None, enrolments=None) -> 
         Response.objects.filter(visit__enrolment__in=[e.pk for e in enrolments],
                                 state=Response.State.COMPLETED)
         .select_related("instrument", "visit__timepoint", "visit__enrolment__patient")
+        .defer(*WITHOUT_DEFINITION)
         .order_by("visit__enrolment__patient__code", "visit__timepoint__target_day",
                   "instrument__code")
     )

@@ -12,6 +12,7 @@ from django.db.models import Count, Exists, OuterRef
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
 from outcomes.instruments.selectors import ENTRY_FIELDS, staff_entry, staff_entry_columns
+from outcomes.instruments.stored import WITHOUT_DEFINITION
 from patients.models import Enrolment
 
 from . import wording
@@ -236,7 +237,7 @@ VERDICT_FILTERS = ("responder", "non_responder", "not_evaluable", "lost")
 def completed_responses(enrolment):
     """The enrolment's completed responses, by visit then instrument (for corrections)."""
     return (Response.objects.filter(visit__enrolment=enrolment, state=Response.State.COMPLETED)
-            .select_related("instrument", "visit__timepoint")
+            .select_related("instrument", "visit__timepoint").defer(*WITHOUT_DEFINITION)
             .order_by("visit__timepoint__target_day", "instrument__code"))
 
 

@@ -15,6 +15,7 @@ from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 from .definitions import DefinitionError
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
 from .services import import_instrument_definition
+from .stored import WITHOUT_DEFINITION
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """A definition file is text: the largest in the library (EQ-5D-5L's value sets) is
@@ -137,6 +138,10 @@ class ResponseAdmin(ScopedAdmin):
     readonly_fields = ("visit", "instrument", "answers", "state", "source", "started_at",
                        "completed_at", "entered_by", "supersedes")
     inlines = [ScoreInline]
+
+    def get_queryset(self, request):
+        # A list of responses needs each instrument's name, not its whole file.
+        return super().get_queryset(request).defer(*WITHOUT_DEFINITION)
 
     def has_delete_permission(self, request, obj=None):
         # Responses are never deleted, only corrected or voided with a reason.

@@ -36,7 +36,13 @@ from .responders import evaluate_all
 from .scoring import Scored, ScoringError, score_response
 from .scoring.engine import numeric_keys
 from .selectors import TimepointScores, rules_with_ids, timepoint_scores
-from .stored import definition_of, digest_of, library_versions, load_stored_definitions
+from .stored import (
+    WITHOUT_DEFINITION,
+    definition_of,
+    digest_of,
+    library_versions,
+    load_stored_definitions,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -765,7 +771,7 @@ def rescore_responses(*, study=None, instrument: str | None = None,
     """
     responses = Response.objects.filter(state=Response.State.COMPLETED).select_related(
         "instrument", "visit__enrolment__study",
-    ).prefetch_related("scores").order_by("pk")
+    ).defer(*WITHOUT_DEFINITION).prefetch_related("scores").order_by("pk")
     if study is not None:
         responses = responses.filter(visit__enrolment__study=study)
     if instrument:

@@ -30,6 +30,11 @@ from .definitions.base import InstrumentDefinition
 from .definitions.files import parse_definition
 from .definitions.registry import unregister_definition
 
+WITHOUT_DEFINITION = ("instrument__definition",)
+"""For ``defer()`` on a list of responses read with their instrument: its name, not its
+file (EQ-5D-5L's value sets are 150 kB). ``definition_of`` reads the file of a row it
+has not parsed at its digest (once per process), and only then."""
+
 
 class UndefinedInstrument(LookupError):
     """An ``Instrument`` row without a usable definition (none stored, or unreadable)."""
@@ -121,8 +126,31 @@ def maybe_definition_of(instrument) -> InstrumentDefinition | None:
         return None
 
 
+def _read_files(instruments: list) -> None:
+    """Read, in one query, the deferred file of each row this process has not parsed."""
+    from .models import Instrument
+
+    wanted = {}
+    for row in instruments:
+        cached = _parsed.get(row.pk)
+        if "definition" in row.get_deferred_fields() and (
+                cached is None or cached[0] != row.digest or not row.digest):
+            wanted.setdefault(row.pk, []).append(row)
+    if wanted:
+        for pk, data in Instrument.objects.filter(pk__in=list(wanted)).values_list(
+                "pk", "definition"):
+            for row in wanted[pk]:
+                row.definition = data
+
+
 def definitions_of(instruments: Iterable) -> dict[int, InstrumentDefinition]:
-    """Return ``{pk: definition}`` of these rows, leaving out any without a usable one."""
+    """Return ``{pk: definition}`` of these rows, leaving out any without a usable one.
+
+    Rows read without their file (``defer("definition")``) cost one query for all
+    those this process has not parsed at their digest, none once it has.
+    """
+    instruments = list(instruments)
+    _read_files(instruments)
     found = {}
     for instrument in instruments:
         definition = maybe_definition_of(instrument)
@@ -186,12 +214,14 @@ def stored_instrument(code: str, version: str | None = None):
 
 def study_instruments(study) -> list:
     """Return the ``Instrument`` rows a study (or study id) schedules, each once, in
-    schedule order (by time point, then the patient's order); one query."""
+    schedule order (by time point, then the patient's order); one query. Their files
+    are not read (``definitions_of`` reads those it needs)."""
     from outcomes.followups.models import TimePointInstrument
 
     study_id = getattr(study, "pk", study)
     rows = (TimePointInstrument.objects.filter(timepoint__study_id=study_id)
-            .select_related("instrument").order_by("timepoint__target_day", "order", "pk"))
+            .select_related("instrument").defer(*WITHOUT_DEFINITION)
+            .order_by("timepoint__target_day", "order", "pk"))
     found: dict[int, object] = {}
     for row in rows:
         found.setdefault(row.instrument_id, row.instrument)
@@ -206,14 +236,13 @@ def definitions_for_study(study) -> list[tuple[Any, InstrumentDefinition]]:
     return [(row, parsed[row.pk]) for row in instruments if row.pk in parsed]
 
 
-@functools.cache
 def instruments_by_code(study=None) -> dict[str, tuple[Any, InstrumentDefinition]]:
     """Return every stored instrument by code, as ``(Instrument row, definition)``: the
     version ``study`` schedules (the last it lists, if several), else the newest stored.
     Rows without a usable definition are left out. Two queries."""
     from .models import Instrument
 
-    rows = {row.code: row for row in Instrument.objects.order_by("pk")}
+    rows = {row.code: row for row in Instrument.objects.defer("definition").order_by("pk")}
     if study is not None:
         for row in study_instruments(study):
             rows[row.code] = row
@@ -234,23 +263,26 @@ def library_versions() -> frozenset[tuple[str, str]]:
 
 
 def forget_stored_definitions() -> None:
-    """Forget every stored definition this process parsed (tests; a database emptied).
+    """Forget the stored definitions the library does not have (tests; a database emptied).
 
-    Versions the library does not have are unregistered; library versions a stored
-    row had replaced get their file's content back.
+    They are unregistered, and library versions a stored row had replaced get their
+    file's content back. Parsed copies of the library's own content are kept: a row is
+    read again whenever its digest differs, whatever its id.
     """
     with _lock:
+        gone = _added | set(_displaced)
         for code, version in sorted(_added):
             unregister_definition(code, version)
         for definition in _displaced.values():
             register_definition(definition, current=True, replace=True)
         _added.clear()
         _displaced.clear()
-        _parsed.clear()
+        for pk in [pk for pk, (_, d) in _parsed.items() if (d.code, d.version) in gone]:
+            del _parsed[pk]
 
 
-__all__ = ["UndefinedInstrument", "canonical_json", "definition_of", "definitions_for_study",
-           "definitions_of", "digest_of", "forget_stored_definitions", "instruments_by_code",
-           "is_definition_file",
+__all__ = ["WITHOUT_DEFINITION", "UndefinedInstrument", "canonical_json", "definition_of",
+           "definitions_for_study", "definitions_of", "digest_of",
+           "forget_stored_definitions", "instruments_by_code", "is_definition_file",
            "library_versions", "load_stored_definitions", "maybe_definition_of",
            "stored_instrument", "study_instruments"]

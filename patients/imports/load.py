@@ -216,6 +216,9 @@ class _Import:
             for code, d in self.definitions.items()
         }
         self.numeric = {code: frozenset(numeric_keys(d)) for code, d in self.definitions.items()}
+        # Items the definition lets be blank ("required": false): no warning when they are.
+        self.optional = {code: frozenset(item.code for item in d.items if not item.required)
+                         for code, d in self.definitions.items()}
         self.options = {code: scoring_options(code, study) for code in self.instruments}
         self.known: dict[str, Known] = {}
         self.rejected: set[str] = set()
@@ -605,6 +608,7 @@ class _Import:
         else:
             blank = [code for code, value in answers.items() if value is None]
             blank += [code for code in self.ranges[instrument] if code not in answers]
+            blank = [code for code in blank if code not in self.optional[instrument]]
             if blank:
                 report.warning(origin, line0, None, f"{label}: {', '.join(blank)} "
                                                     "unanswered; imported (the score allows it)")
