@@ -67,6 +67,9 @@ class InstrumentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # from a file only: import_view
 
+    def has_change_permission(self, request, obj=None):
+        return False  # a version is its file: a correction is a new version, imported
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -94,6 +94,13 @@ def test_only_those_allowed_to_import_may(client, demo):
         codename="add_instrument").exists()
 
 
-def test_instruments_are_not_added_by_hand(client, manager):
-    client.force_login(manager)
+def test_instruments_are_not_added_or_edited_by_hand(client, demo):
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "x" * 12))
     assert client.get(reverse("admin:instruments_instrument_add")).status_code == 403
+    odi = Instrument.objects.get(code="odi")
+    url = reverse("admin:instruments_instrument_change", args=[odi.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert client.post(url, {"title": "Changed"}).status_code == 403
+    odi.refresh_from_db()
+    assert odi.title == "Oswestry Disability Index"
