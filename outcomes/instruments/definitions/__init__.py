@@ -7,6 +7,7 @@ here, at import; ``registry`` takes definitions from elsewhere too.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from .base import InstrumentDefinition, Item, Option, ScoreDef, ScoreSpec
@@ -23,9 +24,20 @@ LIBRARY = Path(__file__).resolve().parent.parent / "library"
 """The built-in library: one JSON definition file per instrument version."""
 
 
+INDEX = "index.json"
+"""The library's shelf order: file names, listed first in this order (the order the
+instruments are synced, so offered and listed); a file not listed follows, by name."""
+
+
 def library_files() -> list[Path]:
-    """Return the library's definition files, by name."""
-    return sorted(LIBRARY.glob("*.json"))
+    """Return the library's definition files: those of the index in order, then the rest."""
+    listed = json.loads((LIBRARY / INDEX).read_text(encoding="utf-8"))
+    found = {path.name: path for path in LIBRARY.glob("*.json") if path.name != INDEX}
+    unknown = [name for name in listed if name not in found]
+    if unknown:
+        raise DefinitionError([f"{INDEX}: no file {name!r} in the library" for name in unknown])
+    return [found[name] for name in listed] + sorted(
+        path for name, path in found.items() if name not in listed)
 
 
 def _load_library() -> None:
