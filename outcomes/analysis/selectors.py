@@ -10,9 +10,10 @@ from fractions import Fraction
 from django.db.models import Count, Exists, OuterRef
 
 from outcomes.followups.models import Visit
+from outcomes.instruments.definitions import SCORE_SPECS
 from outcomes.instruments.models import RESULT_SCORES, ResponderStatus, Response, Score
 from outcomes.instruments.selectors import ENTRY_FIELDS, staff_entry, staff_entry_columns
-from outcomes.instruments.stored import WITHOUT_DEFINITION
+from outcomes.instruments.stored import WITHOUT_DEFINITION, definitions_for_study
 from patients.models import Enrolment
 
 from . import wording
@@ -100,8 +101,6 @@ def score_rows(study) -> Iterator[ScoreRow]:
 def study_scores(study_id: int) -> list[str]:
     """Return the result scores of the instruments the study schedules, in schedule order,
     then opioid use: a study that does not ask the ODI shows no ODI."""
-    from outcomes.instruments.stored import definitions_for_study
-
     keys: list[str] = []
     for _, definition in definitions_for_study(study_id):
         for spec in definition.scores:
@@ -119,6 +118,10 @@ def study_rules(study_id: int) -> dict[str, dict]:
 
     rules = list(ResponderRule.objects.filter(study_id=study_id).order_by("order", "code")
                  .values("id", "code", "score", "direction", "kind", "threshold"))
+    if any(rule["score"] and rule["score"] not in SCORE_SPECS for rule in rules):
+        # A score of an instrument this process has not read yet (imported from a file
+        # since it started): read the study's, so the label names it in words.
+        definitions_for_study(study_id)
     code_of = {rule["id"]: rule["code"] for rule in rules}
     parts: dict[int, list[str]] = defaultdict(list)
     for whole, part in ResponderRule.parts.through.objects.filter(

@@ -221,3 +221,15 @@ def test_a_broken_file_is_refused_with_a_line_per_problem_and_nothing_stored(db,
         "scores[0].direction: must be 'lower_is_better' or 'higher_is_better', got \"down\"",
     ]
     assert not Instrument.objects.filter(code="phq9").exists()
+
+
+def test_a_process_that_has_not_read_it_yet_names_its_rule_in_words(world):
+    """Another worker, started before the import: the responder list's labels still
+    name the score as its definition does, not by its key."""
+    from outcomes.analysis.selectors import rule_labels
+    from outcomes.instruments.definitions import SCORE_SPECS
+    from outcomes.instruments.stored import forget_stored_definitions
+
+    forget_stored_definitions()
+    assert "phq9_total" not in SCORE_SPECS
+    assert rule_labels(world.pk)["phq9_mcid_5pt"] == "PHQ-9 total improved by 5 points or more"
