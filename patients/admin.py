@@ -4,6 +4,7 @@ from django.db import models
 
 from outcomes.admin_scope import ScopedAdmin, ScopedStackedInline, ScopedTabularInline
 from outcomes.followups.models import TimePoint
+from outcomes.instruments.scheduled import blank_scores
 
 from .models import (
     Arm,
@@ -41,8 +42,48 @@ class PrimaryComparisonInline(ScopedTabularInline):
     fields = ("rule", "timepoint", "order")
 
 
+BLANKS_ALLOWED = "max_missing__"
+"""Field-name prefix of the study form's blanks allowed, one number per score."""
+
+
+class StudyForm(forms.ModelForm):
+    """A study, its blanks allowed per score (``Study.max_missing``) a number each.
+
+    One field for each score of the study's scheduled instruments that counts its
+    items, labelled with its name, from 0 to one fewer than its items; empty keeps
+    what the score's definition allows. The numbers given become the mapping.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = self.instance.max_missing if isinstance(self.instance.max_missing, dict) else {}
+        self.blank_scores = blank_scores(self.instance)
+        for score in self.blank_scores:
+            self.fields[BLANKS_ALLOWED + score.key] = forms.IntegerField(
+                label=f"{score.choice_label}: items that may be left blank",
+                required=False, min_value=0, max_value=score.max_missing_limit,
+                initial=stored.get(score.key),
+                widget=forms.NumberInput(attrs={"placeholder": score.default_max_missing}),
+                help_text=f"Of its {score.items} items ({score.instrument}), 0 to "
+                          f"{score.max_missing_limit}. With more left blank the score is not "
+                          f"scorable. Empty: {score.default_max_missing}, as its definition "
+                          f"allows.",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        setting = {}
+        for score in self.blank_scores:
+            value = cleaned.get(BLANKS_ALLOWED + score.key)
+            if value is not None:
+                setting[score.key] = value
+        self.instance.max_missing = setting
+        return cleaned
+
+
 @admin.register(Study)
 class StudyAdmin(ScopedAdmin):
+    form = StudyForm
     list_display = ("code", "title", "protocol_reference", "time_zone", "created_at")
     search_fields = ("code", "title", "protocol_reference")
     # Checkboxes, not filter_horizontal: its widget puts aria-label on a plain <span>
@@ -52,13 +93,48 @@ class StudyAdmin(ScopedAdmin):
     fieldsets = (
         (None, {"fields": ("code", "title", "protocol_reference", "description", "sites")}),
         ("Access", {"fields": ("require_two_factor",)}),
-        ("Scoring", {"fields": ("odi_max_missing",)}),
+        ("Scoring", {"fields": ()}),
         ("Results", {"fields": ("reference_arm",)}),
         ("Reminders", {"fields": ("time_zone", "reminder_days", "last_call_days_before_close",
                                   "quiet_hours_start", "quiet_hours_end")}),
         ("Contact shown to patients", {"fields": ("contact_name", "contact_email",
                                                   "contact_phone")}),
     )
+
+    def get_fieldsets(self, request, obj=None):
+        """The Scoring section: a number per score that counts its items, or why none."""
+        scores = blank_scores(obj) if obj is not None else []
+        if not scores:
+            scoring = {"fields": (), "description": (
+                "Blanks allowed per score: set here once the study's time points schedule "
+                "an instrument whose score counts its items.")}
+        elif self.has_change_permission(request, obj):
+            scoring = {"fields": tuple(BLANKS_ALLOWED + score.key for score in scores),
+                       "description": "How many items each score may leave blank before it "
+                                      "is not scorable: its responder rules are then not "
+                                      "evaluable at that visit."}
+        else:
+            scoring = {"fields": ("blanks_allowed",)}
+        return tuple((name, scoring if name == "Scoring" else options)
+                     for name, options in self.fieldsets)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The blanks-allowed fields are the form's own, not the model's.
+        if kwargs.get("fields") is not None:
+            kwargs["fields"] = [name for name in kwargs["fields"]
+                                if not name.startswith(BLANKS_ALLOWED)
+                                and name != "blanks_allowed"]
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("blanks_allowed",) if not self.has_change_permission(request, obj) else ()
+
+    @admin.display(description="Blanks allowed per score")
+    def blanks_allowed(self, obj):
+        setting = obj.max_missing or {}
+        return "; ".join(
+            f"{score.choice_label}: {setting.get(score.key, score.default_max_missing)}"
+            for score in blank_scores(obj)) or "—"
 
 
 @admin.register(Site)

@@ -55,10 +55,11 @@ class Study(models.Model):
         max_length=64, default="UTC",
         help_text="IANA time zone used for windows, reminders and quiet hours.",
     )
-    odi_max_missing = models.PositiveSmallIntegerField(
-        "ODI sections that may be unanswered", default=1,
-        validators=[MaxValueValidator(9)],
-        help_text="With more sections unanswered the ODI is not scored.",
+    # SPEC 3.6/3.7: per score, the items that may be blank before it is not scorable.
+    max_missing = models.JSONField(
+        "blanks allowed per score", default=dict, blank=True,
+        help_text='Score key to the items it may leave blank, e.g. {"odi": 0}; a score '
+        "left out allows what its instrument's definition does.",
     )
     # Reminder cadence (SPEC section 5): all editable per study.
     reminder_days = models.JSONField(
@@ -119,6 +120,11 @@ class Study(models.Model):
         if self.reference_arm_id and self.reference_arm.study_id != self.pk:
             raise ValidationError({"reference_arm": "The reference arm must be one of this "
                                                     "study's arms."})
+        from outcomes.instruments.scheduled import max_missing_problems
+
+        problems = max_missing_problems(self, self.max_missing)
+        if problems:
+            raise ValidationError({"max_missing": problems})
 
 
 class Arm(models.Model):

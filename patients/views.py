@@ -20,7 +20,7 @@ from outcomes.instruments.models import Response
 from outcomes.instruments.scoring import ScoringError, describe_not_scorable
 from outcomes.instruments.selectors import staff_entry, staff_entry_columns
 from outcomes.instruments.services import AlreadyCompleted, enter_visit, entry_refusal
-from outcomes.survey.selectors import steps_for
+from outcomes.survey.selectors import NotReady, steps_for
 
 from . import selectors
 from .forms import (
@@ -283,13 +283,17 @@ def visit_entry(request, code: str, patient_code: str, visit_id: int):
         messages.warning(request, entry_refusal(visit))
         return to_patient
     data = request.POST if request.method == "POST" else None
-    all_steps = steps_for(visit)
+    try:
+        all_steps = steps_for(visit)
+    except NotReady as problem:
+        messages.error(request, f"This visit cannot be typed in yet: {problem}")
+        return to_patient
     steps = [step for step in all_steps if not step.completed]
     keep_blanks = keeps_blanks(data)
     instrument_forms = [
         (step.definition.title, EnteredInstrumentForm(
             data, prefix=step.instrument.code, definition=step.definition,
-            max_missing=study.odi_max_missing, keep_blanks=keep_blanks))
+            max_missing=study.max_missing, keep_blanks=keep_blanks))
         for step in steps
     ]
     # Every form validated (no short circuit), so every error shows at once.

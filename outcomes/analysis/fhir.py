@@ -87,7 +87,7 @@ def timepoint_system(study) -> str:
 
 def required_items(study, definition) -> set[str]:
     """The items the study's form requires: all but those the patient may leave blank."""
-    skippable = skippable_items(definition, study.odi_max_missing)
+    skippable = skippable_items(definition, study.max_missing)
     return {item.code for item in definition.items if item.code not in skippable}
 
 

@@ -76,6 +76,15 @@ class TimePointInstrument(models.Model):
     def __str__(self) -> str:
         return f"{self.timepoint} · {self.instrument}"
 
+    def clean(self) -> None:
+        # An instrument without questions gave the patient's link a server error. No
+        # database constraint can look into another table's JSON, so this check, the
+        # seed's (services.ensure_schedule) and the system check instruments.E003 guard it.
+        from outcomes.instruments.scheduled import has_items, no_items_message
+
+        if self.instrument_id is not None and not has_items(self.instrument):
+            raise ValidationError({"instrument": no_items_message(self.instrument)})
+
 
 class Visit(models.Model):
     """One patient at one time point: dates, window, status and the private link."""

@@ -70,9 +70,17 @@ def planned_visits(*, enrolment: Enrolment, timepoints, today: dt.date) -> list[
 def ensure_schedule(*, study, specs, instruments) -> list[TimePoint]:
     """Create the study's missing time points, each asking ``instruments`` in order.
 
-    Existing time points (maybe edited by a data manager) are left as they are.
+    Existing time points (maybe edited by a data manager) are left as they are. An
+    instrument without questions is refused (``ValidationError``), as the admin does.
     """
+    from outcomes.instruments.scheduled import has_items, no_items_message
+
     from .models import TimePointInstrument
+
+    empty = [no_items_message(instrument) for instrument in instruments
+             if not has_items(instrument)]
+    if empty:
+        raise ValidationError(empty)
 
     timepoints = []
     for spec in specs:

@@ -14,6 +14,7 @@ from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 
 from .definitions import DefinitionError
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
+from .scheduled import BETTER, has_items, study_scores
 from .services import import_instrument_definition
 from .stored import WITHOUT_DEFINITION
 
@@ -53,25 +54,35 @@ class DefinitionFileForm(forms.Form):
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
-    """The instrument versions: their content is their definition file.
+    """The instrument versions, to read: each is its definition file.
 
     A new instrument, or a new version of one, comes from its file ("Import instrument
     file", for data managers: ``import_view``), checked whole as ``import_instrument``
-    checks it; nothing is added or edited here by hand.
+    checks it. "Add instrument" here once saved a name with no questions, which a time
+    point could then schedule and the patient's link could not show: nothing is added
+    or edited here by hand (a correction is a new version, imported).
     """
 
-    list_display = ("code", "version", "title", "scoring_version")
-    readonly_fields = ("definition",)
+    list_display = ("code", "version", "title", "questions", "scoring_version")
+    fields = ("code", "version", "title", "short_title", "scoring_version", "questions",
+              "licence", "source", "definition")
+    readonly_fields = fields
     change_list_template = "admin/instruments/instrument/change_list.html"
 
     def has_add_permission(self, request):
         return False  # from a file only: import_view
 
     def has_change_permission(self, request, obj=None):
-        return False  # a version is its file: a correction is a new version, imported
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="Questions")
+    def questions(self, obj):
+        if not has_items(obj):
+            return "None yet: it cannot be scheduled"
+        return len(obj.definition["items"])
 
     def get_urls(self):
         return [
@@ -160,17 +171,60 @@ class ResponseAdmin(ScopedAdmin):
 
 
 class ResponderRuleForm(forms.ModelForm):
-    """A combination's parts: rules of the same study, never the rule itself.
+    """A rule's score, from its study's; a combination's parts, of the same study.
 
-    ``responders.evaluate_all`` refuses a rule that includes itself (directly or
-    through its parts) or a part whose code the study does not know: saved, such a
-    rule made every completed questionnaire of the study fail.
+    The score is chosen from those the study's scheduled instruments produce, by name
+    and key (``ResponderRule.clean`` refuses any other; the direction, left blank, is
+    the score's own). ``responders.evaluate_all`` refuses a rule that includes itself
+    (directly or through its parts) or a part whose code the study does not know:
+    saved, such a rule made every completed questionnaire of the study fail.
     """
 
     class Meta:
         model = ResponderRule
         fields = ("study", "code", "description", "score", "direction", "kind", "threshold",
                   "parts", "order")
+        help_texts = {
+            "score": "One of the scores the study's scheduled instruments produce; empty "
+                     "for an 'all' or 'any' combination.",
+            "direction": "Leave blank to take it from the score: a decrease where lower is "
+                         "better, an increase where higher is.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "score" in self.fields:
+            self.fields["score"] = forms.ChoiceField(
+                label="Score", required=False, choices=self._score_choices(),
+                help_text=self.fields["score"].help_text)
+        if "direction" in self.fields:
+            self.fields["direction"].choices = [("", "— the score's own —"),
+                                                *ResponderRule.Direction.choices]
+
+    def _score_choices(self) -> list:
+        """The scores of each study the form may pick, grouped by study; the current kept."""
+        study_field = self.fields.get("study")
+        if self.instance.study_id is not None:
+            studies = [self.instance.study]
+        elif study_field is not None:
+            studies = list(study_field.queryset)
+        else:
+            studies = []
+        groups, known = [], set()
+        for study in studies:
+            scores = study_scores(study)
+            known.update(scores)
+            options = [(key, f"{score.choice_label}, {BETTER[score.direction]}")
+                       for key, score in scores.items()]
+            if options:
+                groups.append((study.code, options))
+        # One study: its scores as a plain list; several: a group each.
+        choices = groups[0][1] if len(groups) == 1 and len(studies) == 1 else groups
+        current = self.instance.score
+        if current and current not in known:
+            # A rule saved before the check: shown as it is, and refused until changed.
+            choices = [*choices, (current, f"{current} (no scheduled instrument gives it)")]
+        return [("", "— none (for a combination) —"), *choices]
 
     def clean(self):
         cleaned = super().clean()

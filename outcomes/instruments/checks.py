@@ -1,8 +1,14 @@
-"""System checks: every instrument definition can be scored."""
+"""System checks: every instrument definition can be scored; every study's set-up can run.
+
+The set-up checks read the database (tag ``database``: ``manage.py check --database
+default``, and ``migrate``, run them). They name the study, the time point or rule
+and the instrument or score, in the words the admin shows.
+"""
 
 from __future__ import annotations
 
-from django.core.checks import Error, register
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 
 @register()
@@ -25,3 +31,91 @@ def check_every_instrument_has_a_scorer(app_configs=None, **kwargs):
         for line in unregistered_functions()
     ]
     return errors
+
+
+@register(Tags.database)
+def check_study_set_up(app_configs=None, databases=None, **kwargs):
+    """Scheduled instruments have questions; rules and blanks allowed name real scores."""
+    messages = []
+    for alias in databases or ():
+        try:
+            messages += _scheduled_without_items(alias)
+            messages += _rules_on_unknown_scores(alias)
+            messages += _blanks_allowed_on_unknown_scores(alias)
+        except DatabaseError:
+            # Tables not made yet (``migrate`` checks before it migrates): nothing to check.
+            continue
+    return messages
+
+
+def _scheduled_without_items(alias: str) -> list[Error]:
+    from outcomes.followups.models import TimePointInstrument
+
+    from .scheduled import has_items, no_items_message
+
+    rows = (TimePointInstrument.objects.using(alias)
+            .select_related("timepoint__study", "instrument")
+            .order_by("timepoint__study__code", "timepoint__target_day", "order"))
+    return [
+        Error(
+            f"Study {row.timepoint.study.code}, time point {row.timepoint.code} "
+            f"({row.timepoint.label}): {no_items_message(row.instrument)} The patient's "
+            f"link for this visit cannot be answered.",
+            hint=f"Remove {row.instrument} from the time point in the admin (Time points), "
+                 "or give the instrument its questions (its definition).",
+            obj=row.timepoint,
+            id="instruments.E003",
+        )
+        for row in rows if not has_items(row.instrument)
+    ]
+
+
+def _rules_on_unknown_scores(alias: str) -> list[Warning]:
+    from patients.models import Study
+
+    from .models import ResponderRule
+    from .scheduled import direction_message, study_scores, unknown_score_message
+
+    found = []
+    rules = (ResponderRule.objects.using(alias).exclude(kind__in=["all", "any"])
+             .select_related("study").order_by("study__code", "order", "code"))
+    scores_of: dict[int, dict] = {}
+    for rule in rules:
+        study: Study = rule.study
+        if study.pk not in scores_of:
+            scores_of[study.pk] = study_scores(study)
+        scores = scores_of[study.pk]
+        score = scores.get(rule.score)
+        if score is None:
+            found.append(Warning(
+                f"Study {study.code}, responder rule {rule.code}: "
+                f"{unknown_score_message(study, rule.score, scores)} Every patient is "
+                f"'not evaluable' under this rule.",
+                hint="Choose the rule's score in the admin (Responder rules).",
+                obj=rule, id="instruments.W001",
+            ))
+        elif rule.direction != score.improvement:
+            found.append(Warning(
+                f"Study {study.code}, responder rule {rule.code}: "
+                f"{direction_message(score, rule.direction)}",
+                hint="Patients who got worse count as responders under this rule; set its "
+                     "direction in the admin (Responder rules).",
+                obj=rule, id="instruments.W002",
+            ))
+    return found
+
+
+def _blanks_allowed_on_unknown_scores(alias: str) -> list[Warning]:
+    from patients.models import Study
+
+    from .scheduled import max_missing_problems
+
+    return [
+        Warning(
+            f"Study {study.code}, blanks allowed per score: {problem}",
+            hint="Set the study's blanks allowed in the admin (Studies → Scoring).",
+            obj=study, id="instruments.W003",
+        )
+        for study in Study.objects.using(alias).order_by("code")
+        for problem in max_missing_problems(study, study.max_missing)
+    ]

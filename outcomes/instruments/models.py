@@ -345,6 +345,31 @@ class ResponderRule(models.Model):
     def __str__(self) -> str:
         return self.code
 
+    def clean(self) -> None:
+        """A simple rule measures a score one of its study's scheduled instruments produces.
+
+        A rule on a score no instrument gives was saved silently and left every visit
+        "not evaluable". Left blank, the direction is the score's own improvement
+        (lower is better: a decrease); one against the score's is refused, since a
+        rule's direction says which way is improvement, and that belongs to the score.
+        """
+        if self.is_combination or self.study_id is None:
+            return
+        from .scheduled import direction_message, study_scores, unknown_score_message
+
+        scores = study_scores(self.study)
+        if not self.score:
+            raise ValidationError({"score": "A threshold rule measures one score: choose it "
+                                            "from the list."})
+        found = scores.get(self.score)
+        if found is None:
+            raise ValidationError({"score": unknown_score_message(self.study, self.score,
+                                                                  scores)})
+        if not self.direction:
+            self.direction = found.improvement
+        elif self.direction != found.improvement:
+            raise ValidationError({"direction": direction_message(found, self.direction)})
+
     @property
     def is_combination(self) -> bool:
         return self.kind in (self.Kind.ALL, self.Kind.ANY)

@@ -188,9 +188,13 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
     return ImportedInstrument(instrument, action)
 
 
-def scoring_options(code: str, study) -> dict[str, int]:
-    """Return the study's settings that scoring instrument ``code`` takes."""
-    return {"max_missing": study.odi_max_missing} if code == "odi" else {}
+def scoring_options(code: str, study) -> dict[str, dict[str, int]]:
+    """Return the study's settings that scoring instrument ``code`` takes.
+
+    Its blanks allowed per score (``Study.max_missing``), for every instrument: the
+    scorer takes the keys of its own scores and the definition's allowance for others.
+    """
+    return {"max_missing": dict(study.max_missing or {})}
 
 
 def scored_for(response: Response, *, study=None) -> Scored:
@@ -510,10 +514,27 @@ def responder_status_rows(*, study_id: int, enrolment_ids: Iterable[int],
 def ensure_rules(*, study, rules) -> list[ResponderRule]:
     """Create the study's missing responder rules from pure rule objects.
 
-    Rules that already exist keep their (maybe edited) definition.
+    Rules that already exist keep their (maybe edited) definition. A new rule is
+    checked as the admin checks one (``ResponderRule.clean``): on a score an
+    instrument scheduled in the study produces, improving the way that score does;
+    otherwise ``ValidationError`` names each rule, and nothing is created.
     """
     from .responders import CombinedRule
+    from .scheduled import direction_message, study_scores, unknown_score_message
 
+    existing = set(ResponderRule.objects.filter(study=study).values_list("code", flat=True))
+    scores = study_scores(study)
+    problems = []
+    for rule in rules:
+        if isinstance(rule, CombinedRule) or rule.code in existing:
+            continue
+        found = scores.get(rule.score)
+        if found is None:
+            problems.append(f"{rule.code}: {unknown_score_message(study, rule.score, scores)}")
+        elif str(rule.direction) != found.improvement:
+            problems.append(f"{rule.code}: {direction_message(found, str(rule.direction))}")
+    if problems:
+        raise ValidationError(problems)
     rows = {}
     for order, rule in enumerate(rules):
         combined = isinstance(rule, CombinedRule)

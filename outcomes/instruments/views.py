@@ -118,8 +118,8 @@ def correct(request, pk: int):
     if request.method != "POST":
         return _page(request, response, void_form=VoidForm(), reason_form=CorrectionReasonForm(),
                      form=CorrectionForm(initial=response.answers, definition=definition,
-                                         max_missing=study.odi_max_missing))
-    form = CorrectionForm(request.POST, definition=definition, max_missing=study.odi_max_missing)
+                                         max_missing=study.max_missing))
+    form = CorrectionForm(request.POST, definition=definition, max_missing=study.max_missing)
     reason_form = CorrectionReasonForm(request.POST)
     # Both checked (no short circuit), so every error shows at once.
     if all([form.is_valid(), reason_form.is_valid()]):
@@ -151,7 +151,7 @@ def void(request, pk: int):
         return _page(request, response, void_form=form, reason_form=CorrectionReasonForm(),
                      form=CorrectionForm(initial=response.answers,
                                          definition=definition_of(response.instrument),
-                                         max_missing=study.odi_max_missing))
+                                         max_missing=study.max_missing))
     try:
         void_response(response=response, reason=form.cleaned_data["reason"],
                       actor=request.user)

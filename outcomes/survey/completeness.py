@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from outcomes.instruments.definitions.base import InstrumentDefinition
+from outcomes.instruments.scoring.engine import max_missing_problems as engine_problems
 
 SECONDS_PER_ITEM = 10
 """A rough pace for the first page's estimate: about ten seconds a question."""
@@ -42,29 +43,47 @@ class Missing:
     """Items of the page."""
 
 
-def blanks_allowed(definition: InstrumentDefinition, max_missing: int) -> int:
+def blanks_allowed(definition: InstrumentDefinition, max_missing: Mapping[str, int]) -> int:
     """Return how many items of ``definition`` a patient may leave blank on the web.
 
-    Only the ODI's scoring takes a study's allowance of unanswered sections (SPEC 3.1,
-    ``Study.odi_max_missing``); every other instrument needs all its items.
+    Each score counted over items (``ScoreSpec.items``) allows ``max_missing[key]``
+    blanks (the study's ``Study.max_missing``), else its definition's own; the page
+    allows the fewest any of them does, so no score is left with more blanks than it
+    takes. An instrument with no such score needs all its items.
     """
-    return max_missing if definition.code == "odi" else 0
+    allowances = [_allowance(definition, spec, max_missing)
+                  for spec in _scores(definition) if spec.items]
+    return min(allowances) if allowances else 0
 
 
-def skippable_items(definition: InstrumentDefinition, max_missing: int) -> frozenset[str]:
+def skippable_items(definition: InstrumentDefinition,
+                    max_missing: Mapping[str, int]) -> frozenset[str]:
     """Return the item codes that may be left blank (and so get a "skip" answer).
 
     An item the definition does not require (``required: false``) always may; the
-    others where the study's allowance lets some be blank.
+    items of its scores where the study's allowance lets some be blank.
     """
     optional = frozenset(item.code for item in definition.items if not item.required)
     if blanks_allowed(definition, max_missing) == 0:
         return optional
-    return optional | frozenset(definition.item_codes)
+    return optional | frozenset(code for spec in _scores(definition) for code in spec.items)
+
+
+def _allowance(definition: InstrumentDefinition, spec, max_missing: Mapping[str, int]) -> int:
+    """The study's allowance for ``spec`` where the scoring engine takes it, else the file's."""
+    value = max_missing.get(spec.key)
+    if value is None or engine_problems(definition, {spec.key: value}):
+        return spec.max_missing
+    return value
+
+
+def _scores(definition: InstrumentDefinition) -> tuple:
+    """Every score the definition computes (the unreported raw sums too)."""
+    return definition.score_defs or definition.scores
 
 
 def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, object], *,
-                    max_missing: int) -> list[Missing]:
+                    max_missing: Mapping[str, int]) -> list[Missing]:
     """Return the items ``answers`` still needs, in the page's order (empty: complete).
 
     A missing key and ``None`` both mean unanswered; an item the definition does not
@@ -81,7 +100,7 @@ def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, obje
 
 
 def resume_number(pages: Sequence[tuple[InstrumentDefinition, Mapping[str, object] | None]],
-                  *, max_missing: int) -> int:
+                  *, max_missing: Mapping[str, int]) -> int:
     """Return the page (1-based) a returning patient should land on.
 
     The first page never saved (``None``) or saved with an answer still needed; the

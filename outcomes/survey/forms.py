@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django import forms
@@ -182,11 +183,13 @@ class InstrumentForm(forms.Form):
 
     definition: InstrumentDefinition
 
-    def __init__(self, *args, definition: InstrumentDefinition, max_missing: int = 1,
-                 complete: bool = True, **kwargs):
+    def __init__(self, *args, definition: InstrumentDefinition,
+                 max_missing: Mapping[str, int] | None = None, complete: bool = True,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.definition = definition
-        self.max_missing = max_missing
+        # The study's blanks allowed per score (Study.max_missing); {}: the definitions'.
+        self.max_missing = dict(max_missing or {})
         self.complete = complete
         skippable = skippable_items(definition, max_missing)
         for number, item in enumerate(definition.items, start=1):
@@ -297,16 +300,18 @@ def render_questions(form: InstrumentForm) -> SafeString:
 
 
 @functools.lru_cache(maxsize=128)
-def blank_page_html(definition: InstrumentDefinition, language: str, max_missing: int) -> str:
+def blank_page_html(definition: InstrumentDefinition, language: str,
+                    max_missing: tuple[tuple[str, int], ...]) -> str:
     """The rendered questions of an unanswered instrument page (no patient data in it).
 
     Rendered once per process, language and definition (the definition itself is part
     of the key, compared by value: a version replaced before anyone answered it is
     rendered afresh); a deploy restarts the processes, so new translations are never
-    served stale. ``max_missing`` decides which questions offer "Skip this question".
-    Call with the active language.
+    served stale. ``max_missing``, the study's ``(score key, blanks allowed)`` pairs,
+    decides which questions offer "Skip this question". Call with the active language.
     """
-    return render_questions(InstrumentForm(definition=definition, max_missing=max_missing))
+    return render_questions(InstrumentForm(definition=definition,
+                                           max_missing=dict(max_missing)))
 
 
 __all__ = ["ErrorLink", "InstrumentForm", "Question", "blank_page_html", "render_questions"]

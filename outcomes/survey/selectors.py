@@ -11,6 +11,7 @@ from outcomes.followups.selectors import timepoint_instruments
 from outcomes.followups.services import study_today
 from outcomes.instruments.definitions.base import InstrumentDefinition
 from outcomes.instruments.models import Instrument, Response
+from outcomes.instruments.scheduled import has_items, no_items_message
 from outcomes.instruments.stored import definition_of
 from patients.models import Enrolment
 
@@ -88,9 +89,28 @@ def link_for_token(token: str) -> Link:
     return Link(LinkState.OPEN, visit)
 
 
+class NotReady(Exception):
+    """A visit asks an instrument with no questions: there is nothing it can show.
+
+    The time point's set-up refuses such an instrument (``TimePointInstrument.clean``,
+    the system check ``instruments.E003``); one scheduled before those guards, or
+    around them, gives the patient a page saying so, never a server error.
+    """
+
+    def __init__(self, instruments: list[Instrument]):
+        self.instruments = instruments
+        super().__init__("; ".join(no_items_message(i) for i in instruments))
+
+
 def steps_for(visit: Visit) -> list[Step]:
-    """Return the visit's instruments in order, each with its live response if any."""
+    """Return the visit's instruments in order, each with its live response if any.
+
+    Raises ``NotReady`` if any of them has no questions to ask.
+    """
     instruments = timepoint_instruments(visit.timepoint)
+    empty = [instrument for instrument in instruments if not has_items(instrument)]
+    if empty:
+        raise NotReady(empty)
     responses = {
         r.instrument_id: r
         for r in Response.objects.filter(visit=visit, state__in=Response.LIVE_STATES)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,7 +33,15 @@ from .forms import (
     render_questions,
     summary_text,
 )
-from .selectors import Link, LinkState, Step, link_for_token, next_visit, steps_for
+from .selectors import (
+    Link,
+    LinkState,
+    NotReady,
+    Step,
+    link_for_token,
+    next_visit,
+    steps_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +79,13 @@ def _link_not_active(request: HttpRequest, link: Link) -> HttpResponse:
 
 def _paused(request: HttpRequest, link: Link) -> HttpResponse:
     return _page(request, "survey/paused.html", {}, study=link.visit.enrolment.study)
+
+
+def _not_ready(request: HttpRequest, link: Link, problem: NotReady) -> HttpResponse:
+    # A set-up fault, not the patient's: they are told plainly and whom to ask; the
+    # team learns of it from the log (and the system check names the time point).
+    logger.error("visit %s cannot be shown: %s", link.visit.pk, problem)
+    return _page(request, "survey/not_ready.html", {}, study=link.visit.enrolment.study)
 
 
 def _throttled(request: HttpRequest) -> HttpResponse:
@@ -111,9 +127,12 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
         return redirect("survey:done", token=token)
     visit = link.visit
     study = visit.enrolment.study
-    steps = steps_for(visit)
+    try:
+        steps = steps_for(visit)
+    except NotReady as problem:
+        return _not_ready(request, link, problem)
     if any(step.response is not None for step in steps):
-        number = resume_number(_pages(steps), max_missing=study.odi_max_missing)
+        number = resume_number(_pages(steps), max_missing=study.max_missing)
         return redirect("survey:step", token=token, number=number)
     language = get_language()
     items = sum(len(step.definition.items) for step in steps)
@@ -130,7 +149,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _other_pages_errors(steps: list[Step], current: int, token: str,
-                        max_missing: int) -> list[ErrorLink]:
+                        max_missing: Mapping[str, int]) -> list[ErrorLink]:
     """Return summary lines for what the other pages of the visit still need."""
     links = []
     for step in steps:
@@ -172,13 +191,16 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
     if link.state == LinkState.COMPLETED:
         return redirect("survey:done", token=token)
     visit = link.visit
-    steps = steps_for(visit)
+    try:
+        steps = steps_for(visit)
+    except NotReady as problem:
+        return _not_ready(request, link, problem)
     if not 1 <= number <= len(steps):
         return redirect("survey:start", token=token)
     current = steps[number - 1]
     is_last = number == len(steps)
     study = visit.enrolment.study
-    max_missing = study.odi_max_missing
+    max_missing = study.max_missing
     saved = current.saved_answers or {}
     status = 200
     elsewhere: list[ErrorLink] = []
@@ -229,7 +251,8 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
                               max_missing=max_missing)
     # A page not yet answered is the same for every patient: render it once per process.
     if not form.is_bound and not saved:
-        questions_html = blank_page_html(current.definition, get_language(), max_missing)
+        questions_html = blank_page_html(current.definition, get_language(),
+                                         tuple(sorted(max_missing.items())))
     else:
         questions_html = render_questions(form)
     return _page(request, "survey/step.html", {

@@ -95,6 +95,30 @@ def _session_cookie(user, base_url: str) -> dict:
     return {"name": name, "value": client.cookies[name].value, "url": base_url}
 
 
+def _not_ready_visit(today):
+    """A visit of a study of its own whose time point asks an instrument with no questions.
+
+    Scheduled past the guards (as a row saved before them was), so the patient's link
+    shows the page that says the questionnaire is not ready.
+    """
+    from outcomes.followups.models import TimePoint, TimePointInstrument
+    from outcomes.instruments.models import Instrument
+    from patients.models import Arm, Site, Study
+    from tests.factories import enrol
+
+    unready = Study.objects.create(code="A11Y-NR", title="Not ready", contact_name="The team",
+                                   contact_phone="+1 555 0100")
+    unready.sites.add(Site.objects.get(code="MAIN"))
+    Arm.objects.create(study=unready, code="BMC", name="Arm")
+    baseline = TimePoint.objects.create(study=unready, code="baseline", label="Baseline",
+                                        target_day=0, window_before_days=30,
+                                        window_after_days=7, is_baseline=True)
+    TimePointInstrument.objects.create(timepoint=baseline, instrument=Instrument.objects.create(
+        code="eq5d5l", version="1", title="EQ-5D-5L", short_title="EQ-5D-5L",
+        scoring_version="1"))
+    return enrol(unready, "A11Y-NR", index_date=today, today=today).visits.get()
+
+
 def _build_data(base_url: str) -> dict:
     """The demo study and cohort, and the patients the survey pages need."""
     from django.contrib.auth import get_user_model
@@ -111,7 +135,8 @@ def _build_data(base_url: str) -> dict:
 
     study = load_demo(size=12).study
     today = timezone.now().date()
-    data: dict = {"study": study.code, "study_pk": study.pk}
+    data: dict = {"study": study.code, "study_pk": study.pk,
+                  "timepoint_pk": study.timepoints.get(code="m3").pk}
 
     def baseline(code: str) -> tuple:
         enrolment = enrol(study, code, index_date=today, today=today)
@@ -129,6 +154,8 @@ def _build_data(base_url: str) -> dict:
         data[f"token-{status}"] = ensure_link(visit=visit)
         enrolment.status, enrolment.status_reason = status, "in hospital"
         enrolment.save()
+
+    data["token-not-ready"] = ensure_link(visit=_not_ready_visit(today))
 
     demo = study.enrolments.get(patient__code="DEMO-0001")
     # A reminder that gave up, so the failed-reminder worklist has a row.
@@ -162,6 +189,7 @@ PAGES = [
     Page("survey-paused", None, lambda d: f"/s/{d['token-paused']}/", phone=True),
     Page("survey-not-active", None, lambda d: f"/s/{d['token-withdrawn']}/", status=404,
          phone=True),
+    Page("survey-not-ready", None, lambda d: f"/s/{d['token-not-ready']}/", phone=True),
     # The coordinator.
     Page("home-staff", "coordinator", lambda d: "/"),
     Page("two-factor", "coordinator", lambda d: "/accounts/two-factor/"),
@@ -186,6 +214,9 @@ PAGES = [
     Page("correction", "datamanager", lambda d: f"/staff/responses/{d['response']}/correct/"),
     Page("admin-index", "datamanager", lambda d: "/admin/"),
     Page("admin-study", "datamanager", lambda d: f"/admin/patients/study/{d['study_pk']}/change/"),
+    Page("admin-timepoint", "datamanager",
+         lambda d: f"/admin/followups/timepoint/{d['timepoint_pk']}/change/"),
+    Page("admin-rule-add", "datamanager", lambda d: "/admin/instruments/responderrule/add/"),
     Page("admin-responses", "datamanager", lambda d: "/admin/instruments/response/"),
     Page("admin-response", "datamanager",
          lambda d: f"/admin/instruments/response/{d['response']}/change/"),

@@ -100,7 +100,7 @@ def test_another_studys_set_up_is_out_of_reach(client, world):
     # The patient-facing contact of the other study cannot be changed either.
     client.post(change_url(other), {"code": "OTHER", "title": "x", "time_zone": "UTC",
                                     "contact_phone": "=HYPERLINK(1)",
-                                    "odi_max_missing": 1, "last_call_days_before_close": 2,
+                                    "last_call_days_before_close": 2,
                                     "quiet_hours_start": 20, "quiet_hours_end": 8,
                                     "reminder_days": "[]",
                                     "arms-TOTAL_FORMS": 0, "arms-INITIAL_FORMS": 0,

@@ -77,10 +77,13 @@ def world(study, client, tmp_path):
         for timepoint in study.timepoints.all():
             TimePointInstrument.objects.create(timepoint=timepoint, instrument=phq9, order=9)
         # Löwe B et al. Med Care 2004;42:1194-1201: a 5-point fall is a minimal change.
-        ResponderRule.objects.create(study=study, code="phq9_mcid_5pt", score="phq9_total",
-                                     direction="decrease", kind="points", threshold=5,
-                                     description="PHQ-9 improved by 5 points or more",
-                                     order=20)
+        # Checked as the admin checks it: a score a scheduled instrument produces, and
+        # (left blank) the direction its definition gives: lower is better, a decrease.
+        rule = ResponderRule(study=study, code="phq9_mcid_5pt", score="phq9_total",
+                             kind="points", threshold=5, order=20)
+        rule.full_clean()
+        rule.save()
+        assert rule.direction == "decrease"
 
         enrolment = enrol(study, "P-001", index_date=TODAY, today=TODAY)
         visit = enrolment.visits.get(timepoint__code="baseline")

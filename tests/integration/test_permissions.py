@@ -181,10 +181,12 @@ def _admin_entries():
                 dm = 200 if model in DATA_MANAGER_ADMIN | DATA_MANAGER_READS else 403
             else:
                 dm = 200 if model in DATA_MANAGER_ADMIN else 403
+            # Instruments come from their definitions: none is added in the admin.
             admin_status = 403 if name.endswith("_add") and model in (
                 "instruments_response", "instruments_responderstatus", "audit_auditrecord",
                 "instruments_instrument",
                 "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog",
+                "instruments_instrument",
             ) else 200
         else:
             dm, admin_status = 200, 200

@@ -41,7 +41,7 @@ def test_a_stricter_blank_rule_rescores_an_odi_as_not_scorable(study, tmp_path):
     call_command("import_study", study="BMC-LBP", patients=str(tmp_path / "p.csv"),
                  responses=str(tmp_path / "r.csv"))
     # L-002 left sex life blank: scored while one blank section is allowed, not after.
-    study.odi_max_missing = 0
+    study.max_missing = {"odi": 0}
     study.save()
     out = StringIO()
     call_command("rescore", stdout=out)

@@ -227,7 +227,7 @@ def test_a_chosen_skip_stays_chosen_when_the_page_is_shown_again(client, visit, 
 def test_required_questions_offer_no_skip(client, visit, token):
     for number in (2, 3, 4):
         assert "Skip this question" not in client.get(step_url(token, number)).content.decode()
-    visit.enrolment.study.odi_max_missing = 0
+    visit.enrolment.study.max_missing = {"odi": 0}
     visit.enrolment.study.save()
     assert "Skip this question" not in client.get(step_url(token, 1)).content.decode()
 
