@@ -39,6 +39,7 @@ VIEW_RESULTS = "patients.view_results"
 EXPORT_DATA = "patients.export_data"
 EXPORT_IDENTIFIED = "patients.export_identified"
 CORRECT_RESPONSE = "instruments.change_response"
+IMPORT_INSTRUMENT = "instruments.add_instrument"  # from a definition file, in the admin
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,11 @@ ROLES = (
          "Reads the scores and results of their sites' patients; signs reviews off.",
          (VIEW_WORKLIST, VIEW_OUTCOMES, SIGN_OFF, VIEW_RESULTS)),
     Role("data_manager", "Data managers",
-         "Sets studies up, imports, exports (identified export included) and corrects.",
+         "Sets studies up, imports patients and instrument files, exports (identified "
+         "export included) and corrects.",
          (VIEW_WORKLIST, VIEW_OUTCOMES, VIEW_RESULTS, EXPORT_DATA, EXPORT_IDENTIFIED,
-          CORRECT_RESPONSE, "instruments.view_response", *_SETUP)),
+          CORRECT_RESPONSE, "instruments.view_response", "instruments.view_instrument",
+          IMPORT_INSTRUMENT, *_SETUP)),
 )
 ROLE_BY_CODE = {role.code: role for role in ROLES}
 

@@ -31,6 +31,8 @@ from django.shortcuts import get_object_or_404
 from outcomes.followups.cadence import next_send, reminder_plan
 from outcomes.followups.models import Reminder, TimePoint, Visit
 from outcomes.followups.schedule import Window
+from outcomes.instruments.definitions import INSTRUMENTS
+from outcomes.instruments.stored import load_stored_definitions
 
 from .models import Arm, Contact, Enrolment, Site, Study
 
@@ -291,6 +293,11 @@ def patient_history(enrolment: Enrolment, *, show_contact: bool,
         )
         .order_by("-at", "-pk")[:limit]
     )
+    records = list(records)
+    if {r.instrument_code for r in records if r.instrument_code} - set(INSTRUMENTS):
+        # An instrument imported since this process read the definitions: its
+        # questions are named from its stored definition.
+        load_stored_definitions()
     return history_lines((
         Change(object_type=record.object_type, action=record.action,
                changes=record.changes or {}, reason=record.reason,

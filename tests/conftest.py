@@ -39,6 +39,15 @@ def _fresh_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _stored_definitions_forgotten():
+    """Definitions a test imported are rolled back with its database: forget them too."""
+    yield
+    from outcomes.instruments.stored import forget_stored_definitions
+
+    forget_stored_definitions()
+
+
 DEMO_NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
 
 

@@ -39,8 +39,9 @@ from django.utils import timezone
 
 from outcomes.csvfiles import LINE_END, csv_fields, csv_text
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
-from outcomes.instruments.definitions import INSTRUMENTS, ScoreSpec
+from outcomes.instruments.definitions import ScoreSpec
 from outcomes.instruments.models import Response, Score, VisitScores
+from outcomes.instruments.stored import WITHOUT_DEFINITION, definitions_of
 from patients.models import Contact, Enrolment, Patient
 
 from . import wording
@@ -117,6 +118,7 @@ class ScheduledInstrument:
     scoring_version: str
     scores: tuple[ScoreSpec, ...]
     items: tuple  # the definition's Items, in form order
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,19 +148,24 @@ class Schedule:
 
 
 def study_schedule(study) -> Schedule:
-    """Return the study's time points with their instruments and scores (two queries)."""
+    """Return the study's time points with their instruments and scores (two queries).
+
+    Each instrument as its stored definition says (``stored.definition_of``): an
+    instrument imported from a file is exported like a built-in one.
+    """
     by_point: dict[int, list[ScheduledInstrument]] = defaultdict(list)
-    for tp, code, version, scoring_version in (
-        TimePointInstrument.objects.filter(timepoint__study=study)
-        .order_by("timepoint__target_day", "order", "instrument__code")
-        .values_list("timepoint_id", "instrument__code", "instrument__version",
-                     "instrument__scoring_version")
-    ):
-        definition = INSTRUMENTS.get(code)
+    asked = list(TimePointInstrument.objects.filter(timepoint__study=study)
+                 .order_by("timepoint__target_day", "order", "instrument__code")
+                 .select_related("instrument").defer(*WITHOUT_DEFINITION))
+    definitions = definitions_of(row.instrument for row in asked)
+    for row in asked:
+        instrument = row.instrument
+        definition = definitions.get(instrument.pk)
         if definition is None:
             continue  # an instrument without a definition has no items to export
-        by_point[tp].append(ScheduledInstrument(code, version, scoring_version,
-                                                definition.scores, definition.items))
+        by_point[row.timepoint_id].append(ScheduledInstrument(
+            instrument.code, instrument.version, instrument.scoring_version,
+            definition.scores, definition.items, definition.title))
     points = tuple(
         ScheduledPoint(pk, code, label, order, target_day, after, is_baseline,
                        tuple(by_point.get(pk, ())))
@@ -820,7 +827,7 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
             add("items", column, **common[column])
         elif column == "instrument":
             add("items", column, label="Questionnaire", type="code", values=_labels(
-                (i.code, INSTRUMENTS[i.code].title) for i in schedule.instruments),
+                (i.code, i.title) for i in schedule.instruments),
                 missing="never empty")
         elif column == "instrument_version":
             add("items", column, label="Version of the questionnaire", type="code",

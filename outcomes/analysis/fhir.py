@@ -42,14 +42,18 @@ import datetime as dt
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from outcomes.instruments.definitions import INSTRUMENTS
+from outcomes.instruments.definitions.fhir import (
+    FHIR_BASE,
+    computable_name,
+    fhir_id,
+    option_system,
+)
+from outcomes.instruments.definitions.fhir import questionnaire as definition_questionnaire
 from outcomes.instruments.models import Instrument, Response, Score
+from outcomes.instruments.stored import WITHOUT_DEFINITION, definition_of
 from outcomes.survey.completeness import skippable_items
 from patients.models import Enrolment
 
-FHIR_BASE = "http://outcomes.invalid/fhir"
-"""The base of our canonical URLs, code systems and entry URLs: the same on every
-deployment (``.invalid`` is reserved, RFC 2606: it can never be someone else's server)."""
 EPOCH = dt.date(2000, 1, 1)
 """The date that stands for each patient's index date (study day 0)."""
 SCORES_SYSTEM = f"{FHIR_BASE}/CodeSystem/scores"
@@ -67,15 +71,7 @@ COMPLETION_MODE_EXT = "http://hl7.org/fhir/StructureDefinition/questionnaireresp
 GENDER = {"female": "female", "male": "male", "other": "other", "unknown": "unknown"}
 
 
-def _id(code: str) -> str:
-    """FHIR ids allow letters, digits, '-' and '.', at most 64 characters."""
-    return "".join(c if c.isascii() and (c.isalnum() or c in "-.") else "-" for c in code)[:64]
-
-
-def _name(text: str) -> str:
-    """A computable name: starts with a capital letter, then letters, digits and '_'."""
-    kept = "".join(c for c in text.title() if c.isascii() and (c.isalnum() or c == "_"))
-    return kept if kept[:1].isalpha() and kept[:1].isupper() else f"Q{kept}"
+_id = fhir_id
 
 
 # Codes (studies, instruments, items) are letters, digits, '-', '_' and '.' (the code
@@ -85,57 +81,25 @@ def questionnaire_url(study, code: str) -> str:
     return f"{FHIR_BASE}/Questionnaire/{study.code}-{code}"
 
 
-def option_system(code: str, item: str) -> str:
-    return f"{FHIR_BASE}/CodeSystem/{code}-{item}"
-
-
 def timepoint_system(study) -> str:
     return f"{FHIR_BASE}/CodeSystem/{study.code}-timepoints"
 
 
-def required_items(study, code: str) -> set[str]:
+def required_items(study, definition) -> set[str]:
     """The items the study's form requires: all but those the patient may leave blank."""
-    definition = INSTRUMENTS[code]
     skippable = skippable_items(definition, study.max_missing)
     return {item.code for item in definition.items if item.code not in skippable}
 
 
 def questionnaire(study, instrument: Instrument) -> dict:
     """Return the FHIR Questionnaire of one instrument version as ``study`` asks it."""
-    definition = INSTRUMENTS[instrument.code]
-    required = required_items(study, instrument.code)
-    items = []
-    for item in definition.items:
-        entry = {"linkId": item.code, "text": item.text, "required": item.code in required}
-        if item.kind == "choice":
-            entry["type"] = "choice"
-            entry["answerOption"] = [
-                {"valueCoding": {"system": option_system(instrument.code, item.code),
-                                 "version": instrument.version, "code": str(o.value),
-                                 "display": o.label}}
-                for o in item.options
-            ]
-        else:
-            entry["type"] = "integer"
-            entry["extension"] = [
-                {"url": "http://hl7.org/fhir/StructureDefinition/minValue",
-                 "valueInteger": item.min_value},
-                {"url": "http://hl7.org/fhir/StructureDefinition/maxValue",
-                 "valueInteger": item.max_value},
-            ]
-        items.append(entry)
-    return {
-        "resourceType": "Questionnaire",
-        "id": _id(f"{study.code}-{instrument.code}-{instrument.version}"),
-        "url": questionnaire_url(study, instrument.code),
-        "version": instrument.version,
-        "name": _name(f"{instrument.code}_{study.code}"),
-        "title": f"{instrument.title} ({study.code})",
-        "status": "active",
-        "subjectType": ["Patient"],
-        "copyright": instrument.licence,
-        "item": items,
-    }
+    definition = definition_of(instrument)
+    return definition_questionnaire(
+        definition, resource_id=_id(f"{study.code}-{instrument.code}-{instrument.version}"),
+        url=questionnaire_url(study, instrument.code),
+        name=computable_name(f"{instrument.code}_{study.code}"),
+        title=f"{definition.title} ({study.code})",
+        required=required_items(study, definition))
 
 
 def _date(days: int) -> str:
@@ -183,6 +147,7 @@ def study_bundle(study, *, patient_code: str | None = None, enrolments=None) -> 
         Response.objects.filter(visit__enrolment__in=[e.pk for e in enrolments],
                                 state=Response.State.COMPLETED)
         .select_related("instrument", "visit__timepoint", "visit__enrolment__patient")
+        .defer(*WITHOUT_DEFINITION)
         .order_by("visit__enrolment__patient__code", "visit__timepoint__target_day",
                   "instrument__code")
     )
@@ -243,8 +208,8 @@ def study_bundle(study, *, patient_code: str | None = None, enrolments=None) -> 
                 "period": {"start": _date(day_of(visit.completed_at or response.completed_at,
                                                  enrolment_id))},
             })
-        definition = INSTRUMENTS[response.instrument.code]
-        required = required_items(study, response.instrument.code)
+        definition = definition_of(response.instrument)
+        required = required_items(study, definition)
         answered = {code for code, value in response.answers.items() if value is not None}
         qr_id = f"qr-{response.pk}"
         extensions = [in_study]

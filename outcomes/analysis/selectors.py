@@ -8,8 +8,10 @@ from fractions import Fraction
 from django.db.models import Count, Exists, OuterRef
 
 from outcomes.followups.models import Visit
+from outcomes.instruments.definitions import SCORE_SPECS
 from outcomes.instruments.models import ResponderStatus, Response, VisitScores
 from outcomes.instruments.selectors import ENTRY_FIELDS, staff_entry, staff_entry_columns
+from outcomes.instruments.stored import WITHOUT_DEFINITION, definitions_for_study
 from patients.models import Enrolment
 
 from . import wording
@@ -50,16 +52,9 @@ def primary_comparisons(study) -> list[tuple[str, str]]:
 def study_scores(study_id: int) -> list[str]:
     """Return the result scores of the instruments the study schedules, in schedule order,
     then opioid use: a study that does not ask the ODI shows no ODI."""
-    from outcomes.followups.models import TimePointInstrument
-    from outcomes.instruments.definitions import INSTRUMENTS
-
-    codes = (TimePointInstrument.objects.filter(timepoint__study_id=study_id)
-             .order_by("timepoint__target_day", "order").values_list("instrument__code",
-                                                                     flat=True))
     keys: list[str] = []
-    for code in codes:
-        definition = INSTRUMENTS.get(code)
-        for spec in definition.scores if definition else ():
+    for _, definition in definitions_for_study(study_id):
+        for spec in definition.scores:
             if spec.key not in keys:
                 keys.append(spec.key)
     return [*keys, wording.OPIOID.key]
@@ -74,6 +69,10 @@ def study_rules(study_id: int) -> dict[str, dict]:
 
     rules = list(ResponderRule.objects.filter(study_id=study_id).order_by("order", "code")
                  .values("id", "code", "score", "direction", "kind", "threshold"))
+    if any(rule["score"] and rule["score"] not in SCORE_SPECS for rule in rules):
+        # A score of an instrument this process has not read yet (imported from a file
+        # since it started): read the study's, so the label names it in words.
+        definitions_for_study(study_id)
     code_of = {rule["id"]: rule["code"] for rule in rules}
     parts: dict[int, list[str]] = defaultdict(list)
     for whole, part in ResponderRule.parts.through.objects.filter(
@@ -191,7 +190,7 @@ VERDICT_FILTERS = ("responder", "non_responder", "not_evaluable", "lost")
 def completed_responses(enrolment):
     """The enrolment's completed responses, by visit then instrument (for corrections)."""
     return (Response.objects.filter(visit__enrolment=enrolment, state=Response.State.COMPLETED)
-            .select_related("instrument", "visit__timepoint")
+            .select_related("instrument", "visit__timepoint").defer(*WITHOUT_DEFINITION)
             .order_by("visit__timepoint__target_day", "instrument__code"))
 
 

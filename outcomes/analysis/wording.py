@@ -17,7 +17,7 @@ from outcomes.instruments.definitions import SCORE_SPECS, ScoreSpec
 
 #: A study-level measure that is not an instrument's score.
 OPIOID = ScoreSpec("opioid_mme", "Opioid use (MME/day)", 0, None, "lower_is_better")
-SPECS: dict[str, ScoreSpec] = {**SCORE_SPECS, OPIOID.key: OPIOID}
+
 
 VERDICTS = {
     "responder": "Responder",
@@ -60,7 +60,11 @@ MINUS = "\u2212"  # a real minus sign: the same width as +, read as "minus"
 
 def spec_of(key: str) -> ScoreSpec:
     """Return the score's spec; an unknown key reads as itself, to one decimal."""
-    return SPECS.get(key) or ScoreSpec(key, key, None, None, "lower_is_better")
+    if key == OPIOID.key:
+        return OPIOID
+    # The registry's own view, read now: it holds every instrument registered since
+    # this module was imported (a stored definition, once read: instruments.stored).
+    return SCORE_SPECS.get(key) or ScoreSpec(key, key, None, None, "lower_is_better")
 
 
 def _bound(value: float) -> str:

@@ -1,30 +1,76 @@
-from django import forms
-from django.contrib import admin
-from django.db.models import Exists, OuterRef
+import json
+from decimal import Decimal
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from outcomes.access import IMPORT_INSTRUMENT
 from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 
+from .definitions import DefinitionError
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
 from .scheduled import BETTER, has_items, study_scores
+from .services import import_instrument_definition
+from .stored import WITHOUT_DEFINITION
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+"""A definition file is text: the largest in the library (EQ-5D-5L's value sets) is
+under 1 MB."""
+
+
+class DefinitionFileForm(forms.Form):
+    """One definition file (JSON) to import, and why, for the audit trail."""
+
+    file = forms.FileField(
+        label="Definition file",
+        help_text="A JSON definition file as docs/instruments.md describes (SPEC 3.6). It is "
+                  "checked whole: any problem refuses it and nothing is stored.")
+    reason = forms.CharField(
+        label="Reason", required=False, max_length=300,
+        help_text="Optional, kept in the audit trail: e.g. 'PHQ-9 for the knee study'.")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(f"The file is {upload.size:,} bytes: a definition "
+                                        f"file is at most {MAX_FILE_BYTES:,}.")
+        raw = upload.read()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise forms.ValidationError(f"{upload.name}: not UTF-8 text ({error.reason} at "
+                                        f"byte {error.start}).") from None
+        try:
+            return upload.name, json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            raise forms.ValidationError(f"{upload.name}: not JSON: {error.msg} at line "
+                                        f"{error.lineno}, column {error.colno}.") from None
 
 
 @admin.register(Instrument)
 class InstrumentAdmin(admin.ModelAdmin):
-    """The instrument versions, to read: their content comes from their definitions.
+    """The instrument versions, to read: each is its definition file.
 
-    An instrument's questions are its definition (synced on every migrate); "Add
-    instrument" here saved a name with no questions, which a time point could then
-    schedule and the patient's link could not show. Until an instrument can be added
-    from its definition file, none is added or edited here.
+    A new instrument, or a new version of one, comes from its file ("Import instrument
+    file", for data managers: ``import_view``), checked whole as ``import_instrument``
+    checks it. "Add instrument" here once saved a name with no questions, which a time
+    point could then schedule and the patient's link could not show: nothing is added
+    or edited here by hand (a correction is a new version, imported).
     """
 
     list_display = ("code", "version", "title", "questions", "scoring_version")
     fields = ("code", "version", "title", "short_title", "scoring_version", "questions",
               "licence", "source", "definition")
     readonly_fields = fields
+    change_list_template = "admin/instruments/instrument/change_list.html"
 
     def has_add_permission(self, request):
-        return False
+        return False  # from a file only: import_view
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -37,6 +83,53 @@ class InstrumentAdmin(admin.ModelAdmin):
         if not has_items(obj):
             return "None yet: it cannot be scheduled"
         return len(obj.definition["items"])
+
+    def get_urls(self):
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view),
+                 name="instruments_instrument_import"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}),
+                         "can_import": request.user.has_perm(IMPORT_INSTRUMENT)}
+        return super().changelist_view(request, extra_context=extra_context)
+
+    def import_view(self, request):
+        """Import one definition file: stored whole, or refused with a line per problem."""
+        if not request.user.has_perm(IMPORT_INSTRUMENT):
+            raise PermissionDenied
+        problems: list[str] = []
+        form = DefinitionFileForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            name, data = form.cleaned_data["file"]
+            reason = form.cleaned_data["reason"].strip()
+            try:
+                done = import_instrument_definition(
+                    data=data, actor=request.user,
+                    reason=f"imported from {name}" + (f": {reason}" if reason else ""))
+            except DefinitionError as refused:
+                problems = refused.problems
+            else:
+                instrument = done.instrument
+                said = {"created": "was imported", "replaced": "replaced its earlier "
+                        "content (it had no responses)",
+                        "unchanged": "is stored with this content already: nothing changed"}
+                messages.success(request, f"{instrument.short_title} version "
+                                          f"{instrument.version} {said[done.action]}.")
+                return redirect(reverse("admin:instruments_instrument_change",
+                                        args=[instrument.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import instrument file",
+            "opts": self.model._meta,
+            "form": form,
+            "problems": problems,
+            "file_name": form.cleaned_data["file"][0] if problems else "",
+        }
+        return TemplateResponse(request, "admin/instruments/instrument/import.html", context,
+                                status=400 if problems or form.errors else 200)
 
 
 class ScoreInline(ScopedTabularInline):
@@ -59,6 +152,10 @@ class ResponseAdmin(ScopedAdmin):
     readonly_fields = ("visit", "instrument", "answers", "state", "source", "started_at",
                        "completed_at", "entered_by", "supersedes")
     inlines = [ScoreInline]
+
+    def get_queryset(self, request):
+        # A list of responses needs each instrument's name, not its whole file.
+        return super().get_queryset(request).defer(*WITHOUT_DEFINITION)
 
     def has_delete_permission(self, request, obj=None):
         # Responses are never deleted, only corrected or voided with a reason.

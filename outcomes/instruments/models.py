@@ -15,7 +15,16 @@ from outcomes.validators import code_validator
 
 
 class Instrument(models.Model):
-    """One version of a questionnaire; its content mirrors a definition file (the library)."""
+    """One version of a questionnaire: its whole definition file, stored (SPEC 3.6).
+
+    ``definition`` is the file (``definitions.files.definition_to_dict``), from the
+    built-in library (``services.sync_instruments``) or imported by a data manager
+    (``services.import_instrument_definition``); the other columns repeat what it says,
+    for lists and filters. ``digest`` is the SHA-256 of the definition's canonical JSON:
+    each process keeps its parsed copy while the row's digest is the same
+    (``stored.definition_of``). A version that has responses never changes (here, and
+    on PostgreSQL in the database itself): a correction is a new version.
+    """
 
     code = models.CharField(max_length=32, validators=[code_validator])
     version = models.CharField(max_length=16)
@@ -25,8 +34,17 @@ class Instrument(models.Model):
     licence = models.TextField(blank=True)
     source = models.TextField(blank=True)
     definition = models.JSONField(
-        default=dict, editable=False, help_text="Items and options, synced from the code.",
+        default=dict, editable=False,
+        help_text="The whole definition file: items, options, scores (SPEC 3.6).",
     )
+    digest = models.CharField(
+        max_length=64, blank=True, editable=False,
+        help_text="SHA-256 of the definition's canonical JSON.",
+    )
+
+    #: The columns a version with responses keeps for ever.
+    CONTENT_FIELDS = ("code", "version", "title", "short_title", "scoring_version", "licence",
+                      "source", "definition", "digest")
 
     class Meta:
         ordering = ["code", "version"]
@@ -38,6 +56,45 @@ class Instrument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.short_title} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        from .stored import digest_of
+
+        self.digest = digest_of(self.definition or {})
+        if self.pk is not None:
+            stored = (Instrument.objects.filter(pk=self.pk)
+                      .values_list(*self.CONTENT_FIELDS).first())
+            if stored is not None and stored != tuple(
+                    getattr(self, name) for name in self.CONTENT_FIELDS) \
+                    and Response.objects.filter(instrument_id=self.pk).exists():
+                raise PermissionError(version_in_use(self))
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        from .definitions import DefinitionError
+        from .definitions.files import parse_definition
+        from .stored import is_definition_file
+
+        if not is_definition_file(self.definition):
+            return
+        try:
+            parsed = parse_definition(self.definition)
+        except DefinitionError as error:
+            raise ValidationError({"definition": error.problems}) from None
+        if (parsed.code, parsed.version) != (self.code, self.version):
+            raise ValidationError({"definition": f"the file is {parsed.code} version "
+                                                 f"{parsed.version}, not {self.code} "
+                                                 f"version {self.version}"})
+
+    @property
+    def has_responses(self) -> bool:
+        return self.pk is not None and Response.objects.filter(instrument_id=self.pk).exists()
+
+
+def version_in_use(instrument) -> str:
+    """The sentence refusing to change a version that has responses."""
+    return (f"{instrument.code} version {instrument.version} has responses, so it never "
+            "changes: import the correction as a new version.")
 
 
 NEVER_DELETED = "Responses are never deleted: correct or void them, with a reason."
@@ -132,11 +189,14 @@ class Response(models.Model):
 
     def clean(self) -> None:
         from .scoring import ScoringError, validate_answers
+        from .stored import UndefinedInstrument, definition_of
 
         if self.instrument_id is None:
             return
         try:
-            validate_answers(self.instrument.code, self.answers)
+            validate_answers(definition_of(self.instrument), self.answers)
+        except UndefinedInstrument as error:
+            raise ValidationError({"instrument": str(error)}) from error
         except ScoringError as error:
             raise ValidationError({"answers": str(error)}) from error
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .definitions import INSTRUMENTS, definition_for
 from .definitions.base import InstrumentDefinition, ScoreDef
 from .scoring.engine import max_missing_problems as engine_problems
 
@@ -21,15 +20,13 @@ BETTER = {"lower_is_better": "lower is better", "higher_is_better": "higher is b
 
 
 def definition_of(instrument) -> InstrumentDefinition | None:
-    """Return the definition an ``Instrument`` row asks, or None if none is known.
+    """Return the definition an ``Instrument`` row stores, or None if it has none.
 
-    Its own version where registered, else its instrument's current one (what the
-    patient's form shows).
+    Its own version's file, as every reader takes it (``stored.definition_of``).
     """
-    try:
-        return definition_for(instrument.code, instrument.version)
-    except KeyError:
-        return INSTRUMENTS.get(instrument.code)
+    from .stored import maybe_definition_of
+
+    return maybe_definition_of(instrument)
 
 
 def takes_blanks(definition: InstrumentDefinition, spec: ScoreDef) -> bool:
@@ -45,13 +42,12 @@ def takes_blanks(definition: InstrumentDefinition, spec: ScoreDef) -> bool:
 def has_items(instrument) -> bool:
     """True if ``instrument`` has questions to ask.
 
-    Its stored definition (``Instrument.definition``, JSON) lists its items, and the
-    definition they come from is known. A row added by hand with a name only has
-    neither: scheduled, it gave the patient's link a server error.
+    Its stored definition file lists its items. A row added by hand with a name only
+    (before instruments came from their files) has none: scheduled, it gave the
+    patient's link a server error.
     """
-    stored = instrument.definition if isinstance(instrument.definition, dict) else {}
     definition = definition_of(instrument)
-    return bool(stored.get("items")) and definition is not None and bool(definition.items)
+    return definition is not None and bool(definition.items)
 
 
 def no_items_message(instrument) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
@@ -14,7 +15,10 @@ from django.utils import timezone
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import new_record, record_change, snapshot
 
-from .definitions import INSTRUMENTS
+from .definitions import DefinitionError, library_files
+from .definitions.base import InstrumentDefinition
+from .definitions.files import definition_to_dict, load_definition_file, parse_definition
+from .definitions.registry import key_owner
 from .models import (
     Instrument,
     ResponderRule,
@@ -26,40 +30,161 @@ from .models import (
     exact_of,
     float_of_exact,
     stored_scores,
+    version_in_use,
 )
 from .responders import evaluate_all
 from .scoring import Scored, ScoringError, score_response
 from .selectors import TimepointScores, rules_with_ids, timepoint_scores
+from .stored import (
+    WITHOUT_DEFINITION,
+    definition_of,
+    digest_of,
+    library_versions,
+    load_stored_definitions,
+)
+
+logger = logging.getLogger(__name__)
 
 
-def definition_json(definition) -> dict:
-    """Return a definition's items and options as plain JSON."""
+def library_definitions() -> list[InstrumentDefinition]:
+    """Return the built-in library's definitions, parsed from their files."""
+    return [load_definition_file(path) for path in library_files()]
+
+
+def _content(definition: InstrumentDefinition) -> dict[str, object]:
+    """The ``Instrument`` columns a definition gives (the file whole, and what it says)."""
+    data = definition_to_dict(definition)
     return {
-        "items": [dataclasses.asdict(item) for item in definition.items],
-        "recall_period": definition.recall_period,
-        "languages": list(definition.languages),
+        "title": definition.title, "short_title": definition.short_title,
+        "scoring_version": definition.scoring_version, "licence": definition.licence,
+        "source": definition.source, "definition": data, "digest": digest_of(data),
     }
 
 
 @transaction.atomic
 def sync_instruments() -> list[Instrument]:
-    """Create or refresh one ``Instrument`` row per definition; idempotent."""
+    """Create or refresh one ``Instrument`` row per built-in library file; idempotent.
+
+    A stored version with responses keeps its content even where its file has changed
+    since (a version never changes; the change needs a new version): it is logged,
+    and its responses keep the definition they were answered and scored on.
+    """
     rows = []
-    for definition in INSTRUMENTS.values():
-        instrument, _ = Instrument.objects.update_or_create(
-            code=definition.code,
-            version=definition.version,
-            defaults={
-                "title": definition.title,
-                "short_title": definition.short_title,
-                "scoring_version": definition.scoring_version,
-                "licence": definition.licence,
-                "source": definition.source,
-                "definition": definition_json(definition),
-            },
-        )
+    for definition in library_definitions():
+        content = _content(definition)
+        instrument = Instrument.objects.filter(code=definition.code,
+                                               version=definition.version).first()
+        if instrument is None:
+            instrument = Instrument.objects.create(code=definition.code,
+                                                   version=definition.version, **content)
+        elif instrument.digest != content["digest"]:
+            if instrument.has_responses:
+                logger.warning("%s version %s: the library file differs from the stored "
+                               "version, which has responses and so keeps its content; "
+                               "ship the change as a new version", definition.code,
+                               definition.version)
+            else:
+                for name, value in content.items():
+                    setattr(instrument, name, value)
+                instrument.save()
+                instruments_changed(instrument)
         rows.append(instrument)
     return rows
+
+
+def instruments_changed(instrument: Instrument) -> None:
+    """Tell every process that the time points asking ``instrument`` changed content."""
+    from outcomes.followups.models import TimePoint
+    from outcomes.followups.signals import instruments_changed_for
+
+    instruments_changed_for(*TimePoint.objects.filter(items__instrument=instrument)
+                            .values_list("pk", flat=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class ImportedInstrument:
+    """What importing a definition file did: ``created``, ``replaced`` or ``unchanged``."""
+
+    instrument: Instrument
+    action: str
+
+
+#: What an import's audit record holds of the instrument, before and after.
+IMPORT_FIELDS = ("code", "version", "title", "short_title", "scoring_version", "licence",
+                 "source", "digest", "definition")
+
+
+def import_problems(definition: InstrumentDefinition) -> list[str]:
+    """Return why ``definition`` cannot be stored beside the others, one line per key.
+
+    A score key another instrument gives (stored, or built in) would mean two scores
+    in the stored scores, exports and responder rules; a built-in version is the
+    library's file (``sync_instruments`` keeps it so), so a correction of it is a new
+    version.
+    """
+    load_stored_definitions()
+    problems = []
+    for number, score in enumerate(definition.score_defs):
+        for key, where, named in ((score.key, "key", repr(score.key)),
+                                  (score.band_key, "bands", f"the band key {score.band_key!r}")):
+            owner = key_owner(key) if key else None
+            if owner is not None and owner != definition.code:
+                problems.append(f"scores[{number}].{where}: {named} is a score of {owner} "
+                                "already (a score key means one score everywhere: choose "
+                                "another)")
+    here = (definition.code, definition.version)
+    if here in library_versions():
+        stored = Instrument.objects.filter(code=here[0], version=here[1]).first()
+        if stored is None or stored.digest != digest_of(definition_to_dict(definition)):
+            problems.append(f"version: {definition.code} version {definition.version} is a "
+                            "built-in instrument, kept as its library file says: import "
+                            "the correction as a new version")
+    return problems
+
+
+@transaction.atomic
+def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str = "",
+                                 reason: str = "") -> ImportedInstrument:
+    """Store one definition file as an instrument version, or refuse it whole.
+
+    1. Parse and check the file (``parse_definition``: every problem, one line each
+       naming its key) and against the instruments stored (``import_problems``).
+    2. The same content as the stored version: nothing changes (no audit record).
+    3. Another content for a stored version: refused if it has responses (a version
+       that has responses never changes), else replaced.
+    4. Otherwise created. Created or replaced, audited with before and after, and the
+       time points asking it told (``instruments_changed``).
+
+    Raises ``DefinitionError`` listing the problems; nothing is stored then.
+    """
+    definition = parse_definition(data)
+    problems = import_problems(definition)
+    content = _content(definition)
+    existing = (Instrument.objects.select_for_update()
+                .filter(code=definition.code, version=definition.version).first())
+    if existing is not None and existing.digest == content["digest"] and not problems:
+        return ImportedInstrument(existing, "unchanged")
+    if existing is not None and existing.has_responses:
+        problems.append(f"version: {version_in_use(existing)}")
+    if problems:
+        raise DefinitionError(problems)
+    if existing is None:
+        instrument = Instrument.objects.create(code=definition.code,
+                                               version=definition.version, **content)
+        before, action = {}, "created"
+    else:
+        instrument = existing
+        before = snapshot(instrument, IMPORT_FIELDS)
+        for name, value in content.items():
+            setattr(instrument, name, value)
+        instrument.save()
+        instruments_changed(instrument)
+        action = "replaced"
+    record_change(obj=instrument, action="create" if existing is None else "update",
+                  actor=actor, actor_label=actor_label, before=before,
+                  after=snapshot(instrument, IMPORT_FIELDS),
+                  reason=reason or f"definition file imported ({action})")
+    return ImportedInstrument(instrument, action)
 
 
 def scoring_options(code: str, study) -> dict[str, dict[str, int]]:
@@ -80,7 +205,8 @@ def scored_for(response: Response, *, study=None) -> Scored:
     """
     code = response.instrument.code
     study = study or response.visit.enrolment.study
-    return score_response(code, response.answers, **scoring_options(code, study))
+    return score_response(definition_of(response.instrument), response.answers,
+                          **scoring_options(code, study))
 
 
 # Lock only the rows named (FOR UPDATE OF): a plain FOR UPDATE over select_related joins
@@ -668,7 +794,7 @@ def rescore_responses(*, study=None, instrument: str | None = None,
     """
     responses = Response.objects.filter(state=Response.State.COMPLETED).select_related(
         "instrument", "visit__enrolment__study",
-    ).prefetch_related("scores").order_by("pk")
+    ).defer(*WITHOUT_DEFINITION).prefetch_related("scores").order_by("pk")
     if study is not None:
         responses = responses.filter(visit__enrolment__study=study)
     if instrument:
@@ -728,7 +854,7 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
         raise NotCompleted(
             f"only a completed response can be corrected, not a {original.state} one")
     code = original.instrument.code
-    scored = score_response(code, answers,
+    scored = score_response(definition_of(original.instrument), answers,
                             **scoring_options(code, original.visit.enrolment.study))
     original.state = Response.State.CORRECTED
     original.save(update_fields=["state", "updated_at"])

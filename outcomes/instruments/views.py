@@ -13,11 +13,11 @@ from outcomes.access import CORRECT_RESPONSE, requires
 from outcomes.followups.services import study_today
 from outcomes.survey.forms import InstrumentForm, render_questions
 
-from .definitions import INSTRUMENTS
 from .models import Response
 from .scoring import ScoringError
 from .selectors import void_consequence
 from .services import NotCompleted, correct_response, void_response
+from .stored import definition_of
 
 
 class CorrectionForm(InstrumentForm):
@@ -113,7 +113,7 @@ def correct(request, pk: int):
     response = get_object_or_404(responses_in_scope(request.user), pk=pk)
     if response.state != Response.State.COMPLETED:
         return _already_changed(request, response)
-    definition = INSTRUMENTS[response.instrument.code]
+    definition = definition_of(response.instrument)
     study = response.visit.enrolment.study
     if request.method != "POST":
         return _page(request, response, void_form=VoidForm(), reason_form=CorrectionReasonForm(),
@@ -150,7 +150,7 @@ def void(request, pk: int):
         study = response.visit.enrolment.study
         return _page(request, response, void_form=form, reason_form=CorrectionReasonForm(),
                      form=CorrectionForm(initial=response.answers,
-                                         definition=INSTRUMENTS[response.instrument.code],
+                                         definition=definition_of(response.instrument),
                                          max_missing=study.max_missing))
     try:
         void_response(response=response, reason=form.cleaned_data["reason"],

@@ -58,10 +58,15 @@ def blanks_allowed(definition: InstrumentDefinition, max_missing: Mapping[str, i
 
 def skippable_items(definition: InstrumentDefinition,
                     max_missing: Mapping[str, int]) -> frozenset[str]:
-    """Return the item codes that may be left blank (and so get a "skip" answer)."""
+    """Return the item codes that may be left blank (and so get a "skip" answer).
+
+    An item the definition does not require (``required: false``) always may; the
+    items of its scores where the study's allowance lets some be blank.
+    """
+    optional = frozenset(item.code for item in definition.items if not item.required)
     if blanks_allowed(definition, max_missing) == 0:
-        return frozenset()
-    return frozenset(code for spec in _scores(definition) for code in spec.items)
+        return optional
+    return optional | frozenset(code for spec in _scores(definition) for code in spec.items)
 
 
 def _allowance(definition: InstrumentDefinition, spec, max_missing: Mapping[str, int]) -> int:
@@ -81,10 +86,12 @@ def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, obje
                     max_missing: Mapping[str, int]) -> list[Missing]:
     """Return the items ``answers`` still needs, in the page's order (empty: complete).
 
-    A missing key and ``None`` both mean unanswered. Where blanks are allowed but too
-    many are blank, every blank item is listed: any of them may be the one answered.
+    A missing key and ``None`` both mean unanswered; an item the definition does not
+    require (``required: false``) is never needed. Where blanks are allowed but too many
+    are blank, every blank item is listed: any of them may be the one answered.
     """
-    blank = [item.code for item in definition.items if answers.get(item.code) is None]
+    blank = [item.code for item in definition.items
+             if item.required and answers.get(item.code) is None]
     allowed = blanks_allowed(definition, max_missing)
     if len(blank) <= allowed:
         return []

@@ -14,9 +14,8 @@ from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.definitions.base import InstrumentDefinition, Item
-from outcomes.instruments.scoring import ScoringError, score
+from outcomes.instruments.scoring import NotScorable, ScoringError, score
 
 from .completeness import Missing, Need, missing_answers, skippable_items
 
@@ -251,7 +250,9 @@ class InstrumentForm(forms.Form):
         if missing:
             return cleaned
         try:
-            score(self.definition.code, answers, max_missing=self.max_missing)
+            score(self.definition, answers, max_missing=self.max_missing)
+        except NotScorable:
+            pass  # answers too blank for any score are data (SPEC 3.7): the items allow it
         except ScoringError as error:
             # Not reached with the checks above; if scoring ever refuses more, say where.
             target = error.item if error.item in self.fields else None
@@ -299,16 +300,17 @@ def render_questions(form: InstrumentForm) -> SafeString:
 
 
 @functools.lru_cache(maxsize=128)
-def blank_page_html(code: str, version: str, language: str,
+def blank_page_html(definition: InstrumentDefinition, language: str,
                     max_missing: tuple[tuple[str, int], ...]) -> str:
     """The rendered questions of an unanswered instrument page (no patient data in it).
 
-    Rendered once per process, language and instrument version (``version`` is part of
-    the key): a deploy restarts the processes, so new wording or translations are never
+    Rendered once per process, language and definition (the definition itself is part
+    of the key, compared by value: a version replaced before anyone answered it is
+    rendered afresh); a deploy restarts the processes, so new translations are never
     served stale. ``max_missing``, the study's ``(score key, blanks allowed)`` pairs,
     decides which questions offer "Skip this question". Call with the active language.
     """
-    return render_questions(InstrumentForm(definition=INSTRUMENTS[code],
+    return render_questions(InstrumentForm(definition=definition,
                                            max_missing=dict(max_missing)))
 
 

@@ -9,10 +9,10 @@ from outcomes.followups.links import token_hash
 from outcomes.followups.models import Visit
 from outcomes.followups.selectors import timepoint_instruments
 from outcomes.followups.services import study_today
-from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.definitions.base import InstrumentDefinition
 from outcomes.instruments.models import Instrument, Response
 from outcomes.instruments.scheduled import has_items, no_items_message
+from outcomes.instruments.stored import definition_of
 from patients.models import Enrolment
 
 
@@ -116,7 +116,7 @@ def steps_for(visit: Visit) -> list[Step]:
         for r in Response.objects.filter(visit=visit, state__in=Response.LIVE_STATES)
     }
     return [
-        Step(number, instrument, INSTRUMENTS[instrument.code], responses.get(instrument.pk))
+        Step(number, instrument, definition_of(instrument), responses.get(instrument.pk))
         for number, instrument in enumerate(instruments, start=1)
     ]
 

@@ -251,8 +251,8 @@ def step(request: HttpRequest, token: str, number: int) -> HttpResponse:
                               max_missing=max_missing)
     # A page not yet answered is the same for every patient: render it once per process.
     if not form.is_bound and not saved:
-        questions_html = blank_page_html(current.definition.code, current.definition.version,
-                                         get_language(), tuple(sorted(max_missing.items())))
+        questions_html = blank_page_html(current.definition, get_language(),
+                                         tuple(sorted(max_missing.items())))
     else:
         questions_html = render_questions(form)
     return _page(request, "survey/step.html", {

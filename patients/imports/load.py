@@ -39,7 +39,6 @@ from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import diff, new_record, snapshot
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.followups.services import planned_visits, study_today
-from outcomes.instruments.definitions import INSTRUMENTS
 from outcomes.instruments.models import (
     Instrument,
     ResponderStatus,
@@ -65,6 +64,7 @@ from outcomes.instruments.services import (
     responder_status_rows,
     scoring_options,
 )
+from outcomes.instruments.stored import instruments_by_code
 
 from ..models import STUDY_DATE_RANGE, Contact, Enrolment, Patient, Site, Study
 from ..services import CONTACT_FIELDS
@@ -208,9 +208,11 @@ class _Import:
         self.sites = {s.code: s for s in sites}
         self.timepoints = {tp.code: tp for tp in TimePoint.objects.filter(study=study)}
         self.baseline = next((tp for tp in self.timepoints.values() if tp.is_baseline), None)
-        self.instruments = {i.code: i for i in Instrument.objects.filter(
-            code__in=list(INSTRUMENTS), version__in={d.version for d in INSTRUMENTS.values()})
-            if INSTRUMENTS[i.code].version == i.version}
+        # Each code's instrument: the version the study schedules, else the newest
+        # stored (named by the "not asked here" problem); each as its stored definition.
+        stored = instruments_by_code(study)
+        self.instruments = {code: row for code, (row, _) in stored.items()}
+        self.definitions = {code: definition for code, (_, definition) in stored.items()}
         self.scheduled: dict[str, set[str]] = defaultdict(set)
         self.required: dict[int, set[int]] = defaultdict(set)
         for tp_id, tp_code, instrument_id, code in TimePointInstrument.objects.filter(
@@ -220,8 +222,11 @@ class _Import:
             self.required[tp_id].add(instrument_id)
         self.ranges = {
             code: {item.code: (item.min_value, item.max_value) for item in d.items}
-            for code, d in INSTRUMENTS.items() if code in self.instruments
+            for code, d in self.definitions.items()
         }
+        # Items the definition lets be blank ("required": false): no warning when they are.
+        self.optional = {code: frozenset(item.code for item in d.items if not item.required)
+                         for code, d in self.definitions.items()}
         self.options = {code: scoring_options(code, study) for code in self.instruments}
         self.known: dict[str, Known] = {}
         self.rejected: set[str] = set()
@@ -589,7 +594,8 @@ class _Import:
                            f"{self.today} in the study's time zone)")
             sound = False
         try:
-            scored = score_response(instrument, answers, **self.options[instrument])
+            scored = score_response(self.definitions[instrument], answers,
+                                    **self.options[instrument])
         except ScoringError as error:
             report.problem(origin, line0, None, f"{label}: {error}")
             return
@@ -613,6 +619,7 @@ class _Import:
         else:
             blank = [code for code, value in answers.items() if value is None]
             blank += [code for code in self.ranges[instrument] if code not in answers]
+            blank = [code for code in blank if code not in self.optional[instrument]]
             if blank:
                 report.warning(origin, line0, None, f"{label}: {', '.join(blank)} "
                                                     "unanswered; imported (the score allows it)")

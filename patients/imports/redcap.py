@@ -42,6 +42,8 @@ from typing import TextIO
 
 from outcomes.followups.models import TimePoint
 from outcomes.instruments.definitions import INSTRUMENTS
+from outcomes.instruments.definitions.base import InstrumentDefinition
+from outcomes.instruments.stored import instruments_by_code
 
 from .load import ImportRefused, ImportSummary, import_rows
 from .rows import CONTACT_COLUMNS, PATIENT_COLUMNS, Origin, Report
@@ -153,8 +155,9 @@ class _MapReader:
     """Check a map against the dictionary and the study; one problem line per mistake."""
 
     def __init__(self, name: str, fields: dict[str, Field], timepoints: set[str],
-                 report: Report):
+                 report: Report, definitions: Mapping[str, InstrumentDefinition]):
         self.name, self.fields, self.timepoints, self.report = name, fields, timepoints, report
+        self.definitions = definitions
         self.sound = True
 
     def problem(self, key: str, message: str) -> None:
@@ -259,9 +262,10 @@ class _MapReader:
                          instruments)
 
     def instrument(self, key: str, code: str, spec):
-        definition = INSTRUMENTS.get(code)
+        definition = self.definitions.get(code)
         if definition is None:
-            self.problem(key, f"no instrument {code!r} (known: {', '.join(sorted(INSTRUMENTS))})")
+            self.problem(key, f"no instrument {code!r} (known: "
+                              f"{', '.join(sorted(self.definitions))})")
             return None
         if not isinstance(spec, dict) or not isinstance(spec.get("items"), dict):
             self.problem(key, 'expected {"completed_date": field, "items": {item: field}}')
@@ -282,15 +286,20 @@ class _MapReader:
 
 
 def read_map(text: str, name: str, fields: dict[str, Field], timepoints: set[str],
-             report: Report) -> RedcapMap | None:
-    """Return the map, or None with each mistake reported (``MAP.json: key: why``)."""
+             report: Report, definitions: Mapping[str, InstrumentDefinition] | None = None
+             ) -> RedcapMap | None:
+    """Return the map, or None with each mistake reported (``MAP.json: key: why``).
+
+    ``definitions`` are the instruments by code (default: the registered ones).
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         report.problem(None, 0, None, f"{name}: not JSON: {error.msg} at line {error.lineno}, "
                                       f"column {error.colno}")
         return None
-    return _MapReader(name, fields, timepoints, report).read(data)
+    return _MapReader(name, fields, timepoints, report,
+                      INSTRUMENTS if definitions is None else definitions).read(data)
 
 
 class _Records:
@@ -416,7 +425,9 @@ def import_redcap(*, study_code: str, dictionary: TextIO, records: Callable[[], 
     if not fields:
         raise ImportRefused(report.problem_lines())
     timepoints = set(TimePoint.objects.filter(study=study).values_list("code", flat=True))
-    mapping = read_map(map_text, names[2], fields, timepoints, report)
+    definitions = {code: definition
+                   for code, (_, definition) in instruments_by_code(study).items()}
+    mapping = read_map(map_text, names[2], fields, timepoints, report, definitions)
     if mapping is None or report.problem_count:
         raise ImportRefused(report.problem_lines())
     source = _Records(records, names[1], fields, mapping, report)

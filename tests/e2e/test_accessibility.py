@@ -219,7 +219,22 @@ PAGES = [
     Page("admin-responses", "datamanager", lambda d: "/admin/instruments/response/"),
     Page("admin-response", "datamanager",
          lambda d: f"/admin/instruments/response/{d['response']}/change/"),
+    Page("admin-instruments", "datamanager", lambda d: "/admin/instruments/instrument/"),
+    Page("admin-instrument-import", "datamanager",
+         lambda d: "/admin/instruments/instrument/import/"),
+    Page("admin-instrument-refused", "datamanager",
+         lambda d: "/admin/instruments/instrument/import/", act=lambda page: _refused(page)),
 ]
+
+
+def _refused(page) -> None:
+    """Upload a definition file with two problems: the page lists them, one per line."""
+    page.set_input_files("input[type=file]", files=[{
+        "name": "phq9.json", "mimeType": "application/json",
+        "buffer": b'{"code": "PHQ 9", "version": "1.0", "items": [], "scores": []}'}])
+    page.locator("input[type=submit]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#problems")
 
 
 def _serve_500(context, base: str, lang: str) -> None:

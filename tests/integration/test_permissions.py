@@ -153,7 +153,8 @@ EXPECTED = [
 DATA_MANAGER_ADMIN = {"patients_study", "patients_site", "patients_arm",
                       "followups_timepoint", "followups_timepointinstrument",
                       "instruments_responderrule"}
-DATA_MANAGER_READS = {"instruments_response"}
+# Instruments are read, and imported from their definition files (never added by hand).
+DATA_MANAGER_READS = {"instruments_response", "instruments_instrument"}
 
 
 def _walk(patterns, prefix="", namespace=""):
@@ -183,6 +184,7 @@ def _admin_entries():
             # Instruments come from their definitions: none is added in the admin.
             admin_status = 403 if name.endswith("_add") and model in (
                 "instruments_response", "instruments_responderstatus", "audit_auditrecord",
+                "instruments_instrument",
                 "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog",
                 "instruments_instrument",
             ) else 200

@@ -8,7 +8,7 @@ dataclass of tuples, so a definition compares and hashes by value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 
 Number = int | Fraction
@@ -147,6 +147,15 @@ class InstrumentDefinition:
         if not self.scores and self.score_defs:
             object.__setattr__(self, "scores",
                                tuple(s for s in self.score_defs if s.reported))
+
+    def __hash__(self) -> int:
+        # By value, as a frozen dataclass hashes, but once: a definition is a cache key
+        # (the survey's rendered pages), and hashing its tables each time costs.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
     def item(self, code: str) -> Item:
         for item in self.items:

@@ -45,6 +45,8 @@ def register_definition(defn: InstrumentDefinition, *, current: bool = True,
         owner = _OWNERS.get(key)
         if owner is not None and owner != defn.code:
             raise ValueError(f"{defn.code}: score key {key!r} is given by {owner} already")
+    if known is not None and known != defn:
+        _forget_keys(known)
     for key in defn.output_keys:
         _OWNERS[key] = defn.code
     _VERSIONS[here] = defn
@@ -58,6 +60,39 @@ def register_definition(defn: InstrumentDefinition, *, current: bool = True,
         for spec in defn.scores:
             SCORE_SPECS[spec.key] = spec
     return defn
+
+
+def _forget_keys(defn: InstrumentDefinition) -> None:
+    """Release the output keys only ``defn`` (of all its instrument's versions) gives."""
+    kept = {key for (code, version), other in _VERSIONS.items()
+            if code == defn.code and version != defn.version for key in other.output_keys}
+    for key in defn.output_keys:
+        if key not in kept and _OWNERS.get(key) == defn.code:
+            del _OWNERS[key]
+
+
+def unregister_definition(code: str, version: str) -> None:
+    """Forget one registered version (a definition fed in from elsewhere, withdrawn).
+
+    Its keys are released; if it was its instrument's current version, the version
+    registered before it becomes current again (none left: the instrument is gone).
+    Unknown versions are passed over.
+    """
+    defn = _VERSIONS.pop((code, version), None)
+    if defn is None:
+        return
+    _forget_keys(defn)
+    _GENERATION[0] += 1
+    if INSTRUMENTS.get(code) is not defn:
+        return
+    for spec in defn.scores:
+        SCORE_SPECS.pop(spec.key, None)
+    del INSTRUMENTS[code]
+    earlier = [other for (c, _), other in _VERSIONS.items() if c == code]
+    if earlier:
+        INSTRUMENTS[code] = earlier[-1]
+        for spec in earlier[-1].scores:
+            SCORE_SPECS[spec.key] = spec
 
 
 def definition_for(code: str, version: str | None = None) -> InstrumentDefinition:
@@ -76,6 +111,11 @@ def definition_for(code: str, version: str | None = None) -> InstrumentDefinitio
         versions = sorted(v for c, v in _VERSIONS if c == code)
         raise KeyError(f"{code} has no version {version!r}; known: "
                        f"{', '.join(versions)}") from None
+
+
+def key_owner(key: str) -> str | None:
+    """Return the code of the instrument that gives output key ``key``, or None."""
+    return _OWNERS.get(key)
 
 
 def registered_definitions() -> tuple[InstrumentDefinition, ...]:

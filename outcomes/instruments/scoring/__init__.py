@@ -18,6 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..definitions import INSTRUMENTS, definition_for, registered_definitions
+from ..definitions.base import InstrumentDefinition
 from ..definitions.registry import generation
 from .base import NotScorable, ScoringError, Unscored, checked_answers
 from .engine import MaxMissing, numeric_keys, score_definition
@@ -98,7 +99,11 @@ def unregistered_functions() -> list[str]:
             if s.method == "registered" and s.function not in FUNCTIONS]
 
 
-def _definition(code: str, version: str | None):
+def _definition(code, version: str | None):
+    """Return the definition ``code`` names: a code (and version), or a definition itself
+    (one read from the database: ``stored.definition_of``)."""
+    if isinstance(code, InstrumentDefinition):
+        return code
     if version is None:
         current = INSTRUMENTS.get(code)
         if current is not None:
@@ -116,9 +121,12 @@ def _scored(code: str, answers: Mapping[str, Any], max_missing: MaxMissing,
     return score_definition(_definition(code, version), answers, max_missing=max_missing)
 
 
-def score(code: str, answers: Mapping[str, Any], *, max_missing: MaxMissing = None,
-          version: str | None = None) -> dict[str, object]:
+def score(code: str | InstrumentDefinition, answers: Mapping[str, Any], *,
+          max_missing: MaxMissing = None, version: str | None = None) -> dict[str, object]:
     """Score ``answers`` to instrument ``code``; raise ``ScoringError`` naming the item.
+
+    ``code`` is an instrument's code, or its definition (as stored: every function
+    here takes either).
 
     A key the answers cannot give is None; answers too blank for any score raise
     ``NotScorable`` (a ``ScoringError``), as a form that asks for them wants.
@@ -149,7 +157,7 @@ class Scored:
         return not self.refusal
 
 
-def score_response(code: str, answers: Mapping[str, Any], *,
+def score_response(code: str | InstrumentDefinition, answers: Mapping[str, Any], *,
                    max_missing: MaxMissing = None, version: str | None = None) -> Scored:
     """Score ``answers`` as stored data: too many blanks give reasons, not an error.
 
@@ -173,8 +181,8 @@ def score_response(code: str, answers: Mapping[str, Any], *,
     return Scored(values, reasons)
 
 
-def validate_answers(code: str, answers: Mapping[str, Any], *, version: str | None = None
-                     ) -> dict[str, int | None]:
+def validate_answers(code: str | InstrumentDefinition, answers: Mapping[str, Any], *,
+                     version: str | None = None) -> dict[str, int | None]:
     """Check item codes, types and ranges only (partial answers are fine)."""
     return checked_answers(_definition(code, version), answers)
 

@@ -27,7 +27,6 @@ from django.test import override_settings
 from fhir.resources.bundle import Bundle
 
 from outcomes.analysis import fhir as fhir_export
-from outcomes.instruments.definitions import INSTRUMENTS
 from patients.models import Study
 from tests.conftest import service_missing
 from tests.integration.instruments.test_import_study import PATIENTS, responses_csv
@@ -227,9 +226,16 @@ def test_score_observations_carry_their_checked_loinc_codes(demo_bundle):
 
 
 def test_a_loinc_code_without_a_display_is_written_without_one(imported, monkeypatch):
-    nrs = INSTRUMENTS["nrs11"]
-    spec = dataclasses.replace(nrs.scores[0], loinc="00000-0", loinc_display="")
-    monkeypatch.setitem(INSTRUMENTS, "nrs11", dataclasses.replace(nrs, scores=(spec,)))
+    stored = fhir_export.definition_of
+
+    def with_loinc(instrument):
+        definition = stored(instrument)
+        if definition.code != "nrs11":
+            return definition
+        spec = dataclasses.replace(definition.scores[0], loinc="00000-0", loinc_display="")
+        return dataclasses.replace(definition, scores=(spec,), score_defs=(spec,))
+
+    monkeypatch.setattr(fhir_export, "definition_of", with_loinc)
     observation = next(o for o in resources(export(), "Observation")
                        if o["code"]["coding"][0]["code"] == "nrs")
     assert {"system": "http://loinc.org", "code": "00000-0"} in observation["code"]["coding"]

@@ -234,8 +234,7 @@ def test_a_blank_page_rendered_once_is_the_page_rendered_fresh(language):
             for max_missing in ({"odi": 0}, {"odi": 1}, {}):
                 fresh = render_questions(InstrumentForm(definition=definition,
                                                         max_missing=max_missing))
-                cached = blank_page_html(code, definition.version, language,
-                                         tuple(max_missing.items()))
+                cached = blank_page_html(definition, language, tuple(max_missing.items()))
                 assert cached == fresh
                 assert "checked" not in fresh and "aria-invalid" not in fresh
                 # The ODI allows one blank section unless the study says none.

@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from outcomes.instruments.scoring import SCORERS
+from outcomes.instruments.models import Instrument
 from outcomes.instruments.services import rescore_responses
 from patients.models import Study
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
             target = Study.objects.filter(code=study).first()
             if target is None:
                 raise CommandError(f"unknown study {study!r}")
-        if instrument and instrument not in SCORERS:
+        if instrument and not Instrument.objects.filter(code=instrument).exists():
             raise CommandError(f"unknown instrument {instrument!r}")
         counts = rescore_responses(study=target, instrument=instrument, dry_run=dry_run)
         self.stdout.write(json.dumps({**counts, "dry_run": dry_run}))

@@ -6,12 +6,27 @@ import json
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
-from outcomes.instruments.definitions import definition_for
+from outcomes.instruments.definitions import INSTRUMENTS
+from outcomes.instruments.definitions.base import InstrumentDefinition
 from outcomes.instruments.scoring import SCORERS, ScoringError, score_response, to_jsonable
+from outcomes.instruments.stored import load_stored_definitions
 
 
-def score_line(instrument: str, line: str, *, lineno: int, max_missing: int | None) -> dict:
+def current_definitions() -> dict[str, InstrumentDefinition]:
+    """Return each instrument's current definition: the stored ones (an instrument
+    imported from a file among them), and the built-in library's where there is no
+    database to read (the command scores and stores nothing)."""
+    try:
+        stored = load_stored_definitions()
+    except DatabaseError:
+        stored = {}
+    return {**INSTRUMENTS, **stored}
+
+
+def score_line(instrument: str | InstrumentDefinition, line: str, *, lineno: int,
+               max_missing: int | None) -> dict:
     """Return the output object for one input line (scores, or an error naming the item).
 
     Where some scores cannot be computed (too many items blank for them, SPEC 3.7) their
@@ -35,7 +50,8 @@ def score_line(instrument: str, line: str, *, lineno: int, max_missing: int | No
         return {"id": ident, "error": str(error)}
     if not scored.scorable:
         return {"id": ident, "error": scored.refusal}
-    result = {"id": ident, "instrument": instrument, "scores": to_jsonable(scored.values)}
+    code = instrument.code if isinstance(instrument, InstrumentDefinition) else instrument
+    result = {"id": ident, "instrument": code, "scores": to_jsonable(scored.values)}
     if scored.not_scorable:
         result["not_scorable"] = scored.not_scorable
     return result
@@ -51,7 +67,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("instrument", help="Instrument code: " + ", ".join(sorted(SCORERS)))
+        parser.add_argument("instrument", help="Instrument code: " + ", ".join(sorted(SCORERS))
+                            + ", or one imported (import_instrument)")
         parser.add_argument(
             "--max-missing", type=int, default=None,
             help="Items that may be unanswered, for each score that allows blanks at all "
@@ -59,13 +76,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, instrument: str, max_missing: int | None, **options):
-        if instrument not in SCORERS:
+        known = current_definitions()
+        definition = known.get(instrument)
+        if definition is None:
             raise CommandError(
-                f"unknown instrument {instrument!r}; choose one of {', '.join(sorted(SCORERS))}"
+                f"unknown instrument {instrument!r}; choose one of {', '.join(sorted(known))}"
             )
         if max_missing is not None:
             # Blanks a score may take: up to all its items but one (the definition says).
-            takes = [len(s.items) for s in definition_for(instrument).score_defs
+            takes = [len(s.items) for s in definition.score_defs
                      if not s.source and s.max_missing > 0]
             if not takes and max_missing:
                 raise CommandError(f"--max-missing: no score of {instrument} allows "
@@ -77,7 +96,7 @@ class Command(BaseCommand):
         for lineno, line in enumerate(sys.stdin, start=1):
             if not line.strip():
                 continue
-            result = score_line(instrument, line, lineno=lineno, max_missing=max_missing)
+            result = score_line(definition, line, lineno=lineno, max_missing=max_missing)
             failed += "error" in result
             self.stdout.write(json.dumps(result, ensure_ascii=False))
         self.stdout.flush()

@@ -1,0 +1,236 @@
+"""An instrument definition as a FHIR R4 Questionnaire: the one builder (no Django).
+
+``export_instrument --format fhir`` writes an instrument version's Questionnaire from its
+definition alone; the study's FHIR Bundle (``analysis.fhir``) writes the same
+Questionnaire as the study asks it (its canonical URL under the study, and the items
+the study lets a patient leave blank not ``required``). Both call ``questionnaire``.
+
+Each item is a ``choice`` (answer options as codings of a code system of the item's
+own, under ``FHIR_BASE``, with the instrument version) or an ``integer`` between
+``minValue`` and ``maxValue`` (the R4 core extensions), with its anchors as the
+``entryFormat`` hint ("0 = No pain; 10 = Worst possible pain"): R4 has no anchor
+element, and a hint is what a form shows beside the box. The definition's scores are
+not in the Questionnaire: scoring is the definition file's, and the Observations the
+Bundle carries are its results.
+
+``definition_from_questionnaire`` goes the other way, as far as the format allows: an R4
+Questionnaire's items as a starting definition file, its scores to be added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from .base import InstrumentDefinition, Item
+
+FHIR_BASE = "http://outcomes.invalid/fhir"
+"""The base of our canonical URLs, code systems and entry URLs: the same on every
+deployment (``.invalid`` is reserved, RFC 2606: it can never be someone else's server)."""
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+ENTRY_FORMAT = "http://hl7.org/fhir/StructureDefinition/entryFormat"
+
+
+def fhir_id(code: str) -> str:
+    """FHIR ids allow letters, digits, '-' and '.', at most 64 characters."""
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-.") else "-" for c in code)[:64]
+
+
+def computable_name(text: str) -> str:
+    """A computable name: starts with a capital letter, then letters, digits and '_'."""
+    kept = "".join(c for c in text.title() if c.isascii() and (c.isalnum() or c == "_"))
+    return kept if kept[:1].isalpha() and kept[:1].isupper() else f"Q{kept}"
+
+
+def option_system(code: str, item: str) -> str:
+    """The code system of one item's answer options (codes are the answer values)."""
+    return f"{FHIR_BASE}/CodeSystem/{code}-{item}"
+
+
+def instrument_url(code: str) -> str:
+    """The canonical URL of an instrument's Questionnaire, outside any study."""
+    return f"{FHIR_BASE}/Questionnaire/{code}"
+
+
+def required_by_definition(definition: InstrumentDefinition) -> set[str]:
+    """The items a patient must answer by the definition alone: ``required`` ones that
+    no score lets be blank (a score's ``max_missing`` above 0 lets each of its items)."""
+    may_be_blank = {code for score in definition.score_defs if score.max_missing > 0
+                    for code in score.items}
+    return {item.code for item in definition.items
+            if item.required and item.code not in may_be_blank}
+
+
+def _item(definition: InstrumentDefinition, item: Item, required: bool) -> dict:
+    entry: dict = {"linkId": item.code, "text": item.text, "required": required}
+    if item.kind == "choice":
+        entry["type"] = "choice"
+        entry["answerOption"] = [
+            {"valueCoding": {"system": option_system(definition.code, item.code),
+                             "version": definition.version, "code": str(option.value),
+                             "display": option.label}}
+            for option in item.options
+        ]
+        return entry
+    entry["type"] = "integer"
+    extensions = [{"url": MIN_VALUE, "valueInteger": item.min_value},
+                  {"url": MAX_VALUE, "valueInteger": item.max_value}]
+    if item.options:
+        extensions.append({"url": ENTRY_FORMAT, "valueString": "; ".join(
+            f"{option.value} = {option.label}" for option in item.options)})
+    entry["extension"] = extensions
+    return entry
+
+
+def questionnaire(definition: InstrumentDefinition, *, resource_id: str | None = None,
+                  url: str | None = None, name: str | None = None, title: str | None = None,
+                  required: Collection[str] | None = None) -> dict:
+    """Return the R4 Questionnaire of one instrument version.
+
+    By default as the definition alone says (its own canonical URL, the items it
+    requires); a study's Bundle passes its own URL, id, name, title and the items its
+    form requires.
+    """
+    if required is None:
+        required = required_by_definition(definition)
+    resource = {
+        "resourceType": "Questionnaire",
+        "id": resource_id or fhir_id(f"{definition.code}-{definition.version}"),
+        "url": url or instrument_url(definition.code),
+        "version": definition.version,
+        "name": name or computable_name(definition.code),
+        "title": title or definition.title,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "copyright": definition.licence,
+        "item": [_item(definition, item, item.code in required) for item in definition.items],
+    }
+    if definition.source:
+        resource["description"] = definition.source
+    return resource
+
+
+
+
+# -- back: an R4 Questionnaire as a starting definition -----------------------------------
+
+def _code_of(text: str) -> str:
+    """A definition code from a FHIR name or linkId: lower case, letters, digits, '_'."""
+    kept = "".join(c if c.isascii() and c.isalnum() else "_" for c in text.strip().lower())
+    kept = "_".join(part for part in kept.split("_") if part)[:32]
+    return kept if kept[:1].isalpha() else f"q_{kept}"[:32]
+
+
+def _extension(item: Mapping, url: str, kind: str):
+    for extension in item.get("extension") or ():
+        if isinstance(extension, Mapping) and extension.get("url") == url:
+            return extension.get(kind)
+    return None
+
+
+def _anchors(text: object) -> list[dict]:
+    """``"0 = No pain; 10 = Worst possible pain"`` (our ``entryFormat``) as options."""
+    found = []
+    for part in str(text or "").split(";"):
+        value, sep, label = part.partition("=")
+        if sep and value.strip().lstrip("-").isdigit() and label.strip():
+            found.append({"value": int(value), "label": label.strip()})
+    return found
+
+
+def _flat_items(items, notes: list[str], path: str = "item"):
+    for number, item in enumerate(items or ()):
+        here = f"{path}[{number}]"
+        if not isinstance(item, Mapping):
+            notes.append(f"{here}: not an object: left out")
+        elif item.get("type") == "group":
+            yield from _flat_items(item.get("item"), notes, f"{here}.item")
+        else:
+            yield here, item
+
+
+def _options(here: str, item: Mapping, notes: list[str]) -> list[dict] | None:
+    options = []
+    for option in item.get("answerOption") or ():
+        coding = option.get("valueCoding") if isinstance(option, Mapping) else None
+        if isinstance(option, Mapping) and type(option.get("valueInteger")) is int:
+            value, label = option["valueInteger"], str(option["valueInteger"])
+        elif isinstance(coding, Mapping) and str(coding.get("code", "")).lstrip("-").isdigit():
+            value = int(coding["code"])
+            label = coding.get("display") or str(coding["code"])
+        else:
+            notes.append(f"{here}: an answer option is not a number (a code as the stored "
+                         f"value): the item is left out")
+            return None
+        options.append({"value": value, "label": label})
+    return options
+
+
+def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
+    """Return a starting definition file from an R4 Questionnaire, and notes on it.
+
+    Its items, as far as the definition format holds them: a ``choice`` item whose answer
+    options are numbers (codes ``"0"``, ``"1"`` ..., or integers) becomes a choice; an
+    ``integer`` item with ``minValue`` and ``maxValue`` a scale (its ``entryFormat``
+    anchors kept); ``required`` as it says; groups are read through. Anything else is
+    left out, each with a note. A Questionnaire carries no scoring, so ``scores`` is
+    empty: the notes say to add them (the file is refused until then).
+    """
+    notes: list[str] = []
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Questionnaire":
+        raise ValueError("not a FHIR Questionnaire (resourceType must be 'Questionnaire')")
+    name = str(resource.get("name") or resource.get("id") or "questionnaire")
+    title = str(resource.get("title") or name)
+    items = []
+    seen: set[str] = set()
+    for here, item in _flat_items(resource.get("item"), notes):
+        link = str(item.get("linkId") or "")
+        code = _code_of(link or here)
+        if code in seen:
+            notes.append(f"{here}: linkId {link!r} gives the code {code!r} twice: left out")
+            continue
+        entry: dict = {"code": code, "text": str(item.get("text") or link), "kind": ""}
+        kind = item.get("type")
+        if kind == "choice" or (kind == "coding" and item.get("answerOption")):
+            options = _options(here, item, notes)
+            if options is None:
+                continue
+            entry.update(kind="choice", options=options)
+        elif kind == "integer":
+            low = _extension(item, MIN_VALUE, "valueInteger")
+            high = _extension(item, MAX_VALUE, "valueInteger")
+            if low is None or high is None:
+                notes.append(f"{here}: an integer without minValue and maxValue has no "
+                             f"range: left out")
+                continue
+            entry.update(kind="scale", min=low, max=high)
+            anchors = _anchors(_extension(item, ENTRY_FORMAT, "valueString"))
+            if anchors:
+                entry["options"] = anchors
+        else:
+            notes.append(f"{here}: type {kind!r} has no counterpart in a definition file "
+                         f"(choice and integer items only): left out")
+            continue
+        if item.get("required") is not True:
+            entry["required"] = False
+        if code != link:
+            notes.append(f"{here}: linkId {link!r} is the item code {code!r}")
+        seen.add(code)
+        items.append(entry)
+    definition = {
+        "code": _code_of(name), "version": str(resource.get("version") or "1.0")[:16],
+        "title": title[:200], "short_title": title[:50],
+        "licence": str(resource.get("copyright") or ""),
+        "source": str(resource.get("description") or resource.get("url")
+                      or resource.get("publisher") or ""),
+        "items": items, "scores": [],
+    }
+    for key in ("licence", "source"):
+        if not definition[key]:
+            notes.append(f"{key}: not in the Questionnaire: fill it in")
+    notes.append("scores: a Questionnaire has no scoring: add the scores (docs/instruments.md)")
+    return definition, notes
+
+
+__all__ = ["FHIR_BASE", "computable_name", "definition_from_questionnaire", "fhir_id",
+           "instrument_url", "option_system", "questionnaire", "required_by_definition"]
