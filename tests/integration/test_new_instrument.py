@@ -149,8 +149,6 @@ def test_its_score_is_on_the_results_page_in_people_words(world, client):
     assert "PHQ-9 total (0-27, lower is better)" in page.content.decode()
 
 
-@pytest.mark.xfail(strict=True, reason="tidy and wide read VisitScores, a column per built-in "
-                   "score, until scores are stored without columns (wt3/store)")
 def test_its_score_and_answers_are_in_every_export(world):
     tidy = rows(command("export_study", "--study", "BMC-LBP", "--format", "tidy"))
     cells = {(r["patient"], r["timepoint"]): r for r in tidy if r["score"] == "phq9_total"}

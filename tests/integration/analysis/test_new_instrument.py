@@ -3,8 +3,8 @@
 The scores are stored by key (``VisitScores.values``), not a column each, so an
 instrument nobody wrote code for is read like the built-in ones. The instrument here is
 a throwaway definition (SPEC 3.6): three items 0-4, scored as their mean (so thirds,
-repeating fractions), registered (``register_definition``) and synced to its
-``Instrument`` row as a definition file is; then scheduled at baseline and 3 months,
+repeating fractions), stored as a data manager's import stores a definition file
+(``import_instrument_definition``); then scheduled at baseline and 3 months,
 answered through the same services as a patient's link, and read back through
 ``manage.py results`` and ``manage.py export_study``.
 """
@@ -22,12 +22,14 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from outcomes.analysis import wording
 from outcomes.followups.models import TimePoint, TimePointInstrument
-from outcomes.instruments.definitions import registry
-from outcomes.instruments.definitions.files import parse_definition
+from outcomes.instruments.definitions.files import definition_to_dict, parse_definition
 from outcomes.instruments.models import Instrument, VisitScores
-from outcomes.instruments.services import complete_response, save_answers, sync_instruments
+from outcomes.instruments.services import (
+    complete_response,
+    import_instrument_definition,
+    save_answers,
+)
 from tests.factories import enrol
 
 NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
@@ -49,25 +51,9 @@ ANSWERS = {
 
 
 @pytest.fixture
-def clean_registry():
-    """Undo the registration after the test: the registry's dicts as they were."""
-    saved = (dict(registry.INSTRUMENTS), dict(registry.SCORE_SPECS),
-             dict(registry._VERSIONS), dict(registry._OWNERS))
-    yield
-    for target, old in zip((registry.INSTRUMENTS, registry.SCORE_SPECS, registry._VERSIONS,
-                            registry._OWNERS), saved, strict=True):
-        target.clear()
-        target.update(old)
-    registry._GENERATION[0] += 1
-
-
-@pytest.fixture
-def knee(study, clean_registry, monkeypatch):
-    """The throwaway instrument: registered, synced to its row, scheduled at two visits."""
-    registry.register_definition(KNEE)
-    # The page words read a copy of the score specs made at import (wording.SPECS).
-    monkeypatch.setitem(wording.SPECS, KEY, KNEE.scores[0])
-    sync_instruments()
+def knee(study):
+    """The throwaway instrument: imported, stored, scheduled at two visits."""
+    import_instrument_definition(data=definition_to_dict(KNEE))
     instrument = Instrument.objects.get(code=KNEE.code, version=KNEE.version)
     for tp in TimePoint.objects.filter(study=study, code__in=["baseline", "m3"]):
         TimePointInstrument.objects.create(timepoint=tp, instrument=instrument, order=9)
