@@ -139,7 +139,7 @@ def test_its_score_is_in_the_results(world):
     assert not any(s["score"] == "phq9_total_band" for s in results["scores"])
 
 
-def test_its_score_is_on_the_results_page_in_people_words(world, client):
+def test_its_score_is_on_the_results_and_patient_pages_in_people_words(world, client):
     from django.contrib.auth.models import User
 
     client.force_login(User.objects.create_superuser("admin", "a@example.org", "x" * 12))
@@ -147,6 +147,13 @@ def test_its_score_is_on_the_results_page_in_people_words(world, client):
         page = client.get("/studies/BMC-LBP/results/")
     assert page.status_code == 200
     assert "PHQ-9 total (0-27, lower is better)" in page.content.decode()
+    # And on the patient's own outcomes page: 18 at baseline, 9 at 3 months (-9).
+    with time_machine.travel(dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC), tick=False):
+        mine = client.get("/studies/BMC-LBP/patients/L-001/outcomes/").content.decode()
+    assert "PHQ-9 total (0-27, lower is better)" in mine
+    assert '<figure class="border rounded p-2 h-100" data-score="phq9_total">' in mine  # chart
+    assert "MCID (5 from baseline)" in mine
+    assert "PHQ-9 total improved by 5 points or more" in mine
 
 
 def test_its_score_and_answers_are_in_every_export(world):
