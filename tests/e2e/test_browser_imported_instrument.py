@@ -21,13 +21,8 @@ from outcomes.followups.links import survey_url
 from outcomes.followups.models import TimePointInstrument, Visit
 from outcomes.instruments.models import Instrument, Response, Score
 from tests.e2e.a11y import axe_violations, describe
-from tests.e2e.test_browser_questionnaire import (  # noqa: F401 (the fixture)
-    ARTIFACTS,
-    PHONE,
-    browser,
-    press,
-    snapshots,
-)
+from tests.e2e.conftest import ARTIFACTS, press
+from tests.e2e.test_browser_questionnaire import PHONE, snapshots
 from tests.factories import enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -36,7 +31,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "instruments"
 
 
 def test_a_patient_answers_an_imported_instrument_and_clears_optional_answers(
-    study, live_server, browser, settings  # noqa: F811
+    study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
     from django.utils import timezone
