@@ -28,6 +28,17 @@ def score(name: str, answers: dict[str, int | None], **kwargs) -> dict[str, Any]
     return score_definition(load(name), answers, **kwargs)
 
 
+def summing_to(items: list[str], total: int, *, high: int = 3) -> dict[str, int]:
+    """Answers to ``items`` summing to ``total``: ``high`` from the first item, then the rest."""
+    values = {}
+    left = total
+    for code in items:
+        values[code] = min(high, left)
+        left -= values[code]
+    assert left == 0, f"{total} is more than {len(items)} items can sum to"
+    return values
+
+
 def table_of(name: str, key: str) -> dict[int, Fraction]:
     """Return score ``key``'s lookup table from the file, as exact numbers by raw score."""
     for entry in raw(name)["scores"]:

@@ -6,19 +6,13 @@ import pytest
 
 from outcomes.instruments.scoring import NotScorable
 
-from .library import load, score
+from .library import load, score, summing_to
 
 ITEMS = [f"gad{i}" for i in range(1, 8)]
 
 
 def answers(total: int) -> dict[str, int]:
-    values = {}
-    left = total
-    for code in ITEMS:
-        values[code] = min(3, left)
-        left -= values[code]
-    assert left == 0
-    return values
+    return summing_to(ITEMS, total)
 
 
 def test_the_file_parses_with_seven_scored_items_scored_0_to_3():

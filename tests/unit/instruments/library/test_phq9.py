@@ -6,20 +6,13 @@ import pytest
 
 from outcomes.instruments.scoring import NotScorable
 
-from .library import load, score
+from .library import load, score, summing_to
 
 ITEMS = [f"phq{i}" for i in range(1, 10)]
 
 
 def answers(total: int) -> dict[str, int]:
-    """Answers summing to ``total``: items filled with 3s from the first, then the rest."""
-    values = {}
-    left = total
-    for code in ITEMS:
-        values[code] = min(3, left)
-        left -= values[code]
-    assert left == 0
-    return values
+    return summing_to(ITEMS, total)
 
 
 def test_the_file_parses_with_nine_scored_items_and_an_unscored_difficulty_item():
