@@ -108,7 +108,10 @@ def test_a_coordinator_edits_the_details_from_the_patient_page(client, study, co
                       contact={"email": "c6@example.org"})
     client.force_login(coordinator)
     patient_page = reverse("patients:patient", kwargs={"code": study.code, "patient_code": "C-6"})
-    assert contact_url("C-6") in client.get(patient_page).content.decode()
+    before = client.get(patient_page).content.decode()
+    assert contact_url("C-6") in before
+    # No name on file: the line starts with the email, not with a separator.
+    assert '<dd class="col-sm-9">c6@example.org · no mobile' in before
     form = client.get(contact_url("C-6"))
     assert form.status_code == 200 and 'value="c6@example.org"' in form.content.decode()
     contact = Contact.objects.get(patient=enrolment.patient)
