@@ -9,14 +9,16 @@ Three independent checks of every table cell shipped in ``promis29_v2_1.json``:
    (75.8 there, 75.6 here and in the calibration below); its Physical Function table is the
    retired v1.0 short form's, so it is not used for that domain.
 3. ``CALIBRATION``: the item banks' graded-response calibrations (slope, four thresholds),
-   from which the tables are derived (EAP summed-score scoring, Lord & Wingersky 1984, with
-   a standard normal prior). Recomputed here, every interior row (raw 5-19) matches the
-   manual's T and SE exactly; the two extreme rows depend on the quadrature used and match
-   within 0.3. Physical Function 4a v2.0's calibration was not available, so that domain
-   rests on check 1 and the manual's own spot values.
+   from which the tables are derived: EAP summed-score scoring (Lord & Wingersky 1984) with
+   a standard normal prior over theta -4.5 to 4.5 in steps of 0.1 (T 5 to 95). Recomputed
+   so, every row of six domains, raw 4 to 20, T and SE, equals the manual's (102 T and 85
+   SE cells). Integrating over a wider range (-6 to 6) moves the extreme rows by up to 0.3,
+   which is how HealthMeasures' quadrature was told apart. Physical Function 4a v2.0's
+   calibration was not available (the v1.0 calibration gives 22.9 at raw 4 where the v2.0
+   table has 22.5), so that domain rests on check 1 and the manual's own spot values.
 
 Left out: the Depression SE table (the one transcription's SE at raw 20 is 2.6; the
-calibration gives 3.7, in line with every other domain's extreme row; no second source).
+calibration gives 3.6 there, and 2.6 at raw 19; no second source).
 """
 
 from __future__ import annotations
@@ -106,9 +108,13 @@ item banks distribute them (Anxiety, Depression, Fatigue, Sleep Disturbance and 
 Interference v1.0; Ability to Participate in Social Roles and Activities v2.0)."""
 
 
-def eap_summed_score_table(items) -> list[tuple[float, float]]:
+THETA_NODES = [Fraction(n, 10) for n in range(-45, 46)]
+"""The quadrature: theta -4.5 to 4.5 in steps of 0.1 (91 nodes)."""
+
+
+def eap_summed_score_table(items, theta=THETA_NODES) -> list[tuple[float, float]]:
     """Return (T, SE) for each summed score of graded-response items (Lord-Wingersky)."""
-    nodes = [-6 + 12 * i / 1200 for i in range(1201)]
+    nodes = [float(q) for q in theta]
     prior = [math.exp(-q * q / 2) for q in nodes]
     likelihood = [[1.0] for _ in nodes]
     for slope, thresholds in items:
@@ -167,19 +173,30 @@ def test_the_second_transcription_agrees_cell_by_cell(domain):
 
 
 @pytest.mark.parametrize("domain", sorted(CALIBRATION))
-def test_the_calibration_reproduces_every_interior_row_exactly(domain):
+def test_the_calibration_reproduces_every_row_exactly(domain):
     computed = dict(zip(RAW, eap_summed_score_table(CALIBRATION[domain]), strict=True))
     t_table = table_of(FILE, f"p29_{domain}_t")
-    se_key = f"p29_{domain}_se"
-    se_table = table_of(FILE, se_key) if MANUAL[domain][1] else None
+    se_table = table_of(FILE, f"p29_{domain}_se") if MANUAL[domain][1] else None
     for raw in RAW:
         t, se = computed[raw]
-        if raw in (4, 20):
-            assert abs(float(t_table[raw]) - t) < 0.3, (domain, raw)
-            continue
         assert t_table[raw] == Fraction(f"{t:.1f}"), (domain, raw)
         if se_table is not None:
             assert se_table[raw] == Fraction(f"{se:.1f}"), (domain, raw)
+
+
+def test_the_check_tells_quadratures_apart():
+    # Integrated over theta -6 to 6 the anxiety and depression extremes move off the
+    # manual's (81.7 for 81.6, 79.5 for 79.4): the exact check would catch that method.
+    wide = [Fraction(n, 100) for n in range(-600, 601)]
+    for domain, raw, manual in (("anx", 20, "81.6"), ("dep", 20, "79.4")):
+        t = eap_summed_score_table(CALIBRATION[domain], wide)[raw - 4][0]
+        assert f"{t:.1f}" != manual
+        assert f"{eap_summed_score_table(CALIBRATION[domain])[raw - 4][0]:.1f}" == manual
+
+
+def test_the_depression_se_the_file_leaves_out_is_the_calibrations_3_6_at_raw_20():
+    computed = dict(zip(RAW, eap_summed_score_table(CALIBRATION["dep"]), strict=True))
+    assert (f"{computed[19][1]:.1f}", f"{computed[20][1]:.1f}") == ("2.6", "3.6")
 
 
 def test_a_domain_is_scored_from_its_raw_sum_with_t_and_se():
