@@ -11,8 +11,10 @@ page shows, in a paper's order:
 3. Table 1, the patients at baseline by arm;
 4. Table 2, the outcomes by time point: responders under each rule and the scores,
    each arm's figures and the comparison with the reference arm, primary rows first;
-5. the charts, each with its numbers in a table;
-6. the long tables (every row of every table), collapsed on the page.
+5. the MCID estimated from the study's own data (anchor-based, half an SD, the SEM),
+   beside the threshold the study's rules use;
+6. the charts, each with its numbers in a table;
+7. the long tables (every row of every table), collapsed on the page.
 
 Every number is formatted by ``wording`` (SPEC 7); nothing is computed here that the
 results do not hold, apart from a pooled baseline mean for a chart's MCID line.
@@ -403,7 +405,97 @@ def _estimate(c: Mapping, key: str, decimals: int) -> str:
     return f"{wording.signed(value, decimals)}" + (f" ({ci})" if ci else "")
 
 
-# --- 5. the charts ------------------------------------------------------------------------
+# --- 5. the MCID from the study's own data -------------------------------------------------
+
+
+MCID_TITLE = "MCID estimated from this study's own data"
+
+
+def _short(code: str) -> str:
+    """A score's name without its range: "PGIC rating"."""
+    return wording.spec_of(code).label.split(" (")[0]
+
+
+def _anchor_line(code: str, row: Mapping, names: Names) -> str:
+    """One follow-up's anchor-based estimate, in words."""
+    anchor = _short(row["anchor"])
+    rated = (f"{row['anchor_improved']} of {row['anchor_answered']} patients rated "
+             f"themselves {row['anchor_label']} on the {anchor}")
+    if not row["anchor_n"]:
+        return f"{names.tp(row['timepoint'])}: no estimate yet ({rated}; none of them " \
+               "has this score both at baseline and then)."
+    ci = interval(row["anchor_ci_low"], row["anchor_ci_high"], wording.spec_of(code).decimals)
+    estimate = wording.score_change(code, row["anchor_mean_change"])
+    estimate += f" (95% CI {ci})" if ci else " (one patient: no CI)"
+    return f"{names.tp(row['timepoint'])}: {estimate}, n {row['anchor_n']} ({rated})."
+
+
+def mcid(results: Mapping, names: Names) -> dict:
+    """For each score: the anchor-based MCID at each follow-up an anchor is asked (or a
+    sentence saying how to get one), half the baseline SD, the SEM with Cronbach's alpha,
+    and the threshold of the study's own responder rule, each with its method named."""
+    rows_in = results.get("mcid_estimates", [])
+    any_anchor = any(r["anchor"] for r in rows_in)
+    rows = []
+    for code in dict.fromkeys(r["score"] for r in rows_in):
+        mine = [r for r in rows_in if r["score"] == code]
+        first = mine[0]
+        decimals = wording.spec_of(code).decimals
+        anchored = [_anchor_line(code, r, names) for r in mine if r["anchor"]]
+        if first["baseline_sd"] is None:
+            half_sd = "Not estimable yet: fewer than 2 patients have a baseline score."
+        else:
+            half_sd = (f"{wording.number(first['half_sd'], decimals)} "
+                       f"(SD {wording.number(first['baseline_sd'], decimals)}, "
+                       f"n {first['baseline_n']})")
+        if first["sem"] is not None:
+            sem = (f"{wording.number(first['sem'], decimals)} "
+                   f"(Cronbach's α {wording.number(first['alpha'], 2)}, "
+                   f"n {first['alpha_n']})")
+        elif first["items"] < 2:
+            sem = "Not estimable: the score is one question, and one question has no " \
+                  "Cronbach's α (it needs two or more)."
+        elif first["alpha_n"] < 2:
+            who = "only 1 patient" if first["alpha_n"] else "no patient"
+            sem = (f"Not estimable yet: {who} answered every question of the score at "
+                   "baseline; Cronbach's α needs 2 or more.")
+        elif first["baseline_sd"] is None:
+            sem = "Not estimable yet: fewer than 2 patients have a baseline score."
+        else:
+            sem = "Not estimable: the baseline totals do not vary, so Cronbach's α is " \
+                  "undefined."
+        if first["rule_threshold"] is None:
+            rule = "No responder rule in points on this score."
+        else:
+            rule = f"{wording.threshold(first['rule_threshold'])} " \
+                   f"(\u201c{names.rule(first['rule'])}\u201d)"
+        rows.append({"score": code, "label": wording.score_title(code),
+                     "anchored": anchored,
+                     "no_anchor": "" if anchored else (
+                         "No anchor is asked at a follow-up." if not any_anchor else
+                         "No anchor is asked at a follow-up where this score is."),
+                     "half_sd": half_sd, "sem": sem, "rule": rule})
+    anchors = list(dict.fromkeys(r["anchor"] for r in rows_in if r["anchor"]))
+    anchor_names = ", ".join(_short(a) for a in anchors)
+    labels = "; ".join(dict.fromkeys(f"{_short(r['anchor'])}: "
+                                     f"{r['anchor_label']}" for r in rows_in if r["anchor"]))
+    return {
+        "title": MCID_TITLE, "rows": rows,
+        "schedule_anchor": "" if any_anchor else (
+            "No anchor is asked at any follow-up, so there is no anchor-based estimate. "
+            "To get one, schedule the Patient Global Impression of Change (PGIC, in the "
+            "instrument catalogue) at the follow-up time points."),
+        "anchor_method": (
+            f"Anchor-based ({anchor_names}): the mean change in the score (that time point "
+            f"minus baseline, the patients with both) among the patients who rated their "
+            f"change as improved at that time point ({labels}), every arm together, with "
+            "its 95% confidence interval (t)." if anchors else
+            "Anchor-based: the mean change in the score among the patients who rate their "
+            "own change as improved on an anchor such as the PGIC, every arm together."),
+    }
+
+
+# --- 6. the charts ------------------------------------------------------------------------
 
 
 def _mcid(code: str, results: Mapping, names: Names) -> tuple[float, str, str] | None:
@@ -508,7 +600,7 @@ def charts(results: Mapping, names: Names) -> list[dict]:
     return found
 
 
-# --- 6. the long tables -------------------------------------------------------------------
+# --- 7. the long tables -------------------------------------------------------------------
 
 
 def long_tables(results: Mapping, names: Names) -> dict:
@@ -598,4 +690,5 @@ def results_page(results: Mapping, names: Mapping) -> dict:
     words = Names(names)
     return {"summary": summary(results, words), "flow": flow(results, words),
             "table_one": table_one(results, words), "table_two": table_two(results, words),
-            "charts": charts(results, words), "tables": long_tables(results, words)}
+            "mcid": mcid(results, words), "charts": charts(results, words),
+            "tables": long_tables(results, words)}

@@ -328,7 +328,8 @@ def test_csv_output_has_every_row_and_every_key_of_the_json(results, study):
     call_command("results", "--study", "BMC-LBP", "--format", "csv", stdout=out)
     reader = csv.DictReader(io.StringIO(out.getvalue()))
     rows = list(reader)
-    for table in ("scores", "responders", "comparisons", "baseline_characteristics"):
+    for table in ("scores", "responders", "comparisons", "baseline_characteristics",
+                  "mcid_estimates"):
         mine = [r for r in rows if r["table"] == table]
         assert len(mine) == len(results[table])
         keys = {k for row in results[table] for k in row} - {"arms"}
@@ -342,7 +343,7 @@ def test_csv_output_has_every_row_and_every_key_of_the_json(results, study):
     assert row["responders"] == "2" and row["evaluable"] == "3"
     assert {r["table"] for r in rows} == {"scores", "responders", "comparisons", "flow",
                                           "subgroups", "regressions",
-                                          "baseline_characteristics"}
+                                          "baseline_characteristics", "mcid_estimates"}
 
 
 def test_table_1_describes_each_arm_at_baseline_as_the_statistics_module_does(results):
