@@ -181,3 +181,29 @@ def test_postgres_aggregates_the_same_item_variances_as_the_orm(cohort):
         assert mine.n >= 20, key
         assert theirs.item_variance_sum == pytest.approx(mine.item_variance_sum, rel=1e-9)
         assert theirs.total_variance == pytest.approx(mine.total_variance, rel=1e-9)
+
+
+def test_alphas_items_are_as_the_score_uses_them_recoded_reversed_or_its_sources():
+    from outcomes.analysis.tables import ReliabilitySpec, scored_items
+    from outcomes.instruments.definitions.files import parse_definition
+
+    choice = [{"value": v, "label": f"{v}"} for v in range(1, 6)]
+    definition = parse_definition({
+        "code": "alphatest", "version": "1", "title": "Alpha test", "short_title": "AT",
+        "licence": "Test only.", "source": "This test.",
+        "items": [{"code": c, "text": c, "kind": "choice", "options": choice}
+                  for c in ("a", "b", "c")],
+        "scores": [
+            {"key": "at_raw", "label": "raw", "method": "sum", "items": ["a", "b", "c"],
+             "reverse_items": ["b"], "recode": {"c": {"1": 1, "2": 1, "3": 2, "4": 3, "5": 3}},
+             "direction": "lower_is_better"},
+            {"key": "at_t", "label": "T", "method": "lookup", "from": "at_raw",
+             "table": {str(r): r * 10 for r in range(3, 14)},
+             "direction": "lower_is_better"}]})
+    items = scored_items(definition, "at_t")  # a lookup: its raw sum's items
+    assert items == scored_items(definition, "at_raw")
+    spec = ReliabilitySpec("at_t", (1,), items)
+    # b reversed (1 + 5 - 4 = 2), c recoded (4 -> 3); a blank item: not complete.
+    assert spec.values({"a": 2, "b": 4, "c": 4}) == [2.0, 2.0, 3.0]
+    assert spec.values({"a": 2, "b": None, "c": 4}) is None
+    assert spec.values({"a": 2, "c": 4}) is None
