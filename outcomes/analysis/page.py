@@ -411,25 +411,6 @@ def _estimate(c: Mapping, key: str, decimals: int) -> str:
 MCID_TITLE = "MCID estimated from this study's own data"
 
 
-def _short(code: str) -> str:
-    """A score's name without its range: "PGIC rating"."""
-    return wording.spec_of(code).label.split(" (")[0]
-
-
-def _anchor_line(code: str, row: Mapping, names: Names) -> str:
-    """One follow-up's anchor-based estimate, in words."""
-    anchor = _short(row["anchor"])
-    rated = (f"{row['anchor_improved']} of {row['anchor_answered']} patients rated "
-             f"themselves {row['anchor_label']} on the {anchor}")
-    if not row["anchor_n"]:
-        return f"{names.tp(row['timepoint'])}: no estimate yet ({rated}; none of them " \
-               "has this score both at baseline and then)."
-    ci = interval(row["anchor_ci_low"], row["anchor_ci_high"], wording.spec_of(code).decimals)
-    estimate = wording.score_change(code, row["anchor_mean_change"])
-    estimate += f" (95% CI {ci})" if ci else " (one patient: no CI)"
-    return f"{names.tp(row['timepoint'])}: {estimate}, n {row['anchor_n']} ({rated})."
-
-
 def mcid(results: Mapping, names: Names) -> dict:
     """For each score: the anchor-based MCID at each follow-up an anchor is asked (or a
     sentence saying how to get one), half the baseline SD, the SEM with Cronbach's alpha,
@@ -440,44 +421,20 @@ def mcid(results: Mapping, names: Names) -> dict:
     for code in dict.fromkeys(r["score"] for r in rows_in):
         mine = [r for r in rows_in if r["score"] == code]
         first = mine[0]
-        decimals = wording.spec_of(code).decimals
-        anchored = [_anchor_line(code, r, names) for r in mine if r["anchor"]]
-        if first["baseline_sd"] is None:
-            half_sd = "Not estimable yet: fewer than 2 patients have a baseline score."
-        else:
-            half_sd = (f"{wording.number(first['half_sd'], decimals)} "
-                       f"(SD {wording.number(first['baseline_sd'], decimals)}, "
-                       f"n {first['baseline_n']})")
-        if first["sem"] is not None:
-            sem = (f"{wording.number(first['sem'], decimals)} "
-                   f"(Cronbach's α {wording.number(first['alpha'], 2)}, "
-                   f"n {first['alpha_n']})")
-        elif first["items"] < 2:
-            sem = "Not estimable: the score is one question, and one question has no " \
-                  "Cronbach's α (it needs two or more)."
-        elif first["alpha_n"] < 2:
-            who = "only 1 patient" if first["alpha_n"] else "no patient"
-            sem = (f"Not estimable yet: {who} answered every question of the score at "
-                   "baseline; Cronbach's α needs 2 or more.")
-        elif first["baseline_sd"] is None:
-            sem = "Not estimable yet: fewer than 2 patients have a baseline score."
-        else:
-            sem = "Not estimable: the baseline totals do not vary, so Cronbach's α is " \
-                  "undefined."
-        if first["rule_threshold"] is None:
-            rule = "No responder rule in points on this score."
-        else:
-            rule = f"{wording.threshold(first['rule_threshold'])} " \
-                   f"(\u201c{names.rule(first['rule'])}\u201d)"
+        anchored = [wording.anchor_estimate(code, names.tp(r["timepoint"]), r)
+                    for r in mine if r["anchor"]]
+        rule = ("No responder rule in points on this score." if first["rule_threshold"]
+                is None else f"{wording.threshold(first['rule_threshold'])} "
+                f"(\u201c{names.rule(first['rule'])}\u201d)")
         rows.append({"score": code, "label": wording.score_title(code),
                      "anchored": anchored,
-                     "no_anchor": "" if anchored else (
-                         "No anchor is asked at a follow-up." if not any_anchor else
-                         "No anchor is asked at a follow-up where this score is."),
-                     "half_sd": half_sd, "sem": sem, "rule": rule})
+                     # An anchor asked at any follow-up gives every score a row there.
+                     "no_anchor": "" if anchored else "No anchor is asked at a follow-up.",
+                     "half_sd": wording.half_sd_text(code, first),
+                     "sem": wording.sem_text(code, first), "rule": rule})
     anchors = list(dict.fromkeys(r["anchor"] for r in rows_in if r["anchor"]))
-    anchor_names = ", ".join(_short(a) for a in anchors)
-    labels = "; ".join(dict.fromkeys(f"{_short(r['anchor'])}: "
+    anchor_names = ", ".join(wording.short_label(a) for a in anchors)
+    labels = "; ".join(dict.fromkeys(f"{wording.short_label(r['anchor'])}: "
                                      f"{r['anchor_label']}" for r in rows_in if r["anchor"]))
     return {
         "title": MCID_TITLE, "rows": rows,
