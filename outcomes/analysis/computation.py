@@ -13,13 +13,16 @@ Mann-Whitney test of the changes and the ANCOVA of the follow-up value on arm an
 baseline. Then the visits per arm, time point and state (the flow, and the patients
 whose visit is not yet due: ``pending``), the evaluable verdicts counted per arm, time
 point, rule and verdict, the responder rates and regressions by covariate, and the
-patients' characteristics at baseline by arm (a paper's Table 1).
+patients' characteristics at baseline by arm (a paper's Table 1). Last, the MCID the
+study's own data estimate for each score (``mcid_estimates``): anchor-based (the mean
+change among the patients an anchor such as the PGIC counts as improved) and
+distribution-based (half the baseline SD; the SEM from Cronbach's alpha).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -90,6 +93,23 @@ class StudyColumns:
     visits: dict[tuple[str, str, str, bool], int] = field(default_factory=dict)
     verdicts: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     primary: VerdictColumns | None = None
+    #: Score → its items' variances among the complete baseline answers (Cronbach's alpha).
+    reliability: dict[str, stats.ItemVariances] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class McidPlan:
+    """What ``mcid_estimates`` estimates: the MCID of each of ``scores`` (the study's
+    result scores, anchors left out), each made of ``items`` questions, at each of
+    ``follow_ups``; ``anchors`` maps an anchor score's key to its cut-off (an object with
+    ``label`` and ``upto`` or ``from_``: ``definitions.base.Anchor``), ``anchors_at`` a
+    follow-up time point to the anchors the study asks there."""
+
+    scores: Sequence[str]
+    items: Mapping[str, int]
+    follow_ups: Sequence[str]
+    anchors: Mapping[str, object] = field(default_factory=dict)
+    anchors_at: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,6 +126,7 @@ class Tables:
     subgroups: list[dict] = field(default_factory=list)
     regressions: list[dict] = field(default_factory=list)
     baseline_characteristics: list[dict] = field(default_factory=list)
+    mcid: list[dict] = field(default_factory=list)
 
     def pending(self, arm: str, timepoint: str) -> int:
         """Allocated patients of ``arm`` whose visit at ``timepoint`` is not yet due."""
@@ -113,9 +134,10 @@ class Tables:
 
 
 def compute(data: StudyColumns, pairs: list[Pair], *,
-            baseline_scores: Sequence[str] = ()) -> Tables:
+            baseline_scores: Sequence[str] = (), mcid: McidPlan | None = None) -> Tables:
     """Return every table of the results from the study's columns; ``baseline_scores``
-    are the scores Table 1 shows at baseline, in order (the study's instruments')."""
+    are the scores Table 1 shows at baseline, in order (the study's instruments');
+    ``mcid`` the scores and anchors of the MCID estimates."""
     tables = Tables()
     cohort = data.cohort
     arms = cohort.arm_codes
@@ -145,7 +167,76 @@ def compute(data: StudyColumns, pairs: list[Pair], *,
         tables.subgroups = subgroups_of(data.primary)
         tables.regressions = regressions_of(data.primary)
     tables.baseline_characteristics = baseline_characteristics(data, baseline_scores)
+    if mcid is not None:
+        tables.mcid = mcid_estimates(data, mcid)
     return tables
+
+
+def _improved(anchor, values: np.ndarray) -> np.ndarray:
+    """Which of an anchor's values count as improved (at most ``upto``, or at least
+    ``from_``); the cut-off is exact in the file, and the stored values are the floats
+    of exact integers or decimals, so the float comparison is the exact one."""
+    if getattr(anchor, "upto", None) is not None:
+        return values <= float(anchor.upto)
+    return values >= float(anchor.from_)
+
+
+def mcid_estimates(data: StudyColumns, plan: McidPlan) -> list[dict]:
+    """Return the MCID estimated from the study's own data, a row per score and follow-up
+    time point (and anchor asked there; ``anchor`` None where the study asks none).
+
+    - Anchor-based: among the patients whose anchor at that time point counts as improved
+      (every arm), the change in the score (that time point − baseline, patients with
+      both): n, mean, SD and the t 95% CI of the mean (``anchor_*``). ``anchor_answered``
+      patients rated the anchor there, ``anchor_improved`` of them improved.
+    - Half the SD of the baseline score, every arm pooled (``baseline_n``,
+      ``baseline_sd``, ``half_sd``).
+    - The SEM, baseline SD × √(1 − alpha), Cronbach's alpha of the score's items among
+      the ``alpha_n`` patients who answered every one at baseline; a score of one item
+      (``items`` 1) has no alpha, and so no SEM.
+    """
+    if not data.baseline:
+        return []
+    cohort = data.cohort
+    empty = (np.zeros(0, np.int64), np.zeros(0))
+    rows: list[dict] = []
+    for code in plan.scores:
+        base_at, base_values = data.scores.get((data.baseline, code), empty)
+        spread = stats.describe(base_values)
+        found = data.reliability.get(code) or stats.ItemVariances(
+            0, plan.items.get(code, 0), None, None)
+        alpha = stats.cronbach_alpha(found)
+        common = {
+            "baseline_n": spread.n, "baseline_sd": spread.sd,
+            "half_sd": None if spread.sd is None else stats.HALF_SD * spread.sd,
+            "items": plan.items.get(code, found.items), "alpha": alpha,
+            "alpha_n": found.n, "sem": stats.standard_error_of_measurement(spread.sd, alpha),
+        }
+        base = np.full(len(cohort.ids), np.nan)
+        base[base_at] = base_values
+        for tp in plan.follow_ups:
+            later = np.full(len(cohort.ids), np.nan)
+            at, values = data.scores.get((tp, code), empty)
+            later[at] = values
+            change = later - base  # NaN unless both
+            for key in plan.anchors_at.get(tp, ()) or (None,):
+                row = {"score": code, "timepoint": tp, "anchor": key, "anchor_label": None,
+                       "anchor_answered": 0, "anchor_improved": 0, "anchor_n": 0,
+                       "anchor_mean_change": None, "anchor_sd_change": None,
+                       "anchor_ci_low": None, "anchor_ci_high": None, **common}
+                if key is not None:
+                    anchor = plan.anchors[key]
+                    rated_at, rated = data.scores.get((tp, key), empty)
+                    improved = rated_at[_improved(anchor, rated)]
+                    mine = change[improved]
+                    summary = stats.describe(mine[~np.isnan(mine)])
+                    low, high = stats.mean_ci_from(summary.n, summary.mean, summary.sd)
+                    row.update(anchor_label=anchor.label, anchor_answered=len(rated_at),
+                               anchor_improved=len(improved), anchor_n=summary.n,
+                               anchor_mean_change=summary.mean, anchor_sd_change=summary.sd,
+                               anchor_ci_low=low, anchor_ci_high=high)
+                rows.append(row)
+    return rows
 
 
 def baseline_characteristics(data: StudyColumns, scores: Sequence[str]) -> list[dict]:

@@ -11,8 +11,10 @@ page shows, in a paper's order:
 3. Table 1, the patients at baseline by arm;
 4. Table 2, the outcomes by time point: responders under each rule and the scores,
    each arm's figures and the comparison with the reference arm, primary rows first;
-5. the charts, each with its numbers in a table;
-6. the long tables (every row of every table), collapsed on the page.
+5. the MCID estimated from the study's own data (anchor-based, half an SD, the SEM),
+   beside the threshold the study's rules use;
+6. the charts, each with its numbers in a table;
+7. the long tables (every row of every table), collapsed on the page.
 
 Every number is formatted by ``wording`` (SPEC 7); nothing is computed here that the
 results do not hold, apart from a pooled baseline mean for a chart's MCID line.
@@ -403,7 +405,54 @@ def _estimate(c: Mapping, key: str, decimals: int) -> str:
     return f"{wording.signed(value, decimals)}" + (f" ({ci})" if ci else "")
 
 
-# --- 5. the charts ------------------------------------------------------------------------
+# --- 5. the MCID from the study's own data -------------------------------------------------
+
+
+MCID_TITLE = "MCID estimated from this study's own data"
+
+
+def mcid(results: Mapping, names: Names) -> dict:
+    """For each score: the anchor-based MCID at each follow-up an anchor is asked (or a
+    sentence saying how to get one), half the baseline SD, the SEM with Cronbach's alpha,
+    and the threshold of the study's own responder rule, each with its method named."""
+    rows_in = results.get("mcid_estimates", [])
+    any_anchor = any(r["anchor"] for r in rows_in)
+    rows = []
+    for code in dict.fromkeys(r["score"] for r in rows_in):
+        mine = [r for r in rows_in if r["score"] == code]
+        first = mine[0]
+        anchored = [wording.anchor_estimate(code, names.tp(r["timepoint"]), r)
+                    for r in mine if r["anchor"]]
+        rule = ("No responder rule in points on this score." if first["rule_threshold"]
+                is None else f"{wording.threshold(first['rule_threshold'])} "
+                f"(\u201c{names.rule(first['rule'])}\u201d)")
+        rows.append({"score": code, "label": wording.score_title(code),
+                     "anchored": anchored,
+                     # An anchor asked at any follow-up gives every score a row there.
+                     "no_anchor": "" if anchored else "No anchor is asked at a follow-up.",
+                     "half_sd": wording.half_sd_text(code, first),
+                     "sem": wording.sem_text(code, first), "rule": rule})
+    anchors = list(dict.fromkeys(r["anchor"] for r in rows_in if r["anchor"]))
+    anchor_names = ", ".join(wording.short_label(a) for a in anchors)
+    labels = "; ".join(dict.fromkeys(f"{wording.short_label(r['anchor'])}: "
+                                     f"{r['anchor_label']}" for r in rows_in if r["anchor"]))
+    return {
+        "title": MCID_TITLE, "rows": rows,
+        "schedule_anchor": "" if any_anchor else (
+            "No anchor is asked at any follow-up, so there is no anchor-based estimate. "
+            "To get one, schedule the Patient Global Impression of Change (PGIC, in the "
+            "instrument catalogue) at the follow-up time points."),
+        "anchor_method": (
+            f"Anchor-based ({anchor_names}): the mean change in the score (that time point "
+            f"minus baseline, the patients with both) among the patients who rated their "
+            f"change as improved at that time point ({labels}), every arm together, with "
+            "its 95% confidence interval (t)." if anchors else
+            "Anchor-based: the mean change in the score among the patients who rate their "
+            "own change as improved on an anchor such as the PGIC, every arm together."),
+    }
+
+
+# --- 6. the charts ------------------------------------------------------------------------
 
 
 def _mcid(code: str, results: Mapping, names: Names) -> tuple[float, str, str] | None:
@@ -508,7 +557,7 @@ def charts(results: Mapping, names: Names) -> list[dict]:
     return found
 
 
-# --- 6. the long tables -------------------------------------------------------------------
+# --- 7. the long tables -------------------------------------------------------------------
 
 
 def long_tables(results: Mapping, names: Names) -> dict:
@@ -598,4 +647,5 @@ def results_page(results: Mapping, names: Mapping) -> dict:
     words = Names(names)
     return {"summary": summary(results, words), "flow": flow(results, words),
             "table_one": table_one(results, words), "table_two": table_two(results, words),
-            "charts": charts(results, words), "tables": long_tables(results, words)}
+            "mcid": mcid(results, words), "charts": charts(results, words),
+            "tables": long_tables(results, words)}

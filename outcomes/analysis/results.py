@@ -24,6 +24,12 @@ page, the ``results`` command and the exports agree to the last digit.
 4. Baseline characteristics by arm (Table 1, ``computation.baseline_characteristics``):
    patients, age, sex, BMI, baseline opioid use (any; the dose among users) and each
    score at baseline.
+5. The MCID estimated from the study's own data (``mcid_estimates``,
+   ``computation.mcid_estimates``): per score and follow-up, the mean change among the
+   patients an anchor scheduled there (the PGIC: a score whose definition has an
+   ``anchor``) counts as improved, with its t 95% CI; half the baseline SD; the SEM from
+   Cronbach's alpha at baseline; and the threshold of the study's first points rule on
+   the score (``rule_threshold``), for comparison.
 """
 
 from __future__ import annotations
@@ -34,14 +40,16 @@ from outcomes.csvfiles import csv_text
 from outcomes.followups.models import TimePoint
 
 from . import stats
+from .computation import McidPlan
 from .selectors import (
     allocation,
     primary_comparisons,
     reference_arm,
+    scores_of,
     status_reasons,
-    study_scores,
+    study_schedule,
 )
-from .tables import result_tables
+from .tables import OPIOID, reliability_specs, result_tables, scored_items
 
 
 def study_results(study, *, today: dt.date | None = None) -> dict:
@@ -58,17 +66,22 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
     arms = list(allocated)
     reference = reference_arm(study, own_arms)
     pairs = [(arm, reference) for arm in arms if arm != reference] if reference else []
-    score_codes = study_scores(study.pk)
+    schedule = study_schedule(study.pk)
+    definitions = list({pk: definition for _, pk, definition in schedule}.items())
+    score_codes = scores_of([definition for _, definition in definitions])
     primary = primary_comparisons(study)
     # The primary rules (of the subgroups and regressions): those of the study's primary
     # comparisons, at whichever time point.
     primary_rules = {rule for rule, _ in primary}
-    rule_rows = [(pk, code, code in primary_rules) for pk, code in
-                 study.responder_rules.order_by("order", "code").values_list("pk", "code")]
+    rule_defs = list(study.responder_rules.order_by("order", "code").values_list(
+        "pk", "code", "score", "kind", "threshold"))
+    rule_rows = [(pk, code, code in primary_rules) for pk, code, *_ in rule_defs]
     rules = [code for _, code, _ in rule_rows]
+    plan = mcid_plan(schedule, definitions, score_codes, timepoints, follow_ups)
     tables = result_tables(study, arms=arms, scores=score_codes, pairs=pairs, today=today,
                            timepoints=[(tp.pk, tp.code, tp.is_baseline) for tp in timepoints],
-                           rules=rule_rows)
+                           rules=rule_rows, mcid=plan,
+                           reliability=reliability_specs(definitions, plan.scores))
     empty = stats.describe([])
 
     scores = []
@@ -134,7 +147,43 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
         "subgroups": tables.subgroups,
         "regressions": tables.regressions,
         "baseline_characteristics": tables.baseline_characteristics,
+        "mcid_estimates": [{**row, **rule_threshold(row["score"], rule_defs, primary)}
+                           for row in tables.mcid],
     }
+
+
+def mcid_plan(schedule, definitions, score_codes, timepoints, follow_ups) -> McidPlan:
+    """What the MCID estimates cover: every result score but opioid use and the anchors,
+    at every follow-up; the anchors (scores whose definition has an ``anchor``) the
+    study asks at each follow-up."""
+    anchors = {spec.key: spec.anchor for _, definition in definitions
+               for spec in definition.scores if spec.anchor is not None}
+    code_of = {tp.pk: tp.code for tp in timepoints}
+    anchors_at: dict[str, list[str]] = {}
+    for tp, _, definition in schedule:
+        for spec in definition.scores:
+            if spec.anchor is not None and spec.key not in anchors_at.setdefault(
+                    code_of[tp], []):
+                anchors_at[code_of[tp]].append(spec.key)
+    scores = [code for code in score_codes if code != OPIOID and code not in anchors]
+    items = {}
+    for code in scores:
+        definition = next(d for _, d in definitions if code in d.output_keys)
+        items[code] = len(scored_items(definition, code))
+    return McidPlan(scores=scores, items=items, follow_ups=follow_ups, anchors=anchors,
+                    anchors_at=anchors_at)
+
+
+def rule_threshold(score: str, rule_defs, primary) -> dict:
+    """The MCID the study's responder rules use for ``score``: the threshold of its first
+    rule in points (a primary comparison's first, then in the rules' order); a rule in
+    percent is not on the score's scale and is passed over."""
+    first = {code: n for n, (code, _) in enumerate(primary)}
+    ordered = sorted(rule_defs, key=lambda r: first.get(r[1], len(first)))  # stable
+    for _, code, rule_score, kind, threshold in ordered:
+        if rule_score == score and kind == "points" and threshold is not None:
+            return {"rule": code, "rule_threshold": float(threshold)}
+    return {"rule": None, "rule_threshold": None}
 
 
 def _proportion(tp: str, rule: str, arm: str, ref: str, mine: tuple[int, int],
@@ -239,6 +288,11 @@ CSV_COLUMNS = [
     "coefficient", "se",
     # baseline characteristics (also n, mean, sd, median, q1, q3, percent, level, score)
     "characteristic", "unit", "count", "missing",
+    # MCID estimates (also score, timepoint, rule)
+    "anchor", "anchor_label", "anchor_answered", "anchor_improved", "anchor_n",
+    "anchor_mean_change", "anchor_sd_change", "anchor_ci_low", "anchor_ci_high",
+    "baseline_n", "baseline_sd", "half_sd", "items", "alpha", "alpha_n", "sem",
+    "rule_threshold",
 ]
 
 
@@ -261,6 +315,8 @@ def csv_rows(results: dict):
             yield {**head, **term}
     for row in results["baseline_characteristics"]:
         yield {"table": "baseline_characteristics", **row}
+    for row in results["mcid_estimates"]:
+        yield {"table": "mcid_estimates", **row}
 
 
 def results_csv(results: dict) -> str:

@@ -52,12 +52,33 @@ def primary_comparisons(study) -> list[tuple[str, str]]:
 def study_scores(study_id: int) -> list[str]:
     """Return the result scores of the instruments the study schedules, in schedule order,
     then opioid use: a study that does not ask the ODI shows no ODI."""
+    return scores_of([definition for _, definition in definitions_for_study(study_id)])
+
+
+def scores_of(definitions) -> list[str]:
+    """Return the result scores of these definitions (in schedule order), then opioid use."""
     keys: list[str] = []
-    for _, definition in definitions_for_study(study_id):
+    for definition in definitions:
         for spec in definition.scores:
             if spec.key not in keys:
                 keys.append(spec.key)
     return [*keys, wording.OPIOID.key]
+
+
+def study_schedule(study_id: int) -> list[tuple[int, int, object]]:
+    """Return (time point id, instrument id, definition) of every instrument each of the
+    study's time points asks, in schedule order (by time point, then the patient's
+    order); one query, as ``definitions_for_study`` (whose order this keeps), with no
+    file read once this process has parsed the versions."""
+    from outcomes.followups.models import TimePointInstrument
+    from outcomes.instruments.stored import definitions_of
+
+    rows = list(TimePointInstrument.objects.filter(timepoint__study_id=study_id)
+                .select_related("instrument").defer(*WITHOUT_DEFINITION)
+                .order_by("timepoint__target_day", "order", "pk"))
+    parsed = definitions_of({row.instrument_id: row.instrument for row in rows}.values())
+    return [(row.timepoint_id, row.instrument_id, parsed[row.instrument_id]) for row in rows
+            if row.instrument_id in parsed]
 
 
 def study_rules(study_id: int) -> dict[str, dict]:

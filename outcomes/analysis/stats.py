@@ -353,6 +353,60 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> RankTest | None:
     return None if p is None else RankTest(p, "normal")
 
 
+# --- reliability and the MCID's distribution-based estimates --------------------------
+
+
+@dataclass(frozen=True)
+class ItemVariances:
+    """What Cronbach's alpha needs from a score's complete answers: ``n`` patients who
+    answered every one of its ``items`` (k) items, the sum of the items' sample variances
+    and the sample variance of their total (each with the n - 1 denominator)."""
+
+    n: int
+    items: int
+    item_variance_sum: float | None
+    total_variance: float | None
+
+
+def item_variances(answers: np.ndarray) -> ItemVariances:
+    """Return the item variances of a patients x items matrix of complete answers."""
+    data = np.asarray(answers, dtype=float)
+    n, k = data.shape if data.ndim == 2 else (0, 0)
+    if n < 2:
+        return ItemVariances(n, k, None, None)
+    return ItemVariances(n, k, float(np.var(data, axis=0, ddof=1).sum()),
+                         float(np.var(data.sum(axis=1), ddof=1)))
+
+
+def cronbach_alpha(found: ItemVariances) -> float | None:
+    """Return Cronbach's alpha, k / (k - 1) x (1 - Σ item variances / variance of the
+    total); None for fewer than two items or two patients, or a total that never varies.
+
+    Cronbach LJ. Coefficient alpha and the internal structure of tests. Psychometrika
+    1951;16:297-334. Items as scored (after recoding and reversing), raw: a score looked
+    up from their sum (a T-score) is judged by the reliability of that sum.
+    """
+    k = found.items
+    if (k < 2 or found.n < 2 or found.total_variance is None
+            or found.item_variance_sum is None or found.total_variance <= 0):
+        return None
+    return k / (k - 1) * (1 - found.item_variance_sum / found.total_variance)
+
+
+def standard_error_of_measurement(sd: float | None, alpha: float | None) -> float | None:
+    """Return SEM = SD x √(1 - reliability) (Wyrwich KW, Tierney WM, Wolinsky FD. J Clin
+    Epidemiol 1999;52:861-873: one SEM as a distribution-based MCID); None without an SD
+    or an alpha (an alpha below 0 is taken as it is: the SEM then exceeds the SD)."""
+    if sd is None or alpha is None:
+        return None
+    return sd * math.sqrt(1 - alpha)
+
+
+#: The share of the baseline SD taken as a distribution-based MCID: Norman GR, Sloan JA,
+#: Wyrwich KW. Med Care 2003;41:582-592 ("half a standard deviation").
+HALF_SD = 0.5
+
+
 # --- logistic regression -------------------------------------------------------------
 
 

@@ -15,22 +15,31 @@ asks), whatever the instrument, read by both fetchers from ``VisitScores.values`
 row per visit with data, every numeric score by key, written with the scores), so no
 query joins scores to responses, visits and enrolments. Values are the float of each
 stored exact value.
+
+For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both also read the
+baseline answers to each score's items (``ReliabilitySpec``): the ORM's fetcher row by
+row, PostgreSQL's as one aggregate (each score's item variances and the variance of
+their total over the complete answers), so no answer crosses to Python.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q
 
 from outcomes.followups.models import TimePoint, Visit
-from outcomes.instruments.models import ResponderRule, ResponderStatus, VisitScores
+from outcomes.instruments.models import ResponderRule, ResponderStatus, Response, VisitScores
 from patients.models import Enrolment
 
-from .computation import Cohort, Pair, StudyColumns, Tables, compute
+from . import stats
+from .computation import Cohort, McidPlan, Pair, StudyColumns, Tables, compute
 from .covariates import VerdictColumns
 
 EVALUABLE = ("responder", "non_responder")
@@ -38,16 +47,85 @@ OPIOID = "opioid_mme"
 
 
 def result_tables(study, *, arms: list[str], scores: list[str], pairs: list[Pair],
-                  today: dt.date, timepoints=None, rules=None) -> Tables:
+                  today: dt.date, timepoints=None, rules=None,
+                  reliability: Sequence[ReliabilitySpec] = (),
+                  mcid: McidPlan | None = None) -> Tables:
     """Return the study's tables, read by the fetcher its database needs.
 
     ``timepoints`` ((id, code, is baseline), ...) and ``rules`` ((id, code, is primary:
     in one of the study's primary comparisons), ...) are the study's, read here unless
-    the caller already has them."""
+    the caller already has them; ``reliability`` the scores whose baseline items are
+    read for Cronbach's alpha, ``mcid`` what the MCID estimates cover."""
     fetch = postgres_columns if connection.vendor == "postgresql" else orm_columns
     return compute(fetch(study, arms=arms, scores=scores, today=today,
-                         timepoints=timepoints, rules=rules), pairs,
-                   baseline_scores=[code for code in scores if code != OPIOID])
+                         timepoints=timepoints, rules=rules, reliability=reliability),
+                   pairs, baseline_scores=[code for code in scores if code != OPIOID],
+                   mcid=mcid)
+
+
+@dataclass(frozen=True)
+class ReliabilitySpec:
+    """The items of one score as scored, for Cronbach's alpha: ``items`` are (item code,
+    {answer: value} or None) in the score's order, the map where the score recodes or
+    reverses the item; ``instruments`` the ids of the instrument versions whose responses
+    give the score over these items."""
+
+    score: str
+    instruments: tuple[int, ...]
+    items: tuple[tuple[str, tuple[tuple[int, int], ...] | None], ...]
+
+    def values(self, answers) -> list[float] | None:
+        """Return the items' values in one response's answers, or None if one is blank."""
+        row = []
+        for code, mapping in self.items:
+            value = answers.get(code)
+            if value is None or isinstance(value, bool):
+                return None
+            if mapping is not None:
+                value = dict(mapping).get(int(value))
+                if value is None:
+                    return None
+            row.append(float(value))
+        return row
+
+
+def scored_items(definition, key: str):
+    """Return a score's items as scored, (item code, map or None) each, in its order: the
+    score's own, or those of the score it is computed ``from`` (a T-score's raw sum)."""
+    spec = definition.score(key)
+    if spec.source:
+        spec = definition.score(spec.source)
+    recode = {code: table for code, table in spec.recode}
+    items = []
+    for code in spec.items:
+        mapping = recode.get(code)
+        if code in spec.reverse_items:
+            item = definition.item(code)
+            mapping = tuple((v, item.min_value + item.max_value - v) for v in item.values)
+        items.append((code, mapping))
+    return tuple(items)
+
+
+def reliability_specs(schedule, scores: Sequence[str]) -> list[ReliabilitySpec]:
+    """Return the ``ReliabilitySpec`` of each of ``scores`` with two items or more.
+
+    ``schedule`` is (instrument id, definition), ... in schedule order: a score's items
+    are those of the first version that gives it; another version giving it over other
+    items (a correction) is left out of its alpha."""
+    found = []
+    for key in scores:
+        items, instruments = None, []
+        for pk, definition in schedule:
+            if key not in {s.key for s in definition.score_defs} or pk in instruments:
+                continue
+            mine = scored_items(definition, key)
+            if items is None:
+                items = mine
+            if mine == items:
+                instruments.append(pk)
+        if items is not None and len(items) >= 2:
+            found.append(ReliabilitySpec(key, tuple(instruments), items))
+    return found
 
 
 class _Study:
@@ -131,7 +209,8 @@ def _float(value) -> float:
 
 
 def orm_columns(study, *, arms: list[str], scores: list[str], today: dt.date,
-                timepoints=None, rules=None) -> StudyColumns:
+                timepoints=None, rules=None,
+                reliability: Sequence[ReliabilitySpec] = ()) -> StudyColumns:
     """Read the study's columns through the ORM, one row at a time (any database)."""
     maps = _Study(study, scores, timepoints, rules)
     enrolments = list(Enrolment.objects.filter(study=study).values_list(
@@ -193,6 +272,23 @@ def orm_columns(study, *, arms: list[str], scores: list[str], today: dt.date,
     data.primary = _verdict_columns(((tp, rule, verdict, ids)
                                      for (tp, rule, verdict), ids in groups.items()),
                                     cohort, maps)
+    if reliability and maps.baselines:
+        by_instrument: dict[int, list[ReliabilitySpec]] = defaultdict(list)
+        for spec in reliability:
+            for pk in spec.instruments:
+                by_instrument[pk].append(spec)
+        complete: dict[str, list[list[float]]] = {spec.score: [] for spec in reliability}
+        for instrument, answers in Response.objects.filter(
+            visit__timepoint_id__in=maps.baselines, state=Response.State.COMPLETED,
+            instrument_id__in=list(by_instrument),
+        ).values_list("instrument_id", "answers").iterator(chunk_size=20000):
+            for spec in by_instrument[instrument]:
+                row = spec.values(answers or {})
+                if row is not None:
+                    complete[spec.score].append(row)
+        for spec in reliability:
+            data.reliability[spec.score] = stats.item_variances(
+                np.asarray(complete[spec.score], dtype=float).reshape(-1, len(spec.items)))
     return data
 
 
@@ -268,6 +364,44 @@ SELECT rs.timepoint_id, rs.rule_id, rs.verdict, string_agg(int8send(rs.enrolment
 """
 
 
+# Cronbach's alpha of each score (``{scores}``: three columns each): over the completed
+# baseline responses, each item's value as scored (read by key, through its recoding map
+# where it has one: a jsonb parameter), null outside the score's instrument versions; a
+# response is complete for a score when the items' total is not null. Per score: the
+# complete responses, the sum of the items' sample variances and the total's.
+_RELIABILITY_SQL = """
+SELECT {scores}
+  FROM (SELECT {items}
+          FROM instruments_response r
+          JOIN followups_visit v ON v.id = r.visit_id
+         WHERE v.timepoint_id = ANY(%(baselines)s) AND r.state = 'completed'
+           AND r.instrument_id = ANY(%(instruments)s)) answers
+"""
+
+
+def reliability_sql(specs: Sequence[ReliabilitySpec]) -> tuple[str, dict]:
+    """Return ``_RELIABILITY_SQL`` for ``specs`` and its parameters."""
+    items, scores, params = [], [], {}
+    for j, spec in enumerate(specs):
+        params[f"ids_{j}"] = list(spec.instruments)
+        names = []
+        for i, (code, mapping) in enumerate(spec.items):
+            params[f"item_{j}_{i}"] = code
+            value = f"(r.answers ->> %(item_{j}_{i})s)"
+            if mapping is not None:
+                params[f"map_{j}_{i}"] = json.dumps({str(a): b for a, b in mapping})
+                value = f"(%(map_{j}_{i})s::jsonb ->> {value})"
+            items.append(f"CASE WHEN r.instrument_id = ANY(%(ids_{j})s) THEN {value}::float8 "
+                         f"END AS s{j}_{i}")
+            names.append(f"s{j}_{i}")
+        total = " + ".join(names)
+        scores.append(f"count({total}), "
+                      + " + ".join(f"var_samp({n}) FILTER (WHERE {total} IS NOT NULL)"
+                                   for n in names)
+                      + f", var_samp({total})")
+    return _RELIABILITY_SQL.format(scores=", ".join(scores), items=", ".join(items)), params
+
+
 def _ints(packed) -> np.ndarray:
     return np.frombuffer(packed, dtype=">i8").astype(np.int64)
 
@@ -294,7 +428,8 @@ def packed_cohort(rows, arms: list[str]) -> tuple[Cohort, dict[int, str]]:
 
 
 def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.date,
-                     timepoints=None, rules=None) -> StudyColumns:
+                     timepoints=None, rules=None,
+                     reliability: Sequence[ReliabilitySpec] = ()) -> StudyColumns:
     """Read the study's columns from PostgreSQL, packed: a few rows per statement."""
     maps = _Study(study, scores, timepoints, rules)
     params = {"study": study.pk, "timepoints": list(maps.tp_code),
@@ -336,6 +471,16 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
         if maps.primary:
             cursor.execute(_PRIMARY_VERDICTS_SQL, params)
             primary_rows = cursor.fetchall()
+        if reliability and maps.baselines:
+            sql, extra = reliability_sql(reliability)
+            cursor.execute(sql, {**params, **extra, "instruments": sorted(
+                {pk for spec in reliability for pk in spec.instruments})})
+            found = cursor.fetchone()
+            for j, spec in enumerate(reliability):
+                n, item_sum, total = found[3 * j: 3 * j + 3]
+                data.reliability[spec.score] = stats.ItemVariances(
+                    int(n), len(spec.items), None if item_sum is None else float(item_sum),
+                    None if total is None else float(total))
     data.primary = _verdict_columns(((tp, rule, verdict, _ints(packed))
                                      for tp, rule, verdict, packed in primary_rows),
                                     cohort, maps)

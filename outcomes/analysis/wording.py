@@ -209,6 +209,54 @@ def change_sentence(*, score: str, timepoint: str, arm: str, reference: str,
     return f"{head}; " + "; ".join(parts) + "."
 
 
+def short_label(key: str) -> str:
+    """Return a score's name without its range: "PGIC rating"."""
+    return spec_of(key).label.split(" (")[0]
+
+
+def anchor_estimate(score: str, timepoint: str, row: Mapping) -> str:
+    """Return one follow-up's anchor-based MCID (a row of ``mcid_estimates``) in words.
+
+    "3 months: −12.0 (95% CI −15.1 to −8.9), n 14 (16 of 40 patients rated themselves
+    much improved or better on the PGIC rating)."
+    """
+    rated = (f"{row['anchor_improved']} of {row['anchor_answered']} patients rated "
+             f"themselves {row['anchor_label']} on the {short_label(row['anchor'])}")
+    if not row["anchor_n"]:
+        return (f"{timepoint}: no estimate yet ({rated}; none of them has this score both "
+                "at baseline and then).")
+    ci = interval(row["anchor_ci_low"], row["anchor_ci_high"], spec_of(score).decimals)
+    estimate = score_change(score, row["anchor_mean_change"])
+    estimate += f" (95% CI {ci})" if ci else " (one patient: no CI)"
+    return f"{timepoint}: {estimate}, n {row['anchor_n']} ({rated})."
+
+
+def half_sd_text(score: str, row: Mapping) -> str:
+    """Return half the baseline SD with the SD and its n: "8.7 (SD 17.5, n 6)"."""
+    if row["baseline_sd"] is None:
+        return "Not estimable yet: fewer than 2 patients have a baseline score."
+    decimals = spec_of(score).decimals
+    return (f"{number(row['half_sd'], decimals)} (SD {number(row['baseline_sd'], decimals)}, "
+            f"n {row['baseline_n']})")
+
+
+def sem_text(score: str, row: Mapping) -> str:
+    """Return the SEM with Cronbach's alpha and its n, or why it cannot be given."""
+    if row["sem"] is not None:
+        return (f"{number(row['sem'], spec_of(score).decimals)} "
+                f"(Cronbach's α {number(row['alpha'], 2)}, n {row['alpha_n']})")
+    if row["items"] < 2:
+        return ("Not estimable: the score is one question, and one question has no "
+                "Cronbach's α (it needs two or more).")
+    if row["alpha_n"] < 2:
+        who = "only 1 patient" if row["alpha_n"] else "no patient"
+        return (f"Not estimable yet: {who} answered every question of the score at "
+                "baseline; Cronbach's α needs 2 or more.")
+    if row["baseline_sd"] is None:
+        return "Not estimable yet: fewer than 2 patients have a baseline score."
+    return "Not estimable: the baseline totals do not vary, so Cronbach's α is undefined."
+
+
 def _threshold(value) -> str:
     exact = Fraction(str(value)) if not isinstance(value, Fraction) else value
     if exact.denominator == 1:

@@ -49,6 +49,28 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A score that serves as an anchor: the patient's own rating of change (PGIC).
+
+    A patient counts as improved when the score is at most ``upto`` (a lower-is-better
+    anchor: PGIC 1 "very much improved" to 7) or at least ``from_`` (a higher-is-better
+    one); exactly one of the two is set. ``label`` names the improved group as people
+    read it ("much improved or better"). The results estimate each other score's MCID
+    as its mean change among the improved (``docs/instruments.md``).
+    """
+
+    label: str
+    upto: Number | None = None
+    from_: Number | None = None
+
+    def improved(self, value: float) -> bool:
+        """True if ``value`` counts as improved."""
+        if self.upto is not None:
+            return value <= self.upto
+        return self.from_ is not None and value >= self.from_
+
+
+@dataclass(frozen=True)
 class ScoreDef:
     """One score of an instrument: how people read it, and how the engine computes it.
 
@@ -73,7 +95,8 @@ class ScoreDef:
     ``transform_0_100``. ``reported`` False keeps an output (a raw score, an SE, a count)
     out of results, charts and pages; ``required`` True makes the whole response not
     scorable when this score is not (SPEC 3.7: an EQ-5D-3L state without all five
-    dimensions is an error, not a null).
+    dimensions is an error, not a null). ``anchor``: this score is an anchor of change
+    (``Anchor``), or None.
     """
 
     key: str
@@ -98,6 +121,7 @@ class ScoreDef:
     missing_reason: str = ""
     reported: bool = True
     required: bool = False
+    anchor: Anchor | None = None
 
     @property
     def lower_is_better(self) -> bool:

@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .base import InstrumentDefinition, Item, Number, Option, ScoreDef
+from .base import Anchor, InstrumentDefinition, Item, Number, Option, ScoreDef
 
 CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -49,8 +49,9 @@ OPTION_KEYS = ("value", "label")
 SCORE_KEYS = ("key", "label", "method", "items", "from", "max_missing", "direction",
               "bands", "table", "reverse", "reverse_items", "recode", "function",
               "missing_reason", "reported", "required", "decimals", "unit", "loinc",
-              "loinc_display", "low", "high")
+              "loinc_display", "low", "high", "anchor")
 BAND_KEYS = ("upto", "label")
+ANCHOR_KEYS = ("label", "improved_upto", "improved_from")
 
 
 class DefinitionError(ValueError):
@@ -380,6 +381,10 @@ class _Scores:
         reason = ""
         if "missing_reason" in data:
             reason = self.reason(path, data)
+        anchor: Anchor | bool | None = None
+        if "anchor" in data:
+            anchor = self.anchor(path, data["anchor"], direction, reported, low, high)
+            ok = ok and anchor is not False
         if None in (table, function, bands, reason) or not range_ok:
             ok = False
         if not ok:
@@ -393,6 +398,7 @@ class _Scores:
             reverse=flags["reverse"], reverse_items=inputs.get("reverse_items", ()),
             recode=inputs.get("recode", ()), table=table, function=function or "",
             missing_reason=reason, reported=reported, required=flags["required"],
+            anchor=anchor or None,
         )
         self.parsed[key] = parsed
         return parsed
@@ -735,6 +741,48 @@ class _Scores:
             ok = False
         return tuple(bands) if ok else None
 
+    def anchor(self, path: str, data: Any, direction: str, reported: bool, low, high
+               ) -> Anchor | bool:
+        """Check an anchor: its label and which values count as improved (False if bad).
+
+        A lower-is-better anchor counts the values up to ``improved_upto`` as improved,
+        a higher-is-better one those from ``improved_from``; the cut-off is within the
+        score's range and leaves at least one value on each side.
+        """
+        check = self.check
+        apath = _join(path, "anchor")
+        if not check.mapping(apath, data):
+            return False
+        before = len(check.problems)
+        check.keys(apath, data, ("label",), ANCHOR_KEYS)
+        label = check.text(_join(apath, "label"), data["label"], limit=100) \
+            if "label" in data else None
+        given = [key for key in ("improved_upto", "improved_from") if key in data]
+        wanted = "improved_upto" if direction == "lower_is_better" else "improved_from"
+        cut = None
+        if not reported:
+            check.add(apath, "an anchor is a reported score (it says which way is better)")
+        elif len(given) != 1:
+            check.add(apath, f"missing {wanted} (the values that count as improved)"
+                      if not given else "give improved_upto or improved_from, not both")
+        elif direction in DIRECTIONS and given[0] != wanted:
+            better = "lower" if direction == "lower_is_better" else "higher"
+            check.add(_join(apath, given[0]), f"the score is {better}-is-better, so its "
+                      f"{better} values are the improved ones: use {wanted}")
+        else:
+            cut = check.number(_join(apath, wanted), data[wanted])
+            if cut is not None and low is not None and high is not None and not (
+                    low <= cut < high if wanted == "improved_upto" else low < cut <= high):
+                check.add(_join(apath, wanted),
+                          f"must leave values on both sides within the score's range "
+                          f"{shown(_plain(low))}-{shown(_plain(high))}, got {shown(cut)}")
+                cut = None
+        if len(check.problems) > before or label is None or cut is None:
+            return False
+        if wanted == "improved_upto":
+            return Anchor(label, upto=cut)
+        return Anchor(label, from_=cut)
+
     def reason(self, path: str, data: Mapping) -> str | None:
         check = self.check
         rpath = _join(path, "missing_reason")
@@ -1032,6 +1080,10 @@ def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
     if score.bands:
         entry["bands"] = [{"upto": _json_number(upto), "label": label}
                           for upto, label in score.bands]
+    if score.anchor is not None:
+        cut = (("improved_upto", score.anchor.upto) if score.anchor.upto is not None
+               else ("improved_from", score.anchor.from_))
+        entry["anchor"] = {cut[0]: _json_number(cut[1]), "label": score.anchor.label}
     return entry
 
 

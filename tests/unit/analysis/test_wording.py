@@ -146,3 +146,30 @@ def test_intervals_thresholds_and_p_values_read_as_sentences_write_them():
     assert wording.threshold("10.000000") == "10" and wording.threshold("0.074000") == "0.074"
     assert wording.proportion(2, 3) == "67% (2 of 3)" and wording.proportion(0, 0) == (
         "— (0 of 0)")
+
+
+def _mcid_row(**changes):
+    row = {"anchor": "nrs", "anchor_label": "much improved or better", "anchor_answered": 40,
+           "anchor_improved": 16, "anchor_n": 14, "anchor_mean_change": -12.04,
+           "anchor_ci_low": -15.06, "anchor_ci_high": -8.94, "baseline_n": 38,
+           "baseline_sd": 17.46, "half_sd": 8.73, "items": 10, "alpha": 0.8712,
+           "alpha_n": 35, "sem": 6.266}
+    return {**row, **changes}
+
+
+def test_the_mcid_estimates_read_in_the_pages_one_format():
+    from outcomes.analysis import wording
+
+    assert wording.anchor_estimate("odi", "3 months", _mcid_row()) == (
+        "3 months: −12.0 (95% CI −15.1 to −8.9), n 14 (16 of 40 patients rated themselves "
+        "much improved or better on the NRS pain).")
+    assert wording.anchor_estimate("odi", "3 months", _mcid_row(
+        anchor_n=1, anchor_ci_low=None, anchor_ci_high=None)).startswith(
+        "3 months: −12.0 (one patient: no CI), n 1 ")
+    assert wording.half_sd_text("odi", _mcid_row()) == "8.7 (SD 17.5, n 38)"
+    assert wording.sem_text("odi", _mcid_row()) == "6.3 (Cronbach's α 0.87, n 35)"
+    assert wording.sem_text("nrs", _mcid_row(items=1, alpha=None, sem=None)).startswith(
+        "Not estimable: the score is one question")
+    assert wording.sem_text("odi", _mcid_row(alpha_n=1, alpha=None, sem=None)) == (
+        "Not estimable yet: only 1 patient answered every question of the score at "
+        "baseline; Cronbach's α needs 2 or more.")

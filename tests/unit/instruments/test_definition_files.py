@@ -205,6 +205,49 @@ def test_numbers_are_exact_decimals_whether_floats_or_decimals():
     assert parse_definition(data).scores[0].bands[0][0] == Fraction(9, 2)
 
 
+def test_an_anchor_names_which_values_count_as_improved_and_round_trips():
+    data = phq9()
+    data["scores"][0]["anchor"] = {"improved_upto": 4, "label": "minimal or none"}
+    definition = parse_definition(data)
+    anchor = definition.scores[0].anchor
+    assert (anchor.upto, anchor.from_, anchor.label) == (4, None, "minimal or none")
+    assert (anchor.improved(4), anchor.improved(5)) == (True, False)
+    assert definition_to_dict(definition)["scores"][0]["anchor"] == {
+        "improved_upto": 4, "label": "minimal or none"}
+    assert parse_definition(definition_to_dict(definition)) == definition
+    # A higher-is-better anchor counts the values from its cut-off.
+    data["scores"][0].update(direction="higher_is_better",
+                             anchor={"improved_from": 20, "label": "much better"})
+    anchor = parse_definition(data).scores[0].anchor
+    assert (anchor.upto, anchor.from_) == (None, 20)
+    assert (anchor.improved(19), anchor.improved(20)) == (False, True)
+    assert parse_definition(definition_to_dict(parse_definition(data))) == parse_definition(data)
+
+
+@pytest.mark.parametrize(("anchor", "problem"), [
+    ({"improved_from": 4, "label": "better"},
+     "scores[0].anchor.improved_from: the score is lower-is-better, so its lower values "
+     "are the improved ones: use improved_upto"),
+    ({"improved_upto": 27, "label": "better"},
+     "scores[0].anchor.improved_upto: must leave values on both sides within the score's "
+     "range 0-27, got 27"),
+    ({"improved_upto": "2", "label": "better"},
+     'scores[0].anchor.improved_upto: expected a number, got "2"'),
+    ({"improved_upto": 2}, "scores[0].anchor.label: missing"),
+    ({"label": "better"},
+     "scores[0].anchor: missing improved_upto (the values that count as improved)"),
+    ({"improved_upto": 2, "improved_from": 3, "label": "better"},
+     "scores[0].anchor: give improved_upto or improved_from, not both"),
+    ({"improved_uptoo": 2, "label": "better"},
+     "scores[0].anchor.improved_uptoo: unknown key (did you mean 'improved_upto'?)"),
+    ("much improved", 'scores[0].anchor: expected an object, got "much improved"'),
+])
+def test_each_mistake_in_an_anchor_is_named_by_its_key(anchor, problem):
+    data = phq9()
+    data["scores"][0]["anchor"] = anchor
+    assert problem in problems(data)
+
+
 @pytest.mark.parametrize("path", library_files(), ids=lambda p: p.name)
 def test_every_library_file_round_trips(path, tmp_path):
     definition = load_definition_file(path)

@@ -30,3 +30,11 @@ def test_much_improved_or_better_are_the_two_lowest_codes_and_lower_is_better():
     spec = next(s for s in defn.scores if s.key == "pgic_rating")
     assert spec.direction == "lower_is_better"
     assert [b for b in spec.bands][:2] == [(1, "very much improved"), (2, "much improved")]
+
+
+def test_the_anchor_counts_much_improved_or_better_as_improved():
+    # Farrar 2001: "much" (2) or "very much improved" (1) is the improvement that
+    # matters; "minimally improved" (3) is not.
+    anchor = next(s for s in load("pgic.json").scores if s.key == "pgic_rating").anchor
+    assert (anchor.upto, anchor.from_, anchor.label) == (2, None, "much improved or better")
+    assert [anchor.improved(v) for v in range(1, 8)] == [True, True] + [False] * 5
