@@ -20,7 +20,7 @@ from django.utils.text import Truncator
 
 from outcomes.followups.models import Visit
 from outcomes.followups.schedule import visit_name
-from outcomes.instruments.definitions import INSTRUMENTS
+from outcomes.instruments.definitions.base import InstrumentDefinition
 from outcomes.instruments.models import Response
 
 from .models import Contact, Enrolment, Patient
@@ -54,6 +54,9 @@ class Change:
     instrument: str = ""
     """The instrument's code, for a response's record."""
     instrument_name: str = ""
+    definition: InstrumentDefinition | None = None
+    """The definition of the version the response was answered on: its questions are
+    numbered and named from it, not from whatever version is current."""
 
 
 def actor_name(user, label: str) -> str:
@@ -124,10 +127,14 @@ def _visit(change: Change) -> str:
 
 
 def _answers(change: Change) -> str:
-    """Return the questions a correction changed: "question 4 (Walking): 0 → 5"."""
+    """Return the questions a correction changed: "question 4 (Walking): 0 → 5".
+
+    Numbered and named as the version answered asks them (``change.definition``); a
+    later version may order or word its questions otherwise. Without it, the codes.
+    """
     pair = [*(change.changes.get("answers") or ()), None, None][:2]
     before, after = pair[0] or {}, pair[1] or {}
-    definition = INSTRUMENTS.get(change.instrument)
+    definition = change.definition
     numbers = ({item.code: (n, item) for n, item in enumerate(definition.items, start=1)}
                if definition else {})
     parts = []

@@ -31,8 +31,7 @@ from django.shortcuts import get_object_or_404
 from outcomes.followups.cadence import next_send, reminder_plan
 from outcomes.followups.models import Reminder, TimePoint, Visit
 from outcomes.followups.schedule import Window
-from outcomes.instruments.definitions import INSTRUMENTS
-from outcomes.instruments.stored import load_stored_definitions
+from outcomes.instruments.stored import definitions_of
 
 from .models import Arm, Contact, Enrolment, Site, Study
 
@@ -253,7 +252,7 @@ def patient_history(enrolment: Enrolment, *, show_contact: bool,
     the same query.
     """
     from outcomes.audit.models import AuditRecord
-    from outcomes.instruments.models import Response
+    from outcomes.instruments.models import Instrument, Response
 
     from .history import Change, actor_name, history_lines
 
@@ -287,23 +286,27 @@ def patient_history(enrolment: Enrolment, *, show_contact: bool,
             instrument_code=Case(When(of_response, then=Subquery(
                 responses.filter(key=OuterRef("object_id")).values("instrument__code")[:1])),
                 default=Value("")),
+            instrument_pk=Case(When(of_response, then=Subquery(
+                responses.filter(key=OuterRef("object_id")).values("instrument_id")[:1])),
+                default=None),
             instrument_name=Case(When(of_response, then=Subquery(
                 responses.filter(key=OuterRef("object_id"))
                 .values("instrument__short_title")[:1])), default=Value("")),
         )
         .order_by("-at", "-pk")[:limit]
     )
-    records = list(records)
-    if {r.instrument_code for r in records if r.instrument_code} - set(INSTRUMENTS):
-        # An instrument imported since this process read the definitions: its
-        # questions are named from its stored definition.
-        load_stored_definitions()
+    # The versions the patient's responses were answered on (one query, whatever the
+    # history's length; their files are read once per process): a correction's
+    # questions are numbered as the version answered asks them.
+    answered = definitions_of(Instrument.objects.filter(
+        responses__visit__enrolment_id=enrolment.pk).distinct().defer("definition"))
     return history_lines((
         Change(object_type=record.object_type, action=record.action,
                changes=record.changes or {}, reason=record.reason,
                who=actor_name(record.actor, record.actor_label), at=record.at,
                visit_label=record.visit_label or "", instrument=record.instrument_code or "",
-               instrument_name=record.instrument_name or "")
+               instrument_name=record.instrument_name or "",
+               definition=answered.get(record.instrument_pk))
         for record in records
     ), show_contact=show_contact)
 
@@ -344,18 +347,21 @@ def response_history(response) -> list:
     """Return the changes to one response, newest first, in words (the correction page).
 
     ``response`` is read with its visit's time point and its instrument. The drafts
-    a patient saves on the way are left out, as on the patient page.
+    a patient saves on the way are left out, as on the patient page. A correction's
+    questions are numbered and named as the version answered asks them.
     """
     from outcomes.audit.services import history
+    from outcomes.instruments.stored import maybe_definition_of
 
     from .history import Change, actor_name, history_lines
 
+    answered = maybe_definition_of(response.instrument)
     return history_lines((
         Change(object_type=record.object_type, action=record.action,
                changes=record.changes or {}, reason=record.reason,
                who=actor_name(record.actor, record.actor_label), at=record.at,
                visit_label=response.visit.timepoint.label, instrument=response.instrument.code,
-               instrument_name=response.instrument.short_title)
+               instrument_name=response.instrument.short_title, definition=answered)
         for record in history(response).exclude(action__in=["view", "export"])
         if not (record.action == "update" and set(record.changes or {}) == {"answers"})
     ), show_contact=False)

@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -13,10 +14,14 @@ from outcomes.access import IMPORT_INSTRUMENT
 from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 
 from .definitions import DefinitionError
+from .definitions.base import InstrumentDefinition
+from .definitions.fhir import questionnaire
+from .definitions.files import dump_definition
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
 from .scheduled import BETTER, has_items, study_scores
+from .selectors import instrument_document
 from .services import import_instrument_definition
-from .stored import WITHOUT_DEFINITION
+from .stored import WITHOUT_DEFINITION, UndefinedInstrument, definition_of
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 """A definition file is text: the largest in the library (EQ-5D-5L's value sets) is
@@ -65,9 +70,11 @@ class InstrumentAdmin(admin.ModelAdmin):
 
     list_display = ("code", "version", "title", "questions", "scoring_version")
     fields = ("code", "version", "title", "short_title", "scoring_version", "questions",
-              "licence", "source", "definition")
+              "licence", "source")
     readonly_fields = fields
     change_list_template = "admin/instruments/instrument/change_list.html"
+    # The version's file read as a document (selectors.instrument_document), not its JSON.
+    change_form_template = "admin/instruments/instrument/change_form.html"
 
     def has_add_permission(self, request):
         return False  # from a file only: import_view
@@ -88,8 +95,42 @@ class InstrumentAdmin(admin.ModelAdmin):
         return [
             path("import/", self.admin_site.admin_view(self.import_view),
                  name="instruments_instrument_import"),
+            path("<int:pk>/file/", self.admin_site.admin_view(self.file_view),
+                 name="instruments_instrument_file"),
+            path("<int:pk>/questionnaire/", self.admin_site.admin_view(self.questionnaire_view),
+                 name="instruments_instrument_questionnaire"),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None:
+            extra_context = {**(extra_context or {}), "document": instrument_document(obj)}
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+    def _downloadable(self, request, pk: int) -> tuple[Instrument, InstrumentDefinition]:
+        """The version to download, as the page showing it is allowed (404 without a file)."""
+        obj = self.get_object(request, str(pk))
+        if obj is None:
+            raise Http404("No such instrument version.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        try:
+            return obj, definition_of(obj)
+        except UndefinedInstrument as error:
+            raise Http404(str(error)) from None
+
+    def file_view(self, request, pk: int):
+        """The version's definition file, as ``export_instrument`` writes it."""
+        obj, definition = self._downloadable(request, pk)
+        return _attachment(dump_definition(definition), f"{obj.code}-{obj.version}.json")
+
+    def questionnaire_view(self, request, pk: int):
+        """The version's R4 Questionnaire, as ``export_instrument --format fhir`` writes it."""
+        obj, definition = self._downloadable(request, pk)
+        return _attachment(json.dumps(questionnaire(definition), ensure_ascii=False, indent=2),
+                           f"{obj.code}-{obj.version}-questionnaire.json",
+                           content_type="application/fhir+json")
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}),
@@ -115,6 +156,8 @@ class InstrumentAdmin(admin.ModelAdmin):
                 instrument = done.instrument
                 said = {"created": "was imported", "replaced": "replaced its earlier "
                         "content (it had no responses)",
+                        "metadata": "has responses: only its export-only metadata was "
+                                    "updated (" + ", ".join(done.changed) + ")",
                         "unchanged": "is stored with this content already: nothing changed"}
                 messages.success(request, f"{instrument.short_title} version "
                                           f"{instrument.version} {said[done.action]}.")
@@ -130,6 +173,12 @@ class InstrumentAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/instruments/instrument/import.html", context,
                                 status=400 if problems or form.errors else 200)
+
+
+def _attachment(text: str, name: str, *, content_type: str = "application/json"):
+    reply = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+    reply["Content-Disposition"] = f'attachment; filename="{name}"'
+    return reply
 
 
 class ScoreInline(ScopedTabularInline):

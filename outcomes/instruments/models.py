@@ -23,7 +23,8 @@ class Instrument(models.Model):
     for lists and filters. ``digest`` is the SHA-256 of the definition's canonical JSON:
     each process keeps its parsed copy while the row's digest is the same
     (``stored.definition_of``). A version that has responses never changes (here, and
-    on PostgreSQL in the database itself): a correction is a new version.
+    on PostgreSQL in the database itself), but for its export-only metadata
+    (``definitions.metadata``): a correction is a new version.
     """
 
     code = models.CharField(max_length=32, validators=[code_validator])
@@ -66,9 +67,33 @@ class Instrument(models.Model):
                       .values_list(*self.CONTENT_FIELDS).first())
             if stored is not None and stored != tuple(
                     getattr(self, name) for name in self.CONTENT_FIELDS) \
+                    and not self._metadata_only(dict(zip(self.CONTENT_FIELDS, stored,
+                                                          strict=True))) \
                     and Response.objects.filter(instrument_id=self.pk).exists():
                 raise PermissionError(version_in_use(self))
         super().save(*args, **kwargs)
+
+    def _metadata_only(self, stored: dict) -> bool:
+        """True if this row differs from ``stored`` in export-only metadata alone.
+
+        ``definitions.metadata``: the file's source, licence and scores' LOINC codes
+        and names (with the ``licence`` and ``source`` columns, which repeat the
+        file's, and the digest). What a version with responses may change.
+        """
+        from .definitions.metadata import differences, is_metadata
+        from .stored import is_definition_file
+
+        if not (is_definition_file(stored["definition"])
+                and is_definition_file(self.definition)):
+            return False
+        if any(stored[name] != getattr(self, name) for name in (
+                "code", "version", "title", "short_title", "scoring_version")):
+            return False
+        if (self.licence, self.source) != (self.definition.get("licence", ""),
+                                           self.definition.get("source", "")):
+            return False
+        return all(is_metadata(path)
+                   for path in differences(stored["definition"], self.definition))
 
     def clean(self) -> None:
         from .definitions import DefinitionError

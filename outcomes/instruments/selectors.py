@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from django.db.models import OuterRef, Subquery
 
 from .models import ResponderRule, Response
 from .responders import Combinator, CombinedRule, Direction, SimpleRule, ThresholdKind
+from .scoring.engine import first_unscorable_reason
 
 
 def rules_with_ids(study_id: int) -> tuple[tuple[SimpleRule | CombinedRule, ...], dict[str, int]]:
@@ -173,3 +175,240 @@ def void_consequence(response: Response, *, today: dt.date) -> str:
     return (f"The {name} will be open again until {closes}; the patient's status is "
             f"{enrolment.get_status_display().lower()}, so no reminder goes and the link "
             "does not work until they are active again.")
+
+
+# The instrument version's page in the admin: its definition file, read as a document.
+
+METHOD_WORDS = {
+    "sum": "Sum of the answers",
+    "mean": "Mean of the answers given",
+    "prorated_sum": "Prorated sum: the mean of the answers given × the number of items",
+    "percent_of_max": "Percent of maximum (the ODI's method): the points given over the "
+                      "highest points of the items answered, × 100",
+    "transform_0_100": "Transformed to 0-100: (mean − lowest answer) ÷ (highest − lowest) "
+                       "× 100",
+    "lookup": "Looked up in a table by the sum of the answers",
+    "answered_count": "Number of items answered",
+    "registered": "Computed by a registered scoring function",
+    "value_set": "Value set: the answers, one digit each, as a health-state profile looked "
+                 "up in a table",
+}
+"""Each scoring method in people words (``docs/instruments.md``, *Methods*)."""
+
+KIND_WORDS = {"choice": "Choice of statements", "scale": "Number on a scale"}
+DIRECTION_WORDS = {"lower_is_better": "Lower is better", "higher_is_better": "Higher is better"}
+LABELS_ONLY = re.compile(r"\blabels?\s+only\b", re.IGNORECASE)
+"""How a file's licence says its items carry short labels, not the licensed wording
+("Short labels only: obtain the licensed wording ...")."""
+
+
+def number_text(value) -> str:
+    """Return an exact number as people read it: ``16.2``, ``4``, ``−0.594``."""
+    exact = Fraction(value)
+    if exact.denominator == 1:
+        text = str(exact.numerator)
+    else:
+        as_float = float(exact)
+        text = repr(as_float) if Fraction(repr(as_float)) == exact else str(exact)
+    return text.replace("-", "−")
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One question of a version, in order."""
+
+    number: int
+    code: str
+    text: str
+    label_only: bool
+    kind: str
+    scale: str  # "0..10" for a scale item, "" for a choice
+    options: tuple[tuple[str, str], ...]  # (value, label): a choice's answers, a scale's anchors
+    required: str
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """One score of a version: what it is and how it is computed."""
+
+    label: str
+    key: str
+    method: str
+    items: tuple[str, ...]  # "pain_intensity (question 1)"
+    max_missing: str
+    direction: str
+    bands: tuple[tuple[str, str], ...]  # ("21 to 40", "moderate")
+    table_heading: str
+    table_key: str  # what the table is looked up by: "Raw sum", "Profile"
+    table: tuple[tuple[str, str], ...]  # (raw sum or profile, value)
+    details: tuple[tuple[str, str], ...]  # (what, said): reversed, recoded, unit, LOINC …
+    reported: bool
+
+
+@dataclass(frozen=True)
+class InstrumentDocument:
+    """An instrument version's definition file as a data manager reads it (plain data)."""
+
+    title: str
+    short_title: str
+    code: str
+    version: str
+    scoring_version: str
+    source: str
+    licence: str
+    labels_only: bool
+    recall_period: str
+    languages: str
+    items: tuple[ItemRow, ...]
+    scores: tuple[ScoreRow, ...]
+    responses: int
+    digest: str
+    problem: str = ""
+    """Why the row has no usable definition (then no items and no scores)."""
+
+    @property
+    def has_responses(self) -> bool:
+        return self.responses > 0
+
+
+def _bands(score) -> tuple[tuple[str, str], ...]:
+    rows, below = [], None
+    for upto, label in score.bands:
+        exact = Fraction(upto)
+        if below is None:
+            low = score.low
+            span = (f"{number_text(Fraction(str(low)))} to {number_text(exact)}"
+                    if low is not None else f"up to {number_text(exact)}")
+        elif below.denominator == 1 and exact.denominator == 1 and _integer_score(score):
+            span = f"{number_text(below + 1)} to {number_text(exact)}"
+        else:
+            span = f"above {number_text(below)}, up to {number_text(exact)}"
+        rows.append((span, label))
+        below = exact
+    return tuple(rows)
+
+
+def _integer_score(score) -> bool:
+    """True if the score takes whole numbers only (a sum, a count, an integer table)."""
+    if score.method in ("sum", "answered_count"):
+        return True
+    if score.method in ("lookup", "value_set"):
+        return all(Fraction(value).denominator == 1 for _, value in score.table)
+    return False
+
+
+def _score_row(definition, score, numbers: Mapping[str, int]) -> ScoreRow:
+    source = definition.score(score.source) if score.source else None
+    method = METHOD_WORDS.get(score.method, score.method)
+    if score.method == "lookup" and source is not None:
+        method = f"Looked up in a table by {source.label} ({source.key})"
+    elif score.method == "answered_count" and source is not None:
+        method = f"Number of the items of {source.label} ({source.key}) answered"
+    elif score.method == "registered":
+        method = f"{method}: {score.function}"
+    if score.reverse:
+        method += ", then reversed (100 minus it)"
+    if source is not None:
+        items = (f"those of {source.label} ({source.key})",)
+        max_missing = f"as {source.label}"
+    else:
+        items = tuple(f"{code} (question {numbers[code]})" if code in numbers else code
+                      for code in score.items)
+        allowed = score.max_missing
+        max_missing = ("none may be blank" if allowed == 0 else
+                       f"{allowed} of {len(score.items)} may be blank")
+    details = []
+    if score.reverse_items:
+        details.append(("Reversed first (lowest + highest − answer)",
+                        ", ".join(score.reverse_items)))
+    for code, table in score.recode:
+        details.append((f"Recoded first: {code}",
+                        ", ".join(f"{raw} → {new}" for raw, new in table)))
+    if score.low is not None and score.high is not None:
+        details.append(("Range", f"{number_text(Fraction(str(score.low)))} to "
+                                 f"{number_text(Fraction(str(score.high)))}"))
+    places = "place" if score.decimals == 1 else "places"
+    details.append(("Shown to", f"{score.decimals} decimal {places}"))
+    if score.unit != "{score}":
+        details.append(("Unit (UCUM)", score.unit))
+    if score.loinc:
+        details.append(("LOINC", f"{score.loinc} {score.loinc_display}".strip()))
+    if score.required:
+        details.append(("Needed", "without this score the whole response is not scorable"))
+    example = first_unscorable_reason(score)
+    if example:
+        details.append(("When too many are blank", f"not scorable: “{example}”"))
+    if score.method == "value_set":
+        width = len(score.items)
+        heading = f"Value of each of the {len(score.table):,} profiles"
+        key = "Profile"
+        table = tuple((str(raw).zfill(width), number_text(value)) for raw, value in score.table)
+    elif score.table:
+        heading = f"Value of each raw sum ({len(score.table)} rows)"
+        key = "Raw sum"
+        table = tuple((str(raw), number_text(value)) for raw, value in score.table)
+    else:
+        heading, key, table = "", "", ()
+    return ScoreRow(
+        label=score.label, key=score.key, method=method, items=items, max_missing=max_missing,
+        direction=DIRECTION_WORDS.get(score.direction,
+                                      "Not reported (kept with the response only)"
+                                      if not score.reported else "Not said"),
+        bands=_bands(score), table_heading=heading, table_key=key, table=table,
+        details=tuple(details),
+        reported=score.reported,
+    )
+
+
+def _language_names(codes) -> str:
+    from django.utils.translation import get_language_info
+
+    names = []
+    for code in codes:
+        try:
+            names.append(str(get_language_info(code)["name"]))
+        except KeyError:
+            names.append(code)
+    return ", ".join(names)
+
+
+def instrument_document(instrument) -> InstrumentDocument:
+    """Return what an ``Instrument`` row's definition file says, as a document to read.
+
+    Its title, version, source, licence and recall period; each item in order (its
+    answers value → label, or its scale's range); each score (method in words, items,
+    blanks allowed, direction, bands, lookup table); whether the version has responses
+    (then it never changes) and its digest. Two queries: the row's file if it was
+    deferred and not yet parsed, and its responses counted.
+    """
+    from .stored import UndefinedInstrument, definition_of
+
+    responses = Response.objects.filter(instrument_id=instrument.pk).count()
+    common = {"code": instrument.code, "version": instrument.version,
+              "responses": responses, "digest": instrument.digest}
+    try:
+        definition = definition_of(instrument)
+    except UndefinedInstrument as error:
+        return InstrumentDocument(
+            title=instrument.title, short_title=instrument.short_title,
+            scoring_version=instrument.scoring_version, source=instrument.source,
+            licence=instrument.licence, labels_only=False, recall_period="", languages="",
+            items=(), scores=(), problem=str(error), **common)
+    labels_only = bool(LABELS_ONLY.search(definition.licence))
+    items = tuple(
+        ItemRow(number=number, code=item.code, text=item.text, label_only=labels_only,
+                kind=KIND_WORDS.get(item.kind, item.kind),
+                scale=(f"{number_text(item.min_value)}..{number_text(item.max_value)}"
+                       if item.kind == "scale" else ""),
+                options=tuple((number_text(o.value), o.label) for o in item.options),
+                required="Required" if item.required else "Optional")
+        for number, item in enumerate(definition.items, start=1))
+    numbers = {item.code: item.number for item in items}
+    return InstrumentDocument(
+        title=definition.title, short_title=definition.short_title,
+        scoring_version=definition.scoring_version, source=definition.source,
+        licence=definition.licence, labels_only=labels_only,
+        recall_period=definition.recall_period,
+        languages=_language_names(definition.languages), items=items,
+        scores=tuple(_score_row(definition, score, numbers)
+                     for score in definition.score_defs), **common)

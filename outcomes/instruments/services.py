@@ -18,6 +18,7 @@ from outcomes.audit.services import new_record, record_change, snapshot
 from .definitions import DefinitionError, library_files
 from .definitions.base import InstrumentDefinition
 from .definitions.files import definition_to_dict, load_definition_file, parse_definition
+from .definitions.metadata import differences, is_metadata, next_version, value_at
 from .definitions.registry import key_owner
 from .models import (
     Instrument,
@@ -30,7 +31,6 @@ from .models import (
     exact_of,
     float_of_exact,
     stored_scores,
-    version_in_use,
 )
 from .responders import evaluate_all
 from .scoring import Scored, ScoringError, score_response
@@ -79,10 +79,18 @@ def sync_instruments() -> list[Instrument]:
                                                    version=definition.version, **content)
         elif instrument.digest != content["digest"]:
             if instrument.has_responses:
-                logger.warning("%s version %s: the library file differs from the stored "
-                               "version, which has responses and so keeps its content; "
-                               "ship the change as a new version", definition.code,
-                               definition.version)
+                metadata, others = answered_differences(instrument, content)
+                if others:
+                    logger.warning(
+                        "%s version %s: the library file differs from the stored version, "
+                        "which has responses and so keeps its content (%s); ship the "
+                        "change as a new version", definition.code, definition.version,
+                        ", ".join(others))
+                else:
+                    update_answered_metadata(
+                        instrument=instrument, content=content, paths=metadata,
+                        reason=f"library file of {definition.code} version "
+                               f"{definition.version}: export-only metadata updated")
             else:
                 for name, value in content.items():
                     setattr(instrument, name, value)
@@ -90,6 +98,38 @@ def sync_instruments() -> list[Instrument]:
                 instruments_changed(instrument)
         rows.append(instrument)
     return rows
+
+
+def answered_differences(instrument: Instrument,
+                         content: Mapping[str, object]) -> tuple[list[str], list[str]]:
+    """Return the key paths where ``content``'s file differs from the stored version's:
+    (export-only metadata, everything else), each in file order (``definitions.metadata``).
+    """
+    paths = differences(instrument.definition or {}, content["definition"])
+    return ([path for path in paths if is_metadata(path)],
+            [path for path in paths if not is_metadata(path)])
+
+
+def update_answered_metadata(*, instrument: Instrument, content: Mapping[str, object],
+                             paths: list[str], actor=None, actor_label: str = "",
+                             reason: str) -> None:
+    """Write a version's new export-only metadata (it may have responses), audited.
+
+    ``content`` is ``_content`` of a file that differs from the stored one in the
+    metadata key ``paths`` only (``answered_differences``); the audit record holds each
+    of those keys and the digest, before and after. The model, and on PostgreSQL the
+    database, refuse any other change to a version with responses.
+    """
+    before = {path: value_at(instrument.definition, path) for path in paths}
+    before["digest"] = instrument.digest
+    for name, value in content.items():
+        setattr(instrument, name, value)
+    instrument.save()
+    after = {path: value_at(instrument.definition, path) for path in paths}
+    after["digest"] = instrument.digest
+    record_change(obj=instrument, action="update", actor=actor, actor_label=actor_label,
+                  before=before, after=after, reason=reason)
+    instruments_changed(instrument)
 
 
 def instruments_changed(instrument: Instrument) -> None:
@@ -103,10 +143,13 @@ def instruments_changed(instrument: Instrument) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class ImportedInstrument:
-    """What importing a definition file did: ``created``, ``replaced`` or ``unchanged``."""
+    """What importing a definition file did: ``created``, ``replaced``, ``metadata`` (the
+    export-only metadata of a version with responses updated) or ``unchanged``."""
 
     instrument: Instrument
     action: str
+    changed: tuple[str, ...] = ()
+    """For ``metadata``: the key paths updated (``scores[0].loinc``)."""
 
 
 #: What an import's audit record holds of the instrument, before and after.
@@ -150,10 +193,13 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
     1. Parse and check the file (``parse_definition``: every problem, one line each
        naming its key) and against the instruments stored (``import_problems``).
     2. The same content as the stored version: nothing changes (no audit record).
-    3. Another content for a stored version: refused if it has responses (a version
-       that has responses never changes), else replaced.
-    4. Otherwise created. Created or replaced, audited with before and after, and the
-       time points asking it told (``instruments_changed``).
+    3. Another content for a stored version: if it has responses (a version that has
+       responses never changes), its export-only metadata is updated where that is
+       all that differs (``definitions.metadata``: source, licence, each score's LOINC
+       code and name), else the file is refused with a line per key that differs;
+       without responses, it is replaced.
+    4. Otherwise created. Created, replaced or updated, audited with before and after,
+       and the time points asking it told (``instruments_changed``).
 
     Raises ``DefinitionError`` listing the problems; nothing is stored then.
     """
@@ -165,7 +211,19 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
     if existing is not None and existing.digest == content["digest"] and not problems:
         return ImportedInstrument(existing, "unchanged")
     if existing is not None and existing.has_responses:
-        problems.append(f"version: {version_in_use(existing)}")
+        metadata, others = answered_differences(existing, content)
+        if others:
+            taken = set(Instrument.objects.filter(code=definition.code)
+                        .values_list("version", flat=True))
+            publish = next_version(definition.version, taken)
+            problems.extend(f"{path}: a version with responses cannot change; publish "
+                            f"version {publish}" for path in others)
+        elif not problems:
+            update_answered_metadata(
+                instrument=existing, content=content, paths=metadata, actor=actor,
+                actor_label=actor_label,
+                reason=reason or "definition file imported (export-only metadata)")
+            return ImportedInstrument(existing, "metadata", tuple(metadata))
     if problems:
         raise DefinitionError(problems)
     if existing is None:

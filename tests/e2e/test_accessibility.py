@@ -125,7 +125,7 @@ def _build_data(base_url: str) -> dict:
 
     from outcomes.followups.links import ensure_link
     from outcomes.followups.models import Reminder, Visit
-    from outcomes.instruments.models import Response
+    from outcomes.instruments.models import Instrument, Response
     from outcomes.instruments.services import save_answers, submit_visit
     from outcomes.survey.selectors import steps_for
     from patients.demo import load_demo
@@ -165,6 +165,7 @@ def _build_data(base_url: str) -> dict:
         window_open_date__lte=today).first().pk
     data["response"] = Response.objects.filter(visit__enrolment=demo,
                                                state="completed").first().pk
+    data["instruments"] = dict(Instrument.objects.values_list("code", "pk"))
     data["cookies"] = {user.username: _session_cookie(user, base_url)
                        for user in get_user_model().objects.all()}
     return data
@@ -220,6 +221,11 @@ PAGES = [
     Page("admin-response", "datamanager",
          lambda d: f"/admin/instruments/response/{d['response']}/change/"),
     Page("admin-instruments", "datamanager", lambda d: "/admin/instruments/instrument/"),
+    # An instrument version read as a document: labels only (ODI); lookup tables (PROMIS).
+    Page("admin-instrument-odi", "datamanager",
+         lambda d: f"/admin/instruments/instrument/{d['instruments']['odi']}/change/"),
+    Page("admin-instrument-promis", "datamanager",
+         lambda d: f"/admin/instruments/instrument/{d['instruments']['promis_gh']}/change/"),
     Page("admin-instrument-import", "datamanager",
          lambda d: "/admin/instruments/instrument/import/"),
     Page("admin-instrument-refused", "datamanager",

@@ -11,6 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PURE = [
     "outcomes.instruments.definitions",
+    "outcomes.instruments.definitions.metadata",
     "outcomes.instruments.scoring",
     "outcomes.instruments.responders",
     "outcomes.followups.schedule",

@@ -205,6 +205,18 @@ def _reason(spec: ScoreDef, blank: list[str], allowed: int) -> Unscored:
     return Unscored(template.format(**fields), item)
 
 
+def first_unscorable_reason(spec: ScoreDef) -> str:
+    """Return the reason ``spec`` gives with one item more blank than its file allows.
+
+    Its first ``max_missing`` + 1 items blank: what a data manager reads as the rule
+    ("2 sections unanswered; at most 1 allowed"). "" for a score computed ``from``
+    another, or one that allows every item blank.
+    """
+    if spec.source or spec.max_missing >= len(spec.items):
+        return ""
+    return _reason(spec, list(spec.items[:spec.max_missing + 1]), spec.max_missing).reason
+
+
 def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any], *,
                      max_missing: MaxMissing = None) -> dict[str, object]:
     """Return every output key of ``definition`` for ``answers``, in order.
@@ -288,4 +300,5 @@ def numeric_keys(definition: InstrumentDefinition) -> tuple[str, ...]:
     return tuple(keys)
 
 
-__all__ = ["max_missing_problems", "numeric_keys", "score_definition", "setting_problems"]
+__all__ = ["first_unscorable_reason", "max_missing_problems", "numeric_keys", "score_definition",
+           "setting_problems"]

@@ -168,8 +168,8 @@ def test_a_version_with_responses_never_changes(answered, tmp_path):
     data = phq9()
     data["items"][0]["text"] = "Changed wording"
     _, lines = refused(str(write(tmp_path, data)))
-    assert lines == ["version: phq9 version 1.0 has responses, so it never changes: import "
-                     "the correction as a new version."]
+    assert lines == ["items[0].text: a version with responses cannot change; publish "
+                     "version 1.1"]
     answered.refresh_from_db()
     assert answered.definition["items"][0]["text"] == "Little interest or pleasure in doing things"
     # The model refuses too, whoever calls it.

@@ -16,6 +16,8 @@ SAID = {
     "created": "imported {code} version {version} ({title}): {items}, {scores}",
     "replaced": "replaced {code} version {version} ({title}), which had no responses: "
                 "{items}, {scores}",
+    "metadata": "updated the export-only metadata of {code} version {version} ({title}), "
+                "which has responses: {changed}",
     "unchanged": "{code} version {version} is stored with this content already: nothing "
                  "changed",
 }
@@ -76,7 +78,8 @@ class Command(BaseCommand):
         self.stdout.write(SAID[done.action].format(
             code=instrument.code, version=instrument.version, title=instrument.short_title,
             items=_count(len(instrument.definition.get("items", [])), "question"),
-            scores=f"scores {', '.join(reported)}" if reported else "no reported score"))
+            scores=f"scores {', '.join(reported)}" if reported else "no reported score",
+            changed=", ".join(done.changed)))
 
     def starting_definition(self, path: Path, output: str | None) -> None:
         """Write the starting definition an R4 Questionnaire gives; store nothing."""
