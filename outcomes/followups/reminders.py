@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 
 from patients.models import Contact, Enrolment, Study
 
@@ -193,19 +193,24 @@ def _finish(reminder: Reminder, *, status: str, now: dt.datetime, outcome: str,
 
 def render_message(visit: Visit, kind: str, *, today: dt.date,
                    channel: str = "email") -> dict[str, str]:
-    """Render a reminder now, from the visit as it is now: link, window, days left."""
+    """Render a reminder now, from the visit as it is now: link, window, days left.
+
+    In the patient's language (their contact's, else English): its words and its date.
+    """
     study = visit.enrolment.study
     contact = getattr(visit.enrolment.patient, "contact", None)
-    context = {
-        "kind": kind,
-        "clinic": study.contact_name or settings.CLINIC_NAME,
-        "timepoint": visit.timepoint.label.lower(),
-        "close_date": visit.window_close_date.strftime("%d %B %Y").lstrip("0"),
-        "days_left": max(0, (visit.window_close_date - today).days),
-        "link": survey_url(visit=visit),
-        "contact": study.contact_phone or study.contact_email,
-    }
     with translation.override(getattr(contact, "language", None) or "en"):
+        context = {
+            "kind": kind,
+            "clinic": study.contact_name or settings.CLINIC_NAME,
+            "timepoint": visit.timepoint.label.lower(),
+            # The patient's language's one date format (outcomes/formats): 28 February
+            # 2026, 28 de febrero de 2026; as the patient's pages write it.
+            "close_date": formats.date_format(visit.window_close_date),
+            "days_left": max(0, (visit.window_close_date - today).days),
+            "link": survey_url(visit=visit),
+            "contact": study.contact_phone or study.contact_email,
+        }
         if channel == Reminder.Channel.SMS:
             return {"sms": render_to_string("followups/messages/sms.txt", context).strip()}
         return {
