@@ -57,6 +57,23 @@ class TimePoint(models.Model):
     def __str__(self) -> str:
         return f"{self.study.code}/{self.code}"
 
+    def clean(self) -> None:
+        # The study's reminders must fit this window (Study.clean checks them against the
+        # saved time points; this, a time point changed or added, the study's inline too).
+        from .schedule import visit_name
+
+        before, after = self.window_before_days, self.window_after_days
+        if self.study_id is None or type(before) is not int or type(after) is not int:
+            return
+        study = self.study
+        own = study.reminder_problems({visit_name(self.label or self.code): before + after})
+        theirs = study.reminder_problems({})
+        window = [m for field, messages in own.items() for m in messages
+                  if m not in theirs.get(field, [])]
+        if window:
+            raise ValidationError({"window_after_days": [
+                f"The window is too short for the study's reminders. {m}" for m in window]})
+
 
 class TimePointInstrument(models.Model):
     """An instrument asked at a time point, in the order the patient sees it."""
