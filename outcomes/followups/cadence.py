@@ -176,17 +176,3 @@ def quiet_hours_end(local: dt.datetime, cadence: Cadence) -> dt.datetime | None:
     if end <= local:
         end += dt.timedelta(days=1)
     return end
-
-
-def when_phrase(at: dt.datetime, *, now: dt.datetime) -> str:
-    """Return when ``at`` comes, seen from ``now`` (both wall clock in one zone), in words.
-
-    "at 08:00" the same day, "tomorrow at 08:00" the next, else "on 3 March at 08:00".
-    """
-    days = (at.date() - now.date()).days
-    clock = f"{at:%H:%M}"
-    if days == 0:
-        return f"at {clock}"
-    if days == 1:
-        return f"tomorrow at {clock}"
-    return f"on {at.day} {at:%B} at {clock}"

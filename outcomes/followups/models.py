@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import formats, timezone
 
 from outcomes.validators import code_validator
 
@@ -246,4 +247,5 @@ class ReminderAttempt(models.Model):
         ordering = ["reminder_id", "at"]
 
     def __str__(self) -> str:
-        return f"{self.reminder} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"
+        at = formats.date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
+        return f"{self.reminder} at {at}: {self.outcome}"

@@ -33,7 +33,6 @@ from .cadence import (
     in_quiet_hours,
     quiet_hours_end,
     reminder_plan,
-    when_phrase,
 )
 from .channels import ChannelError, PermanentChannelError, send_email, send_sms
 from .links import survey_url
@@ -331,6 +330,21 @@ def queue_reminder(reminder_id: int) -> None:
     except OperationalError as error:
         logger.warning("broker unavailable (%s): reminder %s waits for the next reminder run",
                        error, reminder_id)
+
+
+def when_phrase(at: dt.datetime, *, now: dt.datetime) -> str:
+    """Return when ``at`` comes, seen from ``now`` (both wall clock in one zone), in words.
+
+    "at 08:00" the same day, "tomorrow at 08:00" the next, else "on 3 March at 08:00":
+    the day and the clock in the active language's formats (outcomes/formats).
+    """
+    days = (at.date() - now.date()).days
+    clock = formats.time_format(at, "TIME_FORMAT")
+    if days == 0:
+        return f"at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {formats.date_format(at, 'MONTH_DAY_FORMAT')} at {clock}"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from outcomes.followups.cadence import (
     Cadence,
@@ -15,8 +16,8 @@ from outcomes.followups.cadence import (
     next_send,
     quiet_hours_end,
     reminder_plan,
-    when_phrase,
 )
+from outcomes.followups.reminders import when_phrase
 from outcomes.followups.schedule import DEFAULT_SCHEDULE, visit_name, visit_window
 
 INDEX = dt.date(2026, 1, 1)
@@ -117,6 +118,15 @@ def test_a_study_without_quiet_hours_never_waits():
 ])
 def test_when_a_time_comes_is_said_from_today(at, words):
     assert when_phrase(at, now=dt.datetime(2026, 5, 2, 3)) == words
+
+
+def test_the_day_a_link_waits_for_is_written_in_the_pages_language():
+    # The day and the clock come from the language's formats (outcomes/formats), as every
+    # date on the staff pages does (English pages; their dates follow the page's language,
+    # tests/integration/patients/test_dates.py); strftime's %B gave the process locale's.
+    with translation.override("es"):
+        assert when_phrase(dt.datetime(2026, 5, 5, 8, 30),
+                           now=dt.datetime(2026, 5, 2, 3)) == "on 5 de mayo at 08:30"
 
 
 def test_a_window_too_short_for_a_last_call_keeps_its_reminders_up_to_its_closing_day():
