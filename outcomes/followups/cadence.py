@@ -52,8 +52,11 @@ def cadence_problems(reminder_days: object, last_call_days_before_close: int | N
     reminder day that is not a whole number of days after the invitation (1 or more),
     one listed twice, more than ``MAX_REMINDERS``, and a day on which a visit's plan
     (``reminder_plan``) would never send it: after its window closes, or on or after
-    its last call. And a last call that would come before a visit's window opens (a
-    window open a single day has no room for one: none is planned, nothing refused).
+    its last call. And a last call that would come before a visit's window opens.
+
+    A window open a single day (0 days after it opens: a time point's default) has room
+    for its invitation only: no reminder or last call is planned for it, and none of the
+    study's is refused on its account.
     """
     problems: dict[str, list[str]] = {}
 
@@ -80,6 +83,8 @@ def cadence_problems(reminder_days: object, last_call_days_before_close: int | N
                            f"most {MAX_REMINDERS}.")
     last_call = last_call_days_before_close
     for name, span in windows.items():
+        if span == 0:
+            continue
         has_last_call = last_call is not None and last_call < span
         for day in sorted({d for d in days if d > 0}):
             if day > span:
@@ -89,7 +94,7 @@ def cadence_problems(reminder_days: object, last_call_days_before_close: int | N
                 say(REMINDER_DAYS, f"Reminder day {day} would never go for the {name}: its "
                                    f"last call goes first, {_days(span - last_call)} after "
                                    f"the window opens ({_days(last_call)} before it closes).")
-        if last_call is not None and span > 0 and not has_last_call:
+        if last_call is not None and not has_last_call:
             say(LAST_CALL_DAYS, f"A last call {_days(last_call)} before the close comes "
                                 f"before the {name}'s window opens (it closes "
                                 f"{_days(span)} after it opens); at most {span - 1}.")

@@ -214,6 +214,10 @@ def test_a_last_call_before_the_window_opens_is_refused_naming_the_visit():
         "(it closes 21 days after it opens); at most 20."]}
 
 
+def test_a_window_open_a_single_day_takes_its_invitation_only_and_refuses_nothing():
+    assert cadence_problems([3, 7], 2, {"screening visit": 0}) == {}
+
+
 def test_each_visit_whose_window_a_reminder_misses_is_named():
     windows = {"baseline visit": 37, "1-month visit": 21, "3-month visit": 28}
     assert cadence_problems([3, 27], 2, windows) == {"reminder_days": [
@@ -232,7 +236,8 @@ def test_a_day_is_refused_exactly_when_the_plan_would_not_send_it(span, last_cal
         plan = reminder_plan(window, Cadence(reminder_days=(reminder,),
                                              last_call_days_before_close=last_call))
         problems = cadence_problems([reminder], last_call, {"visit": span})
-        assert ("reminder_1" in dict(plan)) == ("reminder_days" not in problems), (reminder,
-                                                                                  plan)
+        # A window open a single day takes its invitation only (nothing refused for it).
+        assert ("reminder_1" in dict(plan) or span == 0) == (
+            "reminder_days" not in problems), (reminder, plan)
         assert ("last_call" in dict(plan) or span == 0) == (
             "last_call_days_before_close" not in problems), plan
