@@ -299,7 +299,8 @@ class StaffEntryForm(forms.Form):
 
     def clean_answered_date(self):
         answered = self.cleaned_data["answered_date"]
-        problem = answered_date_problem(answered, today=self.today, enrolled=self.enrolled)
+        problem = answered_date_problem(answered, today=self.today, enrolled=self.enrolled,
+                                        written=formats.date_format)
         if problem:
             raise forms.ValidationError(problem)
         return answered

@@ -112,11 +112,9 @@ class Study(models.Model):
 
         if self.time_zone not in available_timezones():
             raise ValidationError({"time_zone": f"Unknown time zone {self.time_zone!r}."})
-        days = self.reminder_days
-        if not isinstance(days, list) or not all(
-            type(d) is int and d > 0 for d in days
-        ):
-            raise ValidationError({"reminder_days": "A list of positive whole days, e.g. [3, 7]."})
+        problems = self.reminder_problems()
+        if problems:
+            raise ValidationError(problems)
         if self.reference_arm_id and self.reference_arm.study_id != self.pk:
             raise ValidationError({"reference_arm": "The reference arm must be one of this "
                                                     "study's arms."})
@@ -125,6 +123,22 @@ class Study(models.Model):
         problems = max_missing_problems(self, self.max_missing)
         if problems:
             raise ValidationError({"max_missing": problems})
+
+
+    def reminder_problems(self, windows: dict[str, int] | None = None) -> dict[str, list[str]]:
+        """Return what is wrong with the reminder settings, by field (``cadence_problems``).
+
+        Against ``windows`` (visit name to the days its window is open), by default the
+        study's saved time points'.
+        """
+        from outcomes.followups.cadence import cadence_problems
+        from outcomes.followups.schedule import visit_name
+
+        if windows is None:
+            windows = {} if self.pk is None else {
+                visit_name(tp.label): tp.window_before_days + tp.window_after_days
+                for tp in self.timepoints.all()}
+        return cadence_problems(self.reminder_days, self.last_call_days_before_close, windows)
 
 
 class Arm(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import formats, timezone
 
 
 class AuditRecord(models.Model):
@@ -41,7 +42,8 @@ class AuditRecord(models.Model):
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type} {self.object_repr}"
+        at = formats.date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
+        return f"{at} {self.action} {self.object_type} {self.object_repr}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

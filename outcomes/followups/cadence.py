@@ -8,6 +8,7 @@ between 20:00 and 08:00 in the study's time zone.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .schedule import Window
@@ -36,6 +37,77 @@ class Cadence:
             raise ValueError(f"at most {MAX_REMINDERS} reminders per visit")
         if any(d <= 0 for d in self.reminder_days):
             raise ValueError("reminder days must be positive")
+
+
+REMINDER_DAYS = "reminder_days"
+LAST_CALL_DAYS = "last_call_days_before_close"
+
+
+def cadence_problems(reminder_days: object, last_call_days_before_close: int | None,
+                     windows: Mapping[str, int]) -> dict[str, list[str]]:
+    """Return what is wrong with a study's reminder settings: field name to sentences.
+
+    ``windows`` maps each time point's visit, by name ("1-month visit"), to the days its
+    window is open after it opens (days before the target plus days after). Refused: a
+    reminder day that is not a whole number of days after the invitation (1 or more),
+    one listed twice, more than ``MAX_REMINDERS``, and a day on which a visit's plan
+    (``reminder_plan``) would never send it: after its window closes, or on or after
+    its last call. And a last call that would come before a visit's window opens.
+
+    A window open a single day (0 days after it opens: a time point's default) has room
+    for its invitation only: no reminder or last call is planned for it, and none of the
+    study's is refused on its account.
+    """
+    problems: dict[str, list[str]] = {}
+
+    def say(field: str, message: str) -> None:
+        problems.setdefault(field, []).append(message)
+
+    if not isinstance(reminder_days, list | tuple) or not all(
+            type(d) is int for d in reminder_days):
+        say(REMINDER_DAYS, "Reminder days must be a list of whole days after the window "
+                           "opens, e.g. [3, 7].")
+        return problems
+    days = list(reminder_days)
+    low = sorted({d for d in days if d <= 0})
+    if low:
+        say(REMINDER_DAYS, "Reminder days count from the day the window opens (the "
+                           f"invitation's day), so each is 1 or more; {_listed(low)} "
+                           f"{'is' if len(low) == 1 else 'are'} not.")
+    repeated = sorted({d for d in days if days.count(d) > 1})
+    if repeated:
+        say(REMINDER_DAYS, f"Reminder days list day {_listed(repeated)} twice; each "
+                           "reminder has its own day.")
+    if len(set(days)) > MAX_REMINDERS:
+        say(REMINDER_DAYS, f"Reminder days list {len(set(days))} reminders; a visit has at "
+                           f"most {MAX_REMINDERS}.")
+    last_call = last_call_days_before_close
+    for name, span in windows.items():
+        if span == 0:
+            continue
+        has_last_call = last_call is not None and last_call < span
+        for day in sorted({d for d in days if d > 0}):
+            if day > span:
+                say(REMINDER_DAYS, f"Reminder day {day} falls after the {name}'s window "
+                                   f"closes, {_days(span)} after it opens.")
+            elif has_last_call and day >= span - last_call:
+                say(REMINDER_DAYS, f"Reminder day {day} would never go for the {name}: its "
+                                   f"last call goes first, {_days(span - last_call)} after "
+                                   f"the window opens ({_days(last_call)} before it closes).")
+        if last_call is not None and not has_last_call:
+            say(LAST_CALL_DAYS, f"A last call {_days(last_call)} before the close comes "
+                                f"before the {name}'s window opens (it closes "
+                                f"{_days(span)} after it opens); at most {span - 1}.")
+    return problems
+
+
+def _days(n: int) -> str:
+    return f"{n} day{'' if n == 1 else 's'}"
+
+
+def _listed(values: list[int]) -> str:
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def reminder_plan(window: Window, cadence: Cadence) -> list[tuple[str, dt.date]]:
@@ -109,17 +181,3 @@ def quiet_hours_end(local: dt.datetime, cadence: Cadence) -> dt.datetime | None:
     if end <= local:
         end += dt.timedelta(days=1)
     return end
-
-
-def when_phrase(at: dt.datetime, *, now: dt.datetime) -> str:
-    """Return when ``at`` comes, seen from ``now`` (both wall clock in one zone), in words.
-
-    "at 08:00" the same day, "tomorrow at 08:00" the next, else "on 3 March at 08:00".
-    """
-    days = (at.date() - now.date()).days
-    clock = f"{at:%H:%M}"
-    if days == 0:
-        return f"at {clock}"
-    if days == 1:
-        return f"tomorrow at {clock}"
-    return f"on {at.day} {at:%B} at {clock}"

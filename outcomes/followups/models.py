@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.utils import formats, timezone
 
 from outcomes.validators import code_validator
 
@@ -56,6 +57,23 @@ class TimePoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.code}/{self.code}"
+
+    def clean(self) -> None:
+        # The study's reminders must fit this window (Study.clean checks them against the
+        # saved time points; this, a time point changed or added, the study's inline too).
+        from .schedule import visit_name
+
+        before, after = self.window_before_days, self.window_after_days
+        if self.study_id is None or type(before) is not int or type(after) is not int:
+            return
+        study = self.study
+        own = study.reminder_problems({visit_name(self.label or self.code): before + after})
+        theirs = study.reminder_problems({})
+        window = [m for field, messages in own.items() for m in messages
+                  if m not in theirs.get(field, [])]
+        if window:
+            raise ValidationError({"window_after_days": [
+                f"The window is too short for the study's reminders. {m}" for m in window]})
 
 
 class TimePointInstrument(models.Model):
@@ -229,4 +247,5 @@ class ReminderAttempt(models.Model):
         ordering = ["reminder_id", "at"]
 
     def __str__(self) -> str:
-        return f"{self.reminder} at {self.at:%Y-%m-%d %H:%M}: {self.outcome}"
+        at = formats.date_format(timezone.localtime(self.at), "DATETIME_FORMAT")
+        return f"{self.reminder} at {at}: {self.outcome}"

@@ -23,7 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import formats, timezone, translation
 
 from patients.models import Contact, Enrolment, Study
 
@@ -33,7 +33,6 @@ from .cadence import (
     in_quiet_hours,
     quiet_hours_end,
     reminder_plan,
-    when_phrase,
 )
 from .channels import ChannelError, PermanentChannelError, send_email, send_sms
 from .links import survey_url
@@ -193,19 +192,24 @@ def _finish(reminder: Reminder, *, status: str, now: dt.datetime, outcome: str,
 
 def render_message(visit: Visit, kind: str, *, today: dt.date,
                    channel: str = "email") -> dict[str, str]:
-    """Render a reminder now, from the visit as it is now: link, window, days left."""
+    """Render a reminder now, from the visit as it is now: link, window, days left.
+
+    In the patient's language (their contact's, else English): its words and its date.
+    """
     study = visit.enrolment.study
     contact = getattr(visit.enrolment.patient, "contact", None)
-    context = {
-        "kind": kind,
-        "clinic": study.contact_name or settings.CLINIC_NAME,
-        "timepoint": visit.timepoint.label.lower(),
-        "close_date": visit.window_close_date.strftime("%d %B %Y").lstrip("0"),
-        "days_left": max(0, (visit.window_close_date - today).days),
-        "link": survey_url(visit=visit),
-        "contact": study.contact_phone or study.contact_email,
-    }
     with translation.override(getattr(contact, "language", None) or "en"):
+        context = {
+            "kind": kind,
+            "clinic": study.contact_name or settings.CLINIC_NAME,
+            "timepoint": visit.timepoint.label.lower(),
+            # The patient's language's one date format (outcomes/formats): 28 February
+            # 2026, 28 de febrero de 2026; as the patient's pages write it.
+            "close_date": formats.date_format(visit.window_close_date),
+            "days_left": max(0, (visit.window_close_date - today).days),
+            "link": survey_url(visit=visit),
+            "contact": study.contact_phone or study.contact_email,
+        }
         if channel == Reminder.Channel.SMS:
             return {"sms": render_to_string("followups/messages/sms.txt", context).strip()}
         return {
@@ -326,6 +330,21 @@ def queue_reminder(reminder_id: int) -> None:
     except OperationalError as error:
         logger.warning("broker unavailable (%s): reminder %s waits for the next reminder run",
                        error, reminder_id)
+
+
+def when_phrase(at: dt.datetime, *, now: dt.datetime) -> str:
+    """Return when ``at`` comes, seen from ``now`` (both wall clock in one zone), in words.
+
+    "at 08:00" the same day, "tomorrow at 08:00" the next, else "on 3 March at 08:00":
+    the day and the clock in the active language's formats (outcomes/formats).
+    """
+    days = (at.date() - now.date()).days
+    clock = formats.time_format(at, "TIME_FORMAT")
+    if days == 0:
+        return f"at {clock}"
+    if days == 1:
+        return f"tomorrow at {clock}"
+    return f"on {formats.date_format(at, 'MONTH_DAY_FORMAT')} at {clock}"
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+DateWords = Callable[[dt.date], str]
+"""How a date is written for people, given by the caller: the Django side passes
+``django.utils.formats.date_format``, the active language's one format (outcomes/formats),
+so a sentence here reads "3 March 2026" on an English page, "3 de marzo de 2026" on a
+Spanish one; never strftime, whose month names are the process locale's."""
 
 
 @enum.unique
@@ -114,11 +120,6 @@ def state_after_void(window: Window, *, today: dt.date, withdrawn: bool) -> Visi
     return visit_state(window, today=today, completed=False)
 
 
-def long_date(day: dt.date) -> str:
-    """Return ``day`` as people write it: 3 March 2026."""
-    return f"{day.day} {day:%B %Y}"
-
-
 _DURATION_LABEL = re.compile(r"(\d+)\s+(day|week|month|year)s?", re.IGNORECASE)
 
 
@@ -156,14 +157,14 @@ class PlannedVisit:
         """The day the visit stands for: when it was completed, else its target."""
         return self.completed_date or self.window.target_date
 
-    def described(self) -> str:
+    def described(self, written: DateWords) -> str:
         """Return its name and date: "1-month visit (completed on 3 March 2026)"."""
         if self.completed_date is not None:
-            return f"{self.name} (completed on {long_date(self.completed_date)})"
-        return f"{self.name} (due {long_date(self.window.target_date)})"
+            return f"{self.name} (completed on {written(self.completed_date)})"
+        return f"{self.name} (due {written(self.window.target_date)})"
 
 
-def move_conflicts(visits: Sequence[PlannedVisit]) -> list[str]:
+def move_conflicts(visits: Sequence[PlannedVisit], *, written: DateWords) -> list[str]:
     """Return why a schedule would be impossible, one sentence per problem; [] if sound.
 
     1. A completed visit's completion date must fall inside the window its time
@@ -171,14 +172,16 @@ def move_conflicts(visits: Sequence[PlannedVisit]) -> list[str]:
     2. No visit may fall before the visit of an earlier time point: a completed
        visit counts on the day it was completed, any other on its target date.
        Each visit is named with the latest earlier visit it would precede.
+
+    Dates are written by ``written``.
     """
     problems = []
     for visit in visits:
         if visit.completed_date is not None and not visit.window.contains(visit.completed_date):
             problems.append(
-                f"The {visit.name} was completed on {long_date(visit.completed_date)}, "
+                f"The {visit.name} was completed on {written(visit.completed_date)}, "
                 f"outside its window for this index date "
-                f"({long_date(visit.window.open_date)}–{long_date(visit.window.close_date)})."
+                f"({written(visit.window.open_date)}–{written(visit.window.close_date)})."
             )
     ordered = sorted(visits, key=lambda v: v.order)
     for later in ordered:
@@ -186,14 +189,10 @@ def move_conflicts(visits: Sequence[PlannedVisit]) -> list[str]:
         if earlier:
             latest = max(earlier, key=lambda v: (v.date, v.order))
             problems.append(
-                f"The {later.described()} would come before the {latest.described()}."
+                f"The {later.described(written)} would come before the "
+                f"{latest.described(written)}."
             )
     return problems
-def day_label(day: dt.date) -> str:
-    """Return a date as the staff pages print it, e.g. ``1 June 2026`` (as ``long_date``)."""
-    return long_date(day)
-
-
 _WRITTEN_DATE = re.compile(
     r"(\d{1,2})(?:st|nd|rd|th)?\.?\s+(?:de\s+)?([^\W\d_]+)\.?,?\s+(?:del?\s+)?(\d{4})",
     re.IGNORECASE,
@@ -220,16 +219,18 @@ def written_date(text: str, months: Mapping[str, int]) -> dt.date | None:
         return None
 
 
-def answered_date_problem(answered: dt.date, *, today: dt.date, enrolled: dt.date) -> str | None:
+def answered_date_problem(answered: dt.date, *, today: dt.date, enrolled: dt.date,
+                          written: DateWords) -> str | None:
     """Return why a form typed in by staff cannot have been answered on ``answered``, or None.
 
     A paper or telephone form is answered on or after the patient's enrolment and
     never later than today (in the study's time zone); outside the visit's window
-    is allowed, since late paper forms arrive, and is flagged instead.
+    is allowed, since late paper forms arrive, and is flagged instead. Dates are
+    written by ``written``.
     """
     if answered > today:
-        return f"The date answered cannot be in the future (today is {day_label(today)})."
+        return f"The date answered cannot be in the future (today is {written(today)})."
     if answered < enrolled:
         return (f"The date answered cannot be before the patient was enrolled "
-                f"({day_label(enrolled)}).")
+                f"({written(enrolled)}).")
     return None

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from patients.models import Enrolment
 
@@ -166,7 +166,7 @@ def change_index_date(
             name=visit_name(tp.label), order=tp.target_day, window=window,
             completed_date=visit.completed_at.astimezone(zone).date() if completed else None,
         ))
-    conflicts = move_conflicts(planned)
+    conflicts = move_conflicts(planned, written=formats.date_format)
     if conflicts:
         raise ValidationError({"index_date": conflicts})
 

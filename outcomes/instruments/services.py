@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import new_record, record_change, snapshot
@@ -730,8 +730,6 @@ def answered_at(answered_date: dt.date, *, time_zone: str, now: dt.datetime) -> 
 
 def entry_refusal(visit) -> str:
     """Say why no form can be typed in for ``visit`` (one that does not accept entry)."""
-    from outcomes.followups.schedule import day_label
-
     label = visit.timepoint.label
     if visit.status == visit.Status.COMPLETED:
         return (f"The {label} visit is already completed, so nothing was entered. To change "
@@ -739,8 +737,8 @@ def entry_refusal(visit) -> str:
                 "scores page), with a reason.")
     if visit.status == visit.Status.NOT_APPLICABLE:
         return f"The {label} visit is marked not applicable: nothing is collected there."
-    return (f"The {label} window opens on {day_label(visit.window_open_date)}: a form for "
-            "this visit can be entered from then.")
+    return (f"The {label} window opens on {formats.date_format(visit.window_open_date)}: "
+            "a form for this visit can be entered from then.")
 
 
 @transaction.atomic
@@ -790,7 +788,8 @@ def enter_visit(
     if source not in Response.STAFF_SOURCES:
         raise ValidationError({"source": "Choose paper form or telephone interview."})
     problem = answered_date_problem(answered_date, today=today,
-                                    enrolled=visit.enrolment.enrolled_date)
+                                    enrolled=visit.enrolment.enrolled_date,
+                                    written=formats.date_format)
     if problem:
         raise ValidationError({"answered_date": problem})
     window = Window(visit.window_open_date, visit.target_date, visit.window_close_date)

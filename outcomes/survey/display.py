@@ -7,17 +7,14 @@ import re
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.utils import dateformat
-from django.utils.translation import get_language, gettext
-
-DATE_FORMATS = {"en": "j F Y", "es": r"j \d\e F \d\e Y"}
-"""One date format per language on every patient page: 1 March 2027, 1 de marzo de 2027."""
+from django.utils import formats
+from django.utils.translation import gettext
 
 
 def patient_date(value: dt.date) -> str:
-    """Return ``value`` in the active language's one date format."""
-    language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
-    return dateformat.format(value, DATE_FORMATS.get(language, DATE_FORMATS["en"]))
+    """Return ``value`` in the active language's one date format: 1 March 2027, 1 de marzo
+    de 2027 (``outcomes/formats``, as the staff pages and the reminders write it)."""
+    return formats.date_format(value)
 
 
 @dataclass(frozen=True)

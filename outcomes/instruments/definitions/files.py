@@ -16,7 +16,8 @@ import itertools
 import json
 import re
 import string
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -111,14 +112,20 @@ class _Checker:
              allowed: Collection[str]) -> None:
         """Name every required key absent and every key unknown (with a likely meaning)."""
         for key in required:
-            if key not in data:
-                self.add(_join(path, key), "missing")
+            self.present(path, data, key)
         known = set(required) | set(allowed)
         for key in data:
             if key not in known:
                 close = difflib.get_close_matches(str(key), sorted(known), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 self.add(_join(path, str(key)), f"unknown key{hint}")
+
+    def present(self, path: str, data: Mapping, key: str, why: str = "") -> bool:
+        """Say unless ``data`` has ``key``: "missing", or "missing (why)"."""
+        if key in data:
+            return True
+        self.add(_join(path, key), f"missing ({why})" if why else "missing")
+        return False
 
     def mapping(self, path: str, value: Any) -> bool:
         if isinstance(value, Mapping):
@@ -178,6 +185,57 @@ class _Checker:
             return None
         return value
 
+    def fraction(self, path: str, value: Any) -> Fraction | None:
+        """Return a number as a ``Fraction`` (a table's value), as ``number`` checks it."""
+        exact = self.number(path, value)
+        return None if exact is None else Fraction(exact)
+
+    def given(self, path: str, data: Mapping, key: str, kind: Callable[..., Any],
+              default: Any = None, **options: Any) -> Any:
+        """Return ``data[key]`` checked by ``kind`` (``self.text``, ``self.integer`` ...)
+        at ``path.key``, or ``default`` where the file leaves the key out."""
+        if key not in data:
+            return default
+        return kind(_join(path, key), data[key], **options)
+
+    def one_of(self, path: str, value: Any, choices: tuple[str, str]) -> bool:
+        """Say unless ``value`` is one of two words: "must be 'choice' or 'scale', got ..."."""
+        if value in choices:
+            return True
+        self.add(path, f"must be '{choices[0]}' or '{choices[1]}', got {shown(value)}")
+        return False
+
+    def rows(self, path: str, table: Mapping, key_of: Callable[[Any, dict], Any],
+             value_of: Callable[[str, Any], Any]) -> dict | None:
+        """Return a table's rows (``recode``, ``table``) checked: ``{key: value}``, or None
+        when any row has a problem, each named at ``path.<row>``.
+
+        ``key_of(raw, rows so far)`` returns the row's key, or a ``_Refused`` saying why
+        not; ``value_of`` is the checker of its value (``self.integer``, ``self.fraction``).
+        """
+        rows: dict = {}
+        ok = True
+        for raw, value in table.items():
+            here = f"{path}.{raw}"
+            key = key_of(raw, rows)
+            if isinstance(key, _Refused):
+                self.add(here, key.message)
+                ok = False
+                continue
+            checked = value_of(here, value)
+            if checked is None:
+                ok = False
+                continue
+            rows[key] = checked
+        return rows if ok else None
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """Why a table row's key is not one: what a key check of ``_Checker.rows`` returns."""
+
+    message: str
+
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
@@ -199,13 +257,11 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
         return None
     kind = data.get("kind")
     check.keys(path, data, ("code", "text", "kind"), ITEM_KEYS)
-    code = check.code(_join(path, "code"), data["code"]) if "code" in data else None
-    text = check.text(_join(path, "text"), data["text"]) if "text" in data else None
-    if "kind" in data and kind not in KINDS:
-        check.add(_join(path, "kind"), f"must be 'choice' or 'scale', got {shown(kind)}")
-    required = True
-    if "required" in data:
-        required = check.boolean(_join(path, "required"), data["required"])
+    code = check.given(path, data, "code", check.code)
+    text = check.given(path, data, "text", check.text)
+    if "kind" in data:
+        check.one_of(_join(path, "kind"), kind, KINDS)
+    required = check.given(path, data, "required", check.boolean, True)
     options = _options(check, path, data.get("options"), "options" in data,
                        nonempty=kind != "scale")
     low = high = None
@@ -214,9 +270,8 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
             if key in data:
                 check.add(_join(path, key), "only a scale item has min and max "
                                             "(a choice item's values are its options')")
-        if "options" not in data:
-            check.add(_join(path, "options"), "missing (a choice item needs its options)")
-        elif options is not None:
+        if check.present(path, data, "options", "a choice item needs its options") and (
+                options is not None):
             if len(options) < 2:
                 check.add(_join(path, "options"), "a choice item needs at least 2 options")
             elif all(o is not None for o in options):
@@ -224,12 +279,9 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
                 low, high = min(values), max(values)
     elif kind == "scale":
         for key in ("min", "max"):
-            if key not in data:
-                check.add(_join(path, key), "missing (a scale item needs min and max)")
-        if "min" in data:
-            low = check.integer(_join(path, "min"), data["min"])
-        if "max" in data:
-            high = check.integer(_join(path, "max"), data["max"])
+            check.present(path, data, key, "a scale item needs min and max")
+        low = check.given(path, data, "min", check.integer)
+        high = check.given(path, data, "max", check.integer)
         if low is not None and high is not None and low >= high:
             check.add(_join(path, "max"), f"must be above min ({low}), got {high}")
             low = high = None
@@ -260,8 +312,8 @@ def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: 
             options.append(None)
             continue
         check.keys(here, entry, OPTION_KEYS, ())
-        value = check.integer(f"{here}.value", entry["value"]) if "value" in entry else None
-        label = check.text(f"{here}.label", entry["label"]) if "label" in entry else None
+        value = check.given(here, entry, "value", check.integer)
+        label = check.given(here, entry, "label", check.text)
         if value is not None:
             if value in seen_values:
                 check.add(f"{here}.value", f"{value} is also options[{seen_values[value]}]'s")
@@ -306,9 +358,8 @@ class _Scores:
         if not check.mapping(path, data):
             return None
         check.keys(path, data, ("key", "label", "method"), SCORE_KEYS)
-        key = check.code(_join(path, "key"), data["key"]) if "key" in data else None
-        label = check.text(_join(path, "label"), data["label"], limit=200) \
-            if "label" in data else None
+        key = check.given(path, data, "key", check.code)
+        label = check.given(path, data, "label", check.text, limit=200)
         method = data.get("method")
         if "method" in data and method not in METHODS:
             check.add(_join(path, "method"),
@@ -327,48 +378,34 @@ class _Scores:
                 self.paths[key] = path
         flags = {}
         for flag in ("reported", "required", "reverse"):
-            flags[flag] = check.boolean(_join(path, flag), data[flag]) \
-                if flag in data else (flag == "reported")
+            flags[flag] = check.given(path, data, flag, check.boolean, flag == "reported")
             ok = ok and flags[flag] is not None
         reported = flags["reported"]
         if "reverse" in data and method != "transform_0_100":
             check.add(_join(path, "reverse"), "only transform_0_100 takes reverse")
             ok = False
         direction = data.get("direction", "")
-        if "direction" in data and direction not in DIRECTIONS:
-            check.add(_join(path, "direction"), "must be 'lower_is_better' or "
-                                                f"'higher_is_better', got {shown(direction)}")
+        if "direction" in data and not check.one_of(_join(path, "direction"), direction,
+                                                    DIRECTIONS):
             ok = False
         elif "direction" not in data and reported:
             check.add(_join(path, "direction"),
                       "missing (a reported score says which way is better)")
             ok = False
-        decimals = 1
-        if "decimals" in data:
-            decimals = check.integer(_join(path, "decimals"), data["decimals"])
-            if decimals is not None and not 0 <= decimals <= 6:
-                check.add(_join(path, "decimals"), f"must be 0-6, got {decimals}")
-                decimals = None
-            ok = ok and decimals is not None
-        unit = "{score}"
-        if "unit" in data:
-            unit = check.text(_join(path, "unit"), data["unit"], limit=32)
-            ok = ok and unit is not None
-        loinc = ""
-        if "loinc" in data:
-            loinc = check.text(_join(path, "loinc"), data["loinc"], empty=True)
-            if loinc and not LOINC.match(loinc):
-                check.add(_join(path, "loinc"), f"not a LOINC code: {shown(loinc)}")
-                loinc = None
-            ok = ok and loinc is not None
-        loinc_display = ""
-        if "loinc_display" in data:
-            loinc_display = check.text(_join(path, "loinc_display"), data["loinc_display"],
-                                       limit=255)
-            if loinc_display is not None and not loinc:
-                check.add(_join(path, "loinc_display"), "a LOINC name without a 'loinc' code")
-                loinc_display = None
-            ok = ok and loinc_display is not None
+        decimals = check.given(path, data, "decimals", check.integer, 1)
+        if decimals is not None and not 0 <= decimals <= 6:
+            check.add(_join(path, "decimals"), f"must be 0-6, got {decimals}")
+            decimals = None
+        unit = check.given(path, data, "unit", check.text, "{score}", limit=32)
+        loinc = check.given(path, data, "loinc", check.text, "", empty=True)
+        if loinc and not LOINC.match(loinc):
+            check.add(_join(path, "loinc"), f"not a LOINC code: {shown(loinc)}")
+            loinc = None
+        loinc_display = check.given(path, data, "loinc_display", check.text, "", limit=255)
+        if loinc_display and not loinc:
+            check.add(_join(path, "loinc_display"), "a LOINC name without a 'loinc' code")
+            loinc_display = None
+        ok = ok and None not in (decimals, unit, loinc, loinc_display)
 
         inputs = self.inputs(path, data, method)
         if inputs is None:
@@ -441,8 +478,7 @@ class _Scores:
             check.add(_join(path, "from"), "missing (answered_count counts the answered "
                                            "items of the score it names)")
             return None
-        if "items" not in data:
-            check.add(_join(path, "items"), "missing")
+        if not check.present(path, data, "items"):
             return None
         ipath = _join(path, "items")
         if not check.array(ipath, data["items"]):
@@ -464,18 +500,16 @@ class _Scores:
         if not ok:
             return None
         result["items"] = tuple(codes)
-        mm = 0
-        if "max_missing" in data:
-            mm = check.integer(_join(path, "max_missing"), data["max_missing"])
-            if mm is None:
-                return None
-            if not 0 <= mm <= len(codes):
-                check.add(_join(path, "max_missing"), f"must be 0-{len(codes)} (the score has "
-                                                      f"{len(codes)} items), got {mm}")
-                return None
-            if mm and method in NEEDS_EVERY_ITEM:
-                check.add(_join(path, "max_missing"), f"{method} needs every item; must be 0")
-                return None
+        mm = check.given(path, data, "max_missing", check.integer, 0)
+        if mm is None:
+            return None
+        if not 0 <= mm <= len(codes):
+            check.add(_join(path, "max_missing"), f"must be 0-{len(codes)} (the score has "
+                                                  f"{len(codes)} items), got {mm}")
+            return None
+        if mm and method in NEEDS_EVERY_ITEM:
+            check.add(_join(path, "max_missing"), f"{method} needs every item; must be 0")
+            return None
         result["max_missing"] = mm
         recode: dict[str, dict[int, int]] = {}
         if "recode" in data:
@@ -528,19 +562,18 @@ class _Scores:
                 ok = False
                 continue
             item = self.items[code]
-            mapped: dict[int, int] = {}
-            for raw, new in table.items():
+
+            def answer(raw: Any, _rows: dict, item: Item = item) -> int | _Refused:
                 value = _integer_key(raw)
                 if value is None or value not in item.values:
-                    check.add(f"{here}.{raw}", f"not an answer of {code} "
-                                               f"({item.min_value}-{item.max_value})")
-                    ok = False
-                    continue
-                new_value = check.integer(f"{here}.{raw}", new)
-                if new_value is None:
-                    ok = False
-                    continue
-                mapped[value] = new_value
+                    return _Refused(f"not an answer of {item.code} "
+                                   f"({item.min_value}-{item.max_value})")
+                return value
+
+            mapped = check.rows(here, table, answer, check.integer)
+            if mapped is None:
+                ok = False
+                continue
             absent = [v for v in item.values if v not in mapped]
             if absent and ok:
                 check.add(here, f"no new value for {', '.join(map(str, absent))}")
@@ -558,39 +591,30 @@ class _Scores:
                 return None
             return ()
         tpath = _join(path, "table")
-        if "table" not in data:
-            check.add(tpath, "missing (a lookup needs its table)")
-            return None
-        if not check.mapping(tpath, data["table"]) or not inputs:
+        if not check.present(path, data, "table", "a lookup needs its table") or not (
+                check.mapping(tpath, data["table"]) and inputs):
             return None
         low, high = self.raw_range(inputs)
-        rows: dict[int, Fraction] = {}
-        ok = True
-        for raw, value in data["table"].items():
+
+        def raw_score(raw: Any, rows: dict) -> int | _Refused:
             number = _integer_key(raw)
             if number is None:
-                check.add(f"{tpath}.{raw}", "a raw score is a whole number")
-                ok = False
-                continue
+                return _Refused("a raw score is a whole number")
             if not low <= number <= high:
-                check.add(f"{tpath}.{raw}", f"not a possible raw score ({low}-{high})")
-                ok = False
-                continue
+                return _Refused(f"not a possible raw score ({low}-{high})")
             if number in rows:
-                check.add(f"{tpath}.{raw}", f"raw {number} is in the table twice")
-                ok = False
-                continue
-            exact = check.number(f"{tpath}.{raw}", value)
-            if exact is None:
-                ok = False
-                continue
-            rows[number] = Fraction(exact)
+                return _Refused(f"raw {number} is in the table twice")
+            return number
+
+        rows = check.rows(tpath, data["table"], raw_score, check.fraction)
+        if rows is None:
+            return None
         absent = [raw for raw in range(low, high + 1) if raw not in rows]
-        if absent and ok:
+        if absent:
             check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is "
                              f"{low}-{high})")
-            ok = False
-        return tuple(sorted(rows.items())) if ok else None
+            return None
+        return tuple(sorted(rows.items()))
 
     def value_set(self, path: str, data: Mapping, inputs: Mapping):
         """Check a value set: one value for every profile of the items' answers.
@@ -601,10 +625,9 @@ class _Scores:
         """
         check = self.check
         tpath = _join(path, "table")
-        if "table" not in data:
-            check.add(tpath, "missing (a value_set needs its table of profiles)")
-            return None
-        if not check.mapping(tpath, data["table"]) or not inputs:
+        if not check.present(path, data, "table",
+                             "a value_set needs its table of profiles") or not (
+                check.mapping(tpath, data["table"]) and inputs):
             return None
         codes = inputs["items"]
         levels = []
@@ -618,26 +641,23 @@ class _Scores:
                 return None
             levels.append([str(v) for v in values])
         profiles = {"".join(p) for p in itertools.product(*levels)}
-        rows: dict[int, Fraction] = {}
-        ok = True
-        for profile, value in data["table"].items():
+
+        def profile_of(profile: Any, _rows: dict) -> int | _Refused:
             if profile not in profiles:
-                check.add(f"{tpath}.{profile}", f"not a profile of {', '.join(codes)} (one "
-                                                 "digit per item, in the score's order)")
-                ok = False
-                continue
-            exact = check.number(f"{tpath}.{profile}", value)
-            if exact is None:
-                ok = False
-                continue
-            rows[int(profile)] = Fraction(exact)
+                return _Refused(f"not a profile of {', '.join(codes)} (one digit per item, "
+                               "in the score's order)")
+            return int(profile)
+
+        rows = check.rows(tpath, data["table"], profile_of, check.fraction)
+        if rows is None:
+            return None
         absent = sorted(p for p in profiles if int(p) not in rows)
-        if absent and ok:
+        if absent:
             shown_absent = ", ".join(absent[:5]) + (f" and {len(absent) - 5} more"
                                                     if len(absent) > 5 else "")
             check.add(tpath, f"no value for profile {shown_absent} ({len(profiles)} profiles)")
-            ok = False
-        return tuple(sorted(rows.items())) if ok else None
+            return None
+        return tuple(sorted(rows.items()))
 
     def raw_range(self, inputs: Mapping) -> tuple[int, int]:
         """Return the lowest and highest raw sum of a lookup's input (every item answered)."""
@@ -655,8 +675,7 @@ class _Scores:
                 check.add(fpath, "only a registered method takes a function")
                 return None
             return ""
-        if "function" not in data:
-            check.add(fpath, "missing (a registered method names its function)")
+        if not check.present(path, data, "function", "a registered method names its function"):
             return None
         name = check.code(fpath, data["function"])
         if name is None or self.functions is None:
@@ -720,8 +739,8 @@ class _Scores:
                 ok = False
                 continue
             check.keys(here, entry, BAND_KEYS, ())
-            upto = check.number(f"{here}.upto", entry["upto"]) if "upto" in entry else None
-            label = check.text(f"{here}.label", entry["label"]) if "label" in entry else None
+            upto = check.given(here, entry, "upto", check.number)
+            label = check.given(here, entry, "label", check.text)
             if upto is None or label is None:
                 ok = False
                 continue
@@ -901,23 +920,19 @@ def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefiniti
     if not isinstance(data, Mapping):
         raise DefinitionError([f"expected a JSON object, got {shown(data)}"])
     check.keys("", data, TOP_REQUIRED, TOP_OPTIONAL)
-    code = check.code("code", data["code"]) if "code" in data else None
-    version = None
-    if "version" in data:
-        version = check.text("version", data["version"], limit=16)
-        if version is not None and not VERSION.match(version):
-            check.add("version", "must be letters, digits, '.', '-' or '_', starting with a "
-                                 "letter or digit")
-            version = None
+    code = check.given("", data, "code", check.code)
+    version = check.given("", data, "version", check.text, limit=16)
+    if version is not None and not VERSION.match(version):
+        check.add("version", "must be letters, digits, '.', '-' or '_', starting with a "
+                             "letter or digit")
+        version = None
     texts = {}
     for key, limit, empty in (("title", 200, False), ("short_title", 50, False),
                               ("licence", None, False), ("source", None, False),
                               ("recall_period", None, True)):
         if key in data:
             texts[key] = check.text(key, data[key], limit=limit, empty=empty)
-    scoring_version = "1"
-    if "scoring_version" in data:
-        scoring_version = check.text("scoring_version", data["scoring_version"], limit=16)
+    scoring_version = check.given("", data, "scoring_version", check.text, "1", limit=16)
     languages: tuple[str, ...] | None = ("en",)
     if "languages" in data:
         languages = None

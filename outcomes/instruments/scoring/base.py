@@ -1,8 +1,13 @@
-"""What every scorer shares: the error type and answer validation (no Django)."""
+"""What every scorer shares: the error type and answer validation (no Django).
+
+Besides, the two rules of answers that come from elsewhere than the current form, which
+no definition file can say: a paper ODI section with two statements marked (SPEC 3.1)
+and PROMIS Global Health v1.0/1.1 codings (SPEC 3.4).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -105,3 +110,32 @@ def _rule(item: Item) -> tuple[int, int, frozenset[int] | None, str]:
 def exact(text: str) -> Fraction:
     """Return a decimal literal as an exact fraction: ``exact("0.146016")``."""
     return Fraction(text)
+
+
+def paper_section_points(marked: Iterable[int]) -> int:
+    """Return a paper section's points when several statements are marked: the highest.
+
+    Fairbank JCT, Pynsent PB. Spine 2000;25(22):2940-52: "if a patient marks more than
+    one statement in a section, the highest scoring statement is recorded".
+    """
+    points = list(marked)
+    if not points:
+        raise ScoringError("section", "no statement marked")
+    return max(points)
+
+
+def from_v1_0(answers: Answers) -> dict[str, Any]:
+    """Return PROMIS Global Health v1.0/1.1 answers in v1.2 coding.
+
+    v1.0/1.1 code Global08 and Global10 the other way round (SPEC 3.4; HealthMeasures
+    PROMIS Global Health scoring manual): reversed, 6 - x, they are global08r and
+    global10r.
+    """
+    converted = {k: v for k, v in answers.items() if k not in ("global08", "global10")}
+    for old, new in (("global08", "global08r"), ("global10", "global10r")):
+        value = answers.get(old)
+        if value is not None:
+            if type(value) is not int or not 1 <= value <= 5:
+                raise ScoringError(old, f"expected an integer 1-5, got {value!r}")
+            converted[new] = 6 - value
+    return converted

@@ -142,3 +142,14 @@ def test_a_coordinator_enrols_and_moves_the_index_date_with_dates_in_words(
     enrolment.refresh_from_db()
     assert enrolment.index_date == dt.date(2026, 6, 8)
 
+
+
+def test_an_audit_record_is_named_in_the_one_date_time_format():
+    # Its name is what the admin's pages and its history read (strftime wrote 2026-06-01).
+    from outcomes.audit.models import AuditRecord
+
+    record = AuditRecord(at=dt.datetime(2026, 6, 1, 10, 2, tzinfo=dt.UTC), action="update",
+                         object_type="patients.enrolment", object_repr="D-1")
+    assert str(record) == "1 June 2026, 10:02 update patients.enrolment D-1"
+    with translation.override("es"):
+        assert str(record) == "1 de junio de 2026, 10:02 update patients.enrolment D-1"

@@ -6,17 +6,19 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
 from outcomes.followups.cadence import (
     Cadence,
+    cadence_problems,
     due_kind,
     in_quiet_hours,
     next_send,
     quiet_hours_end,
     reminder_plan,
-    when_phrase,
 )
-from outcomes.followups.schedule import visit_window
+from outcomes.followups.reminders import when_phrase
+from outcomes.followups.schedule import DEFAULT_SCHEDULE, visit_name, visit_window
 
 INDEX = dt.date(2026, 1, 1)
 M3 = visit_window(index_date=INDEX, target_day=90, before=14, after=14)  # day 76 to day 104
@@ -118,6 +120,15 @@ def test_when_a_time_comes_is_said_from_today(at, words):
     assert when_phrase(at, now=dt.datetime(2026, 5, 2, 3)) == words
 
 
+def test_the_day_a_link_waits_for_is_written_in_the_pages_language():
+    # The day and the clock come from the language's formats (outcomes/formats), as every
+    # date on the staff pages does (English pages; their dates follow the page's language,
+    # tests/integration/patients/test_dates.py); strftime's %B gave the process locale's.
+    with translation.override("es"):
+        assert when_phrase(dt.datetime(2026, 5, 5, 8, 30),
+                           now=dt.datetime(2026, 5, 2, 3)) == "on 5 de mayo at 08:30"
+
+
 def test_a_window_too_short_for_a_last_call_keeps_its_reminders_up_to_its_closing_day():
     # A 3-day window (days 8 to 10) with reminders 1, 2 and 3 days after the invitation:
     # 2 days before the close is day 8, the invitation's own day, so there is no last
@@ -130,8 +141,8 @@ def test_a_window_too_short_for_a_last_call_keeps_its_reminders_up_to_its_closin
 
 
 def test_reminder_days_in_any_order_or_repeated_give_the_same_plan():
-    # Study.clean accepts any list of positive days: [7, 3, 3] means reminders 3 and 7
-    # days after the invitation, numbered in date order.
+    # Study.clean refuses a day listed twice; given one all the same, [7, 3, 3] means
+    # reminders 3 and 7 days after the invitation, numbered in date order.
     assert reminder_plan(M3, Cadence(reminder_days=(7, 3, 3))) == reminder_plan(M3, Cadence())
 
 
@@ -151,3 +162,82 @@ def test_quiet_hours_within_one_day_start_on_their_first_hour_and_end_on_their_l
     # Quiet from 01:00 to 06:00: 01:00 is quiet, 05:59 too, 06:00 is not.
     at = dt.datetime(2026, 5, 2, hour, 59 if hour == 5 else 0)
     assert in_quiet_hours(at, Cadence(quiet_start_hour=1, quiet_end_hour=6)) is quiet
+
+
+# -- a study's reminder settings, checked against its time points' windows (Study.clean) --
+
+M1 = {"1-month visit": 7 + 14}  # open 21 days after it opens: day 23 to day 44
+
+
+def test_the_default_reminders_fit_every_window_of_the_default_schedule():
+    windows = {visit_name(tp.label): tp.window_before_days + tp.window_after_days
+               for tp in DEFAULT_SCHEDULE}
+    assert cadence_problems([3, 7], 2, windows) == {}
+
+
+@pytest.mark.parametrize(("days", "message"), [
+    ("[3, 7]", "Reminder days must be a list of whole days after the window opens, "
+               "e.g. [3, 7]."),
+    ([3, 7.0], "Reminder days must be a list of whole days after the window opens, "
+               "e.g. [3, 7]."),
+    ([3, True], "Reminder days must be a list of whole days after the window opens, "
+                "e.g. [3, 7]."),
+    ([0, 3], "Reminder days count from the day the window opens (the invitation's day), so "
+             "each is 1 or more; 0 is not."),
+    ([-2, 3, -1], "Reminder days count from the day the window opens (the invitation's "
+                  "day), so each is 1 or more; -2 and -1 are not."),
+    ([3, 7, 3], "Reminder days list day 3 twice; each reminder has its own day."),
+    ([1, 2, 3, 4, 5, 6], "Reminder days list 6 reminders; a visit has at most 5."),
+])
+def test_reminder_days_that_are_not_days_after_the_invitation_are_refused(days, message):
+    assert cadence_problems(days, 2, M1) == {"reminder_days": [message]}
+
+
+def test_a_reminder_after_the_window_closes_is_refused_naming_the_visit():
+    assert cadence_problems([3, 22], 2, M1) == {"reminder_days": [
+        "Reminder day 22 falls after the 1-month visit's window closes, 21 days after it "
+        "opens."]}
+
+
+def test_a_reminder_on_or_after_the_last_call_is_refused_naming_the_visit():
+    # The last call goes 2 days before the close: 19 days after the window opens.
+    assert cadence_problems([18], 2, M1) == {}
+    assert cadence_problems([3, 19], 2, M1) == {"reminder_days": [
+        "Reminder day 19 would never go for the 1-month visit: its last call goes first, "
+        "19 days after the window opens (2 days before it closes)."]}
+
+
+def test_a_last_call_before_the_window_opens_is_refused_naming_the_visit():
+    assert cadence_problems([], 20, M1) == {}
+    assert cadence_problems([], 21, M1) == {"last_call_days_before_close": [
+        "A last call 21 days before the close comes before the 1-month visit's window opens "
+        "(it closes 21 days after it opens); at most 20."]}
+
+
+def test_a_window_open_a_single_day_takes_its_invitation_only_and_refuses_nothing():
+    assert cadence_problems([3, 7], 2, {"screening visit": 0}) == {}
+
+
+def test_each_visit_whose_window_a_reminder_misses_is_named():
+    windows = {"baseline visit": 37, "1-month visit": 21, "3-month visit": 28}
+    assert cadence_problems([3, 27], 2, windows) == {"reminder_days": [
+        "Reminder day 27 falls after the 1-month visit's window closes, 21 days after it "
+        "opens.",
+        "Reminder day 27 would never go for the 3-month visit: its last call goes first, "
+        "26 days after the window opens (2 days before it closes)."]}
+
+
+@pytest.mark.parametrize("span", [0, 1, 2, 5, 21])
+@pytest.mark.parametrize("last_call", [0, 1, 2, 5, 21, 30])
+def test_a_day_is_refused_exactly_when_the_plan_would_not_send_it(span, last_call):
+    # The check and reminder_plan are written apart; they must agree on every day.
+    window = visit_window(index_date=INDEX, target_day=40, before=0, after=span)
+    for reminder in range(1, span + 3):
+        plan = reminder_plan(window, Cadence(reminder_days=(reminder,),
+                                             last_call_days_before_close=last_call))
+        problems = cadence_problems([reminder], last_call, {"visit": span})
+        # A window open a single day takes its invitation only (nothing refused for it).
+        assert ("reminder_1" in dict(plan) or span == 0) == (
+            "reminder_days" not in problems), (reminder, plan)
+        assert ("last_call" in dict(plan) or span == 0) == (
+            "last_call_days_before_close" not in problems), plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import formats, translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -13,7 +14,6 @@ from outcomes.followups.schedule import (
     PlannedVisit,
     Window,
     answered_date_problem,
-    long_date,
     move_conflicts,
     state_after_void,
     visit_name,
@@ -23,6 +23,7 @@ from outcomes.followups.schedule import (
 )
 
 INDEX = dt.date(2026, 3, 2)
+WRITTEN = formats.date_format  # how the Django side writes dates: the language's one format
 
 
 def spec(code):
@@ -106,8 +107,15 @@ def test_a_visit_is_named_in_people_words(label, name):
     assert visit_name(label) == name
 
 
-def test_a_long_date_reads_day_month_year():
-    assert long_date(dt.date(2026, 3, 3)) == "3 March 2026"
+def test_a_date_in_a_sentence_is_the_callers_the_pages_one_format_per_language():
+    today, enrolled = dt.date(2026, 6, 1), dt.date(2026, 5, 25)
+    with translation.override("es"):
+        assert answered_date_problem(dt.date(2026, 6, 2), today=today, enrolled=enrolled,
+                                     written=formats.date_format) == (
+            "The date answered cannot be in the future (today is 1 de junio de 2026).")
+    assert answered_date_problem(dt.date(2026, 6, 2), today=today, enrolled=enrolled,
+                                 written=formats.date_format) == (
+        "The date answered cannot be in the future (today is 1 June 2026).")
 
 
 MONTHS = {"june": 6, "jun": 6, "junio": 6, "february": 2, "feb": 2, "sept": 9}
@@ -153,7 +161,7 @@ def test_a_missed_baseline_moved_after_a_completed_one_month_visit_is_refused_tw
     problems = move_conflicts([
         planned("baseline", new), planned("m1", new, completed=d("2026-02-03")),
         planned("m3", new), planned("m6", new), planned("m12", new),
-    ])
+    ], written=WRITTEN)
     assert problems == [
         "The 1-month visit was completed on 3 February 2026, outside its window for this "
         "index date (24 March 2026–14 April 2026).",
@@ -166,7 +174,8 @@ def test_a_follow_up_completed_before_the_new_index_date_is_outside_its_window()
     # The 3-month visit completed on 10 Apr 2026 (index 1 Jan: window 18 Mar - 15 Apr);
     # the index date moved to 15 Apr puts its window at 30 Jun - 28 Jul (day 76-104).
     new = d("2026-04-15")
-    problems = move_conflicts([planned("m3", new, completed=d("2026-04-10"))])
+    problems = move_conflicts([planned("m3", new, completed=d("2026-04-10"))],
+                              written=WRITTEN)
     assert problems == [
         "The 3-month visit was completed on 10 April 2026, outside its window for this "
         "index date (30 June 2026–28 July 2026)."
@@ -180,7 +189,8 @@ def test_a_visit_may_not_come_before_an_earlier_time_points_even_inside_its_wind
     one_month = PlannedVisit(name="1-month visit", order=30, window=window,
                              completed_date=d("2026-01-02"))
     assert window.contains(d("2026-01-02"))
-    assert move_conflicts([planned("baseline", d("2026-01-05")), one_month]) == [
+    assert move_conflicts([planned("baseline", d("2026-01-05")), one_month],
+                          written=WRITTEN) == [
         "The 1-month visit (completed on 2 January 2026) would come before the baseline "
         "visit (due 5 January 2026)."
     ]
@@ -193,14 +203,15 @@ def test_a_move_that_keeps_every_completed_visit_in_its_window_and_in_order_is_s
     assert move_conflicts([
         planned("baseline", new, completed=d("2026-01-05")), planned("m1", new),
         planned("m3", new), planned("m6", new), planned("m12", new),
-    ]) == []
+    ], written=WRITTEN) == []
 def test_a_typed_in_form_may_be_answered_from_enrolment_to_today_whatever_the_window():
     today, enrolled = dt.date(2026, 6, 1), dt.date(2026, 5, 25)
-    assert answered_date_problem(today, today=today, enrolled=enrolled) is None
-    assert answered_date_problem(enrolled, today=today, enrolled=enrolled) is None
-    assert answered_date_problem(dt.date(2026, 6, 2), today=today, enrolled=enrolled) == (
+    kept = {"today": today, "enrolled": enrolled, "written": WRITTEN}
+    assert answered_date_problem(today, **kept) is None
+    assert answered_date_problem(enrolled, **kept) is None
+    assert answered_date_problem(dt.date(2026, 6, 2), **kept) == (
         "The date answered cannot be in the future (today is 1 June 2026).")
-    assert answered_date_problem(dt.date(2026, 5, 24), today=today, enrolled=enrolled) == (
+    assert answered_date_problem(dt.date(2026, 5, 24), **kept) == (
         "The date answered cannot be before the patient was enrolled (25 May 2026).")
 
 
@@ -228,7 +239,7 @@ def test_two_visits_on_the_same_day_are_in_order():
         name="1-month visit", order=30, completed_date=d("2026-01-10"),
         window=visit_window(index_date=index, target_day=30, before=35, after=14))
     assert move_conflicts([planned("baseline", index, completed=d("2026-01-10")),
-                           one_month]) == []
+                           one_month], written=WRITTEN) == []
 
 
 def test_time_points_on_the_same_day_of_the_schedule_may_come_in_either_order():
@@ -240,4 +251,4 @@ def test_time_points_on_the_same_day_of_the_schedule_may_come_in_either_order():
                            completed_date=d("2026-03-25"))
     three_months = PlannedVisit(name="3-month visit", order=90, window=window,
                                 completed_date=d("2026-04-05"))
-    assert move_conflicts([three_months, imaging]) == []
+    assert move_conflicts([three_months, imaging], written=WRITTEN) == []
