@@ -47,6 +47,7 @@ from outcomes.instruments.models import (  # noqa: E402
 )
 from outcomes.instruments.scoring import NUMERIC_SCORE_KEYS, SCORE_KEYS  # noqa: E402
 from outcomes.instruments.services import refresh_visit_scores  # noqa: E402
+from outcomes.instruments.stored import definition_of  # noqa: E402
 from patients.models import Patient  # noqa: E402
 
 TODAY = dt.date(2026, 6, 1)
@@ -62,11 +63,17 @@ def build(size: int):
     rules = list(ResponderRule.objects.filter(study=study))
     baseline = TimePoint.objects.get(study=study, is_baseline=True)
     now = timezone.now()
+    # Baseline responses carry every item's answer: Cronbach's alpha (the SEM of the MCID
+    # estimates) reads them. Later ones need none: the results read their stored scores.
+    items = {code: [(item.code, item.values) for item in definition_of(instrument).items]
+             for code, instrument in instruments.items() if code in CODES}
     for start in range(0, len(done), 20000):
         chunk = done[start:start + 20000]
         responses = Response.objects.bulk_create(
             [Response(visit_id=pk, instrument=instruments[code], state="completed",
-                      completed_at=now, answers={}) for pk, _, _ in chunk for code in CODES],
+                      completed_at=now,
+                      answers=answers(items[code], rng) if tp == baseline.pk else {})
+             for pk, _, tp in chunk for code in CODES],
             batch_size=5000)
         scores = []
         for response in responses:
@@ -84,6 +91,11 @@ def build(size: int):
         ResponderStatus.objects.bulk_create(statuses, batch_size=10000)
     analysed()
     return study
+
+
+def answers(items, rng: random.Random) -> dict[str, int]:
+    """A complete set of answers: each item a value it allows, at random."""
+    return {code: rng.choice(values) for code, values in items}
 
 
 def measure(runs: int) -> dict:
