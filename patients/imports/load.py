@@ -596,7 +596,7 @@ class _Import:
             if item in unasked and value is not None:
                 report.problem(self.origins[number], line, "value",
                                f"{label}: {item} is answered, but it is "
-                               f"{condition_text(definition, item)}: leave it empty")
+                               f"{condition_text(definition.items, item)}: leave it empty")
                 answered_unasked = True
         if answered_unasked:
             return

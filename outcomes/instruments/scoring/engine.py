@@ -267,7 +267,7 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
     disabled = disabled_items(definition, values)
     for code in disabled:
         if values[code] is not None:
-            raise ScoringError(code, f"answered, but {condition_text(definition, code)}")
+            raise ScoringError(code, f"answered, but {condition_text(definition.items, code)}")
     allowances = None if max_missing is None else _allowances(definition, plans, max_missing)
     out: dict[str, object] = {}
     answered: dict[str, int] = {}
@@ -334,10 +334,12 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
     return out
 
 
-def condition_text(definition: InstrumentDefinition, code: str) -> str:
-    """Return when item ``code`` is asked, in words: "asked only if uses_aid is 1 (Yes)"."""
-    condition = definition.item(code).enable_when
-    ref = definition.item(condition.item)
+def condition_text(items, code: str) -> str:
+    """Return when item ``code`` of ``items`` (a definition's) is asked, in words:
+    "asked only if uses_aid is 1 (Yes)"."""
+    by_code = {item.code: item for item in items}
+    condition = by_code[code].enable_when
+    ref = by_code[condition.item]
     labels = {o.value: o.label for o in ref.options}
 
     def answer(value: int) -> str:
