@@ -309,6 +309,11 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
             if len(blank) + len(inapplicable) > allowed or not given:
                 value = _reason(spec, blank, allowed, inapplicable,
                                 asked=bool(given or blank or inapplicable))
+            elif spec.method == "prorated_sum" and disabled:
+                # Prorated over the items asked: one not asked is not part of the sum.
+                asked = len(given) + len(blank) + len(inapplicable)
+                value = Fraction(sum(given.values()) * asked, len(given))
+                scored_any = True
             else:
                 value = plan.compute(given)
                 scored_any = True
