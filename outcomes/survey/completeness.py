@@ -99,7 +99,8 @@ def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, obje
     if len(blank) <= allowed:
         return []
     need = Need.ANSWER if allowed == 0 else Need.FEWER_BLANKS
-    return [Missing(code, need, allowed, len(blank), len(definition.items)) for code in blank]
+    asked = len(definition.items) - len(disabled)
+    return [Missing(code, need, allowed, len(blank), asked) for code in blank]
 
 
 def resume_number(pages: Sequence[tuple[InstrumentDefinition, Mapping[str, object] | None]],
