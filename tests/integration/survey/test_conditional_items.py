@@ -187,8 +187,8 @@ def test_an_import_refuses_an_answer_to_a_question_that_does_not_apply(
         run_import(tmp_path, responses(uses_aid=0, aid_type=2, stairs=1, driving=9,
                                        shopping=2))
     err = capsys.readouterr().err
-    assert ("responses.csv line 3, column value: C-001 baseline mobility_aid: aid_type is answered, "
-            "but it is asked only if uses_aid is 1 (Yes): leave it empty") in err
+    assert ("responses.csv line 3, column value: C-001 baseline mobility_aid: aid_type is "
+            "answered, but it is asked only if uses_aid is 1 (Yes): leave it empty") in err
     assert not Response.objects.exists()
 
 
