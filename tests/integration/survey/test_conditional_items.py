@@ -208,3 +208,26 @@ def test_an_import_refuses_a_value_neither_scored_nor_not_applicable(
         run_import(tmp_path, responses(uses_aid=0, stairs=1, driving=7, shopping=2))
     assert ("column value: driving must be 0-5 or 9 (not applicable), got 7"
             in capsys.readouterr().err)
+
+
+def test_exports_keep_the_answer_as_given_and_the_dictionary_says_what_is_not_scored(
+        baseline, tmp_path):
+    import csv
+
+    run_import(tmp_path, responses(uses_aid=0, stairs=1, driving=9, shopping=2))
+
+    def exported(kind: str) -> list[dict]:
+        out = StringIO()
+        call_command("export_study", study="BMC-LBP", format=kind, stdout=out)
+        return list(csv.DictReader(StringIO(out.getvalue())))
+
+    values = {row["item"]: row["value"] for row in exported("items")
+              if row["instrument"] == "mobility_aid"}
+    assert values["driving"] == "9"
+    assert values.get("aid_type", "") == ""
+    rows = {row["column"]: row for row in exported("dictionary")
+            if row["file"] == "items: mobility_aid 1.0"}
+    assert ("9 = Not applicable: I do not drive (not applicable: not scored)"
+            in rows["driving"]["values"])
+    assert rows["aid_type"]["missing"] == ("empty: left blank, or not asked (asked only if "
+                                           "uses_aid is 1 (Yes))")
