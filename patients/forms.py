@@ -331,6 +331,10 @@ class EnteredInstrumentForm(InstrumentForm):
     score as not scorable (SPEC 3.7). A bad value is refused either way.
     """
 
+    #: An answer typed into a question the sheet's other answers leave out is refused,
+    #: naming the condition, not silently dropped: it may be a typing slip.
+    clear_unasked = False
+
     def __init__(self, *args, keep_blanks: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if keep_blanks:

@@ -41,6 +41,7 @@ from outcomes.csvfiles import LINE_END, csv_fields, csv_text
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.instruments.definitions import ScoreSpec
 from outcomes.instruments.models import Response, Score, VisitScores
+from outcomes.instruments.scoring.engine import condition_text
 from outcomes.instruments.stored import WITHOUT_DEFINITION, definitions_of
 from patients.models import Contact, Enrolment, Patient
 
@@ -849,12 +850,18 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
         add("scores", spec.key, **_score_row(spec, schedule))
     for instrument in schedule.instruments:
         for item in instrument.items:
-            values = (_labels((o.value, o.label) for o in item.options)
+            values = (_labels((o.value, o.label + (" (not applicable: not scored)"
+                                                   if o.not_applicable else ""))
+                              for o in item.options)
                       if item.kind == "choice" else
                       f"{item.min_value} to {item.max_value} "
                       f"({_labels((o.value, o.label) for o in item.options)})")
+            missing = "empty: left blank"
+            if item.enable_when is not None:
+                missing = ("empty: left blank, or not asked ("
+                           f"{condition_text(instrument.items, item.code)})")
             add(f"items: {instrument.code} {instrument.version}", item.code, label=item.text,
-                type="integer", values=values, missing="empty: left blank")
+                type="integer", values=values, missing=missing)
     labels = rule_labels(study.pk)
     primary_at: dict[str, list[str]] = {}
     for rule_code, tp in primary_comparisons(study):

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from outcomes.instruments.definitions.base import InstrumentDefinition
+from outcomes.instruments.definitions.base import InstrumentDefinition, disabled_items
 from outcomes.instruments.scoring.engine import max_missing_problems as engine_problems
 
 SECONDS_PER_ITEM = 10
@@ -87,16 +87,20 @@ def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, obje
     """Return the items ``answers`` still needs, in the page's order (empty: complete).
 
     A missing key and ``None`` both mean unanswered; an item the definition does not
-    require (``required: false``) is never needed. Where blanks are allowed but too many
-    are blank, every blank item is listed: any of them may be the one answered.
+    require (``required: false``) is never needed, nor is one not asked (its
+    ``enable_when`` unmet by ``answers``); a "not applicable" answer is an answer.
+    Where blanks are allowed but too many are blank, every blank item is listed: any of
+    them may be the one answered.
     """
+    disabled = disabled_items(definition, answers)
     blank = [item.code for item in definition.items
-             if item.required and answers.get(item.code) is None]
+             if item.required and item.code not in disabled and answers.get(item.code) is None]
     allowed = blanks_allowed(definition, max_missing)
     if len(blank) <= allowed:
         return []
     need = Need.ANSWER if allowed == 0 else Need.FEWER_BLANKS
-    return [Missing(code, need, allowed, len(blank), len(definition.items)) for code in blank]
+    asked = len(definition.items) - len(disabled)
+    return [Missing(code, need, allowed, len(blank), asked) for code in blank]
 
 
 def resume_number(pages: Sequence[tuple[InstrumentDefinition, Mapping[str, object] | None]],

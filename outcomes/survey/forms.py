@@ -14,7 +14,7 @@ from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from outcomes.instruments.definitions.base import InstrumentDefinition, Item
+from outcomes.instruments.definitions.base import InstrumentDefinition, Item, disabled_items
 from outcomes.instruments.scoring import NotScorable, ScoringError, score
 
 from .completeness import Missing, Need, missing_answers, skippable_items
@@ -127,6 +127,11 @@ class Question:
     described_by: str
     """The ids of the hint and the error, for ``aria-describedby``."""
     widget: SafeString
+    condition: str = ""
+    """When a conditional item is asked, in words ("Answer only if ..."); else ""."""
+    condition_id: str = ""
+    enable: tuple[tuple[str, str], ...] = ()
+    """The condition as ``data-enable-*`` attributes, for conditions.js."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,34 @@ def problem_text(item: Item, missing: Missing) -> str:
     if kind == QuestionKind.SCALE:
         return _("choose a number from %(low)d to %(high)d") % bounds
     return _("set the scale, or type a number from %(low)d to %(high)d") % bounds
+
+
+def condition_note(definition: InstrumentDefinition, item: Item) -> str:
+    """Return when a conditional item is asked, as the page says it to a person.
+
+    "Answer only if you answered “Yes” to question 1." It is on the page whatever the
+    browser does: without JavaScript every question shows, and this says which apply.
+    """
+    condition = item.enable_when
+    if condition is None:
+        return ""
+    number = definition.item_codes.index(condition.item) + 1
+    ref = definition.item(condition.item)
+    labels = {o.value: o.label for o in ref.options}
+
+    def quoted(value: int) -> str:
+        return f"“{labels.get(value, str(value))}”"
+
+    if condition.operator == "exists":
+        text = (_("Answer only if you answered question %(n)d.") if condition.exists
+                else _("Answer only if you left question %(n)d blank."))
+        return text % {"n": number}
+    answers = _(" or ").join(quoted(v) for v in condition.answers)
+    if condition.operator == "!=":
+        return _("Answer only if you gave question %(n)d an answer other than %(answers)s.") % {
+            "n": number, "answers": answers}
+    return _("Answer only if you answered %(answers)s to question %(n)d.") % {
+        "n": number, "answers": answers}
 
 
 def summary_text(definition: InstrumentDefinition, item: Item, problem: str) -> str:
@@ -233,14 +266,22 @@ class InstrumentForm(forms.Form):
             )
         if skippable and isinstance(field.widget, _SkipOption):
             field.widget.skip_label = _("Skip this question")
+        # The staff entry page (crispy forms) shows it as the field's help text.
+        field.help_text = condition_note(self.definition, item)
         return field
 
     def answers(self) -> dict[str, int | None]:
         """Return the cleaned answers, item code to value (None = unanswered)."""
         return {code: self.cleaned_data.get(code) for code in self.fields}
 
+    #: What happens to an answer given to a question its condition leaves out: the
+    #: patient's form clears it (the page hid it, or said to skip it); staff entry
+    #: refuses it instead (``EnteredInstrumentForm``), so a typing slip is seen.
+    clear_unasked = True
+
     def clean(self):
         cleaned = super().clean()
+        self._unasked(cleaned)
         if not self.complete or self.errors:
             return cleaned
         answers = self.answers()
@@ -259,6 +300,19 @@ class InstrumentForm(forms.Form):
             self.add_error(target, _("check this answer"))
         return cleaned
 
+    def _unasked(self, cleaned: dict) -> None:
+        """Clear (or refuse) the answers to questions the other answers leave out."""
+        if not self.definition.has_conditions:
+            return
+        for code in sorted(disabled_items(self.definition, cleaned),
+                           key=self.definition.item_codes.index):
+            if cleaned.get(code) is None or self.clear_unasked:
+                cleaned[code] = None
+            else:
+                item = self.definition.item(code)
+                self.add_error(code, _("leave this blank. %(note)s") % {
+                    "note": condition_note(self.definition, item).rstrip(".")})
+
     def questions(self) -> list[Question]:
         """Return the page's items as the template shows them."""
         questions = []
@@ -273,8 +327,12 @@ class InstrumentForm(forms.Form):
             elif kind == QuestionKind.SCALE:
                 hints = tuple(f"{v} = {label}" for v, label in sorted(widget.anchors.items()))
             error = capfirst(bound.errors[0]) + "." if bound.errors else ""
+            condition = condition_note(self.definition, item)
+            condition_id = f"{bound.auto_id}-condition"
+            ids["condition"] = condition_id
             described_by = " ".join(
-                ids[part] for part, shown in (("hint", hints), ("error", error)) if shown)
+                ids[part] for part, shown in (("condition", condition), ("hint", hints),
+                                              ("error", error)) if shown)
             # A radio group is described on its fieldset; the number box on itself too.
             attrs = ({"aria-describedby": described_by}
                      if kind == QuestionKind.ANALOGUE and error else {})
@@ -283,8 +341,21 @@ class InstrumentForm(forms.Form):
                 anchor=f"q-{item.code}", legend_id=ids["legend"], hint_lines=hints,
                 hint_id=ids["hint"], error=error, error_id=ids["error"],
                 described_by=described_by, widget=SafeString(bound.as_widget(attrs=attrs)),
+                condition=condition, condition_id=condition_id if condition else "",
+                enable=self._enable_attrs(item),
             ))
         return questions
+
+    def _enable_attrs(self, item: Item) -> tuple[tuple[str, str], ...]:
+        condition = item.enable_when
+        if condition is None:
+            return ()
+        return (("data-enable-question", f"q-{condition.item}"),
+                ("data-enable-name", self[condition.item].html_name),
+                ("data-enable-operator", condition.operator),
+                ("data-enable-answers", " ".join(map(str, condition.answers))),
+                ("data-enable-exists", "true" if condition.exists else "false"),
+                ("data-enable-number", str(self.definition.item_codes.index(item.code) + 1)))
 
     def error_links(self) -> list[ErrorLink]:
         """Return the error summary's lines for this page's fields, in page order."""

@@ -39,6 +39,7 @@ from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import diff, new_record, snapshot
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
 from outcomes.followups.services import planned_visits, study_today
+from outcomes.instruments.definitions.base import disabled_items
 from outcomes.instruments.models import (
     Instrument,
     ResponderStatus,
@@ -55,6 +56,7 @@ from outcomes.instruments.scoring import (
     describe_not_scorable,
     score_response,
 )
+from outcomes.instruments.scoring.engine import condition_text
 from outcomes.instruments.selectors import TimepointScores
 from outcomes.instruments.services import (
     answered_at,
@@ -220,8 +222,10 @@ class _Import:
         ).values_list("timepoint_id", "timepoint__code", "instrument_id", "instrument__code"):
             self.scheduled[tp_code].add(code)
             self.required[tp_id].add(instrument_id)
+        # Each item's scored range, and its "not applicable" answers (outside it).
         self.ranges = {
-            code: {item.code: (item.min_value, item.max_value) for item in d.items}
+            code: {item.code: (item.min_value, item.max_value, item.not_applicable_values)
+                   for item in d.items}
             for code, d in self.definitions.items()
         }
         # Items the definition lets be blank ("required": false): no warning when they are.
@@ -483,10 +487,11 @@ class _Import:
                 digits = raw[1:] if raw[0] == "-" else raw
                 if digits.isdigit() and digits.isascii():
                     value = int(raw)
-                    if not bounds[0] <= value <= bounds[1]:
+                    if not bounds[0] <= value <= bounds[1] and value not in bounds[2]:
                         ok = False
+                        also = "".join(f" or {v} (not applicable)" for v in sorted(bounds[2]))
                         report.problem(origin, line, "value", f"{item} must be "
-                                       f"{bounds[0]}-{bounds[1]}, got {raw}")
+                                       f"{bounds[0]}-{bounds[1]}{also}, got {raw}")
                 else:
                     ok = False
                     report.problem(origin, line, "value",
@@ -582,6 +587,19 @@ class _Import:
             answers[item] = value
         day = self.dates[completed]
         label = f"{patient} {tp} {instrument}"
+        definition = self.definitions[instrument]
+        # An answer to a question the response's other answers leave out is an error
+        # (as on the staff entry page): the source may be mistyped, so nothing guesses.
+        unasked = disabled_items(definition, answers)
+        answered_unasked = False
+        for line, number, _, _, _, item, value, _ in group:
+            if item in unasked and value is not None:
+                report.problem(self.origins[number], line, "value",
+                               f"{label}: {item} is answered, but it is "
+                               f"{condition_text(definition.items, item)}: leave it empty")
+                answered_unasked = True
+        if answered_unasked:
+            return
         info = self.known[patient]
         if day < info.enrolled:
             report.problem(origin, line0, "completed_date",
@@ -619,7 +637,8 @@ class _Import:
         else:
             blank = [code for code, value in answers.items() if value is None]
             blank += [code for code in self.ranges[instrument] if code not in answers]
-            blank = [code for code in blank if code not in self.optional[instrument]]
+            blank = [code for code in blank
+                     if code not in self.optional[instrument] and code not in unasked]
             if blank:
                 report.warning(origin, line0, None, f"{label}: {', '.join(blank)} "
                                                     "unanswered; imported (the score allows it)")

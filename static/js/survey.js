@@ -1,4 +1,5 @@
-/* The patient's questionnaire: focus on the error summary, and the EQ VAS slider.
+/* The patient's questionnaire: focus on the error summary, the EQ VAS slider, and
+   questions asked only on a condition (shown when they apply, hidden and cleared when not).
    Loaded from templates/survey/base.html (CSP: no inline script). Every page works
    without it; this only makes errors easier to reach and the 0-100 scale usable. */
 (function () {
@@ -92,7 +93,81 @@
     scale.hidden = false;
   }
 
+  /* Conditional questions (data-enable-* on the question, written by the server from
+     the definition's enable_when). Without this script every question shows with its
+     note ("Answer only if ..."), and the server ignores answers to those that do not
+     apply. With it, a question that does not apply is hidden (so not focusable) and its
+     answer cleared; a polite live region says what changed. */
+  function currentValue(form, name) {
+    var inputs = form.querySelectorAll("[name='" + name + "']");
+    for (var i = 0; i < inputs.length; i++) {
+      var input = inputs[i];
+      if (input.type === "radio") {
+        if (input.checked) return input.value === "" ? null : Number(input.value);
+      } else if (/^\s*-?\d+\s*$/.test(input.value)) {
+        return Number(input.value);
+      }
+    }
+    return null;
+  }
+
+  function applies(form, question) {
+    var ref = document.getElementById(question.dataset.enableQuestion);
+    var value = ref && !ref.hidden ? currentValue(form, question.dataset.enableName) : null;
+    var operator = question.dataset.enableOperator;
+    if (operator === "exists") return (value !== null) === (question.dataset.enableExists === "true");
+    if (value === null) return false;
+    var answers = question.dataset.enableAnswers.split(" ").map(Number);
+    var listed = answers.indexOf(value) !== -1;
+    return operator === "=" ? listed : !listed;
+  }
+
+  function clearAnswers(question) {
+    Array.prototype.forEach.call(question.querySelectorAll("input"), function (input) {
+      if (input.type === "radio" || input.type === "checkbox") {
+        input.checked = false;
+      } else if (input.type !== "hidden" && input.value !== "") {
+        input.value = "";
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+  }
+
+  function setUpConditions() {
+    var questions = document.querySelectorAll(".survey-question[data-enable-question]");
+    if (!questions.length) return;
+    var form = questions[0].closest("form");
+    var status = document.getElementById("condition-status");
+
+    function say(template, number) {
+      if (!status || !template) return;
+      status.textContent = "";
+      window.setTimeout(function () { status.textContent = template.replace("%s", number); }, 50);
+    }
+
+    function update(announce) {
+      // In page order, so a question depending on a hidden one is hidden too.
+      Array.prototype.forEach.call(questions, function (question) {
+        var show = applies(form, question);
+        if (show === !question.hidden) return;
+        question.hidden = !show;
+        if (!show) clearAnswers(question);
+        if (announce) {
+          say(show ? status && status.dataset.shown : status && status.dataset.hidden,
+              question.dataset.enableNumber);
+        }
+      });
+    }
+
+    form.addEventListener("change", function () { update(true); });
+    form.addEventListener("input", function (event) {
+      if (event.target.type === "number") update(true);
+    });
+    update(false);
+  }
+
   function ready() {
+    setUpConditions();
     setUpErrors();
     Array.prototype.forEach.call(document.querySelectorAll("[data-vas]"), setUpScale);
   }

@@ -16,10 +16,46 @@ Number = int | Fraction
 
 @dataclass(frozen=True)
 class Option:
-    """One answer option: the stored value and its label."""
+    """One answer option: the stored value and its label.
+
+    ``not_applicable`` marks an answer that is not a score ("Not applicable / I don't
+    drive"): the item is answered (a required item so answered is satisfied) and the
+    value is stored as given, but every score leaves it out, as if unanswered, and
+    says "not applicable" when that is why it is not scorable (``docs/instruments.md``).
+    """
 
     value: int
     label: str
+    not_applicable: bool = False
+
+
+OPERATORS = ("=", "!=", "exists")
+"""How a condition compares: the referenced answer is one of ``answers``; is answered
+and none of them; is answered (``exists`` True) or blank (False). FHIR's enableWhen
+operators of the same names."""
+
+
+@dataclass(frozen=True)
+class EnableWhen:
+    """When a conditional item is asked: a test of one earlier item's answer.
+
+    ``operator`` "=": the earlier item's answer is one of ``answers``; "!=": it is
+    answered and none of them; "exists": it is answered (``exists`` True) or blank
+    (False). An earlier item that is itself not asked counts as blank.
+    """
+
+    item: str
+    operator: str = "="
+    answers: tuple[int, ...] = ()
+    exists: bool = True
+
+    def met(self, value: int | None) -> bool:
+        """Return whether the condition holds for the earlier item's answer ``value``."""
+        if self.operator == "exists":
+            return (value is not None) == self.exists
+        if value is None:
+            return False
+        return (value in self.answers) == (self.operator == "=")
 
 
 @dataclass(frozen=True)
@@ -39,13 +75,26 @@ class Item:
     max_value: int
     kind: str = "choice"
     required: bool = True
+    enable_when: EnableWhen | None = None
 
     @property
     def values(self) -> tuple[int, ...]:
-        """Every answer the item accepts, in rising order."""
+        """Every answer the item accepts, in rising order ("not applicable" ones too)."""
         if self.kind == "choice":
             return tuple(sorted(option.value for option in self.options))
         return tuple(range(self.min_value, self.max_value + 1))
+
+    @property
+    def scored_values(self) -> tuple[int, ...]:
+        """The answers that are scores, in rising order (not the "not applicable" ones)."""
+        if self.kind == "choice":
+            return tuple(sorted(o.value for o in self.options if not o.not_applicable))
+        return self.values
+
+    @property
+    def not_applicable_values(self) -> frozenset[int]:
+        """The answers that say "not applicable": given, stored, never scored."""
+        return frozenset(o.value for o in self.options if o.not_applicable)
 
 
 @dataclass(frozen=True)
@@ -199,6 +248,12 @@ class InstrumentDefinition:
         return tuple(item.code for item in self.items)
 
     @property
+    def has_conditions(self) -> bool:
+        """True if any item is asked only under a condition (``enable_when``)."""
+        return any(item.enable_when is not None for item in self.items)
+
+
+    @property
     def output_keys(self) -> tuple[str, ...]:
         """Every key scoring gives, in order: each score, and its band right after it."""
         keys: list[str] = []
@@ -207,3 +262,22 @@ class InstrumentDefinition:
             if score.bands:
                 keys.append(score.band_key)
         return tuple(keys)
+
+
+def disabled_items(definition: InstrumentDefinition, answers) -> frozenset[str]:
+    """Return the items ``answers`` make not asked: their ``enable_when`` does not hold.
+
+    In item order, so an item whose condition names an item that is itself not asked
+    reads that item as blank (its answer, if any, is cleared: it never counts).
+    """
+    if not definition.has_conditions:
+        return frozenset()
+    disabled: set[str] = set()
+    for item in definition.items:
+        condition = item.enable_when
+        if condition is None:
+            continue
+        value = None if condition.item in disabled else answers.get(condition.item)
+        if not condition.met(value):
+            disabled.add(item.code)
+    return frozenset(disabled)

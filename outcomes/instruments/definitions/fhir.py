@@ -29,6 +29,10 @@ deployment (``.invalid`` is reserved, RFC 2606: it can never be someone else's s
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ENTRY_FORMAT = "http://hl7.org/fhir/StructureDefinition/entryFormat"
+NOT_APPLICABLE = f"{FHIR_BASE}/StructureDefinition/not-applicable"
+"""Our extension on an ``answerOption``: ``valueBoolean`` true marks an answer that is not
+a score ("Not applicable / I don't drive"). R4 has no element for it; the option itself
+stays an ordinary coding, so any form shows and stores it as given."""
 
 
 def fhir_id(code: str) -> str:
@@ -61,16 +65,54 @@ def required_by_definition(definition: InstrumentDefinition) -> set[str]:
             if item.required and item.code not in may_be_blank}
 
 
+def _answer_option(definition: InstrumentDefinition, item: Item, option) -> dict:
+    entry: dict = {"valueCoding": {"system": option_system(definition.code, item.code),
+                                   "version": definition.version, "code": str(option.value),
+                                   "display": option.label}}
+    if option.not_applicable:
+        entry["extension"] = [{"url": NOT_APPLICABLE, "valueBoolean": True}]
+    return entry
+
+
+def _enable_when(definition: InstrumentDefinition, item: Item) -> dict:
+    """Return an item's ``enable_when`` as R4 ``enableWhen`` (and ``enableBehavior``).
+
+    "=" with several answers is one ``=`` each under ``any``; "!=" is "answered"
+    (``exists`` true) and one ``!=`` each under ``all`` (our "!=" needs an answer, which
+    R4's alone does not say); "exists" is ``exists`` with ``answerBoolean``.
+    """
+    condition = item.enable_when
+    if condition is None:
+        return {}
+    ref = definition.item(condition.item)
+
+    def answer(value: int) -> dict:
+        if ref.kind == "choice":
+            label = next(o.label for o in ref.options if o.value == value)
+            return {"answerCoding": {"system": option_system(definition.code, ref.code),
+                                     "code": str(value), "display": label}}
+        return {"answerInteger": value}
+
+    if condition.operator == "exists":
+        return {"enableWhen": [{"question": ref.code, "operator": "exists",
+                                "answerBoolean": condition.exists}]}
+    tests = [{"question": ref.code, "operator": condition.operator, **answer(value)}
+             for value in condition.answers]
+    if condition.operator == "!=":
+        tests.insert(0, {"question": ref.code, "operator": "exists", "answerBoolean": True})
+    out: dict = {"enableWhen": tests}
+    if len(tests) > 1:
+        out["enableBehavior"] = "any" if condition.operator == "=" else "all"
+    return out
+
+
 def _item(definition: InstrumentDefinition, item: Item, required: bool) -> dict:
-    entry: dict = {"linkId": item.code, "text": item.text, "required": required}
+    entry: dict = {"linkId": item.code, "text": item.text, "required": required,
+                   **_enable_when(definition, item)}
     if item.kind == "choice":
         entry["type"] = "choice"
-        entry["answerOption"] = [
-            {"valueCoding": {"system": option_system(definition.code, item.code),
-                             "version": definition.version, "code": str(option.value),
-                             "display": option.label}}
-            for option in item.options
-        ]
+        entry["answerOption"] = [_answer_option(definition, item, option)
+                                 for option in item.options]
         return entry
     entry["type"] = "integer"
     extensions = [{"url": MIN_VALUE, "valueInteger": item.min_value},
@@ -152,6 +194,8 @@ def _flat_items(items, notes: list[str], path: str = "item"):
 def _options(here: str, item: Mapping, notes: list[str]) -> list[dict] | None:
     options = []
     for option in item.get("answerOption") or ():
+        not_applicable = isinstance(option, Mapping) and _extension(
+            option, NOT_APPLICABLE, "valueBoolean") is True
         coding = option.get("valueCoding") if isinstance(option, Mapping) else None
         if isinstance(option, Mapping) and type(option.get("valueInteger")) is int:
             value, label = option["valueInteger"], str(option["valueInteger"])
@@ -162,8 +206,63 @@ def _options(here: str, item: Mapping, notes: list[str]) -> list[dict] | None:
             notes.append(f"{here}: an answer option is not a number (a code as the stored "
                          f"value): the item is left out")
             return None
-        options.append({"value": value, "label": label})
+        options.append({"value": value, "label": label,
+                        **({"not_applicable": True} if not_applicable else {})})
     return options
+
+
+def _test_value(test: Mapping):
+    """The answer an enableWhen compares with, as a number (None if it is not one)."""
+    if type(test.get("answerInteger")) is int:
+        return test["answerInteger"]
+    coding = test.get("answerCoding")
+    if isinstance(coding, Mapping) and str(coding.get("code", "")).lstrip("-").isdigit():
+        return int(coding["code"])
+    return None
+
+
+def _condition(here: str, item: Mapping, codes: Mapping[str, str], notes: list[str]
+               ) -> dict | None:
+    """Read an item's ``enableWhen`` back as an ``enable_when`` (None: none, or noted).
+
+    The shapes ``questionnaire`` writes: one test; several ``=`` of one question under
+    ``any``; ``exists`` true and several ``!=`` of one question under ``all``.
+    """
+    tests = item.get("enableWhen")
+    if not tests:
+        return None
+    if not isinstance(tests, list) or not all(isinstance(t, Mapping) for t in tests):
+        notes.append(f"{here}: enableWhen is not a list of tests: the condition is left out")
+        return None
+    questions = {str(t.get("question") or "") for t in tests}
+    operators = [t.get("operator") for t in tests]
+    behaviour = item.get("enableBehavior")
+    left_out = f"{here}: this enableWhen has no counterpart in a definition file (one " \
+               "earlier question, =, != or exists): the condition is left out; the item is " \
+               "asked always"
+    if len(questions) != 1 or next(iter(questions)) not in codes:
+        notes.append(left_out)
+        return None
+    ref = codes[next(iter(questions))]
+    if len(tests) == 1 and operators[0] == "exists" and isinstance(
+            tests[0].get("answerBoolean"), bool):
+        return {"item": ref, "operator": "exists", **(
+            {} if tests[0]["answerBoolean"] else {"answer": False})}
+    if len(tests) == 1 or (behaviour == "any" and set(operators) == {"="}):
+        wanted = operators[0] if len(tests) == 1 else "="
+        values = [_test_value(t) for t in tests]
+        if wanted in ("=", "!=") and None not in values:
+            answer = values[0] if len(values) == 1 else values
+            return {"item": ref, **({"operator": "!="} if wanted == "!=" else {}),
+                    "answer": answer}
+    if behaviour == "all" and operators[:1] == ["exists"] and tests[0].get(
+            "answerBoolean") is True and set(operators[1:]) == {"!="}:
+        values = [_test_value(t) for t in tests[1:]]
+        if None not in values:
+            return {"item": ref, "operator": "!=",
+                    "answer": values[0] if len(values) == 1 else values}
+    notes.append(left_out)
+    return None
 
 
 def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
@@ -172,7 +271,9 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
     Its items, as far as the definition format holds them: a ``choice`` item whose answer
     options are numbers (codes ``"0"``, ``"1"`` ..., or integers) becomes a choice; an
     ``integer`` item with ``minValue`` and ``maxValue`` a scale (its ``entryFormat``
-    anchors kept); ``required`` as it says; groups are read through. Anything else is
+    anchors kept); ``required`` as it says; ``enableWhen`` in the shapes ``questionnaire``
+    writes as ``enable_when``, and our not-applicable extension on an answer option as
+    ``not_applicable``; groups are read through. Anything else is
     left out, each with a note. A Questionnaire carries no scoring, so ``scores`` is
     empty: the notes say to add them (the file is refused until then).
     """
@@ -183,6 +284,7 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
     title = str(resource.get("title") or name)
     items = []
     seen: set[str] = set()
+    codes: dict[str, str] = {}  # linkId → item code, of the items read so far
     for here, item in _flat_items(resource.get("item"), notes):
         link = str(item.get("linkId") or "")
         code = _code_of(link or here)
@@ -213,9 +315,13 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
             continue
         if item.get("required") is not True:
             entry["required"] = False
+        condition = _condition(here, item, codes, notes)
+        if condition is not None:
+            entry["enable_when"] = condition
         if code != link:
             notes.append(f"{here}: linkId {link!r} is the item code {code!r}")
         seen.add(code)
+        codes[link] = code
         items.append(entry)
     definition = {
         "code": _code_of(name), "version": str(resource.get("version") or "1.0")[:16],

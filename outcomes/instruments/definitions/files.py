@@ -11,6 +11,7 @@ extensions, is in ``docs/instruments.md``. Pure: no Django.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import json
@@ -23,7 +24,16 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .base import Anchor, InstrumentDefinition, Item, Number, Option, ScoreDef
+from .base import (
+    OPERATORS,
+    Anchor,
+    EnableWhen,
+    InstrumentDefinition,
+    Item,
+    Number,
+    Option,
+    ScoreDef,
+)
 
 CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
@@ -45,8 +55,10 @@ NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
 TOP_REQUIRED = ("code", "version", "title", "short_title", "licence", "source", "items",
                 "scores")
 TOP_OPTIONAL = ("scoring_version", "recall_period", "languages")
-ITEM_KEYS = ("code", "text", "kind", "required", "options", "min", "max")
+ITEM_KEYS = ("code", "text", "kind", "required", "options", "min", "max", "enable_when")
 OPTION_KEYS = ("value", "label")
+OPTION_OPTIONAL = ("not_applicable",)
+CONDITION_KEYS = ("item", "operator", "answer")
 SCORE_KEYS = ("key", "label", "method", "items", "from", "max_missing", "direction",
               "bands", "table", "reverse", "reverse_items", "recode", "function",
               "missing_reason", "reported", "required", "decimals", "unit", "loinc",
@@ -272,11 +284,23 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
                                             "(a choice item's values are its options')")
         if check.present(path, data, "options", "a choice item needs its options") and (
                 options is not None):
+            scored = [o for o in options if o is not None and not o.not_applicable]
             if len(options) < 2:
                 check.add(_join(path, "options"), "a choice item needs at least 2 options")
+            elif len(scored) < 2 and all(o is not None for o in options):
+                check.add(_join(path, "options"), "a choice item needs at least 2 options "
+                                                  "that are scored (not 'not applicable')")
             elif all(o is not None for o in options):
-                values = [o.value for o in options]
+                values = [o.value for o in scored]
                 low, high = min(values), max(values)
+                for number, option in enumerate(options):
+                    if option.not_applicable and low <= option.value <= high:
+                        check.add(f"{path}.options[{number}].value",
+                                  f"a 'not applicable' answer lies outside the scored values "
+                                  f"({low}-{high}), so no one reads it as a score; got "
+                                  f"{option.value}")
+                        low = high = None
+                        break
     elif kind == "scale":
         for key in ("min", "max"):
             check.present(path, data, key, "a scale item needs min and max")
@@ -285,6 +309,12 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
         if low is not None and high is not None and low >= high:
             check.add(_join(path, "max"), f"must be above min ({low}), got {high}")
             low = high = None
+        for number, option in enumerate(options or ()):
+            if option is not None and option.not_applicable:
+                check.add(f"{path}.options[{number}].not_applicable",
+                          "only a choice item's options may be 'not applicable' (a scale "
+                          "item's options label its numbers)")
+                low = high = None
         if options and low is not None and high is not None:
             for number, option in enumerate(options):
                 if option is not None and not low <= option.value <= high:
@@ -311,8 +341,13 @@ def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: 
         if not check.mapping(here, entry):
             options.append(None)
             continue
-        check.keys(here, entry, OPTION_KEYS, ())
+        check.keys(here, entry, OPTION_KEYS, OPTION_OPTIONAL)
         value = check.given(here, entry, "value", check.integer)
+        not_applicable = False
+        if "not_applicable" in entry:
+            not_applicable = check.boolean(f"{here}.not_applicable", entry["not_applicable"])
+            if not_applicable is None:
+                value = None
         label = check.given(here, entry, "label", check.text)
         if value is not None:
             if value in seen_values:
@@ -327,8 +362,72 @@ def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: 
                 label = None
             else:
                 seen_labels[label] = number
-        options.append(None if value is None or label is None else Option(value, label))
+        options.append(None if value is None or label is None
+                       else Option(value, label, bool(not_applicable)))
     return options
+
+
+def _condition(check: _Checker, path: str, data: Any, code: str, earlier: Mapping[str, Item],
+               every: Collection[str], broken: Collection[str]) -> EnableWhen | None:
+    """Check an item's ``enable_when``: a test of an earlier item's answer.
+
+    Only an earlier item may be named, so conditions can never form a cycle, and a page
+    read top to bottom always knows whether a question applies when it reaches it.
+    """
+    cpath = _join(path, "enable_when")
+    if not check.mapping(cpath, data):
+        return None
+    check.keys(cpath, data, ("item",), CONDITION_KEYS)
+    if "item" not in data:
+        return None
+    ref = data["item"]
+    ipath = _join(cpath, "item")
+    if not isinstance(ref, str):
+        check.add(ipath, f"expected an item code, got {shown(ref)}")
+        return None
+    if ref in broken:
+        return None  # that item's own problems are listed already
+    if ref == code:
+        check.add(ipath, "an item cannot be asked on a condition of its own answer")
+        return None
+    if ref not in earlier:
+        check.add(ipath, f"{ref!r} comes after this item: a condition names an earlier item"
+                  if ref in every else f"no item {ref!r}")
+        return None
+    item = earlier[ref]
+    operator = data.get("operator", "=")
+    if operator not in OPERATORS:
+        check.add(_join(cpath, "operator"), f"must be '=', '!=' or 'exists', got "
+                                            f"{shown(operator)}")
+        return None
+    apath = _join(cpath, "answer")
+    if operator == "exists":
+        exists = check.boolean(apath, data["answer"]) if "answer" in data else True
+        return None if exists is None else EnableWhen(ref, operator, (), exists)
+    if "answer" not in data:
+        check.add(apath, f"missing (the answer of {ref} the item depends on, or a list)")
+        return None
+    given = data["answer"]
+    listed = given if isinstance(given, list) else [given]
+    if not listed:
+        check.add(apath, "must not be empty")
+        return None
+    answers: list[int] = []
+    for value in listed:
+        if type(value) is not int:
+            check.add(apath, f"expected an integer or a list of integers, got {shown(value)}")
+            return None
+        if value not in item.values:
+            check.add(apath, f"{value} is not an answer of {ref} "
+                             f"({', '.join(map(str, item.values))})"
+                      if item.kind == "choice" else
+                      f"{value} is not an answer of {ref} ({item.min_value}-{item.max_value})")
+            return None
+        if value in answers:
+            check.add(apath, f"{value} is listed twice")
+            return None
+        answers.append(value)
+    return EnableWhen(ref, operator, tuple(answers))
 
 
 # -- scores ------------------------------------------------------------------------------
@@ -465,6 +564,11 @@ class _Scores:
                                                f"{parsed.source}; name {parsed.source}")
                 return None
             if method == "lookup":
+                uncertain = self.not_always_scored(parsed.items)
+                if uncertain:
+                    check.add(_join(path, "from"), f"a lookup needs every item; {source}'s "
+                                                   f"{uncertain}")
+                    return None
                 if parsed.method != "sum":
                     check.add(_join(path, "from"), f"a lookup reads a raw sum; {source} "
                                                    f"is a {parsed.method}")
@@ -473,7 +577,8 @@ class _Scores:
                     check.add(_join(path, "from"), f"a lookup needs every item; {source} "
                                                    f"allows {parsed.max_missing} blank")
                     return None
-            return {"source": source, "items": (), "max_missing": 0, "of": parsed}
+            return {"source": source, "items": (), "max_missing": 0, "of": parsed,
+                    "conditional": self.conditional(parsed.items)}
         if method == "answered_count":
             check.add(_join(path, "from"), "missing (answered_count counts the answered "
                                            "items of the score it names)")
@@ -499,7 +604,13 @@ class _Scores:
                 codes.append(code)
         if not ok:
             return None
+        if method in NEEDS_EVERY_ITEM:
+            uncertain = self.not_always_scored(codes)
+            if uncertain:
+                check.add(ipath, f"a {method} needs every item; {uncertain}")
+                return None
         result["items"] = tuple(codes)
+        result["conditional"] = self.conditional(codes)
         mm = check.given(path, data, "max_missing", check.integer, 0)
         if mm is None:
             return None
@@ -545,6 +656,25 @@ class _Scores:
         result["ranges"] = {code: self.values(self.items[code], recode) for code in codes}
         return result
 
+    def conditional(self, codes) -> int:
+        """Return how many of ``codes`` are asked only under a condition."""
+        return sum(self.items[code].enable_when is not None for code in codes)
+
+    def not_always_scored(self, codes) -> str:
+        """Name the first item of ``codes`` that may have no score: "" if none may.
+
+        An item asked only under a condition, or one with a "not applicable" answer,
+        can leave a score without its value, which a lookup, a value set or a
+        registered function cannot take.
+        """
+        for code in codes:
+            item = self.items[code]
+            if item.enable_when is not None:
+                return f"{code} is asked only when {item.enable_when.item} allows it"
+            if item.not_applicable_values:
+                return f"{code} has a 'not applicable' answer, which is not scored"
+        return ""
+
     def recode(self, path: str, data: Any, codes: list[str]) -> dict | None:
         check = self.check
         rpath = _join(path, "recode")
@@ -565,6 +695,9 @@ class _Scores:
 
             def answer(raw: Any, _rows: dict, item: Item = item) -> int | _Refused:
                 value = _integer_key(raw)
+                if value is not None and value in item.not_applicable_values:
+                    return _Refused(f"{value} is {item.code}'s 'not applicable' answer, "
+                                    "which is never scored: leave it out")
                 if value is None or value not in item.values:
                     return _Refused(f"not an answer of {item.code} "
                                    f"({item.min_value}-{item.max_value})")
@@ -574,7 +707,7 @@ class _Scores:
             if mapped is None:
                 ok = False
                 continue
-            absent = [v for v in item.values if v not in mapped]
+            absent = [v for v in item.scored_values if v not in mapped]
             if absent and ok:
                 check.add(here, f"no new value for {', '.join(map(str, absent))}")
                 ok = False
@@ -824,8 +957,9 @@ class _Scores:
 def _derived_range(method, inputs, table, functions, function):
     """Return the (low, high) a method gives over its inputs (None where unknown)."""
     source = inputs.get("of")
+    conditional = inputs.get("conditional", 0)
     if method == "answered_count":
-        return source_count_range(source)
+        return source_count_range(source, conditional)
     if method in ("lookup", "value_set"):
         values = [value for _, value in table]
         return (min(values), max(values)) if values else (None, None)
@@ -836,11 +970,16 @@ def _derived_range(method, inputs, table, functions, function):
     lows = sorted(r[0] for r in ranges)
     highs = sorted((r[1] for r in ranges), reverse=True)
     if method == "sum":
-        counts = range(max(1, n - mm), n + 1)
+        # Blank and "not applicable" items (up to max_missing) and items not asked
+        # (their condition unmet) leave fewer values to sum.
+        counts = range(max(1, n - mm - conditional), n + 1)
         return (min(sum(lows[:m]) for m in counts), max(sum(highs[:m]) for m in counts))
-    if method in ("mean", "prorated_sum"):
-        factor = n if method == "prorated_sum" else 1
-        return (factor * lows[0], factor * highs[0])
+    if method == "mean":
+        return (lows[0], highs[0])
+    if method == "prorated_sum":
+        # Prorated over the items asked: an item not asked is not part of the sum.
+        asked = range(max(1, n - conditional), n + 1)
+        return (min(k * lows[0] for k in asked), max(k * highs[0] for k in asked))
     if method == "percent_of_max":
         if any(r[1] <= 0 for r in ranges):
             return "bad"
@@ -852,10 +991,11 @@ def _derived_range(method, inputs, table, functions, function):
     return (None, None)
 
 
-def source_count_range(source: ScoreDef) -> tuple[int, int]:
-    """Return the answered counts a score allows: items less max_missing, to all of them."""
+def source_count_range(source: ScoreDef, conditional: int = 0) -> tuple[int, int]:
+    """Return the answered counts a score allows: items less max_missing (and less those
+    asked only under a condition), to all of them."""
     n = len(source.items)
-    return (max(1, n - source.max_missing), n)
+    return (max(1, n - source.max_missing - conditional), n)
 
 
 def _integer_key(raw: Any) -> int | None:
@@ -950,6 +1090,8 @@ def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefiniti
     broken: set[str] = set()
     if "items" in data and check.array("items", data["items"]):
         seen: dict[str, int] = {}
+        every = {entry.get("code") for entry in data["items"]
+                 if isinstance(entry, Mapping) and isinstance(entry.get("code"), str)}
         for number, entry in enumerate(data["items"]):
             item = _item(check, f"items[{number}]", entry)
             if item is None:
@@ -960,6 +1102,13 @@ def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefiniti
                 check.add(f"items[{number}].code",
                           f"{shown(item.code)} is also items[{seen[item.code]}]'s")
                 continue
+            if "enable_when" in entry:
+                condition = _condition(check, f"items[{number}]", entry["enable_when"],
+                                       item.code, {i.code: i for i in items}, every, broken)
+                if condition is None:
+                    broken.add(item.code)
+                    continue
+                item = dataclasses.replace(item, enable_when=condition)
             seen[item.code] = number
             items.append(item)
 
@@ -1050,7 +1199,21 @@ def _item_dict(item: Item) -> dict[str, Any]:
     if item.kind == "scale":
         entry["min"], entry["max"] = item.min_value, item.max_value
     if item.options or item.kind == "choice":
-        entry["options"] = [{"value": o.value, "label": o.label} for o in item.options]
+        entry["options"] = [{"value": o.value, "label": o.label,
+                             **({"not_applicable": True} if o.not_applicable else {})}
+                            for o in item.options]
+    condition = item.enable_when
+    if condition is not None:
+        written: dict[str, Any] = {"item": condition.item}
+        if condition.operator != "=":
+            written["operator"] = condition.operator
+        if condition.operator == "exists":
+            if not condition.exists:
+                written["answer"] = False
+        else:
+            written["answer"] = (condition.answers[0] if len(condition.answers) == 1
+                                 else list(condition.answers))
+        entry["enable_when"] = written
     return entry
 
 
@@ -1108,7 +1271,8 @@ def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
         return (None, None)
     if score.source:
         source = defn.score(score.source)
-        inputs: dict[str, Any] = {"of": source}
+        inputs: dict[str, Any] = {"of": source, "conditional": sum(
+            defn.item(code).enable_when is not None for code in source.items)}
     else:
         recode = {code: dict(table) for code, table in score.recode}
         ranges = {}
@@ -1118,7 +1282,9 @@ def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
                 ranges[code] = (min(recode[code].values()), max(recode[code].values()))
             else:
                 ranges[code] = (item.min_value, item.max_value)
-        inputs = {"ranges": ranges, "max_missing": score.max_missing}
+        inputs = {"ranges": ranges, "max_missing": score.max_missing,
+                  "conditional": sum(defn.item(code).enable_when is not None
+                                     for code in score.items)}
     derived = _derived_range(score.method, inputs, score.table, None, score.function)
     return (None, None) if derived == "bad" else derived
 

@@ -99,12 +99,12 @@ def _rules(definition: InstrumentDefinition
 
 
 def _rule(item: Item) -> tuple[int, int, frozenset[int] | None, str]:
+    # Every answer accepted, "not applicable" ones (outside the scored range) too.
     values = item.values
-    if len(values) == item.max_value - item.min_value + 1:
-        return item.min_value, item.max_value, None, (
-            f"an integer {item.min_value}-{item.max_value}")
-    return item.min_value, item.max_value, frozenset(values), (
-        f"one of {', '.join(map(str, values))}")
+    low, high = values[0], values[-1]
+    if len(values) == high - low + 1:
+        return low, high, None, f"an integer {low}-{high}"
+    return low, high, frozenset(values), f"one of {', '.join(map(str, values))}"
 
 
 def exact(text: str) -> Fraction:

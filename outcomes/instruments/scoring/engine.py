@@ -4,7 +4,8 @@
 score of the definition in file order:
 
 1. take the score's items' answers (or, for a score computed ``from`` another, that
-   score's value and answered items);
+   score's value and answered items): an item not asked (its ``enable_when`` unmet)
+   is left out, neither answered nor blank; a "not applicable" answer counts as blank;
 2. recode the items ``recode`` names, then reverse those ``reverse_items`` names
    (min + max − value);
 3. with more items blank than ``max_missing`` allows (the study may set its own), or
@@ -23,8 +24,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..definitions.base import InstrumentDefinition, ScoreDef
-from .base import NotScorable, Unscored, checked_answers
+from ..definitions.base import InstrumentDefinition, ScoreDef, disabled_items
+from .base import NotScorable, ScoringError, Unscored, checked_answers
 from .functions import FUNCTIONS
 
 NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
@@ -43,6 +44,7 @@ class _Plan:
     source: str
     items: tuple[str, ...]
     maps: dict[str, dict[int, int]]  # item → answer → value: recode, or min + max − value
+    not_applicable: dict[str, frozenset[int]]  # item → its "not applicable" answers
     compute: Callable[[dict[str, int]], Any]
     table: dict[int, Fraction]
     read_by_lookup: bool
@@ -99,7 +101,8 @@ def _plans(definition: InstrumentDefinition) -> tuple[_Plan, ...]:
             else:
                 lows[code], highs[code] = item.min_value, item.max_value
             if code in spec.reverse_items:
-                maps[code] = {v: item.min_value + item.max_value - v for v in item.values}
+                maps[code] = {v: item.min_value + item.max_value - v
+                              for v in item.scored_values}
         function = None
         if spec.method == "registered":
             function = FUNCTIONS.get(spec.function)
@@ -107,7 +110,9 @@ def _plans(definition: InstrumentDefinition) -> tuple[_Plan, ...]:
                 raise LookupError(f"{definition.code}: {spec.key} names the scoring function "
                                   f"{spec.function!r}, which is not registered")
         table = dict(spec.table)
-        plans.append(_Plan(spec, spec.key, spec.source, spec.items, maps,
+        not_applicable = {code: definition.item(code).not_applicable_values
+                          for code in spec.items if definition.item(code).not_applicable_values}
+        plans.append(_Plan(spec, spec.key, spec.source, spec.items, maps, not_applicable,
                            _method(spec, highs, lows, table, function), table,
                            spec.key in read_by_lookup))
     result = tuple(plans)
@@ -182,8 +187,18 @@ def _allowances(definition: InstrumentDefinition, plans: tuple[_Plan, ...],
     return {p.spec.key: setting[p.spec.key] for p in plans if p.spec.key in setting}
 
 
-def _reason(spec: ScoreDef, blank: list[str], allowed: int) -> Unscored:
-    """Return why ``spec`` is not scorable with ``blank`` items blank (SPEC 3.7 wording)."""
+def _reason(spec: ScoreDef, blank: list[str], allowed: int,
+            not_applicable: list[str] = (), asked: bool = True) -> Unscored:
+    """Return why ``spec`` is not scorable with ``blank`` items blank (SPEC 3.7 wording).
+
+    ``not_applicable`` are the items answered "not applicable" (counted with the blank
+    ones); where they are among what made the score not scorable, the reason says so.
+    ``asked`` False: every item of the score was left out by its condition.
+    """
+    if not asked:
+        return Unscored("no items asked (each is asked only on a condition, not met)")
+    if not_applicable:
+        return _not_applicable_reason(spec, blank, allowed, list(not_applicable))
     missing = len(blank)
     if missing <= allowed:
         return Unscored("no items answered")
@@ -217,6 +232,37 @@ def first_unscorable_reason(spec: ScoreDef) -> str:
     return _reason(spec, list(spec.items[:spec.max_missing + 1]), spec.max_missing).reason
 
 
+def _not_applicable_reason(spec: ScoreDef, blank: list[str], allowed: int,
+                           not_applicable: list[str]) -> Unscored:
+    """The reason when "not applicable" answers are among the items without a value.
+
+    A file's own ``missing_reason`` speaks of blanks only, so this wording is used
+    whatever the file says: "drive not applicable", "2 items not applicable; at most
+    1 allowed", "1 item unanswered and 1 not applicable; at most 1 allowed".
+    """
+    missing = len(blank) + len(not_applicable)
+    if missing <= allowed:
+        return Unscored("no items answered other than not applicable")
+
+    def counted(n: int) -> str:
+        return f"{n} item{'' if n == 1 else 's'}"
+
+    if allowed == 0 and not blank:
+        names = ", ".join(not_applicable)
+        if len(spec.items) == 1:
+            return Unscored(f"{names} not applicable", not_applicable[0])
+        return Unscored(f"{names} not applicable; none may be missing",
+                        not_applicable[0] if len(not_applicable) == 1 else "")
+    if allowed == 0:
+        return Unscored(f"{', '.join(blank)} unanswered, {', '.join(not_applicable)} not "
+                        "applicable; none may be missing")
+    if not blank:
+        return Unscored(f"{counted(len(not_applicable))} not applicable; at most {allowed} "
+                        "allowed")
+    return Unscored(f"{counted(len(blank))} unanswered and {len(not_applicable)} not "
+                    f"applicable; at most {allowed} allowed")
+
+
 def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any], *,
                      max_missing: MaxMissing = None) -> dict[str, object]:
     """Return every output key of ``definition`` for ``answers``, in order.
@@ -230,6 +276,10 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
     """
     plans = _plans(definition)
     values = checked_answers(definition, answers)
+    disabled = disabled_items(definition, values)
+    for code in disabled:
+        if values[code] is not None:
+            raise ScoringError(code, f"answered, but {condition_text(definition.items, code)}")
     allowances = None if max_missing is None else _allowances(definition, plans, max_missing)
     out: dict[str, object] = {}
     answered: dict[str, int] = {}
@@ -252,19 +302,30 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
         else:
             given: dict[str, int] = {}
             blank: list[str] = []
+            inapplicable: list[str] = []
             maps = plan.maps
             for code in plan.items:
                 raw = values[code]
+                if code in disabled:
+                    continue  # not asked: neither answered nor blank
                 if raw is None:
                     blank.append(code)
+                elif raw in plan.not_applicable.get(code, ()):
+                    inapplicable.append(code)
                 else:
                     mapped = maps.get(code)
                     given[code] = raw if mapped is None else mapped[raw]
             count = len(given)
             allowed = spec.max_missing if allowances is None else allowances.get(
                 plan.key, spec.max_missing)
-            if len(blank) > allowed or not given:
-                value = _reason(spec, blank, allowed)
+            if len(blank) + len(inapplicable) > allowed or not given:
+                value = _reason(spec, blank, allowed, inapplicable,
+                                asked=bool(given or blank or inapplicable))
+            elif spec.method == "prorated_sum" and disabled:
+                # Prorated over the items asked: one not asked is not part of the sum.
+                asked = len(given) + len(blank) + len(inapplicable)
+                value = Fraction(sum(given.values()) * asked, len(given))
+                scored_any = True
             else:
                 value = plan.compute(given)
                 scored_any = True
@@ -290,6 +351,26 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
     return out
 
 
+def condition_text(items, code: str) -> str:
+    """Return when item ``code`` of ``items`` (a definition's) is asked, in words:
+    "asked only if uses_aid is 1 (Yes)"."""
+    by_code = {item.code: item for item in items}
+    condition = by_code[code].enable_when
+    ref = by_code[condition.item]
+    labels = {o.value: o.label for o in ref.options}
+
+    def answer(value: int) -> str:
+        return f"{value} ({labels[value]})" if value in labels else str(value)
+
+    if condition.operator == "exists":
+        return (f"asked only if {ref.code} is answered" if condition.exists
+                else f"asked only if {ref.code} is blank")
+    shown = " or ".join(answer(v) for v in condition.answers)
+    if condition.operator == "!=":
+        return f"asked only if {ref.code} is answered and is not {shown}"
+    return f"asked only if {ref.code} is {shown}"
+
+
 def numeric_keys(definition: InstrumentDefinition) -> tuple[str, ...]:
     """Return the output keys whose values are numbers (not bands, not texts)."""
     keys = []
@@ -300,5 +381,6 @@ def numeric_keys(definition: InstrumentDefinition) -> tuple[str, ...]:
     return tuple(keys)
 
 
-__all__ = ["first_unscorable_reason", "max_missing_problems", "numeric_keys", "score_definition",
+__all__ = ["condition_text", "first_unscorable_reason", "max_missing_problems", "numeric_keys",
+           "score_definition",
            "setting_problems"]

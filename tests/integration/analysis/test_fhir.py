@@ -329,3 +329,86 @@ def test_a_legacy_form_with_a_required_item_blank_is_not_completed(study, tmp_pa
         "gmh_t"]
     Bundle.parse_obj(bundle)
     assert errors(medplum_issues(bundle)) == []
+
+
+@pytest.fixture
+def conditional(study, tmp_path):
+    """The mobility_aid file (conditional items, a "not applicable" answer) at baseline,
+    with one patient who has no aid and does not drive."""
+    from outcomes.followups.models import TimePointInstrument
+    from outcomes.instruments.models import Instrument
+
+    data = Path(__file__).resolve().parents[2] / "data" / "instruments"
+    call_command("import_instrument", str(data / "mobility_aid.json"), stdout=StringIO())
+    baseline = study.timepoints.get(code="baseline")
+    TimePointInstrument.objects.create(timepoint=baseline,
+                                       instrument=Instrument.objects.get(code="mobility_aid"))
+    (tmp_path / "p.csv").write_text(PATIENTS)
+    (tmp_path / "r.csv").write_text(
+        responses_csv() + "".join(f"L-001,baseline,mobility_aid,{item},{value},2025-01-10\n"
+                                  for item, value in (("uses_aid", 0), ("stairs", 1),
+                                                      ("driving", 9), ("shopping", 2))))
+    call_command("import_study", study="BMC-LBP", patients=str(tmp_path / "p.csv"),
+                 responses=str(tmp_path / "r.csv"), stdout=StringIO())
+    return export()
+
+
+def test_conditional_items_and_not_applicable_answers_validate_under_both_validators(
+        conditional):
+    Bundle.parse_obj(conditional)
+    assert errors(medplum_issues(conditional)) == []
+    questionnaire = next(r for r in resources(conditional, "Questionnaire")
+                         if r["url"].endswith("-mobility_aid"))
+    items = {item["linkId"]: item for item in questionnaire["item"]}
+    assert items["aid_type"]["enableWhen"] == [{
+        "question": "uses_aid", "operator": "=", "answerCoding": {
+            "system": "http://outcomes.invalid/fhir/CodeSystem/mobility_aid-uses_aid",
+            "code": "1", "display": "Yes"}}]
+    assert "enableBehavior" not in items["aid_type"]
+    assert items["driving"]["answerOption"][-1] == {
+        "valueCoding": {"system": "http://outcomes.invalid/fhir/CodeSystem/mobility_aid-driving",
+                        "version": "1.0", "code": "9",
+                        "display": "Not applicable: I do not drive"},
+        "extension": [{"url": "http://outcomes.invalid/fhir/StructureDefinition/not-applicable",
+                       "valueBoolean": True}]}
+    answered = next(r for r in resources(conditional, "QuestionnaireResponse")
+                    if r["questionnaire"] == questionnaire["url"] + "|1.0")
+    given = {item["linkId"]: item["answer"][0] for item in answered["item"]}
+    assert "aid_type" not in given and "aid_walking" not in given  # not asked: no answer
+    assert given["driving"]["valueCoding"]["code"] == "9"
+
+
+def test_every_condition_shape_validates_under_both_validators():
+    """=, = of several (enableBehavior any), != (exists and != under all), exists false."""
+    from outcomes.instruments.definitions.fhir import questionnaire
+    from outcomes.instruments.definitions.files import parse_definition
+
+    def choice(code, **extra):
+        return {"code": code, "text": code, "kind": "choice", **extra,
+                "options": [{"value": v, "label": f"{code} {v}"} for v in (0, 1, 2)]}
+
+    definition = parse_definition({
+        "code": "shapes", "version": "1", "title": "Shapes", "short_title": "Shapes",
+        "licence": "test", "source": "test", "items": [
+            choice("a"),
+            choice("b", enable_when={"item": "a", "answer": [1, 2]}),
+            choice("c", enable_when={"item": "a", "operator": "!=", "answer": [0, 1]}),
+            choice("d", enable_when={"item": "a", "operator": "exists", "answer": False}),
+            {"code": "e", "text": "e", "kind": "scale", "min": 0, "max": 10},
+            choice("f", enable_when={"item": "e", "answer": 7})],
+        "scores": [{"key": "shapes_a", "label": "A", "method": "sum", "items": ["a"],
+                    "direction": "lower_is_better"}]})
+    resource = questionnaire(definition)
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"fullUrl": "urn:uuid:0c0c8f1e-7a7c-4a39-9d6b-3d7c1b0e5a11",
+                         "resource": resource}]}
+    Bundle.parse_obj(bundle)
+    assert errors(medplum_issues(bundle)) == []
+    items = {item["linkId"]: item for item in resource["item"]}
+    assert items["b"]["enableBehavior"] == "any"
+    assert [t["operator"] for t in items["c"]["enableWhen"]] == ["exists", "!=", "!="]
+    assert items["c"]["enableBehavior"] == "all"
+    assert items["d"]["enableWhen"] == [{"question": "a", "operator": "exists",
+                                         "answerBoolean": False}]
+    assert items["f"]["enableWhen"] == [{"question": "e", "operator": "=",
+                                         "answerInteger": 7}]

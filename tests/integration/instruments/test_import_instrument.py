@@ -381,3 +381,24 @@ def test_every_catalogue_file_imports_exports_back_and_is_a_valid_questionnaire(
     resource = json.loads(fhir)
     Questionnaire.parse_obj(resource)
     assert [item["linkId"] for item in resource["item"]] == [i["code"] for i in data["items"]]
+
+
+def test_conditions_and_not_applicable_answers_come_back_from_the_questionnaire(db, tmp_path):
+    """mobility_aid.json exported as FHIR and read back: the same items, their
+    enable_when and "not applicable" options included (``required`` as FHIR says: an
+    item of a score that allows a blank is not required there)."""
+    run("import_instrument", str(DATA / "mobility_aid.json"))
+    fhir, _ = run("export_instrument", "mobility_aid", "--format", "fhir")
+    questionnaire = tmp_path / "questionnaire.json"
+    questionnaire.write_text(fhir)
+    draft = tmp_path / "draft.json"
+    run("import_instrument", str(questionnaire), "--from-questionnaire", "--output", str(draft))
+    started = json.loads(draft.read_text())
+    original = read_definition_file(DATA / "mobility_aid.json")
+    back = {item.code: item for item in parse_definition(
+        {**started, "scores": original["scores"]}).items}
+    for item in parse_definition(original).items:
+        assert back[item.code].enable_when == item.enable_when
+        assert back[item.code].options == item.options
+    assert back["driving"].not_applicable_values == {9}
+    assert back["aid_type"].enable_when.answers == (1,)
