@@ -396,8 +396,10 @@ def cronbach_alpha(found: ItemVariances) -> float | None:
 def standard_error_of_measurement(sd: float | None, alpha: float | None) -> float | None:
     """Return SEM = SD x √(1 - reliability) (Wyrwich KW, Tierney WM, Wolinsky FD. J Clin
     Epidemiol 1999;52:861-873: one SEM as a distribution-based MCID); None without an SD
-    or an alpha (an alpha below 0 is taken as it is: the SEM then exceeds the SD)."""
-    if sd is None or alpha is None:
+    or an alpha, and None for an alpha of 0 or below: the items do not measure one thing
+    in these patients, so there is no reliability to take (the formula would give an SEM
+    as large as the SD, or larger)."""
+    if sd is None or alpha is None or alpha <= 0:
         return None
     return sd * math.sqrt(1 - alpha)
 

@@ -254,6 +254,10 @@ def sem_text(score: str, row: Mapping) -> str:
                 "baseline; Cronbach's α needs 2 or more.")
     if row["baseline_sd"] is None:
         return "Not estimable yet: fewer than 2 patients have a baseline score."
+    if row["alpha"] is not None and row["alpha"] <= 0:
+        return (f"Not estimable: Cronbach's α is {number(row['alpha'], 2)} (n "
+                f"{row['alpha_n']}), 0 or below, so the questions do not measure one thing "
+                "in these patients.")
     return "Not estimable: the baseline totals do not vary, so Cronbach's α is undefined."
 
 

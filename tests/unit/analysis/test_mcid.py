@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 
-from outcomes.analysis import stats
+from outcomes.analysis import stats, wording
 from outcomes.analysis.computation import Cohort, McidPlan, StudyColumns, compute
 from outcomes.instruments.definitions.base import Anchor
 
@@ -69,6 +69,21 @@ def test_the_sem_is_the_sd_times_the_root_of_one_minus_alpha():
     assert stats.standard_error_of_measurement(10.0, 0.91) == pytest.approx(3.0)
     assert stats.standard_error_of_measurement(None, 0.9) is None
     assert stats.standard_error_of_measurement(10.0, None) is None
+
+
+def test_an_alpha_of_0_or_below_gives_no_sem_and_the_page_says_why():
+    # Items that pull apart (answers in opposite directions): alpha below 0, and
+    # SD x sqrt(1 - alpha) would exceed the SD itself, which is no MCID.
+    found = stats.item_variances(np.array([[1, 3], [2, 1], [3, 2], [1, 2]]))
+    alpha = stats.cronbach_alpha(found)
+    assert alpha is not None and alpha < 0
+    assert stats.standard_error_of_measurement(10.0, alpha) is None
+    assert stats.standard_error_of_measurement(10.0, 0.0) is None
+    assert stats.standard_error_of_measurement(10.0, 0.01) == pytest.approx(10 * 0.99 ** 0.5)
+    row = {"sem": None, "items": 2, "alpha": alpha, "alpha_n": 4, "baseline_sd": 10.0}
+    assert wording.sem_text("odi", row) == (
+        f"Not estimable: Cronbach's α is {wording.number(alpha, 2)} (n 4), 0 or below, so "
+        "the questions do not measure one thing in these patients.")
 
 
 # A study of 8 patients: ODI at baseline and 3 months, PGIC at 3 months (1 very much
