@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PURE = [
     "outcomes.instruments.definitions",
     "outcomes.instruments.scoring",
+    "outcomes.instruments.scoring.alerts",
     "outcomes.instruments.responders",
     "outcomes.followups.schedule",
     "outcomes.followups.cadence",

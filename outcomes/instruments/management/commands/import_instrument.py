@@ -77,6 +77,10 @@ class Command(BaseCommand):
             code=instrument.code, version=instrument.version, title=instrument.short_title,
             items=_count(len(instrument.definition.get("items", [])), "question"),
             scores=f"scores {', '.join(reported)}" if reported else "no reported score"))
+        alerts = [alert["key"] for alert in instrument.definition.get("alerts", [])]
+        if alerts:
+            self.stdout.write(f"answers needing attention: {', '.join(alerts)} (listed for "
+                              "the study team and emailed to coordinators when raised)")
 
     def starting_definition(self, path: Path, output: str | None) -> None:
         """Write the starting definition an R4 Questionnaire gives; store nothing."""
