@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from outcomes.alerts.services import alerts_after_correction, raise_alerts
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import new_record, record_change, snapshot
 
@@ -282,6 +283,9 @@ def _complete_locked(responses: list[Response], *, actor, actor_label: str,
     )
     refresh_visit_scores(visit_ids={response.visit_id for response in responses},
                          locked=visit_locked)
+    for response, found in zip(responses, scored, strict=True):
+        raise_alerts(response=response, definition=definition_of(response.instrument),
+                     values=found.values, actor=actor, actor_label=actor_label)
 
 
 def _score_rows(response: Response, values: dict[str, object]) -> list[Score]:
@@ -870,6 +874,9 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
                   before={"answers": original.answers, "response": original.pk},
                   after={"answers": replacement.answers, "response": replacement.pk},
                   reason=reason.strip())
+    alerts_after_correction(original=original, replacement=replacement,
+                            definition=definition_of(original.instrument),
+                            values=scored.values, actor=actor)
     refresh_responder_statuses(enrolment=original.visit.enrolment)
     return replacement
 
