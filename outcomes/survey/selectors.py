@@ -129,3 +129,25 @@ def next_visit(visit: Visit) -> Visit | None:
             status__in=(Visit.Status.SCHEDULED, Visit.Status.OPEN),
         ).order_by("target_date").first()
     )
+
+
+def patient_alert_messages(visit: Visit) -> list[str]:
+    """Return what the patient is told on the thank-you page of ``visit``, once each.
+
+    The ``patient_message`` of each alert the visit's live answers raised (a response
+    since corrected is not the patient's answer any more), in the definitions' words.
+    """
+    from outcomes.alerts.models import AnswerAlert
+
+    messages: list[str] = []
+    alerts = AnswerAlert.objects.filter(
+        visit=visit, response__state=Response.State.COMPLETED,
+    ).select_related("instrument").order_by("pk")
+    for alert in alerts:
+        try:
+            text = definition_of(alert.instrument).alert(alert.key).patient_message
+        except KeyError:
+            continue
+        if text not in messages:
+            messages.append(text)
+    return messages
