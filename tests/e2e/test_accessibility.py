@@ -124,7 +124,6 @@ def _answer_alert(visit) -> None:
     from io import StringIO
 
     from django.core.management import call_command
-
     from django.utils import timezone
 
     from outcomes.alerts.services import raise_alerts
