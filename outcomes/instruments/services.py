@@ -829,6 +829,9 @@ def rescore_responses(*, study=None, instrument: str | None = None,
                           after={"scores": new, "not_scorable": scored.not_scorable},
                           reason=f"rescored with scoring version "
                                  f"{response.instrument.scoring_version}")
+            # A corrected scorer may newly meet an alert on a score (never one on an item).
+            raise_alerts(response=response, definition=definition_of(response.instrument),
+                         values=scored.values, actor_label="rescore")
         touched[response.visit.enrolment_id] = response.visit.enrolment
     for enrolment in touched.values():
         refresh_responder_statuses(enrolment=enrolment)

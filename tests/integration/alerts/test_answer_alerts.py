@@ -369,3 +369,22 @@ class BrokenBackend:
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("the mail server refused the connection")
+
+
+def test_a_rescore_that_rewrites_a_responses_scores_raises_what_they_meet_once(client, study,
+                                                                              phq9):
+    from outcomes.instruments.models import Score
+    from outcomes.instruments.services import rescore_responses
+
+    visit = baseline(study)
+    answer_by_link(client, visit, phq(1))
+    # A response stored before its alert was known: no alert, and scores to recompute.
+    AnswerAlert.objects.all().delete()
+    Score.objects.filter(response__instrument=phq9).delete()
+    assert rescore_responses(instrument="phq9")["changed"] == 1
+    (alert,) = AnswerAlert.objects.all()
+    assert alert.answer == "Several days"
+    assert AuditRecord.objects.get(object_type="alerts.answeralert",
+                                   object_id=str(alert.pk)).actor_label == "rescore"
+    assert rescore_responses(instrument="phq9")["changed"] == 0
+    assert AnswerAlert.objects.count() == 1
