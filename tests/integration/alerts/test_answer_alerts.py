@@ -107,6 +107,7 @@ def test_several_days_on_item_9_by_link_raises_one_alert_and_the_thank_you_says_
     assert alert.enrolment == visit.enrolment and alert.visit == visit
     page = done_page(client, token)
     assert MESSAGE_START in page and "local emergency number or a crisis line" in page
+    assert f'<p lang="en">{MESSAGE_START}' in page  # the file's language, for screen readers
     assert "+44 20 7946 0000" in page  # the study's own contact, as the pages show it
     record = AuditRecord.objects.get(object_type="alerts.answeralert",
                                      object_id=str(alert.pk))
