@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Lower, Replace
 from django.shortcuts import get_object_or_404
 
+from outcomes.alerts.models import AnswerAlert
 from outcomes.followups.cadence import next_send, reminder_plan
 from outcomes.followups.models import Reminder, TimePoint, Visit
 from outcomes.followups.schedule import Window
@@ -62,6 +63,41 @@ def enrolment_for(user, study: Study, patient_code: str) -> Enrolment:
         enrolments_for(user, study).select_related("patient", "arm", "site", "study"),
         patient__code=patient_code,
     )
+
+
+ALERTS_SHOWN = 25
+"""The answers needing attention listed on the dashboard at once (the oldest first)."""
+
+
+def _alert_rows(alerts: QuerySet[AnswerAlert]) -> QuerySet[AnswerAlert]:
+    return (alerts.select_related("enrolment__patient", "visit__timepoint", "instrument",
+                                  "acknowledged_by")
+            .defer("instrument__definition", "instrument__licence", "instrument__source"))
+
+
+def alerts_needing_attention(user, study: Study) -> QuerySet[AnswerAlert]:
+    """Return the study's unacknowledged answer alerts at the user's sites, oldest first.
+
+    Each with its patient, visit, time point and questionnaire, for a row that needs no
+    query of its own (the staff message and the answer's label are on the alert).
+    """
+    return _alert_rows(AnswerAlert.objects.filter(
+        enrolment__study=study, enrolment__site__in=sites_of(user),
+        acknowledged_at__isnull=True,
+    )).order_by("raised_at", "pk")
+
+
+def patient_alerts(enrolment: Enrolment) -> QuerySet[AnswerAlert]:
+    """Return every answer alert of one patient, acknowledged or not, newest first."""
+    return _alert_rows(AnswerAlert.objects.filter(enrolment=enrolment)).order_by(
+        "-raised_at", "-pk")
+
+
+def alert_for(user, study: Study, alert_id: int) -> AnswerAlert:
+    """Return one alert of the study in the user's scope, or 404."""
+    return get_object_or_404(
+        AnswerAlert.objects.select_related("enrolment__patient"),
+        pk=alert_id, enrolment__study=study, enrolment__site__in=sites_of(user))
 
 
 @dataclass(frozen=True)

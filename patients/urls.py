@@ -14,6 +14,8 @@ app_name = "patients"
 urlpatterns = [
     path("<str:code>/", views.dashboard, name="dashboard"),
     path("<str:code>/enrol/", views.enrol, name="enrol"),
+    path("<str:code>/alerts/<int:alert_id>/acknowledge/", views.acknowledge,
+         name="acknowledge-alert"),
     path("<str:code>/results/", results_page, name="results"),
     path("<str:code>/exports/<slug:kind>.csv", export, name="export"),
     path("<str:code>/exports/<slug:kind>.<slug:suffix>", export, name="export-file"),

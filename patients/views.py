@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from outcomes.access import MANAGE_ENROLMENT, VIEW_CONTACT, VIEW_WORKLIST, requires
+from outcomes.alerts.services import AlreadyAcknowledged, acknowledge_alert
 from outcomes.audit.services import record_change
 from outcomes.followups.models import Visit
 from outcomes.followups.reminders import resend_link
@@ -58,8 +59,13 @@ def dashboard(request, code: str):
     current = request.GET.get("list") if request.GET.get("list") in names else "overdue"
     page = Paginator(selectors.worklist(request.user, study, current, today),
                      PAGE_SIZE).get_page(request.GET.get("page"))
+    attention = selectors.alerts_needing_attention(request.user, study)
+    alerts = list(attention[:selectors.ALERTS_SHOWN])
     return render(request, "patients/dashboard.html", {
         "study": study,
+        "alerts": alerts,
+        "alert_count": (len(alerts) if len(alerts) < selectors.ALERTS_SHOWN
+                        else attention.count()),
         "today": today,
         "worklists": selectors.WORKLISTS,
         "counts": selectors.worklist_counts(request.user, study, today),
@@ -158,10 +164,33 @@ def _patient_page(request, study, enrolment, *, status_form: StatusForm | None =
         # Only an active patient may be sent a link again (withdrawn: never; paused: not now).
         "can_resend": request.user.has_perm(MANAGE_ENROLMENT) and enrolment.receives_reminders,
         "history": selectors.patient_history(enrolment, show_contact=show_contact),
+        "alerts": list(selectors.patient_alerts(enrolment)),
         "today": today,
         "errors": errors,
         "errors_title": errors_title,
     })
+
+
+@requires(VIEW_WORKLIST)
+@require_POST
+def acknowledge(request, code: str, alert_id: int):
+    """Acknowledge an answer needing attention, with an optional note (audited).
+
+    Back to the page it was sent from: the patient's page, or the dashboard.
+    """
+    study = selectors.study_for(request.user, code)
+    alert = selectors.alert_for(request.user, study, alert_id)
+    patient_code = alert.enrolment.patient.code
+    try:
+        acknowledge_alert(alert=alert, actor=request.user,
+                          note=request.POST.get("note", "")[:2000])
+    except AlreadyAcknowledged:
+        messages.info(request, f"The answer of {patient_code} was acknowledged already.")
+    else:
+        messages.success(request, f"The answer of {patient_code} is acknowledged.")
+    if request.POST.get("back") == "patient":
+        return redirect("patients:patient", code=study.code, patient_code=patient_code)
+    return redirect("patients:dashboard", code=study.code)
 
 
 @requires(MANAGE_ENROLMENT)

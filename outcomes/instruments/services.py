@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import formats, timezone
 
+from outcomes.alerts.services import alerts_after_correction, raise_alerts
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import new_record, record_change, snapshot
 
@@ -340,6 +341,9 @@ def _complete_locked(responses: list[Response], *, actor, actor_label: str,
     )
     refresh_visit_scores(visit_ids={response.visit_id for response in responses},
                          locked=visit_locked)
+    for response, found in zip(responses, scored, strict=True):
+        raise_alerts(response=response, definition=definition_of(response.instrument),
+                     values=found.values, actor=actor, actor_label=actor_label)
 
 
 def _score_rows(response: Response, values: dict[str, object]) -> list[Score]:
@@ -882,6 +886,9 @@ def rescore_responses(*, study=None, instrument: str | None = None,
                           after={"scores": new, "not_scorable": scored.not_scorable},
                           reason=f"rescored with scoring version "
                                  f"{response.instrument.scoring_version}")
+            # A corrected scorer may newly meet an alert on a score (never one on an item).
+            raise_alerts(response=response, definition=definition_of(response.instrument),
+                         values=scored.values, actor_label="rescore")
         touched[response.visit.enrolment_id] = response.visit.enrolment
     for enrolment in touched.values():
         refresh_responder_statuses(enrolment=enrolment)
@@ -927,6 +934,9 @@ def correct_response(*, response: Response, answers: dict[str, int | None], reas
                   before={"answers": original.answers, "response": original.pk},
                   after={"answers": replacement.answers, "response": replacement.pk},
                   reason=reason.strip())
+    alerts_after_correction(original=original, replacement=replacement,
+                            definition=definition_of(original.instrument),
+                            values=scored.values, actor=actor)
     refresh_responder_statuses(enrolment=original.visit.enrolment)
     return replacement
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "patients",
     "outcomes.instruments",
     "outcomes.followups",
+    "outcomes.alerts",
     "outcomes.analysis",
     "outcomes.survey",
 ]

@@ -129,3 +129,29 @@ def next_visit(visit: Visit) -> Visit | None:
             status__in=(Visit.Status.SCHEDULED, Visit.Status.OPEN),
         ).order_by("target_date").first()
     )
+
+
+def patient_alert_messages(visit: Visit) -> list[tuple[str, str]]:
+    """Return what the patient is told on the thank-you page of ``visit``, once each.
+
+    The ``patient_message`` of each alert the visit's live answers raised (a response
+    since corrected is not the patient's answer any more), in the definitions' words,
+    each with the language it is written in where the file has only one (the page marks
+    it, as it marks the questions: a Spanish page reads an English message as English).
+    """
+    from outcomes.alerts.models import AnswerAlert
+
+    messages: list[tuple[str, str]] = []
+    alerts = AnswerAlert.objects.filter(
+        visit=visit, response__state=Response.State.COMPLETED,
+    ).select_related("instrument").order_by("pk")
+    for alert in alerts:
+        definition = definition_of(alert.instrument)
+        try:
+            text = definition.alert(alert.key).patient_message
+        except KeyError:
+            continue
+        language = definition.languages[0] if len(definition.languages) == 1 else ""
+        if all(text != seen for seen, _ in messages):
+            messages.append((text, language))
+    return messages

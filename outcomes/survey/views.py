@@ -40,6 +40,7 @@ from .selectors import (
     Step,
     link_for_token,
     next_visit,
+    patient_alert_messages,
     steps_for,
 )
 
@@ -283,6 +284,7 @@ def done(request: HttpRequest, token: str) -> HttpResponse:
     study = link.visit.enrolment.study
     upcoming = next_visit(link.visit)
     return _page(request, "survey/done.html", {
+        "alert_messages": patient_alert_messages(link.visit),
         "last": upcoming is None,
         "next_open_now": upcoming is not None
         and upcoming.window_open_date <= study_today(study),

@@ -35,6 +35,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from outcomes.alerts.models import AnswerAlert
+from outcomes.alerts.services import alert_records, queue_notifications
 from outcomes.audit.models import AuditRecord
 from outcomes.audit.services import diff, new_record, snapshot
 from outcomes.followups.models import TimePoint, TimePointInstrument, Visit
@@ -56,6 +58,7 @@ from outcomes.instruments.scoring import (
     describe_not_scorable,
     score_response,
 )
+from outcomes.instruments.scoring.alerts import alerts_raised
 from outcomes.instruments.scoring.engine import condition_text
 from outcomes.instruments.selectors import TimepointScores
 from outcomes.instruments.services import (
@@ -94,6 +97,7 @@ class ImportSummary:
     responses_unchanged: int
     warnings: tuple[str, ...] = ()
     warning_count: int = 0
+    alerts_raised: int = 0
 
 
 @dataclass
@@ -273,6 +277,7 @@ class _Import:
             self.counts["patients_created"], self.counts["responses_created"],
             self.counts["patients_unchanged"], self.counts["responses_unchanged"],
             tuple(self.report.warning_lines()), self.report.warning_count,
+            self.counts["alerts_raised"],
         )
 
     def date(self, origin, line, column, value) -> dt.date | None:
@@ -696,7 +701,17 @@ class _Import:
         ], with_ids=True)
         scores = []
         records = []
+        alerts = []
         for p, pk in zip(new, ids, strict=True):
+            definition = self.definitions[p.instrument.code]
+            if definition.alerts:
+                alerts.extend(
+                    AnswerAlert(response_id=pk, visit_id=p.slot.visit_id,
+                                enrolment_id=p.slot.enrolment_id, instrument_id=p.instrument.pk,
+                                key=found.alert.key, value=exact_of(found.value),
+                                answer=found.shown[:200],
+                                message=found.alert.staff_message[:300], raised_at=now)
+                    for found in alerts_raised(definition, p.answers, p.scored.values))
             version = p.instrument.scoring_version
             scores.extend(
                 (pk, code, decimal_of(value), exact_of(value), version)
@@ -715,6 +730,14 @@ class _Import:
                 self.keep(p)
         self.bulk.insert(Score, SCORE_FIELDS, scores)
         self.bulk.insert(AuditRecord, AUDIT_FIELDS, records)
+        if alerts:
+            # Answers needing attention, from old forms as from new: raised, audited and
+            # emailed as a web submit's are (the email once the import commits).
+            _insert(self.bulk, AnswerAlert, ALERT_FIELDS, alerts)
+            _insert(self.bulk, AuditRecord, AUDIT_FIELDS,
+                    alert_records(alerts, actor_label=ACTOR), ids=False)
+            queue_notifications([alert.pk for alert in alerts])
+            self.counts["alerts_raised"] += len(alerts)
         self.counts["responses_created"] += len(new)
         done = set(self.kept)
         if not last:
@@ -791,6 +814,9 @@ VISIT_FIELDS = ("enrolment_id", "timepoint_id", "target_date", "window_open_date
 RESPONSE_FIELDS = ("visit_id", "instrument_id", "answers", "state", "source", "started_at",
                    "updated_at", "completed_at", "out_of_window", "not_scorable")
 SCORE_FIELDS = ("response_id", "code", "value", "exact", "scoring_version")
+ALERT_FIELDS = ("response_id", "visit_id", "enrolment_id", "instrument_id", "key", "value",
+                "answer", "message", "raised_at", "notification", "notify_attempts", "note",
+                "correction_note", "notify_error")
 AUDIT_FIELDS = ("at", "actor_label", "action", "object_type", "object_id", "object_repr",
                 "changes", "reason")
 STATUS_FIELDS = ("enrolment_id", "timepoint_id", "rule_id", "verdict", "reason", "change",

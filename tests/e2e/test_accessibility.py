@@ -30,6 +30,7 @@ from tests.e2e.a11y import (
     describe,
 )
 from tests.e2e.conftest import ARTIFACTS, press
+from tests.e2e.test_browser_answer_alerts import PHQ9
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -118,6 +119,35 @@ def _not_ready_visit(today):
     return enrol(unready, "A11Y-NR", index_date=today, today=today).visits.get()
 
 
+def _answer_alert(visit) -> None:
+    """Store a completed PHQ-9 with item 9 "Several days" at ``visit``, and its alert."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from outcomes.alerts.services import raise_alerts
+    from outcomes.instruments.models import Instrument, Response
+    from outcomes.instruments.scoring import score_response
+    from outcomes.instruments.stored import definition_of
+
+    call_command("import_instrument", str(PHQ9), stdout=StringIO())
+    phq9 = Instrument.objects.get(code="phq9")
+    answers = {**{f"phq{n}": 0 for n in range(1, 9)}, "phq9": 1}
+    response = Response.objects.create(visit=visit, instrument=phq9, answers=answers,
+                                       state="completed", completed_at=timezone.now())
+    definition = definition_of(phq9)
+    raise_alerts(response=response, definition=definition,
+                 values=score_response(definition, answers).values)
+    demo = visit.enrolment.study.enrolments.get(patient__code="DEMO-0001")
+    other = Response.objects.filter(visit__enrolment=demo, state="completed").first()
+    response.pk = None  # the same answers at DEMO-0001, for the patient page's section
+    response.visit, response.answers = other.visit, answers
+    response.save()
+    raise_alerts(response=response, definition=definition,
+                 values=score_response(definition, answers).values)
+
+
 def _build_data(base_url: str) -> dict:
     """The demo study and cohort, and the patients the survey pages need."""
     from django.contrib.auth import get_user_model
@@ -143,11 +173,15 @@ def _build_data(base_url: str) -> dict:
 
     for lang in LANGUAGES:  # a fresh visit each: the saved page stores answers
         data[f"token-{lang}"] = ensure_link(visit=baseline(f"A11Y-{lang.upper()}")[1])
-    _, visit = baseline("A11Y-DONE")
-    for step, answers in zip(steps_for(visit), ANSWERS, strict=True):
-        save_answers(visit=visit, instrument=step.instrument, answers=answers)
-    submit_visit(visit=visit)
-    data["token-done"] = ensure_link(visit=visit)
+    for code, key in (("A11Y-DONE", "token-done"), ("A11Y-ALERT", "token-done-alert")):
+        _, visit = baseline(code)
+        for step, answers in zip(steps_for(visit), ANSWERS, strict=True):
+            save_answers(visit=visit, instrument=step.instrument, answers=answers)
+        submit_visit(visit=visit)
+        data[key] = ensure_link(visit=visit)
+    # An answer needing attention: the PHQ-9's item 9 (the catalogue's file, imported),
+    # so the thank-you page shows its message and the coordinator's pages their rows.
+    _answer_alert(visit)
     for status in ("paused", "withdrawn"):
         enrolment, visit = baseline(f"A11Y-{status.upper()}")
         data[f"token-{status}"] = ensure_link(visit=visit)
@@ -186,6 +220,8 @@ PAGES = [
     Page("survey-errors", None, lambda d: f"/s/{d['token']}/1/", phone=True, act=_survey_errors),
     Page("survey-saved", None, lambda d: f"/s/{d['token']}/2/", phone=True, act=_survey_save),
     Page("survey-thanks", None, lambda d: f"/s/{d['token-done']}/done/", phone=True),
+    Page("survey-thanks-alert", None, lambda d: f"/s/{d['token-done-alert']}/done/",
+         phone=True),
     Page("survey-paused", None, lambda d: f"/s/{d['token-paused']}/", phone=True),
     Page("survey-not-active", None, lambda d: f"/s/{d['token-withdrawn']}/", status=404,
          phone=True),

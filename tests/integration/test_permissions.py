@@ -106,6 +106,10 @@ EXPECTED = [
         coordinator_other_site=404, coordinator=200, administrator=200)),
     ("POST", "patients:resend", "resend", _matrix(
         coordinator_other_site=404, coordinator=302, administrator=302)),
+    # An answer needing attention acknowledged: any staff role of the patient's site.
+    ("POST", "patients:acknowledge-alert", "alert", _matrix(
+        coordinator_other_site=404, clinician_other_site=404, data_manager_other_site=404,
+        coordinator=302, clinician=302, data_manager=302, administrator=302)),
     # A paper or telephone form typed in: an empty POST re-shows the form with its errors.
     ("GET", "patients:visit-entry", "visit", _matrix(coordinator_other_site=404, coordinator=200)),
     ("POST", "patients:visit-entry", "visit", _matrix(coordinator_other_site=404,
@@ -288,10 +292,17 @@ def _build_world():
     response = Response.objects.filter(visit__enrolment__patient__code=PATIENT,
                                        state="completed").first()
     assert visit and other_visit and response
+    from outcomes.alerts.models import AnswerAlert
+
+    alert = AnswerAlert.objects.create(
+        response=response, visit=response.visit, enrolment=response.visit.enrolment,
+        instrument=response.instrument, key="test_alert", value="1", answer="Several days",
+        message="A question the team must see", raised_at=response.completed_at)
     objects = {"site": Site.objects.get(code="MAIN"), "study": study,
                "timepoint": study.timepoints.get(code="m3"), "arm": study.arms.get(code="BMC"),
                "rule": study.responder_rules.get(code="primary"), "response_admin": response}
     return {"users": users, "visit": visit, "response": response, "objects": objects,
+            "alert": alert,
             "device": device,
             "other_link": reverse("survey:start",
                                   kwargs={"token": ensure_link(visit=other_visit)})}
@@ -318,6 +329,8 @@ def _url(name, kwargs, world):
                                      "visit_id": visit.pk})
     if kwargs == "response":
         return reverse(name, kwargs={"pk": world["response"].pk})
+    if kwargs == "alert":
+        return reverse(name, kwargs={"code": STUDY, "alert_id": world["alert"].pk})
     if isinstance(kwargs, str):
         return reverse(name, args=[world["objects"][kwargs].pk])
     return reverse(name, kwargs=kwargs)

@@ -13,6 +13,7 @@ PURE = [
     "outcomes.instruments.definitions",
     "outcomes.instruments.definitions.metadata",
     "outcomes.instruments.scoring",
+    "outcomes.instruments.scoring.alerts",
     "outcomes.instruments.responders",
     "outcomes.followups.schedule",
     "outcomes.followups.cadence",

@@ -194,6 +194,34 @@ ScoreSpec = ScoreDef
 
 
 @dataclass(frozen=True)
+class AlertDef:
+    """An answer that must not sit unseen: a condition on one item or one score.
+
+    Raised when the item's answer (``item``) or the score's value (``score``) is at
+    least ``at_least`` and at most ``at_most`` (either may be None: no bound; bounds
+    inclusive, compared exactly). ``staff_message`` says to the study team, in people
+    words, which question and why it matters; ``patient_message`` is what the patient
+    reads on the thank-you page (``docs/instruments.md``, *Alerts*).
+    """
+
+    key: str
+    staff_message: str
+    patient_message: str
+    item: str = ""
+    score: str = ""
+    at_least: Number | None = None
+    at_most: Number | None = None
+
+    def holds(self, value: Number | None) -> bool:
+        """True when ``value`` (None: unanswered, not scorable) meets the condition."""
+        if not isinstance(value, int | Fraction) or isinstance(value, bool):
+            return False  # unanswered, not scorable, or a text output (a health state)
+        if self.at_least is not None and value < self.at_least:
+            return False
+        return self.at_most is None or value <= self.at_most
+
+
+@dataclass(frozen=True)
 class InstrumentDefinition:
     """One version of a questionnaire: items, scores, scoring version, licence and source.
 
@@ -215,6 +243,8 @@ class InstrumentDefinition:
     scores: tuple[ScoreDef, ...] = ()
     #: Every score the engine computes, in output order.
     score_defs: tuple[ScoreDef, ...] = field(default=())
+    #: Answers that raise an alert for the study team (``AlertDef``), in file order.
+    alerts: tuple[AlertDef, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.scores and self.score_defs:
@@ -235,6 +265,12 @@ class InstrumentDefinition:
             if item.code == code:
                 return item
         raise KeyError(f"{self.code} has no item {code!r}")
+
+    def alert(self, key: str) -> AlertDef:
+        for alert in self.alerts:
+            if alert.key == key:
+                return alert
+        raise KeyError(f"{self.code} has no alert {key!r}")
 
     def score(self, key: str) -> ScoreDef:
         """Return the score definition of output key ``key`` (not a band key)."""

@@ -26,6 +26,7 @@ from typing import Any
 
 from .base import (
     OPERATORS,
+    AlertDef,
     Anchor,
     EnableWhen,
     InstrumentDefinition,
@@ -54,7 +55,7 @@ NEEDS_EVERY_ITEM = ("lookup", "registered", "value_set")
 
 TOP_REQUIRED = ("code", "version", "title", "short_title", "licence", "source", "items",
                 "scores")
-TOP_OPTIONAL = ("scoring_version", "recall_period", "languages")
+TOP_OPTIONAL = ("scoring_version", "recall_period", "languages", "alerts")
 ITEM_KEYS = ("code", "text", "kind", "required", "options", "min", "max", "enable_when")
 OPTION_KEYS = ("value", "label")
 OPTION_OPTIONAL = ("not_applicable",)
@@ -65,6 +66,8 @@ SCORE_KEYS = ("key", "label", "method", "items", "from", "max_missing", "directi
               "loinc_display", "low", "high", "anchor")
 BAND_KEYS = ("upto", "label")
 ANCHOR_KEYS = ("label", "improved_upto", "improved_from")
+ALERT_KEYS = ("key", "when", "staff_message", "patient_message")
+WHEN_KEYS = ("item", "score", "at_least", "at_most")
 
 
 class DefinitionError(ValueError):
@@ -1020,6 +1023,107 @@ def _runs(values: list[int]) -> str:
     return ", ".join(parts)
 
 
+# -- alerts ------------------------------------------------------------------------------
+
+
+def _alerts(check: _Checker, data: Any, items: Mapping[str, Item], broken: set[str],
+            scores: Mapping[str, ScoreDef], failed_scores: set[str]) -> tuple[AlertDef, ...]:
+    """Check ``alerts``: each a key, a condition on one item or score, and two messages.
+
+    A condition names an item or a score of the file (not a band), with ``at_least``
+    and/or ``at_most`` (inclusive); some answer must meet it and some must not (an alert
+    every patient raises, or none can, singles nothing out).
+    """
+    if not check.array("alerts", data, nonempty=False):
+        return ()
+    found: list[AlertDef] = []
+    seen: dict[str, int] = {}
+    for number, entry in enumerate(data):
+        path = f"alerts[{number}]"
+        if not check.mapping(path, entry):
+            continue
+        check.keys(path, entry, ALERT_KEYS, ())
+        key = check.code(f"{path}.key", entry["key"]) if "key" in entry else None
+        if key is not None and key in seen:
+            check.add(f"{path}.key", f"{shown(key)} is also alerts[{seen[key]}]'s")
+            key = None
+        elif key is not None:
+            seen[key] = number
+        staff = check.text(f"{path}.staff_message", entry["staff_message"], limit=300) \
+            if "staff_message" in entry else None
+        patient = check.text(f"{path}.patient_message", entry["patient_message"], limit=1000) \
+            if "patient_message" in entry else None
+        when = _when(check, f"{path}.when", entry["when"], items, broken, scores,
+                     failed_scores) if "when" in entry else None
+        if key is None or staff is None or patient is None or when is None:
+            continue
+        found.append(AlertDef(key=key, staff_message=staff, patient_message=patient, **when))
+    return tuple(found)
+
+
+def _when(check: _Checker, path: str, data: Any, items: Mapping[str, Item], broken: set[str],
+          scores: Mapping[str, ScoreDef], failed_scores: set[str]) -> dict | None:
+    if not check.mapping(path, data):
+        return None
+    check.keys(path, data, (), WHEN_KEYS)
+    if any(key not in WHEN_KEYS for key in data):
+        return None
+    if ("item" in data) == ("score" in data):
+        check.add(path, "names one item or one score (\"item\" or \"score\"), not "
+                        + ("both" if "item" in data else "neither"))
+        return None
+    bounds: dict[str, Number | None] = {}
+    for bound in ("at_least", "at_most"):
+        if bound in data:
+            value = check.number(f"{path}.{bound}", data[bound])
+            if value is None:
+                return None
+            bounds[bound] = value
+    if not bounds:
+        check.add(path, "needs at_least or at_most (or both)")
+        return None
+    low, high = bounds.get("at_least"), bounds.get("at_most")
+    if low is not None and high is not None and low > high:
+        check.add(f"{path}.at_most", f"{shown(high)} is below at_least {shown(low)}: no "
+                                     "answer meets both")
+        return None
+    condition = AlertDef("", "", "", at_least=low, at_most=high)
+    if "item" in data:
+        code = data["item"]
+        if isinstance(code, str) and code in broken:
+            return None  # the item's own problems are listed already
+        if not isinstance(code, str) or code not in items:
+            check.add(f"{path}.item", f"no item {shown(code)}")
+            return None
+        values = items[code].values
+        meeting = [value for value in values if condition.holds(value)]
+        if not meeting:
+            check.add(path, f"no answer of {code} meets it (its answers are {_runs(list(values))})")
+            return None
+        if len(meeting) == len(values):
+            check.add(path, f"every answer of {code} meets it; an alert singles some out")
+            return None
+        return {"item": code, **bounds}
+    key = data["score"]
+    if isinstance(key, str) and key in failed_scores:
+        return None
+    if not isinstance(key, str) or key not in scores:
+        band = isinstance(key, str) and key.endswith("_band") and key[:-5] in scores
+        check.add(f"{path}.score", f"{shown(key)} is a band; name the score {key[:-5]}"
+                  if band else f"no score {shown(key)}")
+        return None
+    score = scores[key]
+    if score.low is not None and score.high is not None:
+        if (low is not None and low > score.high) or (high is not None and high < score.low):
+            check.add(path, f"no value of {key} meets it (it runs {shown(score.low)} to "
+                            f"{shown(score.high)})")
+            return None
+        if (low is None or low <= score.low) and (high is None or high >= score.high):
+            check.add(path, f"every value of {key} meets it; an alert singles some out")
+            return None
+    return {"score": key, **bounds}
+
+
 # -- the whole file ----------------------------------------------------------------------
 
 
@@ -1113,12 +1217,19 @@ def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefiniti
             items.append(item)
 
     scores: list[ScoreDef] = []
+    failed_scores: set[str] = set()
     if "scores" in data and check.array("scores", data["scores"]):
         checker = _Scores(check, {item.code: item for item in items}, broken, functions)
         for number, entry in enumerate(data["scores"]):
             parsed = checker.score(f"scores[{number}]", entry, number)
             if parsed is not None:
                 scores.append(parsed)
+            elif isinstance(entry, Mapping) and isinstance(entry.get("key"), str):
+                failed_scores.add(entry["key"])
+    alerts: tuple[AlertDef, ...] = ()
+    if "alerts" in data:
+        alerts = _alerts(check, data["alerts"], {item.code: item for item in items}, broken,
+                         {score.key: score for score in scores}, failed_scores)
     if check.problems:
         raise DefinitionError(check.problems)
     assert code and version and scoring_version and languages is not None
@@ -1126,7 +1237,7 @@ def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefiniti
         code=code, version=version, title=texts["title"], short_title=texts["short_title"],
         items=tuple(items), scoring_version=scoring_version, licence=texts["licence"],
         source=texts["source"], recall_period=texts.get("recall_period") or "",
-        languages=languages, score_defs=tuple(scores),
+        languages=languages, score_defs=tuple(scores), alerts=alerts,
     )
 
 
@@ -1170,7 +1281,18 @@ def definition_to_dict(defn: InstrumentDefinition) -> dict[str, Any]:
     out["scores"] = []
     for score in defn.score_defs:
         out["scores"].append(_score_dict(defn, score))
+    if defn.alerts:
+        out["alerts"] = [_alert_dict(alert) for alert in defn.alerts]
     return out
+
+
+def _alert_dict(alert: AlertDef) -> dict[str, Any]:
+    when: dict[str, Any] = {"item": alert.item} if alert.item else {"score": alert.score}
+    for key, value in (("at_least", alert.at_least), ("at_most", alert.at_most)):
+        if value is not None:
+            when[key] = _json_number(value)
+    return {"key": alert.key, "when": when, "staff_message": alert.staff_message,
+            "patient_message": alert.patient_message}
 
 
 def dump_definition(defn: InstrumentDefinition) -> str:

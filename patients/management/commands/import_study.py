@@ -107,3 +107,7 @@ class Command(BaseCommand):
             f"patients and {summary.responses_unchanged} responses already there, "
             f"unchanged{warned}."
         ))
+        if summary.alerts_raised:
+            self.stdout.write(
+                f"{summary.alerts_raised} answer(s) need attention: listed at the top of the "
+                "study's workspace, and the sites' coordinators are emailed.")

@@ -80,6 +80,10 @@ class Command(BaseCommand):
             items=_count(len(instrument.definition.get("items", [])), "question"),
             scores=f"scores {', '.join(reported)}" if reported else "no reported score",
             changed=", ".join(done.changed)))
+        alerts = [alert["key"] for alert in instrument.definition.get("alerts", [])]
+        if alerts:
+            self.stdout.write(f"answers needing attention: {', '.join(alerts)} (listed for "
+                              "the study team and emailed to coordinators when raised)")
 
     def starting_definition(self, path: Path, output: str | None) -> None:
         """Write the starting definition an R4 Questionnaire gives; store nothing."""
