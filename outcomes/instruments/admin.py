@@ -156,7 +156,7 @@ class InstrumentAdmin(admin.ModelAdmin):
                 instrument = done.instrument
                 said = {"created": "was imported", "replaced": "replaced its earlier "
                         "content (it had no responses)",
-                        "metadata": "has responses: only its export-only metadata was "
+                        "metadata": "has responses: only its metadata was "
                                     "updated (" + ", ".join(done.changed) + ")",
                         "unchanged": "is stored with this content already: nothing changed"}
                 messages.success(request, f"{instrument.short_title} version "

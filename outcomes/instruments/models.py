@@ -23,7 +23,7 @@ class Instrument(models.Model):
     for lists and filters. ``digest`` is the SHA-256 of the definition's canonical JSON:
     each process keeps its parsed copy while the row's digest is the same
     (``stored.definition_of``). A version that has responses never changes (here, and
-    on PostgreSQL in the database itself), but for its export-only metadata
+    on PostgreSQL in the database itself), but for its metadata
     (``definitions.metadata``): a correction is a new version.
     """
 
@@ -74,7 +74,7 @@ class Instrument(models.Model):
         super().save(*args, **kwargs)
 
     def _metadata_only(self, stored: dict) -> bool:
-        """True if this row differs from ``stored`` in export-only metadata alone.
+        """True if this row differs from ``stored`` in metadata alone.
 
         ``definitions.metadata``: the file's source, licence and scores' LOINC codes
         and names (with the ``licence`` and ``source`` columns, which repeat the

@@ -91,7 +91,7 @@ def sync_instruments() -> list[Instrument]:
                     update_answered_metadata(
                         instrument=instrument, content=content, paths=metadata,
                         reason=f"library file of {definition.code} version "
-                               f"{definition.version}: export-only metadata updated")
+                               f"{definition.version}: metadata updated")
             else:
                 for name, value in content.items():
                     setattr(instrument, name, value)
@@ -104,7 +104,7 @@ def sync_instruments() -> list[Instrument]:
 def answered_differences(instrument: Instrument,
                          content: Mapping[str, object]) -> tuple[list[str], list[str]]:
     """Return the key paths where ``content``'s file differs from the stored version's:
-    (export-only metadata, everything else), each in file order (``definitions.metadata``).
+    (metadata, everything else), each in file order (``definitions.metadata``).
     """
     paths = differences(instrument.definition or {}, content["definition"])
     return ([path for path in paths if is_metadata(path)],
@@ -114,7 +114,7 @@ def answered_differences(instrument: Instrument,
 def update_answered_metadata(*, instrument: Instrument, content: Mapping[str, object],
                              paths: list[str], actor=None, actor_label: str = "",
                              reason: str) -> None:
-    """Write a version's new export-only metadata (it may have responses), audited.
+    """Write a version's new metadata (it may have responses), audited.
 
     ``content`` is ``_content`` of a file that differs from the stored one in the
     metadata key ``paths`` only (``answered_differences``); the audit record holds each
@@ -145,7 +145,7 @@ def instruments_changed(instrument: Instrument) -> None:
 @dataclasses.dataclass(frozen=True)
 class ImportedInstrument:
     """What importing a definition file did: ``created``, ``replaced``, ``metadata`` (the
-    export-only metadata of a version with responses updated) or ``unchanged``."""
+    metadata of a version with responses updated) or ``unchanged``."""
 
     instrument: Instrument
     action: str
@@ -195,7 +195,7 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
        naming its key) and against the instruments stored (``import_problems``).
     2. The same content as the stored version: nothing changes (no audit record).
     3. Another content for a stored version: if it has responses (a version that has
-       responses never changes), its export-only metadata is updated where that is
+       responses never changes), its metadata is updated where that is
        all that differs (``definitions.metadata``: source, licence, each score's LOINC
        code and name), else the file is refused with a line per key that differs;
        without responses, it is replaced.
@@ -223,7 +223,7 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
             update_answered_metadata(
                 instrument=existing, content=content, paths=metadata, actor=actor,
                 actor_label=actor_label,
-                reason=reason or "definition file imported (export-only metadata)")
+                reason=reason or "definition file imported (metadata)")
             return ImportedInstrument(existing, "metadata", tuple(metadata))
     if problems:
         raise DefinitionError(problems)

@@ -1,18 +1,23 @@
-"""Export-only metadata of a definition file: what may change on a version with responses.
+"""Metadata of a definition file: what may change on a version with responses.
 
 A version that has responses never changes (a correction is a new version), except for
 the keys below, which neither the patient's questions and answers nor any score read:
-they are written to the exports only (FHIR, the data dictionary, the instrument's own
-file) and shown as the page's copyright line. ``docs/instruments.md`` lists them too.
+the exports' citations and codes, what the study team is told about an answer, and what
+the results compare the other scores with. ``docs/instruments.md`` lists them too.
 
 - ``source``: the citation the scoring follows (FHIR Questionnaire ``description``);
 - ``licence``: the copyright and licence notice (FHIR ``copyright``; the patient's page
   prints it in small type under the questions);
+- ``alerts``: the answers the study team must see (an alert added to a version already
+  answered applies to the responses stored from then on: a safety check must not wait
+  for a new version);
 - ``scores[n].loinc``, ``scores[n].loinc_display``: a score's LOINC code and its long
-  common name (FHIR Observation ``code``), added once checked against LOINC.
+  common name (FHIR Observation ``code``), added once checked against LOINC;
+- ``scores[n].anchor``: the score as an anchor of the MCID estimates (the results).
 
 Pure: no Django. Works on definition files as ``files.definition_to_dict`` writes them
-(keys at their defaults left out: a ``loinc`` absent is the same as ``""``).
+(keys at their defaults left out: a ``loinc`` absent is the same as ``""``, ``alerts``
+absent the same as ``[]``).
 """
 
 from __future__ import annotations
@@ -21,24 +26,27 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-INSTRUMENT_METADATA = ("source", "licence")
-"""Top-level keys of a file that are export-only metadata."""
-SCORE_METADATA = ("loinc", "loinc_display")
-"""Keys of each score that are export-only metadata."""
+INSTRUMENT_METADATA = ("source", "licence", "alerts")
+"""Top-level keys of a file that are metadata."""
+SCORE_METADATA = ("loinc", "loinc_display", "anchor")
+"""Keys of each score that are metadata."""
 
-_SCORE_KEY = re.compile(r"^scores\[\d+\]\.(\w+)$")
+_SCORE_KEY = re.compile(r"^scores\[\d+\]\.(\w+)(?:$|[.\[])")
+_TOP_KEY = re.compile(r"^(\w+)(?:$|[.\[])")
 
 
 def is_metadata(path: str) -> bool:
-    """True if the key path (``licence``, ``scores[0].loinc``) is export-only metadata."""
-    if path in INSTRUMENT_METADATA:
+    """True if the key path (``licence``, ``alerts[0].when.item``, ``scores[0].loinc``,
+    ``scores[1].anchor.label``) is metadata, or inside it."""
+    top = _TOP_KEY.match(path)
+    if top is not None and top.group(1) in INSTRUMENT_METADATA:
         return True
     found = _SCORE_KEY.match(path)
     return found is not None and found.group(1) in SCORE_METADATA
 
 
 def without_metadata(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Return a definition file without its export-only metadata: what forms and scores read."""
+    """Return a definition file without its metadata: what forms and scores read."""
     kept = {key: value for key, value in data.items() if key not in INSTRUMENT_METADATA}
     scores = data.get("scores")
     if isinstance(scores, list):
@@ -62,7 +70,7 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
         for key in dict.fromkeys([*after, *before]):
             here = f"{path}.{key}" if path else str(key)
             old, new = before.get(key), after.get(key)
-            if key in SCORE_METADATA and {old, new} <= {None, ""}:
+            if key in (*SCORE_METADATA, *INSTRUMENT_METADATA) and _unset(old) and _unset(new):
                 continue
             found.extend(differences(old, new, here))
         return found
@@ -114,3 +122,8 @@ def next_version(version: str, taken: set[str] | frozenset[str] = frozenset()) -
 
 __all__ = ["INSTRUMENT_METADATA", "SCORE_METADATA", "differences", "is_metadata",
            "next_version", "value_at", "without_metadata"]
+
+
+def _unset(value: Any) -> bool:
+    """A metadata key at its default: absent, ``""`` or ``[]``."""
+    return value is None or value == "" or value == []

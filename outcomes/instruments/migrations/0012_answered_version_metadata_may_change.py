@@ -1,9 +1,9 @@
-"""A version with responses may change its export-only metadata, and nothing else.
+"""A version with responses may change its metadata, and nothing else.
 
 On PostgreSQL the trigger ``instruments_instrument_answered_never_changes`` (0011)
-refused every change to an answered version. It now lets the file's export-only
-metadata change (``definitions.metadata``: ``source``, ``licence``, each score's
-``loinc`` and ``loinc_display``), with the ``licence`` and ``source`` columns following
+refused every change to an answered version. It now lets the file's metadata change
+(``definitions.metadata``: ``source``, ``licence``, ``alerts``, each score's ``loinc``,
+``loinc_display`` and ``anchor``), with the ``licence`` and ``source`` columns following
 the file and a new digest, and refuses everything else as before: any other key of the
 file, the code, version, titles and scoring version; a column or digest changed without
 the file; a file whose licence or source the columns do not repeat.
@@ -17,13 +17,13 @@ CREATE = """
 CREATE OR REPLACE FUNCTION instruments_definition_without_metadata(data jsonb) RETURNS jsonb AS $$
     SELECT CASE
         WHEN jsonb_typeof(data) = 'object' AND jsonb_typeof(data -> 'scores') = 'array' THEN
-            (data - 'source' - 'licence') || jsonb_build_object('scores', COALESCE((
+            (data - 'source' - 'licence' - 'alerts') || jsonb_build_object('scores', COALESCE((
                 SELECT jsonb_agg(CASE WHEN jsonb_typeof(score) = 'object'
-                                      THEN score - 'loinc' - 'loinc_display' ELSE score END
+                                      THEN score - 'loinc' - 'loinc_display' - 'anchor' ELSE score END
                                  ORDER BY position)
                 FROM jsonb_array_elements(data -> 'scores') WITH ORDINALITY AS s(score, position)),
                 '[]'::jsonb))
-        WHEN jsonb_typeof(data) = 'object' THEN data - 'source' - 'licence'
+        WHEN jsonb_typeof(data) = 'object' THEN data - 'source' - 'licence' - 'alerts'
         ELSE data
     END
 $$ LANGUAGE sql IMMUTABLE;

@@ -1,4 +1,4 @@
-"""A version with responses: its export-only metadata may be updated, audited; nothing else.
+"""A version with responses: its metadata may be updated, audited; nothing else.
 
 ``definitions.metadata`` names the keys (``source``, ``licence``, each score's ``loinc``
 and ``loinc_display``): neither the questions, the answers nor the scores read them. An
@@ -72,10 +72,13 @@ def answered(study):
 
 def test_only_the_metadata_keys_are_metadata():
     assert [path for path in ("source", "licence", "scores[0].loinc",
-                              "scores[12].loinc_display") if not is_metadata(path)] == []
+                              "scores[12].loinc_display", "alerts", "alerts[0].when.item",
+                              "scores[0].anchor", "scores[3].anchor.improved_upto")
+            if not is_metadata(path)] == []
     assert [path for path in ("title", "short_title", "recall_period", "items[0].text",
                               "scores[0].label", "scores[0].unit", "scores[0].bands",
-                              "scores[0].items[0].loinc", "version", "scoring_version")
+                              "scores[0].items[0].loinc", "version", "scoring_version",
+                              "alertsx", "scores[0].anchors", "items[0].alerts")
             if is_metadata(path)] == []
     # A key left at its default ("" for loinc) is the same as the key absent.
     assert differences({"scores": [{"key": "a"}]}, {"scores": [{"key": "a", "loinc": ""}]}) \
@@ -92,7 +95,7 @@ def test_an_import_differing_only_in_metadata_updates_an_answered_version_audite
     out = StringIO()
     call_command("import_instrument", str(write(tmp_path, data)), stdout=out)
     assert out.getvalue().strip() == (
-        "updated the export-only metadata of phq9 version 1.0 (PHQ-9), which has "
+        "updated the metadata of phq9 version 1.0 (PHQ-9), which has "
         "responses: licence, scores[0].loinc, scores[0].loinc_display")
     answered.refresh_from_db()
     assert answered.licence == data["licence"]
@@ -116,6 +119,48 @@ def test_an_import_differing_only_in_metadata_updates_an_answered_version_audite
     # The same file again: nothing changes, no record.
     call_command("import_instrument", str(write(tmp_path, data)), stdout=out)
     assert len(audit_of(answered)) == 2
+
+
+def test_an_alert_added_to_an_answered_version_is_taken_and_raised_from_then_on(
+        study, answered, tmp_path):
+    """A safety alert must not wait for a new version: the catalogue's PHQ-9 alert (item
+    9 above "Not at all") added to a version already answered is taken, audited; the
+    response stored before raises nothing, the next one does."""
+    from outcomes.alerts.models import AnswerAlert
+    from outcomes.instruments.definitions import LIBRARY
+    from outcomes.instruments.services import complete_response, save_answers
+    from tests.factories import enrol
+
+    catalogue = json.loads((LIBRARY / "catalogue" / "phq9.json").read_text())
+    data = phq9()
+    assert "alerts" not in data
+    data["alerts"] = catalogue["alerts"]
+    out = StringIO()
+    call_command("import_instrument", str(write(tmp_path, data)), stdout=out)
+    assert out.getvalue().splitlines()[0] == (
+        "updated the metadata of phq9 version 1.0 (PHQ-9), which has responses: alerts")
+    answered.refresh_from_db()
+    assert [a.key for a in definition_of(answered).alerts] == ["phq9_item9"]
+    record = audit_of(answered)[-1]
+    assert record.changes["alerts"] == [None, catalogue["alerts"]]
+    assert AnswerAlert.objects.count() == 0  # the response stored before raises nothing
+    visit = enrol(study, "P-902").visits.get(timepoint__code="baseline")
+    answers = {item.code: 0 for item in definition_of(answered).items}
+    answers["phq9"] = 1  # "Several days"
+    response = complete_response(response=save_answers(visit=visit, instrument=answered,
+                                                       answers=answers))
+    assert list(AnswerAlert.objects.values_list("response_id", "key")) == [
+        (response.pk, "phq9_item9")]
+
+
+def test_an_anchor_added_to_an_answered_version_is_taken(answered, tmp_path):
+    data = phq9()
+    data["scores"][0]["anchor"] = {"improved_upto": 4, "label": "minimal"}
+    out = StringIO()
+    call_command("import_instrument", str(write(tmp_path, data)), stdout=out)
+    assert out.getvalue().strip().endswith("which has responses: scores[0].anchor")
+    answered.refresh_from_db()
+    assert definition_of(answered).score("phq9_total").anchor is not None
 
 
 def test_a_scoring_change_is_refused_a_line_per_key_and_nothing_is_stored(answered,
@@ -162,6 +207,10 @@ def test_the_database_allows_metadata_and_nothing_else_on_an_answered_version(an
     file = copy.deepcopy(answered.definition)
     file["scores"][0]["loinc"] = PHQ9_LOINC[0]
     file["licence"] = "New licence"
+    file["alerts"] = [{"key": "phq9_item9", "when": {"item": "phq9", "at_least": 1},
+                       "staff_message": "PHQ-9 question 9 answered above 'Not at all'",
+                       "patient_message": "Please contact the study team."}]
+    file["scores"][0]["anchor"] = {"improved_upto": 4, "label": "minimal"}
     with transaction.atomic():  # the file's metadata, its column and a new digest
         rows.update(definition=file, licence="New licence", digest=digest_of(file))
     assert rows.get().definition["scores"][0]["loinc"] == PHQ9_LOINC[0]
@@ -208,7 +257,7 @@ def test_a_library_file_changed_in_metadata_only_is_applied_to_an_answered_versi
     assert (record.action, record.actor_label) == ("update", "system")
     assert record.changes["scores[0].loinc"] == [None, library["scores"][0]["loinc"]]
     assert record.changes["licence"] == ["ODI v2.1a © Jeremy Fairbank.", library["licence"]]
-    assert record.reason == "library file of odi version 2.1a: export-only metadata updated"
+    assert record.reason == "library file of odi version 2.1a: metadata updated"
 
 
 def test_a_library_file_changed_in_content_leaves_an_answered_version_as_it_was(
@@ -244,7 +293,7 @@ def test_the_admin_import_says_only_the_metadata_was_updated(client, answered):
     reply = client.post(reverse("admin:instruments_instrument_import"), {
         "file": SimpleUploadedFile("phq9.json", json.dumps(data).encode()),
         "reason": "LOINC code checked"}, follow=True)
-    assert ("PHQ-9 version 1.0 has responses: only its export-only metadata was updated "
+    assert ("PHQ-9 version 1.0 has responses: only its metadata was updated "
             "(scores[0].loinc, scores[0].loinc_display).") in reply.content.decode()
     assert "44261-6" in reply.content.decode()  # on the version's page it lands on
     record = audit_of(answered)[-1]

@@ -16,7 +16,7 @@ SAID = {
     "created": "imported {code} version {version} ({title}): {items}, {scores}",
     "replaced": "replaced {code} version {version} ({title}), which had no responses: "
                 "{items}, {scores}",
-    "metadata": "updated the export-only metadata of {code} version {version} ({title}), "
+    "metadata": "updated the metadata of {code} version {version} ({title}), "
                 "which has responses: {changed}",
     "unchanged": "{code} version {version} is stored with this content already: nothing "
                  "changed",
