@@ -56,6 +56,17 @@ def no_items_message(instrument) -> str:
     return f"{name} has no questions yet: it cannot be scheduled."
 
 
+def second_version_message(asked, timepoint) -> str:
+    """The sentence refusing a second version of ``asked``'s questionnaire at ``timepoint``.
+
+    ``asked`` is the ``Instrument`` row the time point asks already.
+    """
+    name = asked.short_title or asked.title or asked.code
+    return (f"{name} is already asked at {timepoint.label} (version {asked.version}); a "
+            f"time point asks one version of a questionnaire. To move it to another "
+            f"version, change that row's instrument.")
+
+
 @dataclass(frozen=True)
 class StudyScore:
     """A score one of a study's scheduled instruments produces, as its definition says."""
