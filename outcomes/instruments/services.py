@@ -118,13 +118,19 @@ def import_problems(definition: InstrumentDefinition) -> list[str]:
     """Return why ``definition`` cannot be stored beside the others, one line per key.
 
     A score key another instrument gives (stored, or built in) would mean two scores
-    in the stored scores, exports and responder rules; a built-in version is the
+    in the stored scores, exports and responder rules; a key the export files name
+    columns with already (``study_day``) would repeat their columns; a built-in version is the
     library's file (``sync_instruments`` keeps it so), so a correction of it is a new
     version.
     """
+    from outcomes.analysis.exports import reserved_key_problem
+
     load_stored_definitions()
     problems = []
     for number, score in enumerate(definition.score_defs):
+        reserved = reserved_key_problem(score.key)
+        if reserved is not None:
+            problems.append(f"scores[{number}].key: {reserved}")
         for key, where, named in ((score.key, "key", repr(score.key)),
                                   (score.band_key, "bands", f"the band key {score.band_key!r}")):
             owner = key_owner(key) if key else None
