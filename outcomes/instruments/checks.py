@@ -117,7 +117,12 @@ def _rules_on_unknown_scores(alias: str) -> list[Warning]:
     from patients.models import Study
 
     from .models import ResponderRule
-    from .scheduled import direction_message, study_scores, unknown_score_message
+    from .scheduled import (
+        direction_message,
+        not_at_baseline_message,
+        study_scores,
+        unknown_score_message,
+    )
 
     found = []
     rules = (ResponderRule.objects.using(alias).exclude(kind__in=["all", "any"])
@@ -144,6 +149,15 @@ def _rules_on_unknown_scores(alias: str) -> list[Warning]:
                 hint="Patients who got worse count as responders under this rule; set its "
                      "direction in the admin (Responder rules).",
                 obj=rule, id="instruments.W002",
+            ))
+        if score is not None and (
+                not_at_baseline := not_at_baseline_message(study, score)) is not None:
+            found.append(Warning(
+                f"Study {study.code}, responder rule {rule.code}: {not_at_baseline}",
+                hint="Schedule the score's instrument at the baseline time point in the "
+                     "admin (Time points), or choose another score for the rule "
+                     "(Responder rules).",
+                obj=rule, id="instruments.W004",
             ))
     return found
 

@@ -159,6 +159,38 @@ def unknown_score_message(study, key: str, scores: Mapping[str, StudyScore]) -> 
             f"choose one of: {choices_text(scores)}.")
 
 
+def baseline_score_keys(study) -> set[str] | None:
+    """The score keys the study's baseline time point asks for; None without a baseline."""
+    from outcomes.followups.models import TimePointInstrument
+
+    baseline = study.timepoints.filter(is_baseline=True).first()
+    if baseline is None:
+        return None
+    keys: set[str] = set()
+    for row in TimePointInstrument.objects.filter(timepoint=baseline).select_related(
+            "instrument"):
+        definition = definition_of(row.instrument)
+        if definition is not None and has_items(row.instrument):
+            keys.update(spec.key for spec in definition.score_defs or definition.scores)
+    return keys
+
+
+def not_at_baseline_message(study, score: StudyScore) -> str | None:
+    """The sentence refusing a rule on ``score`` when the baseline does not ask for it.
+
+    A rule compares each follow-up with baseline: on a score no instrument at baseline
+    gives, every patient is "not evaluable". A score missing at some follow-ups is fine.
+    """
+    keys = baseline_score_keys(study)
+    if keys is None or score.key in keys:
+        return None
+    baseline = study.timepoints.get(is_baseline=True)
+    return (f"{score.choice_label} is not asked at baseline ({baseline.label}): a rule "
+            f"compares each time point with baseline, so every patient would be 'not "
+            f"evaluable'. Schedule {score.instrument} at {baseline.label} first, or choose "
+            f"another score.")
+
+
 def direction_message(score: StudyScore, direction: str) -> str:
     """The sentence refusing a rule whose improvement runs against its score's."""
     words = {"decrease": "a decrease", "increase": "an increase"}

@@ -524,11 +524,17 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
 
     Rules that already exist keep their (maybe edited) definition. A new rule is
     checked as the admin checks one (``ResponderRule.clean``): on a score an
-    instrument scheduled in the study produces, improving the way that score does;
+    instrument scheduled in the study produces, at baseline too, improving the way
+    that score does;
     otherwise ``ValidationError`` names each rule, and nothing is created.
     """
     from .responders import CombinedRule
-    from .scheduled import direction_message, study_scores, unknown_score_message
+    from .scheduled import (
+        direction_message,
+        not_at_baseline_message,
+        study_scores,
+        unknown_score_message,
+    )
 
     existing = set(ResponderRule.objects.filter(study=study).values_list("code", flat=True))
     scores = study_scores(study)
@@ -541,6 +547,8 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
             problems.append(f"{rule.code}: {unknown_score_message(study, rule.score, scores)}")
         elif str(rule.direction) != found.improvement:
             problems.append(f"{rule.code}: {direction_message(found, str(rule.direction))}")
+        elif (not_at_baseline := not_at_baseline_message(study, found)) is not None:
+            problems.append(f"{rule.code}: {not_at_baseline}")
     if problems:
         raise ValidationError(problems)
     rows = {}
