@@ -901,10 +901,10 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
         add("scores", spec.key, **_score_row(spec, schedule))
     for instrument in schedule.instruments:
         for item in instrument.items:
-            values = (_labels((o.value, o.label) for o in item.options)
-                      if item.kind == "choice" else
-                      f"{item.min_value} to {item.max_value} "
-                      f"({_labels((o.value, o.label) for o in item.options)})")
+            anchors = _labels((o.value, o.label) for o in item.options)
+            values = (anchors if item.kind == "choice" else
+                      f"{item.min_value} to {item.max_value}"
+                      + (f" ({anchors})" if anchors else ""))  # a scale may have none
             add(f"items: {instrument.code} {instrument.version}", item.code, label=item.text,
                 type="integer", values=values, missing="empty: left blank")
     labels = rule_labels(study.pk)

@@ -130,3 +130,11 @@ def test_the_new_score_is_in_the_spss_file_with_its_label(knee, tmp_path):
         "Knee test mean (0-4, lower is better) at Baseline")
     first = frame[frame["patient"] == "K-001"].iloc[0]
     assert first[f"{KEY}_baseline"] == pytest.approx(8 / 3, abs=1e-12)
+
+
+def test_the_dictionary_writes_a_scale_without_anchors_as_its_range(knee):
+    # A scale item with no anchor labels read "0 to 4 ()" (review of issue 17, #11d).
+    rows = list(csv.DictReader(io.StringIO(run("export_study", "--format", "dictionary"))))
+    values = {(r["file"], r["column"]): r["values"] for r in rows}
+    assert values[("items: kneetest 0.1", "knee1")] == "0 to 4"
+    assert values[("items: nrs11 1.0", "pain")] == "0 to 10 (0 = No pain; 10 = Worst possible pain)"
