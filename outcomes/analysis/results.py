@@ -4,7 +4,9 @@ Everything is computed from stored scores and stored responder verdicts, so the
 page, the ``results`` command and the exports agree to the last digit.
 
 1. Scores (the study's own: those of the instruments its schedule asks, and opioid
-   use): per arm and time point, n, mean with its 95% CI, SD, median and quartiles;
+   use): per arm and time point that asks for the score (as the tidy file has it: no
+   row where its instrument is not scheduled), n, mean with its 95% CI, SD, median and
+   quartiles;
    change from baseline (follow-up minus baseline, patients with both) with its 95% CI.
 2. Responders: per arm, follow-up time point and rule, responders among the evaluable
    (complete case: baseline and time point both scored, verdict reached), as percent
@@ -70,11 +72,14 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                            timepoints=[(tp.pk, tp.code, tp.is_baseline) for tp in timepoints],
                            rules=rule_rows)
     empty = stats.describe([])
+    asked = _asked_at(study, timepoints)
 
     scores = []
     for arm in arms:
         for tp in timepoints:
             for code in score_codes:
+                if code not in asked[tp.code]:
+                    continue  # its instrument is not asked there: no row, not n 0
                 summary = tables.summaries.get((arm, tp.code, code), empty)
                 mean_low, mean_high = stats.mean_ci_from(summary.n, summary.mean, summary.sd)
                 entry = {"arm": arm, "timepoint": tp.code, "score": code, "n": summary.n,
@@ -116,7 +121,8 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                 comparisons.append(_proportion(tp, rule, arm, ref, counts[(arm, tp, rule)],
                                                counts[(ref, tp, rule)], (rule, tp) in primary))
             for code in score_codes:
-                comparisons.extend(_changes(tables, tp, code, arm, ref))
+                if code in asked[tp]:
+                    comparisons.extend(_changes(tables, tp, code, arm, ref))
     comparisons.sort(key=lambda row: primary.index((row["measure"], row["timepoint"]))
                      if row["primary"] else len(primary))  # stable: the rest keep order
     return {
@@ -135,6 +141,23 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
         "regressions": tables.regressions,
         "baseline_characteristics": tables.baseline_characteristics,
     }
+
+
+def _asked_at(study, timepoints) -> dict[str, set[str]]:
+    """The score keys each time point's instruments give (opioid use at every one, as
+    the tidy file has it), by time point code."""
+    from outcomes.followups.models import TimePointInstrument
+    from outcomes.instruments.stored import definitions_for_study
+
+    from . import wording
+
+    keys = {row.pk: {spec.key for spec in definition.scores}
+            for row, definition in definitions_for_study(study.pk)}
+    asked = {tp.code: {wording.OPIOID.key} for tp in timepoints}
+    for code, instrument_id in TimePointInstrument.objects.filter(
+            timepoint__study=study).values_list("timepoint__code", "instrument_id"):
+        asked[code] |= keys.get(instrument_id, set())
+    return asked
 
 
 def _proportion(tp: str, rule: str, arm: str, ref: str, mine: tuple[int, int],
