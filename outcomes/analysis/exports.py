@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -523,7 +524,14 @@ class WideColumn:
 
 
 def wide_layout(schedule: Schedule) -> list[WideColumn]:
-    """Patient columns; each time point's study day; each score × time point; bands."""
+    """Patient columns; each time point's study day; each score × time point; bands.
+
+    Every name is the file's only one: a name made twice (a score key and a time point
+    code that together spell a study day's or another score's column, e.g. key ``a_b``
+    at ``c`` and key ``a`` at ``b_c``) is kept by its first column; the later one is
+    written with ``_2`` (``_3``, …) after it. The import refuses the keys that would
+    always do so (``reserved_key_problem``).
+    """
     points = schedule.points
     layout = [WideColumn(name, "patient") for name in PATIENT_COLUMNS]
     layout += [WideColumn(f"study_day_{p.code}", "day", p) for p in points]
@@ -535,7 +543,39 @@ def wide_layout(schedule: Schedule) -> list[WideColumn]:
         if spec.bands:
             layout += [WideColumn(f"{spec.key}_band_{p.code}", "band", p, spec)
                        for p in points if spec.key in p.score_keys]
+    taken = {column.name for column in layout}
+    seen: set[str] = set()
+    for position, column in enumerate(layout):
+        if column.name in seen:
+            number = 2
+            while f"{column.name}_{number}" in taken:
+                number += 1
+            column = layout[position] = replace(
+                column, name=f"{column.name}_{number}")
+            taken.add(column.name)
+        seen.add(column.name)
     return layout
+
+
+#: Score keys the export files use already: a score with one of these keys would name
+#: the same wide columns as they do, at every time point.
+RESERVED_KEYS = {"study_day": "the study days (study_day_<time point>)",
+                 OPIOID.key: "opioid use (opioid_mme_<time point>)"}
+
+
+def reserved_key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a score key, or None: its wide columns would be the study
+    days' or opioid use's (``RESERVED_KEYS``), or, with a time point's code, a patient
+    column (``baseline_opioid`` at a time point ``mme``)."""
+    if key in RESERVED_KEYS:
+        return (f"{key!r} is a column of the export files already: its columns "
+                f"{key}_<time point> would repeat those of {RESERVED_KEYS[key]}; choose "
+                f"another key")
+    clashes = [name for name in PATIENT_COLUMNS if name.startswith(f"{key}_")]
+    if clashes:
+        return (f"{key!r} would name the export files' {clashes[0]} column at a time point "
+                f"{clashes[0][len(key) + 1:]!r}; choose another key")
+    return None
 
 
 def wide_columns(schedule: Schedule) -> list[str]:
@@ -709,6 +749,17 @@ def _score_row(spec: ScoreSpec, schedule: Schedule, **extra) -> dict[str, object
     }
 
 
+def _band_row(spec: ScoreSpec, schedule: Schedule, **extra) -> dict[str, object]:
+    return {
+        "type": "code", "values": _labels(
+            (f"{n} (SPSS, Stata) / {label} (CSV)", f"up to {upto:g}")
+            for n, (upto, label) in enumerate(spec.bands, start=1)),
+        "direction": _direction(spec),
+        "scoring_version": schedule.scoring_versions.get(spec.key, ""),
+        "missing": NO_VALUE, **extra,
+    }
+
+
 def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
     """Every column of every file (tidy, wide, items; the SPSS and Stata files are the
     wide file), then every score, every instrument's items, and the responder rules."""
@@ -801,28 +852,29 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
                 "denominator counts the patients whose visit is due; the others are "
                 "pending)", type="integer", values="1 = due; 0 = not yet due",
                 missing="never empty")
-    for column in wide_columns(schedule):
-        if column in common:
+    layout = wide_layout(schedule)
+    for wide in layout:
+        column, point, spec = wide.name, wide.point, wide.spec
+        if wide.kind == "patient":
             add("wide", column, **common[column])
-            continue
-        for point in points:
-            if column == f"study_day_{point.code}":
-                add("wide", column, **{**common["study_day"],
-                                       "label": f"Day answered at {point.label}"})
-            for spec in scores:
-                if column == f"{spec.key}_{point.code}":
-                    add("wide", column, **_score_row(spec, schedule,
-                                                     label=f"{wording.score_title(spec.key)}"
-                                                           f" at {point.label}"))
-                elif column == f"{spec.key}_band_{point.code}":
-                    add("wide", column, label=f"{spec.label} band at {point.label}",
-                        type="code", values=_labels(
-                            (f"{n} (SPSS, Stata) / {label} (CSV)",
-                             f"up to {upto:g}") for n, (upto, label) in
-                            enumerate(spec.bands, start=1)),
-                        direction=_direction(spec),
-                        scoring_version=schedule.scoring_versions.get(spec.key, ""),
-                        missing=NO_VALUE)
+        elif wide.kind == "day":
+            add("wide", column, **{**common["study_day"],
+                                   "label": f"Day answered at {point.label}"})
+        elif wide.kind in ("score", "opioid"):
+            add("wide", column, **_score_row(spec, schedule,
+                                             label=f"{wording.score_title(spec.key)}"
+                                                   f" at {point.label}"))
+        else:
+            add("wide", column, **_band_row(spec, schedule,
+                                            label=f"{spec.label} band at {point.label}"))
+    # The SPSS and Stata files are the wide file; a name too long for them (or the same
+    # as another's once shortened) is written as ``variable_names`` says: listed here.
+    wide_rows = {row["column"]: row for row in rows if row["file"] == "wide"}
+    for column, name in layout_variable_names(layout).items():
+        if name != column:
+            add("spss, stata", name, **{
+                **{k: v for k, v in wide_rows[column].items() if k not in ("file", "column")},
+                "label": labelled_label(column, wide_rows[column]["label"], name)})
     for column in ITEM_COLUMNS:
         if column in common:
             add("items", column, **common[column])
@@ -850,12 +902,13 @@ def dictionary_rows(study, schedule: Schedule) -> list[dict[str, object]]:
         add("scores", spec.key, **_score_row(spec, schedule))
     for instrument in schedule.instruments:
         for item in instrument.items:
+            anchors = _labels((o.value, o.label) for o in item.options)
             values = (_labels((o.value, o.label + (" (not applicable: not scored)"
                                                    if o.not_applicable else ""))
                               for o in item.options)
                       if item.kind == "choice" else
-                      f"{item.min_value} to {item.max_value} "
-                      f"({_labels((o.value, o.label) for o in item.options)})")
+                      f"{item.min_value} to {item.max_value}"
+                      + (f" ({anchors})" if anchors else ""))  # a scale may have none
             missing = "empty: left blank"
             if item.enable_when is not None:
                 missing = ("empty: left blank, or not asked ("
@@ -929,18 +982,76 @@ def labelled_frame(study, enrolments):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
     labels = {row["column"]: row["label"] for row in dictionary_rows(study, context.schedule)
               if row["file"] == "wide"}
-    names = {column: variable_name(column) for column in columns}
-    return (frame.rename(columns=names), {names[c]: label for c, label in labels.items()},
+    names = layout_variable_names(layout)
+    return (frame.rename(columns=names),
+            {names[c]: labelled_label(c, label, names[c]) for c, label in labels.items()},
             {names[c]: labels_ for c, labels_ in value_labels.items()})
 
 
+#: The longest variable name written: Stata's limit (SPSS allows 64).
+NAME_LIMIT = 32
+#: The wide file's patient columns written with value labels (``labelled_frame``).
+LABELLED_PATIENT_COLUMNS = ("arm", "site", "sex", "status", "age")
+
+
+def layout_variable_names(layout: list[WideColumn]) -> dict[str, str]:
+    """The SPSS and Stata name of each wide column (``variable_names``)."""
+    labelled = [c.name for c in layout
+                if c.kind == "band" or c.name in LABELLED_PATIENT_COLUMNS]
+    return variable_names([c.name for c in layout], labelled=labelled)
+
+
 def variable_name(column: str) -> str:
-    """Return ``column`` as an SPSS and Stata variable name: letters, digits and ``_``,
-    starting with a letter, at most 32 characters (Stata's limit; SPSS allows 64)."""
+    """Return ``column`` in the letters of an SPSS and Stata variable name: letters,
+    digits and ``_``, starting with a letter (not yet within ``NAME_LIMIT``)."""
     name = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in column)
     if not name[:1].isalpha():
         name = "v_" + name
-    return name[:32]
+    return name
+
+
+def variable_names(columns: list[str], *, labelled: Iterable[str] = ()) -> dict[str, str]:
+    """Return each wide column's SPSS and Stata variable name, every one different.
+
+    A column whose name fits (``variable_name``, at most ``NAME_LIMIT`` characters) keeps
+    it. One too long, or the same as another's once written so, is shortened: its
+    first characters, ``_`` and four hexadecimal digits of the SHA-256 of its whole name
+    (more digits should two ever meet), the same in every export. Names are compared
+    without case (SPSS's). Its variable label starts with its whole column name
+    (``labelled_label``) and the dictionary lists it.
+
+    A ``labelled`` column (one with value labels) fits in fewer characters: pyreadstat
+    names its Stata value label set after it plus a counter (``band_m10`` + ``12``),
+    and a label set's name has Stata's limit too.
+    """
+    labelled = list(labelled)
+    counter = len(str(max(len(labelled) - 1, 0)))
+    limit = {column: NAME_LIMIT - (counter if column in labelled else 0) for column in columns}
+    written = {column: variable_name(column) for column in columns}
+    taken: set[str] = set()
+    names: dict[str, str] = {}
+    for column in columns:  # the names that fit first: none is taken from them
+        name = written[column]
+        if len(name) <= limit[column] and name.casefold() not in taken:
+            names[column] = name
+            taken.add(name.casefold())
+    for column in columns:
+        if column in names:
+            continue
+        digest = hashlib.sha256(column.encode()).hexdigest()
+        for digits in range(4, len(digest) + 1):
+            name = f"{written[column][:limit[column] - 1 - digits]}_{digest[:digits]}"
+            if name.casefold() not in taken:
+                break
+        names[column] = name
+        taken.add(name.casefold())
+    return {column: names[column] for column in columns}
+
+
+def labelled_label(column: str, label: str, name: str) -> str:
+    """A variable's label in the SPSS and Stata files: ``label``, after the wide column's
+    whole name when the variable's is shorter (Stata keeps 80 characters)."""
+    return label if name == column else f"{column}: {label}"
 
 
 def write_labelled(study, enrolments, path: str, kind: str) -> None:

@@ -343,6 +343,8 @@ def table_two(results: Mapping, names: Names) -> dict:
         decimals = wording.spec_of(code).decimals
         rows = []
         for tp in results["timepoints"]:
+            if _find(results["scores"], timepoint=tp, score=code) is None:
+                continue  # not asked at this time point
             cells = []
             baseline = True
             for arm in arms:

@@ -4,7 +4,9 @@ Everything is computed from stored scores and stored responder verdicts, so the
 page, the ``results`` command and the exports agree to the last digit.
 
 1. Scores (the study's own: those of the instruments its schedule asks, and opioid
-   use): per arm and time point, n, mean with its 95% CI, SD, median and quartiles;
+   use): per arm and time point that asks for the score (as the tidy file has it: no
+   row where its instrument is not scheduled), n, mean with its 95% CI, SD, median and
+   quartiles;
    change from baseline (follow-up minus baseline, patients with both) with its 95% CI.
 2. Responders: per arm, follow-up time point and rule, responders among the evaluable
    (complete case: baseline and time point both scored, verdict reached), as percent
@@ -83,11 +85,14 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                            rules=rule_rows, mcid=plan,
                            reliability=reliability_specs(definitions, plan.scores))
     empty = stats.describe([])
+    asked = _asked_at(schedule, timepoints)
 
     scores = []
     for arm in arms:
         for tp in timepoints:
             for code in score_codes:
+                if code not in asked[tp.code]:
+                    continue  # its instrument is not asked there: no row, not n 0
                 summary = tables.summaries.get((arm, tp.code, code), empty)
                 mean_low, mean_high = stats.mean_ci_from(summary.n, summary.mean, summary.sd)
                 entry = {"arm": arm, "timepoint": tp.code, "score": code, "n": summary.n,
@@ -129,7 +134,8 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                 comparisons.append(_proportion(tp, rule, arm, ref, counts[(arm, tp, rule)],
                                                counts[(ref, tp, rule)], (rule, tp) in primary))
             for code in score_codes:
-                comparisons.extend(_changes(tables, tp, code, arm, ref))
+                if code in asked[tp]:
+                    comparisons.extend(_changes(tables, tp, code, arm, ref))
     comparisons.sort(key=lambda row: primary.index((row["measure"], row["timepoint"]))
                      if row["primary"] else len(primary))  # stable: the rest keep order
     return {
@@ -184,6 +190,16 @@ def rule_threshold(score: str, rule_defs, primary) -> dict:
         if rule_score == score and kind == "points" and threshold is not None:
             return {"rule": code, "rule_threshold": float(threshold)}
     return {"rule": None, "rule_threshold": None}
+
+
+def _asked_at(schedule, timepoints) -> dict[str, set[str]]:
+    """The score keys each time point's instruments give (opioid use at every one, as
+    the tidy file has it), by time point code: from the schedule already read."""
+    code_of = {tp.pk: tp.code for tp in timepoints}
+    asked = {tp.code: {OPIOID} for tp in timepoints}
+    for tp, _, definition in schedule:
+        asked[code_of[tp]] |= {spec.key for spec in definition.scores}
+    return asked
 
 
 def _proportion(tp: str, rule: str, arm: str, ref: str, mine: tuple[int, int],

@@ -1,12 +1,47 @@
 from django.contrib import admin
 
-from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
+from outcomes.admin_scope import LabelledInlineFormSet, ScopedAdmin, ScopedTabularInline
 
 from .models import Reminder, TimePoint, TimePointInstrument, Visit
 
 
+class TimePointInstrumentFormSet(LabelledInlineFormSet):
+    """A time point's instruments, checked together: one version of each questionnaire.
+
+    The rows as they will be after saving count: a row deleted and another version
+    added in the same form replace the version (allowed), as does changing a row's
+    instrument; two rows asking versions of one questionnaire are refused, the later
+    one naming the version the time point asks already.
+    """
+
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        form.instance.versions_checked_together = True
+        return form
+
+    def clean(self):
+        super().clean()
+        from outcomes.instruments.scheduled import second_version_message
+
+        shown = {form.instance.pk for form in self.initial_forms}
+        asked = {}  # instrument code -> the Instrument row asked
+        if self.instance.pk is not None:  # rows this form does not show stay as they are
+            for row in (TimePointInstrument.objects.filter(timepoint_id=self.instance.pk)
+                        .exclude(pk__in=shown).select_related("instrument")):
+                asked.setdefault(row.instrument.code, row.instrument)
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or self._should_delete_form(form) or data.get("instrument") is None:
+                continue
+            instrument = data["instrument"]
+            first = asked.setdefault(instrument.code, instrument)
+            if first != instrument:  # the same one twice: validate_unique says so
+                form.add_error("instrument", second_version_message(first, self.instance))
+
+
 class TimePointInstrumentInline(ScopedTabularInline):
     model = TimePointInstrument
+    formset = TimePointInstrumentFormSet
     extra = 0
 
 

@@ -76,12 +76,43 @@ class TimePoint(models.Model):
                 f"The window is too short for the study's reminders. {m}" for m in window]})
 
 
+class TimePointInstrumentQuerySet(models.QuerySet):
+    """Fills ``instrument_code`` on rows made in bulk (``bulk_create`` skips ``save``).
+
+    ``timepoint.instruments.add()`` makes its rows with ``bulk_create`` too.
+    """
+
+    def bulk_create(self, objs, *args, **kwargs):
+        from outcomes.instruments.models import Instrument
+
+        objs = list(objs)
+        codes = dict(Instrument.objects.using(self.db)
+                     .filter(pk__in={row.instrument_id for row in objs})
+                     .values_list("pk", "code"))
+        for row in objs:
+            row.instrument_code = codes.get(row.instrument_id, row.instrument_code)
+        return super().bulk_create(objs, *args, **kwargs)
+
+
 class TimePointInstrument(models.Model):
-    """An instrument asked at a time point, in the order the patient sees it."""
+    """An instrument asked at a time point, in the order the patient sees it.
+
+    A time point asks one version of a questionnaire: two versions of one code would
+    each give the same score keys, and every reader (visit scores, exports, results)
+    keeps one of them. ``instrument_code`` repeats the instrument's code so that the
+    database refuses a second version too; moving a time point to a new version is
+    changing its row's instrument.
+    """
 
     timepoint = models.ForeignKey(TimePoint, on_delete=models.CASCADE, related_name="items")
     instrument = models.ForeignKey("instruments.Instrument", on_delete=models.PROTECT)
+    instrument_code = models.CharField(
+        max_length=32, editable=False,
+        help_text="The instrument's code (kept from it on save): one version per time point.",
+    )
     order = models.PositiveSmallIntegerField(default=0)
+
+    objects = TimePointInstrumentQuerySet.as_manager()
 
     class Meta:
         ordering = ["timepoint_id", "order"]
@@ -89,10 +120,22 @@ class TimePointInstrument(models.Model):
             models.UniqueConstraint(
                 fields=["timepoint", "instrument"], name="followups_timepointinstrument_unique",
             ),
+            models.UniqueConstraint(
+                fields=["timepoint", "instrument_code"],
+                name="followups_timepointinstrument_one_version",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.timepoint} · {self.instrument}"
+
+    def save(self, *args, **kwargs):
+        if self.instrument_id is not None:
+            self.instrument_code = self.instrument.code
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "instrument" in update_fields:
+                kwargs["update_fields"] = {*update_fields, "instrument_code"}
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         # An instrument without questions gave the patient's link a server error. No
@@ -102,6 +145,23 @@ class TimePointInstrument(models.Model):
 
         if self.instrument_id is not None and not has_items(self.instrument):
             raise ValidationError({"instrument": no_items_message(self.instrument)})
+        # The admin's inline checks its rows together (a row deleted and one added in
+        # the same form replace a version): it sets this flag on each of its forms.
+        if not getattr(self, "versions_checked_together", False):
+            other = self.other_version()
+            if other is not None:
+                from outcomes.instruments.scheduled import second_version_message
+
+                raise ValidationError({"instrument": second_version_message(
+                    other.instrument, self.timepoint)})
+
+    def other_version(self) -> TimePointInstrument | None:
+        """The row of this time point asking another version of this instrument, if any."""
+        if self.instrument_id is None or self.timepoint_id is None:
+            return None
+        return (TimePointInstrument.objects.filter(
+            timepoint_id=self.timepoint_id, instrument__code=self.instrument.code)
+            .exclude(pk=self.pk).select_related("instrument").first())
 
 
 class Visit(models.Model):

@@ -40,6 +40,7 @@ def check_study_set_up(app_configs=None, databases=None, **kwargs):
     for alias in databases or ():
         try:
             messages += _scheduled_without_items(alias)
+            messages += _two_versions_at_one_time_point(alias)
             messages += _rules_on_unknown_scores(alias)
             messages += _blanks_allowed_on_unknown_scores(alias)
         except DatabaseError:
@@ -70,11 +71,58 @@ def _scheduled_without_items(alias: str) -> list[Error]:
     ]
 
 
+def _two_versions_at_one_time_point(alias: str) -> list[Error]:
+    """Time points asking two versions of one questionnaire (saved before the guard).
+
+    Reads only the columns every schema has (``migrate`` checks before it adds
+    ``instrument_code``, whose migration stops on such rows).
+    """
+    from outcomes.followups.models import TimePoint, TimePointInstrument
+
+    from .models import Instrument
+
+    rows = (TimePointInstrument.objects.using(alias)
+            .order_by("timepoint_id", "order", "pk")
+            .values_list("timepoint_id", "instrument_id"))
+    instruments = {i.pk: i for i in Instrument.objects.using(alias).only(
+        "code", "version", "title", "short_title")}
+    first: dict[tuple[int, str], Instrument] = {}
+    twice: list[tuple[int, Instrument, Instrument]] = []
+    for timepoint_id, instrument_id in rows:
+        instrument = instruments[instrument_id]
+        asked = first.setdefault((timepoint_id, instrument.code), instrument)
+        if asked.pk != instrument.pk:
+            twice.append((timepoint_id, asked, instrument))
+    if not twice:
+        return []
+    timepoints = TimePoint.objects.using(alias).select_related("study").in_bulk(
+        {timepoint_id for timepoint_id, _, _ in twice})
+    return [
+        Error(
+            f"Study {timepoints[tp].study.code}, time point {timepoints[tp].code} "
+            f"({timepoints[tp].label}) asks {asked.short_title or asked.code} versions "
+            f"{asked.version} and {second.version}; a time point asks one version of a "
+            f"questionnaire. Only one version's scores are shown in visit scores, exports "
+            f"and results.",
+            hint=f"Remove one of the two versions of {asked.short_title or asked.code} from "
+                 f"the time point in the admin (Time points).",
+            obj=timepoints[tp],
+            id="instruments.E004",
+        )
+        for tp, asked, second in twice
+    ]
+
+
 def _rules_on_unknown_scores(alias: str) -> list[Warning]:
     from patients.models import Study
 
     from .models import ResponderRule
-    from .scheduled import direction_message, study_scores, unknown_score_message
+    from .scheduled import (
+        direction_message,
+        not_at_baseline_message,
+        study_scores,
+        unknown_score_message,
+    )
 
     found = []
     rules = (ResponderRule.objects.using(alias).exclude(kind__in=["all", "any"])
@@ -101,6 +149,15 @@ def _rules_on_unknown_scores(alias: str) -> list[Warning]:
                 hint="Patients who got worse count as responders under this rule; set its "
                      "direction in the admin (Responder rules).",
                 obj=rule, id="instruments.W002",
+            ))
+        if score is not None and (
+                not_at_baseline := not_at_baseline_message(study, score)) is not None:
+            found.append(Warning(
+                f"Study {study.code}, responder rule {rule.code}: {not_at_baseline}",
+                hint="Schedule the score's instrument at the baseline time point in the "
+                     "admin (Time points), or choose another score for the rule "
+                     "(Responder rules).",
+                obj=rule, id="instruments.W004",
             ))
     return found
 

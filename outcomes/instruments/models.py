@@ -390,14 +390,20 @@ class ResponderRule(models.Model):
     def clean(self) -> None:
         """A simple rule measures a score one of its study's scheduled instruments produces.
 
-        A rule on a score no instrument gives was saved silently and left every visit
-        "not evaluable". Left blank, the direction is the score's own improvement
-        (lower is better: a decrease); one against the score's is refused, since a
-        rule's direction says which way is improvement, and that belongs to the score.
+        A rule on a score no instrument gives, or none at baseline, was saved silently
+        and left every visit "not evaluable". Left blank, the direction is the score's
+        own improvement (lower is better: a decrease); one against the score's is
+        refused, since a rule's direction says which way is improvement, and that
+        belongs to the score.
         """
         if self.is_combination or self.study_id is None:
             return
-        from .scheduled import direction_message, study_scores, unknown_score_message
+        from .scheduled import (
+            direction_message,
+            not_at_baseline_message,
+            study_scores,
+            unknown_score_message,
+        )
 
         scores = study_scores(self.study)
         if not self.score:
@@ -407,6 +413,9 @@ class ResponderRule(models.Model):
         if found is None:
             raise ValidationError({"score": unknown_score_message(self.study, self.score,
                                                                   scores)})
+        not_at_baseline = not_at_baseline_message(self.study, found)
+        if not_at_baseline is not None:
+            raise ValidationError({"score": not_at_baseline})
         if not self.direction:
             self.direction = found.improvement
         elif self.direction != found.improvement:

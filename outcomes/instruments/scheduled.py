@@ -56,6 +56,17 @@ def no_items_message(instrument) -> str:
     return f"{name} has no questions yet: it cannot be scheduled."
 
 
+def second_version_message(asked, timepoint) -> str:
+    """The sentence refusing a second version of ``asked``'s questionnaire at ``timepoint``.
+
+    ``asked`` is the ``Instrument`` row the time point asks already.
+    """
+    name = asked.short_title or asked.title or asked.code
+    return (f"{name} is already asked at {timepoint.label} (version {asked.version}); a "
+            f"time point asks one version of a questionnaire. To move it to another "
+            f"version, change that row's instrument.")
+
+
 @dataclass(frozen=True)
 class StudyScore:
     """A score one of a study's scheduled instruments produces, as its definition says."""
@@ -146,6 +157,38 @@ def unknown_score_message(study, key: str, scores: Mapping[str, StudyScore]) -> 
                 f"score can be chosen: schedule one at a time point first.")
     return (f"No instrument scheduled in {study.code} produces the score {key!r}; "
             f"choose one of: {choices_text(scores)}.")
+
+
+def baseline_score_keys(study) -> set[str] | None:
+    """The score keys the study's baseline time point asks for; None without a baseline."""
+    from outcomes.followups.models import TimePointInstrument
+
+    baseline = study.timepoints.filter(is_baseline=True).first()
+    if baseline is None:
+        return None
+    keys: set[str] = set()
+    for row in TimePointInstrument.objects.filter(timepoint=baseline).select_related(
+            "instrument"):
+        definition = definition_of(row.instrument)
+        if definition is not None and has_items(row.instrument):
+            keys.update(spec.key for spec in definition.score_defs or definition.scores)
+    return keys
+
+
+def not_at_baseline_message(study, score: StudyScore) -> str | None:
+    """The sentence refusing a rule on ``score`` when the baseline does not ask for it.
+
+    A rule compares each follow-up with baseline: on a score no instrument at baseline
+    gives, every patient is "not evaluable". A score missing at some follow-ups is fine.
+    """
+    keys = baseline_score_keys(study)
+    if keys is None or score.key in keys:
+        return None
+    baseline = study.timepoints.get(is_baseline=True)
+    return (f"{score.choice_label} is not asked at baseline ({baseline.label}): a rule "
+            f"compares each time point with baseline, so every patient would be 'not "
+            f"evaluable'. Schedule {score.instrument} at {baseline.label} first, or choose "
+            f"another score.")
 
 
 def direction_message(score: StudyScore, direction: str) -> str:

@@ -162,13 +162,19 @@ def import_problems(definition: InstrumentDefinition) -> list[str]:
     """Return why ``definition`` cannot be stored beside the others, one line per key.
 
     A score key another instrument gives (stored, or built in) would mean two scores
-    in the stored scores, exports and responder rules; a built-in version is the
+    in the stored scores, exports and responder rules; a key the export files name
+    columns with already (``study_day``) would repeat their columns; a built-in version is the
     library's file (``sync_instruments`` keeps it so), so a correction of it is a new
     version.
     """
+    from outcomes.analysis.exports import reserved_key_problem
+
     load_stored_definitions()
     problems = []
     for number, score in enumerate(definition.score_defs):
+        reserved = reserved_key_problem(score.key)
+        if reserved is not None:
+            problems.append(f"scores[{number}].key: {reserved}")
         for key, where, named in ((score.key, "key", repr(score.key)),
                                   (score.band_key, "bands", f"the band key {score.band_key!r}")):
             owner = key_owner(key) if key else None
@@ -580,11 +586,17 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
 
     Rules that already exist keep their (maybe edited) definition. A new rule is
     checked as the admin checks one (``ResponderRule.clean``): on a score an
-    instrument scheduled in the study produces, improving the way that score does;
+    instrument scheduled in the study produces, at baseline too, improving the way
+    that score does;
     otherwise ``ValidationError`` names each rule, and nothing is created.
     """
     from .responders import CombinedRule
-    from .scheduled import direction_message, study_scores, unknown_score_message
+    from .scheduled import (
+        direction_message,
+        not_at_baseline_message,
+        study_scores,
+        unknown_score_message,
+    )
 
     existing = set(ResponderRule.objects.filter(study=study).values_list("code", flat=True))
     scores = study_scores(study)
@@ -597,6 +609,8 @@ def ensure_rules(*, study, rules) -> list[ResponderRule]:
             problems.append(f"{rule.code}: {unknown_score_message(study, rule.score, scores)}")
         elif str(rule.direction) != found.improvement:
             problems.append(f"{rule.code}: {direction_message(found, str(rule.direction))}")
+        elif (not_at_baseline := not_at_baseline_message(study, found)) is not None:
+            problems.append(f"{rule.code}: {not_at_baseline}")
     if problems:
         raise ValidationError(problems)
     rows = {}

@@ -130,3 +130,41 @@ def test_the_new_score_is_in_the_spss_file_with_its_label(knee, tmp_path):
         "Knee test mean (0-4, lower is better) at Baseline")
     first = frame[frame["patient"] == "K-001"].iloc[0]
     assert first[f"{KEY}_baseline"] == pytest.approx(8 / 3, abs=1e-12)
+
+
+def test_the_dictionary_writes_a_scale_without_anchors_as_its_range(knee):
+    # A scale item with no anchor labels read "0 to 4 ()" (review of issue 17, #11d).
+    rows = list(csv.DictReader(io.StringIO(run("export_study", "--format", "dictionary"))))
+    values = {(r["file"], r["column"]): r["values"] for r in rows}
+    assert values[("items: kneetest 0.1", "knee1")] == "0 to 4"
+    assert values[("items: nrs11 1.0", "pain")] == "0 to 10 (0 = No pain; 10 = Worst possible pain)"
+
+
+def test_the_results_leave_out_time_points_that_do_not_ask_the_score(knee, client):
+    # The knee questionnaire is asked at baseline and 3 months only; the results gave
+    # n 0 rows at 1, 6 and 12 months too (review of issue 17, #11f).
+    from django.contrib.auth.models import Group, User
+    from django.urls import reverse
+
+    results = json.loads(run("results", "--format", "json"))
+    asked = {(r["arm"], r["timepoint"]) for r in results["scores"] if r["score"] == KEY}
+    assert asked == {(arm, tp) for arm in ("BMC", "CONTROL") for tp in ("baseline", "m3")}
+    changes = {r["timepoint"] for r in results["comparisons"] if r["measure"] == KEY}
+    assert changes == {"m3"}
+    # Scores asked everywhere keep every time point, opioid use among them.
+    for score in ("odi", "opioid_mme"):
+        assert {r["timepoint"] for r in results["scores"] if r["score"] == score} == set(
+            results["timepoints"])
+    table = list(csv.DictReader(io.StringIO(run("results", "--format", "csv"))))
+    assert {r["timepoint"] for r in table if r["table"] == "scores" and r["score"] == KEY
+            } == {"baseline", "m3"}
+    manager = User.objects.create_user("dm", password="x" * 12)
+    manager.groups.add(Group.objects.get(name="Data managers"))
+    Instrument.objects.get(code=KNEE.code).timepoints.first().study.sites.get().staff.add(
+        manager)
+    client.force_login(manager)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(reverse("patients:results", kwargs={"code": "BMC-LBP"}))
+    assert page.status_code == 200
+    (knee_table,) = [t for t in page.context["table_two"]["scores"] if t["score"] == KEY]
+    assert [row["timepoint"] for row in knee_table["rows"]] == ["baseline", "m3"]

@@ -206,3 +206,47 @@ def test_an_instrument_taken_off_the_schedule_leaves_its_rules_flagged(study):
                                        instrument__code="eq5d3l").delete()
     flagged = [m.msg.split(":")[0] for m in check_study_set_up(databases=["default"])]
     assert flagged == ["Study BMC-LBP, responder rule eq5d_uk_mid"]
+
+
+# A score never measured at baseline (review of issue 17, #11a) -----------------------
+
+NOT_AT_BASELINE = ("NRS pain (nrs) is not asked at baseline (Baseline): a rule compares "
+                   "each time point with baseline, so every patient would be 'not "
+                   "evaluable'. Schedule NRS-11 at Baseline first, or choose another score.")
+
+
+@pytest.fixture
+def nrs_follow_ups_only(study):
+    """The NRS asked at the follow-ups only: a rule on it could never be evaluated."""
+    TimePointInstrument.objects.filter(timepoint__study=study, timepoint__is_baseline=True,
+                                       instrument__code="nrs11").delete()
+    return study
+
+
+def test_a_rule_on_a_score_not_asked_at_baseline_is_refused(nrs_follow_ups_only):
+    assert refusal(rule(nrs_follow_ups_only, score="nrs", threshold=2)) == {
+        "score": [NOT_AT_BASELINE]}
+    with pytest.raises(ValidationError) as refused:
+        ensure_rules(study=nrs_follow_ups_only, rules=[SimpleRule(
+            code="nrs_new", score="nrs", direction=Direction.DECREASE,
+            kind=ThresholdKind.POINTS, threshold=Fraction(2), description="")])
+    assert refused.value.messages == [f"nrs_new: {NOT_AT_BASELINE}"]
+
+
+def test_a_score_not_asked_at_some_follow_ups_is_fine(study):
+    TimePointInstrument.objects.filter(timepoint__study=study, timepoint__code="m3",
+                                       instrument__code="nrs11").delete()
+    candidate = rule(study, score="nrs", threshold=2)
+    candidate.full_clean()
+    assert candidate.direction == "decrease"
+
+
+def test_the_system_check_warns_of_a_rule_saved_before(nrs_follow_ups_only):
+    rules = ResponderRule.objects.filter(study=nrs_follow_ups_only, score="nrs")
+    assert rules.exists()  # the demo study's seeded NRS rules
+    found = [m for m in check_study_set_up(databases=["default"])
+             if m.id == "instruments.W004"]
+    assert [m.msg for m in found] == [
+        f"Study BMC-LBP, responder rule {code}: {NOT_AT_BASELINE}"
+        for code in rules.order_by("order", "code").values_list("code", flat=True)]
+    assert not any(m.is_serious() for m in found)
