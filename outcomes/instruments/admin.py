@@ -1,5 +1,3 @@
-import json
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,6 +11,7 @@ from outcomes.access import IMPORT_INSTRUMENT
 from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 
 from .definitions import DefinitionError
+from .definitions.files import decode_definition
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
 from .scheduled import BETTER, has_items, study_scores
 from .services import import_instrument_definition
@@ -46,10 +45,9 @@ class DefinitionFileForm(forms.Form):
             raise forms.ValidationError(f"{upload.name}: not UTF-8 text ({error.reason} at "
                                         f"byte {error.start}).") from None
         try:
-            return upload.name, json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"{upload.name}: not JSON: {error.msg} at line "
-                                        f"{error.lineno}, column {error.colno}.") from None
+            return upload.name, decode_definition(text, upload.name)
+        except DefinitionError as refused:
+            raise forms.ValidationError(f"{refused.problems[0]}.") from None
 
 
 @admin.register(Instrument)

@@ -836,14 +836,29 @@ def _runs(values: list[int]) -> str:
 
 
 def read_definition_file(path: str | Path) -> Any:
-    """Return a definition file's decoded JSON, numbers as exact decimals."""
+    """Return a definition file's decoded JSON, numbers as exact decimals.
+
+    The file is UTF-8, a byte-order mark allowed (as the admin's upload takes it);
+    ``UnicodeDecodeError`` where it is not.
+    """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    return decode_definition(path.read_text(encoding="utf-8-sig"), path.name)
+
+
+def decode_definition(text: str, name: str) -> Any:
+    """Return ``text`` decoded as JSON, numbers as exact decimals, or raise
+    ``DefinitionError`` with one line ``<name>: not JSON: ...`` saying why not (the line
+    and column of a syntax error; nesting too deep or a number too long to read)."""
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
-        raise DefinitionError([f"{path.name}: not JSON: {error.msg} at line {error.lineno}, "
-                               f"column {error.colno}"]) from None
+        why = f"{error.msg} at line {error.lineno}, column {error.colno}"
+    except RecursionError:
+        why = "nested too deeply to read"
+    except ValueError:
+        # Python refuses an integer of thousands of digits (int_max_str_digits).
+        why = "a number too long to read"
+    raise DefinitionError([f"{name}: not JSON: {why}"])
 
 
 def parse_definition(data: Mapping, *, functions: Mapping[str, Any] | None = None
@@ -1071,5 +1086,5 @@ def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
     return (None, None) if derived == "bad" else derived
 
 
-__all__ = ["DefinitionError", "definition_to_dict", "dump_definition", "load_definition_file",
-           "parse_definition", "read_definition_file"]
+__all__ = ["DefinitionError", "decode_definition", "definition_to_dict", "dump_definition",
+           "load_definition_file", "parse_definition", "read_definition_file"]

@@ -117,6 +117,25 @@ def test_a_file_that_is_not_json_or_not_there_is_refused_saying_where(db, tmp_pa
     assert not Instrument.objects.filter(code="phq9").exists()
 
 
+def test_json_too_deep_or_with_too_long_a_number_is_one_line_not_a_traceback(db, tmp_path):
+    # Review #7: '[' * 200000 made the decoder raise RecursionError through the command.
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000)
+    assert refused(str(path))[1] == ["deep.json: not JSON: nested too deeply to read"]
+    path.write_text('{"code": ' + "9" * 5000 + "}")
+    assert refused(str(path))[1] == ["deep.json: not JSON: a number too long to read"]
+    assert not Instrument.objects.filter(code="phq9").exists()
+
+
+def test_a_file_with_a_utf8_byte_order_mark_imports_as_in_the_admin(db, tmp_path):
+    # Review #11c: the admin took a BOM (utf-8-sig) and the command refused it.
+    path = tmp_path / "phq9.json"
+    path.write_bytes(b"\xef\xbb\xbf" + PHQ9.read_bytes())
+    out, _ = run("import_instrument", str(path))
+    assert out.startswith("imported phq9 version 1.0 (PHQ-9)")
+    assert definition_of(stored_instrument("phq9", "1.0")) == parse_definition(phq9())
+
+
 def test_importing_the_same_file_again_changes_nothing(imported, tmp_path):
     instrument, _ = imported
     out, _ = run("import_instrument", str(PHQ9))
