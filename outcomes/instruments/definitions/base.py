@@ -8,6 +8,7 @@ dataclass of tuples, so a definition compares and hashes by value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 
@@ -41,11 +42,12 @@ class Item:
     required: bool = True
 
     @property
-    def values(self) -> tuple[int, ...]:
-        """Every answer the item accepts, in rising order."""
+    def values(self) -> Sequence[int]:
+        """Every answer the item accepts, in rising order (a scale's as a ``range``: a
+        membership test or its length builds nothing)."""
         if self.kind == "choice":
             return tuple(sorted(option.value for option in self.options))
-        return tuple(range(self.min_value, self.max_value + 1))
+        return range(self.min_value, self.max_value + 1)
 
 
 @dataclass(frozen=True)

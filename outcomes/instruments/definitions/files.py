@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import itertools
 import json
+import math
 import re
 import string
 from collections.abc import Callable, Collection, Mapping
@@ -31,6 +32,13 @@ LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
 LOINC = re.compile(r"\d{1,7}-\d\Z")
 CODE_LENGTH = 32
 """Item codes and score keys are stored in 32-character columns (``Score.code``)."""
+ITEM_VALUES = 1000
+"""An item's values (option values, a scale's min and max, a recode's new values) are
+integers from -1000 to 1000: real instruments use 0-10, 1-5, a 0-100 VAS."""
+SCALE_SPAN = 1000
+"""A scale has at most 1001 numbers (max - min at most 1000): a 0-100 VAS has 101."""
+PROFILES = 100_000
+"""A value set has at most this many profiles (EQ-5D-5L has 3125, STarT Back 1280)."""
 
 METHODS = ("sum", "mean", "prorated_sum", "percent_of_max", "transform_0_100", "lookup",
            "answered_count", "registered", "value_set")
@@ -172,6 +180,16 @@ class _Checker:
             return None
         return value
 
+    def item_value(self, path: str, value: Any) -> int | None:
+        """Return an item's value (an option's, a scale's end, a recode's): an integer
+        within +-``ITEM_VALUES``."""
+        number = self.integer(path, value)
+        if number is not None and not -ITEM_VALUES <= number <= ITEM_VALUES:
+            self.add(path, f"an item's values are {-ITEM_VALUES} to {ITEM_VALUES}, "
+                           f"got {number}")
+            return None
+        return number
+
     def number(self, path: str, value: Any) -> Number | None:
         exact = number_of(value)
         if exact is None:
@@ -279,10 +297,14 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
     elif kind == "scale":
         for key in ("min", "max"):
             check.present(path, data, key, "a scale item needs min and max")
-        low = check.given(path, data, "min", check.integer)
-        high = check.given(path, data, "max", check.integer)
+        low = check.given(path, data, "min", check.item_value)
+        high = check.given(path, data, "max", check.item_value)
         if low is not None and high is not None and low >= high:
             check.add(_join(path, "max"), f"must be above min ({low}), got {high}")
+            low = high = None
+        elif low is not None and high is not None and high - low > SCALE_SPAN:
+            check.add(_join(path, "max"), f"a scale spans at most {SCALE_SPAN} (min to max), "
+                                          f"got {low}-{high}")
             low = high = None
         if options and low is not None and high is not None:
             for number, option in enumerate(options):
@@ -311,7 +333,7 @@ def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: 
             options.append(None)
             continue
         check.keys(here, entry, OPTION_KEYS, ())
-        value = check.given(here, entry, "value", check.integer)
+        value = check.given(here, entry, "value", check.item_value)
         label = check.given(here, entry, "label", check.text)
         if value is not None:
             if value in seen_values:
@@ -564,7 +586,7 @@ class _Scores:
                                    f"({item.min_value}-{item.max_value})")
                 return value
 
-            mapped = check.rows(here, table, answer, check.integer)
+            mapped = check.rows(here, table, answer, check.item_value)
             if mapped is None:
                 ok = False
                 continue
@@ -627,13 +649,16 @@ class _Scores:
         levels = []
         for code in codes:
             item = self.items[code]
-            values = (sorted({o.value for o in item.options}) if item.kind == "choice"
-                      else list(range(item.min_value, item.max_value + 1)))
-            if any(not 0 <= v <= 9 for v in values):
+            if not 0 <= item.min_value <= item.max_value <= 9:
                 check.add(_join(path, "items"), f"{code}: a value_set's items take the values "
                                                 "0-9 (one digit each in a profile)")
                 return None
-            levels.append([str(v) for v in values])
+            levels.append([str(v) for v in item.values])
+        count = math.prod(len(level) for level in levels)
+        if count > PROFILES:
+            check.add(_join(path, "items"), f"a value_set has at most {PROFILES:,} profiles; "
+                                            f"these items make {count:,}")
+            return None
         profiles = {"".join(p) for p in itertools.product(*levels)}
 
         def profile_of(profile: Any, _rows: dict) -> int | _Refused:

@@ -100,7 +100,7 @@ def _rules(definition: InstrumentDefinition
 
 def _rule(item: Item) -> tuple[int, int, frozenset[int] | None, str]:
     values = item.values
-    if len(values) == item.max_value - item.min_value + 1:
+    if item.kind == "scale" or len(values) == item.max_value - item.min_value + 1:
         return item.min_value, item.max_value, None, (
             f"an integer {item.min_value}-{item.max_value}")
     return item.min_value, item.max_value, frozenset(values), (

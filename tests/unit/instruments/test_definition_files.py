@@ -222,3 +222,50 @@ def test_a_malformed_file_names_the_line(tmp_path):
     with pytest.raises(DefinitionError) as error:
         load_definition_file(path)
     assert error.value.problems == ["bad.json: not JSON: Expecting value at line 2, column 14"]
+
+
+def scale_of(low: int, high: int) -> dict:
+    """phq9() with its first item a scale ``low``-``high``."""
+    data = phq9()
+    data["items"][0] = {"code": "phq1", "text": "Item 1", "kind": "scale", "min": low,
+                        "max": high}
+    del data["scores"][0]["bands"]
+    return data
+
+
+def test_an_items_values_are_bounded_so_scoring_never_builds_a_huge_range():
+    # Review #4: a scale 0-10^12 was accepted and `score` then ran out of memory.
+    assert problems(scale_of(0, 1_000_000_000_000)) == [
+        "items[0].max: an item's values are -1000 to 1000, got 1000000000000"]
+    assert problems(scale_of(-600, 600)) == [
+        "items[0].max: a scale spans at most 1000 (min to max), got -600-600"]
+    data = phq9()
+    data["items"][1]["options"][3]["value"] = 10**6
+    assert problems(data) == [
+        "items[1].options[3].value: an item's values are -1000 to 1000, got 1000000"]
+    data = phq9()
+    data["scores"][0]["recode"] = {"phq3": {"0": 0, "1": 1, "2": 2, "3": -5000}}
+    assert problems(data) == [
+        "scores[0].recode.phq3.3: an item's values are -1000 to 1000, got -5000"]
+
+
+def test_a_scale_of_the_widest_span_scores_at_both_ends():
+    from outcomes.instruments.scoring.engine import score_definition
+
+    definition = parse_definition(scale_of(-1000, 0))
+    assert isinstance(definition.item("phq1").values, range)  # nothing built per answer
+    others = {f"phq{n}": 3 for n in range(2, 10)}
+    assert score_definition(definition, {"phq1": -1000, **others})["phq9_total"] == -976
+    assert score_definition(definition, {"phq1": 0, **others})["phq9_total"] == 24
+    assert definition.scores[0].low == -1000 and definition.scores[0].high == 24
+
+
+def test_a_value_set_of_too_many_profiles_is_refused_before_any_is_built():
+    data = phq9()
+    for item in data["items"]:
+        item["options"] = [{"value": v, "label": f"level {v}"} for v in range(10)]
+    score = data["scores"][0]
+    score.update(method="value_set", table={"000000000": 1})
+    del score["bands"]
+    assert problems(data) == ["scores[0].items: a value_set has at most 100,000 profiles; "
+                              "these items make 1,000,000,000"]
