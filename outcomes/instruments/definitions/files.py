@@ -37,6 +37,14 @@ ITEM_VALUES = 1000
 integers from -1000 to 1000: real instruments use 0-10, 1-5, a 0-100 VAS."""
 SCALE_SPAN = 1000
 """A scale has at most 1001 numbers (max - min at most 1000): a 0-100 VAS has 101."""
+SCORE_MAGNITUDE = 10**9
+"""A score's values, bands and range are within +-10^9: ``Score.value`` keeps 10 digits
+before the point (a ``DecimalField(20, 10)``)."""
+SCORE_PLACES = 10
+"""... and 10 after it: a number a file gives has at most 10 decimal places."""
+SCORE_DIGITS = 15
+"""... and at most 15 significant digits, so the file written back out keeps it exactly
+(a JSON number is read and written as a float's shortest repr)."""
 PROFILES = 100_000
 """A value set has at most this many profiles (EQ-5D-5L has 3125, STarT Back 1280)."""
 
@@ -196,6 +204,19 @@ class _Checker:
             self.add(path, f"expected a number, got {shown(value)}")
         return exact
 
+    def score_number(self, path: str, value: Any) -> Number | None:
+        """Return a number a score can take (a table's value, a band's bound, a low or
+        high) as an exact int or Fraction, if a stored score holds it and the file's
+        writer writes it (``SCORE_MAGNITUDE``, ``SCORE_PLACES``, ``SCORE_DIGITS``)."""
+        exact = self.number(path, value)
+        if exact is None:
+            return None
+        why = score_number_problem(exact)
+        if why:
+            self.add(path, f"{why}, got {shown(value)}")
+            return None
+        return exact
+
     def boolean(self, path: str, value: Any) -> bool | None:
         if not isinstance(value, bool):
             self.add(path, f"expected true or false, got {shown(value)}")
@@ -203,8 +224,8 @@ class _Checker:
         return value
 
     def fraction(self, path: str, value: Any) -> Fraction | None:
-        """Return a number as a ``Fraction`` (a table's value), as ``number`` checks it."""
-        exact = self.number(path, value)
+        """Return a table's value as a ``Fraction``, as ``score_number`` checks it."""
+        exact = self.score_number(path, value)
         return None if exact is None else Fraction(exact)
 
     def given(self, path: str, data: Mapping, key: str, kind: Callable[..., Any],
@@ -245,6 +266,20 @@ class _Checker:
                 continue
             rows[key] = checked
         return rows if ok else None
+
+
+def score_number_problem(value: Number) -> str:
+    """Return why a score cannot take the exact number ``value`` ("" if it can)."""
+    exact = Fraction(value)
+    if abs(exact) > SCORE_MAGNITUDE:
+        return f"at most {SCORE_MAGNITUDE:,} either side of 0 (what a stored score holds)"
+    scaled = exact * 10**SCORE_PLACES
+    if scaled.denominator != 1:
+        return f"at most {SCORE_PLACES} decimal places (what a stored score keeps)"
+    digits = str(abs(scaled.numerator)).rstrip("0")
+    if len(digits) > SCORE_DIGITS:
+        return f"at most {SCORE_DIGITS} significant digits (what the file keeps when written)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -716,7 +751,7 @@ class _Scores:
         given = {}
         for key in ("low", "high"):
             if key in data:
-                given[key] = check.number(_join(path, key), data[key])
+                given[key] = check.score_number(_join(path, key), data[key])
                 if given[key] is None:
                     return None, None, False
         derived = (None, None)
@@ -727,6 +762,12 @@ class _Scores:
                           f"{method} needs items of one range (min and max)"
                           if method == "transform_0_100" else
                           f"{method} needs items whose maximum is above 0")
+                return None, None, False
+            beyond = [v for v in derived if v is not None and abs(v) > SCORE_MAGNITUDE]
+            if beyond:
+                check.add(_join(path, "items"), f"the score reaches {shown(beyond[0])}: at most "
+                                                f"{SCORE_MAGNITUDE:,} either side of 0 (what a "
+                                                "stored score holds)")
                 return None, None, False
         low = given.get("low", derived[0])
         high = given.get("high", derived[1])
@@ -758,7 +799,7 @@ class _Scores:
                 ok = False
                 continue
             check.keys(here, entry, BAND_KEYS, ())
-            upto = check.given(here, entry, "upto", check.number)
+            upto = check.given(here, entry, "upto", check.score_number)
             label = check.given(here, entry, "label", check.text)
             if upto is None or label is None:
                 ok = False

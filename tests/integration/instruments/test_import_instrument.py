@@ -136,6 +136,30 @@ def test_a_file_with_a_utf8_byte_order_mark_imports_as_in_the_admin(db, tmp_path
     assert definition_of(stored_instrument("phq9", "1.0")) == parse_definition(phq9())
 
 
+def test_a_table_value_that_could_not_be_stored_or_written_is_refused_by_its_row(db, tmp_path):
+    # Review #5/#6: 12345678901 passed and every submission then failed to save; 17
+    # significant digits passed and the import then crashed writing the file out.
+    data = phq9()
+    codes = [item["code"] for item in data["items"]][:9]
+    data["scores"].append({"key": "phq9_t", "label": "T", "method": "lookup", "items": codes,
+                           "direction": "lower_is_better",
+                           "table": {str(raw): raw for raw in range(28)}})
+    text = json.dumps(data).replace('"0": 0,', '"0": 1234567.1234567891,').replace(
+        '"1": 1,', '"1": 12345678901,')
+    path = tmp_path / "phq9.json"
+    path.write_text(text)
+    before = (Instrument.objects.count(), AuditRecord.objects.count())
+    message, lines = refused(str(path))
+    assert lines == [
+        "scores[1].table.0: at most 15 significant digits (what the file keeps when written), "
+        "got 1234567.1234567891",
+        "scores[1].table.1: at most 1,000,000,000 either side of 0 (what a stored score "
+        "holds), got 12345678901",
+    ]
+    assert message == "phq9.json refused: 2 problem(s); nothing was stored"
+    assert (Instrument.objects.count(), AuditRecord.objects.count()) == before
+
+
 def test_importing_the_same_file_again_changes_nothing(imported, tmp_path):
     instrument, _ = imported
     out, _ = run("import_instrument", str(PHQ9))

@@ -269,3 +269,68 @@ def test_a_value_set_of_too_many_profiles_is_refused_before_any_is_built():
     del score["bands"]
     assert problems(data) == ["scores[0].items: a value_set has at most 100,000 profiles; "
                               "these items make 1,000,000,000"]
+
+
+def lookup_of(table_value) -> dict:
+    """phq9() with its total a lookup, raw 0 giving ``table_value`` and raw n giving n."""
+    data = phq9()
+    score = data["scores"][0]
+    score.update(method="lookup", table={str(raw): raw for raw in range(28)})
+    score["table"]["0"] = table_value
+    del score["bands"]
+    return data
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    # Review #5: 12345678901 overflowed Score.value (numeric(20, 10)) on PostgreSQL, and
+    # 1e300 raised decimal.InvalidOperation on SQLite, at every submission.
+    (12345678901, "at most 1,000,000,000 either side of 0 (what a stored score holds), "
+                  "got 12345678901"),
+    (Decimal("1e300"), "at most 1,000,000,000 either side of 0 (what a stored score holds), "
+                       "got 1E+300"),
+    (Decimal("0.12345678901"), "at most 10 decimal places (what a stored score keeps), got "
+                               "0.12345678901"),
+    # Review #6: 17 significant digits passed, then the writer refused to write it out.
+    (Decimal("1234567.1234567891"), "at most 15 significant digits (what the file keeps "
+                                    "when written), got 1234567.1234567891"),
+    (Decimal("123456789.123456789"), "at most 15 significant digits (what the file keeps "
+                                     "when written), got 123456789.123456789"),
+])
+def test_a_table_value_a_stored_score_cannot_hold_is_refused_by_its_row(value, problem):
+    assert problems(lookup_of(value)) == [f"scores[0].table.0: {problem}"]
+
+
+def test_the_largest_numbers_a_stored_score_holds_are_taken_and_written_back():
+    data = lookup_of(Decimal("-999999999.123456"))
+    data["scores"][0]["table"]["27"] = 10**9
+    definition = parse_definition(data)
+    assert dict(definition.scores[0].table)[0] == Fraction("-999999999.123456")
+    assert parse_definition(json.loads(dump_definition(definition),
+                                       parse_float=Decimal)) == definition
+
+
+def test_bands_and_a_given_range_are_bounded_as_table_values_are():
+    data = phq9()
+    data["scores"][0]["bands"][-1]["upto"] = Decimal("1e300")
+    data["scores"][0]["high"] = Decimal("27.00000000001")
+    assert problems(data) == [
+        "scores[0].high: at most 10 decimal places (what a stored score keeps), got "
+        "27.00000000001",
+        "scores[0].bands[4].upto: at most 1,000,000,000 either side of 0 (what a stored score "
+        "holds), got 1E+300",
+    ]
+
+
+def test_a_range_the_items_imply_beyond_a_stored_score_is_refused(monkeypatch):
+    # Items are bounded (-1000..1000), so only a million of them could reach 10^9: with
+    # the item bound lifted, two items do.
+    from outcomes.instruments.definitions import files
+
+    monkeypatch.setattr(files, "ITEM_VALUES", 10**10)
+    data = phq9()
+    data["items"][0]["options"][3]["value"] = 6 * 10**8
+    data["items"][1]["options"][3]["value"] = 6 * 10**8
+    del data["scores"][0]["bands"]
+    assert problems(data) == [
+        "scores[0].items: the score reaches 1200000021: at most 1,000,000,000 either side "
+        "of 0 (what a stored score holds)"]
