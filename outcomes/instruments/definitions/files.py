@@ -79,8 +79,12 @@ class DefinitionError(ValueError):
 
 
 def shown(value: Any) -> str:
-    """Return ``value`` as the file would spell it: ``"2"``, ``2.5``, ``true``."""
-    if isinstance(value, Decimal | Fraction):
+    """Return ``value`` as the file would spell it: ``"2"``, ``2.5``, ``true`` (an exact
+    number that has no decimal form as its fraction, ``100/3``)."""
+    if isinstance(value, Fraction):
+        decimal = Decimal(value.numerator) / Decimal(value.denominator)
+        return format(decimal.normalize(), "f") if Fraction(decimal) == value else str(value)
+    if isinstance(value, Decimal):
         return str(value)
     try:
         text = json.dumps(value, ensure_ascii=False)
@@ -768,6 +772,14 @@ class _Scores:
                 check.add(_join(path, "items"), f"the score reaches {shown(beyond[0])}: at most "
                                                 f"{SCORE_MAGNITUDE:,} either side of 0 (what a "
                                                 "stored score holds)")
+                return None, None, False
+        for key, bound, outside in (("low", derived[0], lambda g, d: g > d),
+                                    ("high", derived[1], lambda g, d: g < d)):
+            if key in given and bound is not None and outside(given[key], bound):
+                # The engine would give values outside it: bands and tables follow it.
+                check.add(_join(path, key), f"the score's range must contain what {method} "
+                                            f"gives ({shown(derived[0])}-{shown(derived[1])}),"
+                                            f" got {shown(given[key])}")
                 return None, None, False
         low = given.get("low", derived[0])
         high = given.get("high", derived[1])

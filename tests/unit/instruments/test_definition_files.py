@@ -334,3 +334,35 @@ def test_a_range_the_items_imply_beyond_a_stored_score_is_refused(monkeypatch):
     assert problems(data) == [
         "scores[0].items: the score reaches 1200000021: at most 1,000,000,000 either side "
         "of 0 (what a stored score holds)"]
+
+
+def test_a_given_range_must_contain_what_the_method_gives():
+    # Review #1: "high": 2 on a sum of two 0-2 items, bands to 2, was accepted; answers
+    # 2 and 2 then crashed the patient's submit ("above its last band").
+    data = phq9()
+    data["scores"][0]["high"] = 20
+    data["scores"][0]["bands"] = data["scores"][0]["bands"][:4]
+    assert problems(data) == ["scores[0].high: the score's range must contain what sum gives "
+                              "(0-27), got 20"]
+    data = phq9()
+    data["scores"][0]["low"] = 1
+    assert problems(data) == ["scores[0].low: the score's range must contain what sum gives "
+                              "(0-27), got 1"]
+    # Wider than the method's is a range people read (a scale's published ends): taken.
+    data = phq9()
+    data["scores"][0].update(low=-3, high=27)
+    assert (parse_definition(data).scores[0].low, parse_definition(data).scores[0].high) == (
+        -3, 27)
+
+
+def test_a_lookup_from_a_sum_given_too_narrow_a_range_is_refused_at_the_sum():
+    # Review #1, /tmp/rv/narrowlookup.json: a lookup from a sum with "high": 2 over 0-4,
+    # its table 0-2: `score` crashed with KeyError 4.
+    data = phq9()
+    data["scores"][0].update(high=2)
+    del data["scores"][0]["bands"]
+    data["scores"].append({"key": "phq9_t", "label": "T", "method": "lookup",
+                           "from": "phq9_total", "direction": "lower_is_better",
+                           "table": {"0": 1, "1": 2, "2": 3}})
+    assert problems(data) == ["scores[0].high: the score's range must contain what sum gives "
+                              "(0-27), got 2"]
