@@ -12,9 +12,11 @@ extensions, is in ``docs/instruments.md``. Pure: no Django.
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import json
 import math
+import operator
 import re
 import string
 from collections.abc import Callable, Collection, Mapping
@@ -45,6 +47,8 @@ SCORE_PLACES = 10
 SCORE_DIGITS = 15
 """... and at most 15 significant digits, so the file written back out keeps it exactly
 (a JSON number is read and written as a float's shortest repr)."""
+LOOKUP_ROWS = 1000
+"""A lookup's raw score spans at most this many sums (PROMIS tables have 17 to 41 rows)."""
 PROFILES = 100_000
 """A value set has at most this many profiles (EQ-5D-5L has 3125, STarT Back 1280)."""
 
@@ -649,14 +653,20 @@ class _Scores:
         if not check.present(path, data, "table", "a lookup needs its table") or not (
                 check.mapping(tpath, data["table"]) and inputs):
             return None
-        low, high = self.raw_range(inputs)
+        possible = self.raw_sums(inputs)
+        if isinstance(possible, int):
+            check.add(tpath, f"a lookup has at most {LOOKUP_ROWS:,} rows; its raw score spans "
+                             f"{possible:,}")
+            return None
+        said = _runs(possible)
+        allowed = set(possible)
 
         def raw_score(raw: Any, rows: dict) -> int | _Refused:
             number = _integer_key(raw)
             if number is None:
                 return _Refused("a raw score is a whole number")
-            if not low <= number <= high:
-                return _Refused(f"not a possible raw score ({low}-{high})")
+            if number not in allowed:
+                return _Refused(f"not a possible raw score ({said})")
             if number in rows:
                 return _Refused(f"raw {number} is in the table twice")
             return number
@@ -664,10 +674,9 @@ class _Scores:
         rows = check.rows(tpath, data["table"], raw_score, check.fraction)
         if rows is None:
             return None
-        absent = [raw for raw in range(low, high + 1) if raw not in rows]
+        absent = [raw for raw in possible if raw not in rows]
         if absent:
-            check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is "
-                             f"{low}-{high})")
+            check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is {said})")
             return None
         return tuple(sorted(rows.items()))
 
@@ -717,13 +726,38 @@ class _Scores:
             return None
         return tuple(sorted(rows.items()))
 
-    def raw_range(self, inputs: Mapping) -> tuple[int, int]:
-        """Return the lowest and highest raw sum of a lookup's input (every item answered)."""
+    def raw_sums(self, inputs: Mapping) -> list[int] | int:
+        """Return the raw sums a lookup's items can give, every item answered, in rising
+        order (a choice item's values only: items 0/2/4 sum to even numbers only); or,
+        where they span more than ``LOOKUP_ROWS``, that span."""
         source = inputs.get("of")
         if source is not None:
-            return int(source.low), int(source.high)
-        ranges = inputs["ranges"].values()
-        return sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+            codes, recode, reverse = source.items, source.recode, source.reverse_items
+        else:
+            codes = inputs["items"]
+            recode, reverse = inputs.get("recode", ()), inputs.get("reverse_items", ())
+        recoded = dict(recode)
+        values = []
+        for code in codes:
+            item = self.items[code]
+            if code in recoded:
+                given = {new for _, new in recoded[code]}
+            elif code in reverse:
+                given = {item.min_value + item.max_value - v for v in item.values}
+            else:
+                given = set(item.values)
+            values.append(sorted(given))
+        low = sum(v[0] for v in values)
+        span = sum(v[-1] - v[0] for v in values) + 1
+        if span > LOOKUP_ROWS:
+            return span
+        # The sums as bits of one integer, bit n for the sum low + n: each item adds its
+        # values (less its lowest) to every sum so far.
+        sums = 1
+        for item_values in values:
+            sums = functools.reduce(operator.or_, (sums << (v - item_values[0])
+                                                   for v in item_values))
+        return [low + n for n in range(span) if sums >> n & 1]
 
     def function(self, path: str, data: Mapping, method: str | None, items):
         check = self.check

@@ -366,3 +366,53 @@ def test_a_lookup_from_a_sum_given_too_narrow_a_range_is_refused_at_the_sum():
                            "table": {"0": 1, "1": 2, "2": 3}})
     assert problems(data) == ["scores[0].high: the score's range must contain what sum gives "
                               "(0-27), got 2"]
+
+
+def gapped_lookup(table: dict, **source) -> dict:
+    """Two items valued 0, 2, 4 (a raw sum of 0-8, even only), a sum and a lookup of it."""
+    data = phq9()
+    for item in data["items"][:2]:
+        item["options"] = [{"value": v, "label": f"{v} points"} for v in (0, 2, 4)]
+    data["items"] = data["items"][:2]
+    data["scores"] = [
+        {"key": "g_raw", "label": "Raw", "method": "sum", "items": ["phq1", "phq2"],
+         "reported": False, **source},
+        {"key": "g_t", "label": "T", "method": "lookup", "from": "g_raw",
+         "direction": "lower_is_better", "table": table}]
+    return data
+
+
+def test_a_lookup_table_has_rows_for_the_raw_sums_the_answers_can_make_only():
+    # Review #11b: values 0/2/4 made the parser demand rows for the odd sums 1, 3, 5, 7,
+    # which no answers give.
+    evens = {str(raw): 40 + raw for raw in (0, 2, 4, 6, 8)}
+    definition = parse_definition(gapped_lookup(evens))
+    assert [raw for raw, _ in definition.score("g_t").table] == [0, 2, 4, 6, 8]
+    assert problems(gapped_lookup({**evens, "3": 43})) == [
+        "scores[1].table.3: not a possible raw score (0, 2, 4, 6, 8)"]
+    del evens["6"]
+    assert problems(gapped_lookup(evens)) == [
+        "scores[1].table: no row for raw 6 (the raw score is 0, 2, 4, 6, 8)"]
+    # A wider range given on the sum (read by people) does not ask rows no answers give.
+    evens["6"] = 46
+    assert parse_definition(gapped_lookup(evens, low=-10, high=10)).score("g_t").table == (
+        definition.score("g_t").table)
+
+
+def test_a_lookup_over_a_recoded_or_reversed_item_takes_its_new_values():
+    data = gapped_lookup({str(raw): raw for raw in (1, 3, 5, 7, 9)})
+    data["scores"][0]["recode"] = {"phq1": {"0": 1, "2": 3, "4": 5}}
+    assert [raw for raw, _ in parse_definition(data).score("g_t").table] == [1, 3, 5, 7, 9]
+    data = gapped_lookup({str(raw): raw for raw in (0, 2, 4, 6, 8)})
+    data["scores"][0]["reverse_items"] = ["phq1"]
+    assert [raw for raw, _ in parse_definition(data).score("g_t").table] == [0, 2, 4, 6, 8]
+
+
+def test_a_lookup_over_too_wide_a_raw_sum_is_refused_before_its_sums_are_worked_out():
+    data = scale_of(0, 1000)
+    for item in data["items"][1:]:
+        item.update(kind="scale", min=0, max=1000)
+        del item["options"]
+    data["scores"][0].update(method="lookup", table={"0": 0})
+    assert problems(data) == ["scores[0].table: a lookup has at most 1,000 rows; its raw "
+                              "score spans 9,001"]
