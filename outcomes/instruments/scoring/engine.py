@@ -210,6 +210,9 @@ def _reason(spec: ScoreDef, blank: list[str], allowed: int) -> Unscored:
     if missing <= allowed:
         return Unscored("no items answered")
     template = spec.missing_reason
+    if template and not allowed:
+        # "at most 0 allowed" is said "none may be missing", as the default wording says it.
+        template = template.replace("at most {allowed} allowed", "none may be missing")
     if not template:
         if allowed:
             template = "{missing} item{s} unanswered; at most {allowed} allowed"
