@@ -29,6 +29,10 @@ deployment (``.invalid`` is reserved, RFC 2606: it can never be someone else's s
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 ENTRY_FORMAT = "http://hl7.org/fhir/StructureDefinition/entryFormat"
+DEFINITION_REQUIRED = f"{FHIR_BASE}/StructureDefinition/definition-required"
+"""Our extension: the item's ``required`` in the definition file, written where the
+Questionnaire's ``required`` differs (an item a score lets be blank, the ODI's sections),
+so a Questionnaire read back gives the file's items exactly."""
 
 
 def fhir_id(code: str) -> str:
@@ -82,6 +86,13 @@ def _item(definition: InstrumentDefinition, item: Item, required: bool) -> dict:
     return entry
 
 
+def _kept_required(entry: dict, item: Item) -> dict:
+    if entry["required"] != item.required:
+        entry.setdefault("extension", []).append(
+            {"url": DEFINITION_REQUIRED, "valueBoolean": item.required})
+    return entry
+
+
 def questionnaire(definition: InstrumentDefinition, *, resource_id: str | None = None,
                   url: str | None = None, name: str | None = None, title: str | None = None,
                   required: Collection[str] | None = None) -> dict:
@@ -103,7 +114,8 @@ def questionnaire(definition: InstrumentDefinition, *, resource_id: str | None =
         "status": "active",
         "subjectType": ["Patient"],
         "copyright": definition.licence,
-        "item": [_item(definition, item, item.code in required) for item in definition.items],
+        "item": [_kept_required(_item(definition, item, item.code in required), item)
+                 for item in definition.items],
     }
     if definition.source:
         resource["description"] = definition.source
@@ -172,7 +184,8 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
     Its items, as far as the definition format holds them: a ``choice`` item whose answer
     options are numbers (codes ``"0"``, ``"1"`` ..., or integers) becomes a choice; an
     ``integer`` item with ``minValue`` and ``maxValue`` a scale (its ``entryFormat``
-    anchors kept); ``required`` as it says; groups are read through. Anything else is
+    anchors kept); ``required`` as it says (as our ``DEFINITION_REQUIRED`` extension says,
+    where it has one); groups are read through. Anything else is
     left out, each with a note. A Questionnaire carries no scoring, so ``scores`` is
     empty: the notes say to add them (the file is refused until then).
     """
@@ -211,7 +224,8 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
             notes.append(f"{here}: type {kind!r} has no counterpart in a definition file "
                          f"(choice and integer items only): left out")
             continue
-        if item.get("required") is not True:
+        kept = _extension(item, DEFINITION_REQUIRED, "valueBoolean")
+        if (kept if isinstance(kept, bool) else item.get("required")) is not True:
             entry["required"] = False
         if code != link:
             notes.append(f"{here}: linkId {link!r} is the item code {code!r}")
