@@ -32,6 +32,8 @@ CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
 LOINC = re.compile(r"\d{1,7}-\d\Z")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL and lone surrogates: valid in JSON text (``\\u0000``), held by no database text."""
 CODE_LENGTH = 32
 """Item codes and score keys are stored in 32-character columns (``Score.code``)."""
 ITEM_VALUES = 1000
@@ -175,6 +177,12 @@ class _Checker:
             return None
         if limit is not None and len(value) > limit:
             self.add(path, f"at most {limit} characters, got {len(value)}")
+            return None
+        unstorable = UNSTORABLE.search(value)
+        if unstorable:
+            # PostgreSQL's text and jsonb hold neither: the import would fail to save.
+            self.add(path, f"contains U+{ord(unstorable.group()):04X}, a character text "
+                           "cannot hold")
             return None
         return value
 

@@ -416,3 +416,15 @@ def test_a_lookup_over_too_wide_a_raw_sum_is_refused_before_its_sums_are_worked_
     data["scores"][0].update(method="lookup", table={"0": 0})
     assert problems(data) == ["scores[0].table: a lookup has at most 1,000 rows; its raw "
                               "score spans 9,001"]
+
+
+def test_text_no_database_holds_is_refused_at_its_key():
+    # JSON may spell NUL and lone surrogates (\u0000, \ud800); PostgreSQL holds neither,
+    # so the import failed saving ("A string literal cannot contain NUL") after parsing.
+    data = json.loads('{"t": "PHQ\\u0000 nine", "l": "x\\ud800"}')
+    base = phq9()
+    base["title"] = data["t"]
+    base["items"][0]["options"][0]["label"] = data["l"]
+    assert problems(base) == [
+        "title: contains U+0000, a character text cannot hold",
+        "items[0].options[0].label: contains U+D800, a character text cannot hold"]
