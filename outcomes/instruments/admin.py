@@ -1,5 +1,4 @@
 import json
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,7 +15,7 @@ from outcomes.admin_scope import ScopedAdmin, ScopedTabularInline
 from .definitions import DefinitionError
 from .definitions.base import InstrumentDefinition
 from .definitions.fhir import questionnaire
-from .definitions.files import dump_definition
+from .definitions.files import decode_definition, dump_definition
 from .models import Instrument, ResponderRule, ResponderStatus, Response, Score
 from .scheduled import BETTER, has_items, study_scores
 from .selectors import instrument_document
@@ -51,10 +50,9 @@ class DefinitionFileForm(forms.Form):
             raise forms.ValidationError(f"{upload.name}: not UTF-8 text ({error.reason} at "
                                         f"byte {error.start}).") from None
         try:
-            return upload.name, json.loads(text, parse_float=Decimal)
-        except json.JSONDecodeError as error:
-            raise forms.ValidationError(f"{upload.name}: not JSON: {error.msg} at line "
-                                        f"{error.lineno}, column {error.colno}.") from None
+            return upload.name, decode_definition(text, upload.name)
+        except DefinitionError as refused:
+            raise forms.ValidationError(f"{refused.problems[0]}.") from None
 
 
 @admin.register(Instrument)

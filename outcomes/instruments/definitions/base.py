@@ -8,6 +8,7 @@ dataclass of tuples, so a definition compares and hashes by value.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
 
@@ -78,11 +79,12 @@ class Item:
     enable_when: EnableWhen | None = None
 
     @property
-    def values(self) -> tuple[int, ...]:
-        """Every answer the item accepts, in rising order ("not applicable" ones too)."""
+    def values(self) -> Sequence[int]:
+        """Every answer the item accepts, in rising order ("not applicable" ones too; a
+        scale's as a ``range``: a membership test or its length builds nothing)."""
         if self.kind == "choice":
             return tuple(sorted(option.value for option in self.options))
-        return tuple(range(self.min_value, self.max_value + 1))
+        return range(self.min_value, self.max_value + 1)
 
     @property
     def scored_values(self) -> tuple[int, ...]:

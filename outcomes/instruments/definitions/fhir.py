@@ -34,6 +34,11 @@ NOT_APPLICABLE = f"{FHIR_BASE}/StructureDefinition/not-applicable"
 a score ("Not applicable / I don't drive"). R4 has no element for it; the option itself
 stays an ordinary coding, so any form shows and stores it as given."""
 
+DEFINITION_REQUIRED = f"{FHIR_BASE}/StructureDefinition/definition-required"
+"""Our extension: the item's ``required`` in the definition file, written where the
+Questionnaire's ``required`` differs (an item a score lets be blank, the ODI's sections),
+so a Questionnaire read back gives the file's items exactly."""
+
 
 def fhir_id(code: str) -> str:
     """FHIR ids allow letters, digits, '-' and '.', at most 64 characters."""
@@ -124,6 +129,13 @@ def _item(definition: InstrumentDefinition, item: Item, required: bool) -> dict:
     return entry
 
 
+def _kept_required(entry: dict, item: Item) -> dict:
+    if entry["required"] != item.required:
+        entry.setdefault("extension", []).append(
+            {"url": DEFINITION_REQUIRED, "valueBoolean": item.required})
+    return entry
+
+
 def questionnaire(definition: InstrumentDefinition, *, resource_id: str | None = None,
                   url: str | None = None, name: str | None = None, title: str | None = None,
                   required: Collection[str] | None = None) -> dict:
@@ -145,7 +157,8 @@ def questionnaire(definition: InstrumentDefinition, *, resource_id: str | None =
         "status": "active",
         "subjectType": ["Patient"],
         "copyright": definition.licence,
-        "item": [_item(definition, item, item.code in required) for item in definition.items],
+        "item": [_kept_required(_item(definition, item, item.code in required), item)
+                 for item in definition.items],
     }
     if definition.source:
         resource["description"] = definition.source
@@ -271,8 +284,9 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
     Its items, as far as the definition format holds them: a ``choice`` item whose answer
     options are numbers (codes ``"0"``, ``"1"`` ..., or integers) becomes a choice; an
     ``integer`` item with ``minValue`` and ``maxValue`` a scale (its ``entryFormat``
-    anchors kept); ``required`` as it says; ``enableWhen`` in the shapes ``questionnaire``
-    writes as ``enable_when``, and our not-applicable extension on an answer option as
+    anchors kept); ``required`` as it says (as our ``DEFINITION_REQUIRED`` extension says,
+    where it has one); ``enableWhen`` in the shapes ``questionnaire`` writes as
+    ``enable_when``, and our not-applicable extension on an answer option as
     ``not_applicable``; groups are read through. Anything else is
     left out, each with a note. A Questionnaire carries no scoring, so ``scores`` is
     empty: the notes say to add them (the file is refused until then).
@@ -313,7 +327,8 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
             notes.append(f"{here}: type {kind!r} has no counterpart in a definition file "
                          f"(choice and integer items only): left out")
             continue
-        if item.get("required") is not True:
+        kept = _extension(item, DEFINITION_REQUIRED, "valueBoolean")
+        if (kept if isinstance(kept, bool) else item.get("required")) is not True:
             entry["required"] = False
         condition = _condition(here, item, codes, notes)
         if condition is not None:

@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import itertools
 import json
+import math
+import operator
 import re
 import string
 from collections.abc import Callable, Collection, Mapping
@@ -40,8 +43,27 @@ CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
 VERSION = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*\Z")
 LOINC = re.compile(r"\d{1,7}-\d\Z")
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+"""NUL and lone surrogates: valid in JSON text (``\\u0000``), held by no database text."""
 CODE_LENGTH = 32
 """Item codes and score keys are stored in 32-character columns (``Score.code``)."""
+ITEM_VALUES = 1000
+"""An item's values (option values, a scale's min and max, a recode's new values) are
+integers from -1000 to 1000: real instruments use 0-10, 1-5, a 0-100 VAS."""
+SCALE_SPAN = 1000
+"""A scale has at most 1001 numbers (max - min at most 1000): a 0-100 VAS has 101."""
+SCORE_MAGNITUDE = 10**9
+"""A score's values, bands and range are within +-10^9: ``Score.value`` keeps 10 digits
+before the point (a ``DecimalField(20, 10)``)."""
+SCORE_PLACES = 10
+"""... and 10 after it: a number a file gives has at most 10 decimal places."""
+SCORE_DIGITS = 15
+"""... and at most 15 significant digits, so the file written back out keeps it exactly
+(a JSON number is read and written as a float's shortest repr)."""
+LOOKUP_ROWS = 1000
+"""A lookup's raw score spans at most this many sums (PROMIS tables have 17 to 41 rows)."""
+PROFILES = 100_000
+"""A value set has at most this many profiles (EQ-5D-5L has 3125, STarT Back 1280)."""
 
 METHODS = ("sum", "mean", "prorated_sum", "percent_of_max", "transform_0_100", "lookup",
            "answered_count", "registered", "value_set")
@@ -79,8 +101,12 @@ class DefinitionError(ValueError):
 
 
 def shown(value: Any) -> str:
-    """Return ``value`` as the file would spell it: ``"2"``, ``2.5``, ``true``."""
-    if isinstance(value, Decimal | Fraction):
+    """Return ``value`` as the file would spell it: ``"2"``, ``2.5``, ``true`` (an exact
+    number that has no decimal form as its fraction, ``100/3``)."""
+    if isinstance(value, Fraction):
+        decimal = Decimal(value.numerator) / Decimal(value.denominator)
+        return format(decimal.normalize(), "f") if Fraction(decimal) == value else str(value)
+    if isinstance(value, Decimal):
         return str(value)
     try:
         text = json.dumps(value, ensure_ascii=False)
@@ -168,6 +194,12 @@ class _Checker:
         if limit is not None and len(value) > limit:
             self.add(path, f"at most {limit} characters, got {len(value)}")
             return None
+        unstorable = UNSTORABLE.search(value)
+        if unstorable:
+            # PostgreSQL's text and jsonb hold neither: the import would fail to save.
+            self.add(path, f"contains U+{ord(unstorable.group()):04X}, a character text "
+                           "cannot hold")
+            return None
         return value
 
     def code(self, path: str, value: Any) -> str | None:
@@ -188,10 +220,33 @@ class _Checker:
             return None
         return value
 
+    def item_value(self, path: str, value: Any) -> int | None:
+        """Return an item's value (an option's, a scale's end, a recode's): an integer
+        within +-``ITEM_VALUES``."""
+        number = self.integer(path, value)
+        if number is not None and not -ITEM_VALUES <= number <= ITEM_VALUES:
+            self.add(path, f"an item's values are {-ITEM_VALUES} to {ITEM_VALUES}, "
+                           f"got {number}")
+            return None
+        return number
+
     def number(self, path: str, value: Any) -> Number | None:
         exact = number_of(value)
         if exact is None:
             self.add(path, f"expected a number, got {shown(value)}")
+        return exact
+
+    def score_number(self, path: str, value: Any) -> Number | None:
+        """Return a number a score can take (a table's value, a band's bound, a low or
+        high) as an exact int or Fraction, if a stored score holds it and the file's
+        writer writes it (``SCORE_MAGNITUDE``, ``SCORE_PLACES``, ``SCORE_DIGITS``)."""
+        exact = self.number(path, value)
+        if exact is None:
+            return None
+        why = score_number_problem(exact)
+        if why:
+            self.add(path, f"{why}, got {shown(value)}")
+            return None
         return exact
 
     def boolean(self, path: str, value: Any) -> bool | None:
@@ -201,8 +256,8 @@ class _Checker:
         return value
 
     def fraction(self, path: str, value: Any) -> Fraction | None:
-        """Return a number as a ``Fraction`` (a table's value), as ``number`` checks it."""
-        exact = self.number(path, value)
+        """Return a table's value as a ``Fraction``, as ``score_number`` checks it."""
+        exact = self.score_number(path, value)
         return None if exact is None else Fraction(exact)
 
     def given(self, path: str, data: Mapping, key: str, kind: Callable[..., Any],
@@ -243,6 +298,20 @@ class _Checker:
                 continue
             rows[key] = checked
         return rows if ok else None
+
+
+def score_number_problem(value: Number) -> str:
+    """Return why a score cannot take the exact number ``value`` ("" if it can)."""
+    exact = Fraction(value)
+    if abs(exact) > SCORE_MAGNITUDE:
+        return f"at most {SCORE_MAGNITUDE:,} either side of 0 (what a stored score holds)"
+    scaled = exact * 10**SCORE_PLACES
+    if scaled.denominator != 1:
+        return f"at most {SCORE_PLACES} decimal places (what a stored score keeps)"
+    digits = str(abs(scaled.numerator)).rstrip("0")
+    if len(digits) > SCORE_DIGITS:
+        return f"at most {SCORE_DIGITS} significant digits (what the file keeps when written)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -307,10 +376,14 @@ def _item(check: _Checker, path: str, data: Any) -> Item | None:
     elif kind == "scale":
         for key in ("min", "max"):
             check.present(path, data, key, "a scale item needs min and max")
-        low = check.given(path, data, "min", check.integer)
-        high = check.given(path, data, "max", check.integer)
+        low = check.given(path, data, "min", check.item_value)
+        high = check.given(path, data, "max", check.item_value)
         if low is not None and high is not None and low >= high:
             check.add(_join(path, "max"), f"must be above min ({low}), got {high}")
+            low = high = None
+        elif low is not None and high is not None and high - low > SCALE_SPAN:
+            check.add(_join(path, "max"), f"a scale spans at most {SCALE_SPAN} (min to max), "
+                                          f"got {low}-{high}")
             low = high = None
         for number, option in enumerate(options or ()):
             if option is not None and option.not_applicable:
@@ -345,7 +418,7 @@ def _options(check: _Checker, path: str, data: Any, present: bool, *, nonempty: 
             options.append(None)
             continue
         check.keys(here, entry, OPTION_KEYS, OPTION_OPTIONAL)
-        value = check.given(here, entry, "value", check.integer)
+        value = check.given(here, entry, "value", check.item_value)
         not_applicable = False
         if "not_applicable" in entry:
             not_applicable = check.boolean(f"{here}.not_applicable", entry["not_applicable"])
@@ -706,7 +779,7 @@ class _Scores:
                                    f"({item.min_value}-{item.max_value})")
                 return value
 
-            mapped = check.rows(here, table, answer, check.integer)
+            mapped = check.rows(here, table, answer, check.item_value)
             if mapped is None:
                 ok = False
                 continue
@@ -730,14 +803,20 @@ class _Scores:
         if not check.present(path, data, "table", "a lookup needs its table") or not (
                 check.mapping(tpath, data["table"]) and inputs):
             return None
-        low, high = self.raw_range(inputs)
+        possible = self.raw_sums(inputs)
+        if isinstance(possible, int):
+            check.add(tpath, f"a lookup has at most {LOOKUP_ROWS:,} rows; its raw score spans "
+                             f"{possible:,}")
+            return None
+        said = _runs(possible)
+        allowed = set(possible)
 
         def raw_score(raw: Any, rows: dict) -> int | _Refused:
             number = _integer_key(raw)
             if number is None:
                 return _Refused("a raw score is a whole number")
-            if not low <= number <= high:
-                return _Refused(f"not a possible raw score ({low}-{high})")
+            if number not in allowed:
+                return _Refused(f"not a possible raw score ({said})")
             if number in rows:
                 return _Refused(f"raw {number} is in the table twice")
             return number
@@ -745,10 +824,9 @@ class _Scores:
         rows = check.rows(tpath, data["table"], raw_score, check.fraction)
         if rows is None:
             return None
-        absent = [raw for raw in range(low, high + 1) if raw not in rows]
+        absent = [raw for raw in possible if raw not in rows]
         if absent:
-            check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is "
-                             f"{low}-{high})")
+            check.add(tpath, f"no row for raw {_runs(absent)} (the raw score is {said})")
             return None
         return tuple(sorted(rows.items()))
 
@@ -769,13 +847,16 @@ class _Scores:
         levels = []
         for code in codes:
             item = self.items[code]
-            values = (sorted({o.value for o in item.options}) if item.kind == "choice"
-                      else list(range(item.min_value, item.max_value + 1)))
-            if any(not 0 <= v <= 9 for v in values):
+            if not 0 <= item.min_value <= item.max_value <= 9:
                 check.add(_join(path, "items"), f"{code}: a value_set's items take the values "
                                                 "0-9 (one digit each in a profile)")
                 return None
-            levels.append([str(v) for v in values])
+            levels.append([str(v) for v in item.values])
+        count = math.prod(len(level) for level in levels)
+        if count > PROFILES:
+            check.add(_join(path, "items"), f"a value_set has at most {PROFILES:,} profiles; "
+                                            f"these items make {count:,}")
+            return None
         profiles = {"".join(p) for p in itertools.product(*levels)}
 
         def profile_of(profile: Any, _rows: dict) -> int | _Refused:
@@ -795,13 +876,38 @@ class _Scores:
             return None
         return tuple(sorted(rows.items()))
 
-    def raw_range(self, inputs: Mapping) -> tuple[int, int]:
-        """Return the lowest and highest raw sum of a lookup's input (every item answered)."""
+    def raw_sums(self, inputs: Mapping) -> list[int] | int:
+        """Return the raw sums a lookup's items can give, every item answered, in rising
+        order (a choice item's values only: items 0/2/4 sum to even numbers only); or,
+        where they span more than ``LOOKUP_ROWS``, that span."""
         source = inputs.get("of")
         if source is not None:
-            return int(source.low), int(source.high)
-        ranges = inputs["ranges"].values()
-        return sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+            codes, recode, reverse = source.items, source.recode, source.reverse_items
+        else:
+            codes = inputs["items"]
+            recode, reverse = inputs.get("recode", ()), inputs.get("reverse_items", ())
+        recoded = dict(recode)
+        values = []
+        for code in codes:
+            item = self.items[code]
+            if code in recoded:
+                given = {new for _, new in recoded[code]}
+            elif code in reverse:
+                given = {item.min_value + item.max_value - v for v in item.values}
+            else:
+                given = set(item.values)
+            values.append(sorted(given))
+        low = sum(v[0] for v in values)
+        span = sum(v[-1] - v[0] for v in values) + 1
+        if span > LOOKUP_ROWS:
+            return span
+        # The sums as bits of one integer, bit n for the sum low + n: each item adds its
+        # values (less its lowest) to every sum so far.
+        sums = 1
+        for item_values in values:
+            sums = functools.reduce(operator.or_, (sums << (v - item_values[0])
+                                                   for v in item_values))
+        return [low + n for n in range(span) if sums >> n & 1]
 
     def function(self, path: str, data: Mapping, method: str | None, items):
         check = self.check
@@ -833,7 +939,7 @@ class _Scores:
         given = {}
         for key in ("low", "high"):
             if key in data:
-                given[key] = check.number(_join(path, key), data[key])
+                given[key] = check.score_number(_join(path, key), data[key])
                 if given[key] is None:
                     return None, None, False
         derived = (None, None)
@@ -844,6 +950,20 @@ class _Scores:
                           f"{method} needs items of one range (min and max)"
                           if method == "transform_0_100" else
                           f"{method} needs items whose maximum is above 0")
+                return None, None, False
+            beyond = [v for v in derived if v is not None and abs(v) > SCORE_MAGNITUDE]
+            if beyond:
+                check.add(_join(path, "items"), f"the score reaches {shown(beyond[0])}: at most "
+                                                f"{SCORE_MAGNITUDE:,} either side of 0 (what a "
+                                                "stored score holds)")
+                return None, None, False
+        for key, bound, outside in (("low", derived[0], lambda g, d: g > d),
+                                    ("high", derived[1], lambda g, d: g < d)):
+            if key in given and bound is not None and outside(given[key], bound):
+                # The engine would give values outside it: bands and tables follow it.
+                check.add(_join(path, key), f"the score's range must contain what {method} "
+                                            f"gives ({shown(derived[0])}-{shown(derived[1])}),"
+                                            f" got {shown(given[key])}")
                 return None, None, False
         low = given.get("low", derived[0])
         high = given.get("high", derived[1])
@@ -875,7 +995,7 @@ class _Scores:
                 ok = False
                 continue
             check.keys(here, entry, BAND_KEYS, ())
-            upto = check.given(here, entry, "upto", check.number)
+            upto = check.given(here, entry, "upto", check.score_number)
             label = check.given(here, entry, "label", check.text)
             if upto is None or label is None:
                 ok = False
@@ -1128,14 +1248,29 @@ def _when(check: _Checker, path: str, data: Any, items: Mapping[str, Item], brok
 
 
 def read_definition_file(path: str | Path) -> Any:
-    """Return a definition file's decoded JSON, numbers as exact decimals."""
+    """Return a definition file's decoded JSON, numbers as exact decimals.
+
+    The file is UTF-8, a byte-order mark allowed (as the admin's upload takes it);
+    ``UnicodeDecodeError`` where it is not.
+    """
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    return decode_definition(path.read_text(encoding="utf-8-sig"), path.name)
+
+
+def decode_definition(text: str, name: str) -> Any:
+    """Return ``text`` decoded as JSON, numbers as exact decimals, or raise
+    ``DefinitionError`` with one line ``<name>: not JSON: ...`` saying why not (the line
+    and column of a syntax error; nesting too deep or a number too long to read)."""
     try:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as error:
-        raise DefinitionError([f"{path.name}: not JSON: {error.msg} at line {error.lineno}, "
-                               f"column {error.colno}"]) from None
+        why = f"{error.msg} at line {error.lineno}, column {error.colno}"
+    except RecursionError:
+        why = "nested too deeply to read"
+    except ValueError:
+        # Python refuses an integer of thousands of digits (int_max_str_digits).
+        why = "a number too long to read"
+    raise DefinitionError([f"{name}: not JSON: {why}"])
 
 
 def parse_definition(data: Mapping, *, functions: Mapping[str, Any] | None = None
@@ -1411,5 +1546,5 @@ def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
     return (None, None) if derived == "bad" else derived
 
 
-__all__ = ["DefinitionError", "definition_to_dict", "dump_definition", "load_definition_file",
-           "parse_definition", "read_definition_file"]
+__all__ = ["DefinitionError", "decode_definition", "definition_to_dict", "dump_definition",
+           "load_definition_file", "parse_definition", "read_definition_file"]

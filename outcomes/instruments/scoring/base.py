@@ -101,6 +101,9 @@ def _rules(definition: InstrumentDefinition
 def _rule(item: Item) -> tuple[int, int, frozenset[int] | None, str]:
     # Every answer accepted, "not applicable" ones (outside the scored range) too.
     values = item.values
+    if item.kind == "scale":
+        return item.min_value, item.max_value, None, (
+            f"an integer {item.min_value}-{item.max_value}")
     low, high = values[0], values[-1]
     if len(values) == high - low + 1:
         return low, high, None, f"an integer {low}-{high}"

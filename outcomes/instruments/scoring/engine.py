@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..definitions.base import InstrumentDefinition, ScoreDef, disabled_items
+from ..definitions.files import shown
 from .base import NotScorable, ScoringError, Unscored, checked_answers
 from .functions import FUNCTIONS
 
@@ -73,15 +74,36 @@ def _method(spec: ScoreDef, highs: dict[str, int], lows: dict[str, int], table, 
 
         return transformed
     if method == "lookup":
-        return lambda given: table[sum(given.values())]
+        return lambda given: _row(spec, table, sum(given.values()))
     if method == "value_set":
         # The answers in the items' order, as digits: "11111" is EQ-5D-5L's full health.
-        return lambda given: table[int("".join(str(given[code]) for code in spec.items))]
+        return lambda given: _row(spec, table, int("".join(str(given[code])
+                                                            for code in spec.items)))
     if method == "registered":
         return function.compute
     if method == "answered_count":
         return len
     raise ValueError(f"{spec.key}: unknown method {method!r}")
+
+
+def _row(spec: ScoreDef, table: Mapping[int, Fraction], raw: int) -> Fraction:
+    """Return ``table``'s row for ``raw``. A parsed definition has a row for every raw
+    its items can give; one that has not is the definition's fault, said as such."""
+    try:
+        return table[raw]
+    except KeyError:
+        raise ScoringError(spec.key, f"its table has no row for {raw}: the definition "
+                                     "cannot score these answers") from None
+
+
+def _band(spec: ScoreDef, value: Any) -> str:
+    """Return the band of ``value``; above the last band (a definition that should not
+    have parsed), a ``ScoringError`` saying so, not a crash."""
+    if value > spec.bands[-1][0]:
+        raise ScoringError(spec.key, f"{shown(value)} is above its last band "
+                                     f"({shown(spec.bands[-1][0])}): the definition cannot "
+                                     "score these answers")
+    return spec.band(value)
 
 
 def _plans(definition: InstrumentDefinition) -> tuple[_Plan, ...]:
@@ -203,6 +225,9 @@ def _reason(spec: ScoreDef, blank: list[str], allowed: int,
     if missing <= allowed:
         return Unscored("no items answered")
     template = spec.missing_reason
+    if template and not allowed:
+        # "at most 0 allowed" is said "none may be missing", as the default wording says it.
+        template = template.replace("at most {allowed} allowed", "none may be missing")
     if not template:
         if allowed:
             template = "{missing} item{s} unanswered; at most {allowed} allowed"
@@ -294,7 +319,7 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
             if isinstance(source, Unscored):
                 value = source
             elif plan.table:
-                value = plan.table[source]  # type: ignore[index]
+                value = _row(spec, plan.table, source)  # type: ignore[arg-type]
                 scored_any = True
             else:
                 value = count
@@ -332,7 +357,7 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
         answered[plan.key] = count
         out[plan.key] = value
         if spec.bands:
-            out[spec.band_key] = value if isinstance(value, Unscored) else spec.band(value)
+            out[spec.band_key] = value if isinstance(value, Unscored) else _band(spec, value)
         if spec.required and refusal is None and isinstance(value, Unscored):
             refusal = value
     if refusal is None and not scored_any:

@@ -3,7 +3,7 @@ path: the patient's link (the form asks; the submit records), staff entry, impor
 
 The ODI scored over 9 sections when one is blank (Fairbank JCT, Pynsent PB. Spine
 2000;25(22):2940-52: the percent is of the sections answered); with no blank allowed it is
-not scorable, with the reason "1 section unanswered; at most 0 allowed" (SPEC 3.7).
+not scorable, with the reason "1 section unanswered; none may be missing" (SPEC 3.7).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.integration.patients.test_staff_entry import entry_url, form_data
 from tests.integration.survey.conftest import EQ5D, NRS, ODI_10, PROMIS
 
 TODAY = dt.date(2026, 6, 1)
-REASON = "1 section unanswered; at most 0 allowed"
+REASON = "1 section unanswered; none may be missing"
 ODI_9 = dict(ODI_10, sex_life=None)  # 16 points over the 9 sections answered
 
 

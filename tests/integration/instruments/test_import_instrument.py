@@ -117,6 +117,49 @@ def test_a_file_that_is_not_json_or_not_there_is_refused_saying_where(db, tmp_pa
     assert not Instrument.objects.filter(code="phq9").exists()
 
 
+def test_json_too_deep_or_with_too_long_a_number_is_one_line_not_a_traceback(db, tmp_path):
+    # Review #7: '[' * 200000 made the decoder raise RecursionError through the command.
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 200_000)
+    assert refused(str(path))[1] == ["deep.json: not JSON: nested too deeply to read"]
+    path.write_text('{"code": ' + "9" * 5000 + "}")
+    assert refused(str(path))[1] == ["deep.json: not JSON: a number too long to read"]
+    assert not Instrument.objects.filter(code="phq9").exists()
+
+
+def test_a_file_with_a_utf8_byte_order_mark_imports_as_in_the_admin(db, tmp_path):
+    # Review #11c: the admin took a BOM (utf-8-sig) and the command refused it.
+    path = tmp_path / "phq9.json"
+    path.write_bytes(b"\xef\xbb\xbf" + PHQ9.read_bytes())
+    out, _ = run("import_instrument", str(path))
+    assert out.startswith("imported phq9 version 1.0 (PHQ-9)")
+    assert definition_of(stored_instrument("phq9", "1.0")) == parse_definition(phq9())
+
+
+def test_a_table_value_that_could_not_be_stored_or_written_is_refused_by_its_row(db, tmp_path):
+    # Review #5/#6: 12345678901 passed and every submission then failed to save; 17
+    # significant digits passed and the import then crashed writing the file out.
+    data = phq9()
+    codes = [item["code"] for item in data["items"]][:9]
+    data["scores"].append({"key": "phq9_t", "label": "T", "method": "lookup", "items": codes,
+                           "direction": "lower_is_better",
+                           "table": {str(raw): raw for raw in range(28)}})
+    text = json.dumps(data).replace('"0": 0,', '"0": 1234567.1234567891,').replace(
+        '"1": 1,', '"1": 12345678901,')
+    path = tmp_path / "phq9.json"
+    path.write_text(text)
+    before = (Instrument.objects.count(), AuditRecord.objects.count())
+    message, lines = refused(str(path))
+    assert lines == [
+        "scores[1].table.0: at most 15 significant digits (what the file keeps when written), "
+        "got 1234567.1234567891",
+        "scores[1].table.1: at most 1,000,000,000 either side of 0 (what a stored score "
+        "holds), got 12345678901",
+    ]
+    assert message == "phq9.json refused: 2 problem(s); nothing was stored"
+    assert (Instrument.objects.count(), AuditRecord.objects.count()) == before
+
+
 def test_importing_the_same_file_again_changes_nothing(imported, tmp_path):
     instrument, _ = imported
     out, _ = run("import_instrument", str(PHQ9))
@@ -297,13 +340,22 @@ def test_rescore_takes_an_imported_instrument_by_code(answered):
         call_command("rescore", "--instrument", "phq8", stdout=StringIO())
 
 
-@pytest.mark.parametrize("name", ["phq9.json", "knee_pain.json"])
-def test_a_questionnaire_exported_gives_back_the_items_of_its_file(db, tmp_path, name):
+LIBRARY = Path(__file__).resolve().parents[3] / "outcomes" / "instruments" / "library"
+
+
+@pytest.mark.parametrize("path", [DATA / "phq9.json", DATA / "knee_pain.json",
+                                  LIBRARY / "odi.json"], ids=lambda p: p.stem)
+def test_a_questionnaire_exported_gives_back_the_items_of_its_file(db, tmp_path, path):
     """export_instrument --format fhir, then import_instrument --from-questionnaire: the
-    same items (codes, wording, kinds, options, ranges, anchors, required), no scores."""
-    run("import_instrument", str(DATA / name))
-    original = read_definition_file(DATA / name)
+    same items (codes, wording, kinds, options, ranges, anchors, required), no scores.
+    The ODI's sections are required though its score lets one be blank (review #10: they
+    came back required false)."""
+    run("import_instrument", str(path))
+    original = read_definition_file(path)
     fhir, _ = run("export_instrument", original["code"], "--format", "fhir")
+    from fhir.resources.questionnaire import Questionnaire
+
+    Questionnaire.parse_obj(json.loads(fhir))  # the extension is valid R4
     questionnaire = tmp_path / "questionnaire.json"
     questionnaire.write_text(fhir)
     draft = tmp_path / "draft.json"

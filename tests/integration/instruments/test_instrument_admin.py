@@ -80,6 +80,22 @@ def test_a_file_that_is_not_json_is_refused_at_the_field(client, manager):
     assert not Instrument.objects.filter(code="phq9").exists()
 
 
+def test_json_nested_too_deeply_is_refused_at_the_field_not_a_500(client, manager):
+    # Review #7: the form caught JSONDecodeError only; '[' * 200000 raised RecursionError.
+    client.force_login(manager)
+    reply = upload(client, b"[" * 200_000, name="deep.json")
+    assert reply.status_code == 400
+    assert "deep.json: not JSON: nested too deeply to read." in reply.content.decode()
+    assert not Instrument.objects.filter(code="phq9").exists()
+
+
+def test_a_byte_order_mark_is_taken_as_the_command_takes_it(client, manager):
+    client.force_login(manager)
+    reply = upload(client, b"\xef\xbb\xbf" + (DATA / "phq9.json").read_bytes())
+    assert reply.status_code == 302
+    assert Instrument.objects.filter(code="phq9", version="1.0").exists()
+
+
 def test_only_those_allowed_to_import_may(client, demo):
     # A staff user of no role: the admin lets them in, the import page does not.
     bystander = User.objects.create_user("bystander", password="x" * 12, is_staff=True)

@@ -49,7 +49,7 @@ def test_a_stricter_blank_rule_rescores_an_odi_as_not_scorable(study, tmp_path):
     response = Response.objects.get(visit__enrolment__patient__code="L-002",
                                     instrument__code="odi", state="completed")
     assert not response.scores.exists()
-    assert response.not_scorable["odi"] == "1 section unanswered; at most 0 allowed"
+    assert response.not_scorable["odi"] == "1 section unanswered; none may be missing"
     record = AuditRecord.objects.get(actor_label="rescore")
     assert record.changes["not_scorable"][1]["odi"] == response.not_scorable["odi"]
     status = ResponderStatus.objects.filter(enrolment=response.visit.enrolment,

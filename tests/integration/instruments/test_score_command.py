@@ -124,3 +124,80 @@ def test_max_missing_is_bounded_by_the_instruments_definition(args, message):
     code, out, err = run_score(*args, stdin="")
     assert code != 0 and out == []
     assert message in err
+
+
+def odi_version_3(tmp_path) -> Path:
+    """A new ODI version whose sections are s1..s10 (review #10's /tmp/rv/odi3.json did
+    the same with new item codes)."""
+    data = json.loads((ROOT / "outcomes/instruments/library/odi.json").read_text())
+    data["version"] = "3.0"
+    renamed = {code: f"s{n}" for n, code in enumerate(ODI_SECTIONS, start=1)}
+    for item in data["items"]:
+        item["code"] = renamed[item["code"]]
+    for score in data["scores"]:
+        if "items" in score:
+            score["items"] = [renamed[code] for code in score["items"]]
+    path = tmp_path / "odi3.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def score_in_process(monkeypatch, *args: str, stdin: str) -> tuple[int, list[dict], str]:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    monkeypatch.setattr(sys, "stdin", StringIO(stdin))
+    try:
+        call_command("score", *args, stdout=out, stderr=err)
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code
+    return code, [json.loads(line) for line in out.getvalue().splitlines()], err.getvalue()
+
+
+def test_score_takes_the_version_studies_schedule_and_another_with_version(
+        study, tmp_path, monkeypatch):
+    # Review #10: after odi 3.0 was imported, `score odi` scored by it, and the version the
+    # studies use (2.1a) could no longer be scored at all ("unknown item").
+    from django.core.management import call_command
+
+    from outcomes.followups.models import TimePointInstrument
+    from outcomes.instruments.models import Instrument
+
+    call_command("import_instrument", str(odi_version_3(tmp_path)), stdout=sys.stderr)
+    old = json.dumps({"id": 1, "answers": odi_answers([2, 2, 2, 2, 2, 2, 2, 0, 1, 1])})
+    new = json.dumps({"id": 2, "answers": {f"s{n}": 2 for n in range(1, 11)}})
+    code, out, err = score_in_process(monkeypatch, "odi", stdin=old)
+    assert code == 0 and out[0]["scores"]["odi"] == pytest.approx(32.0)  # 16 of 50
+    assert err.strip() == ("score: odi version 2.1a (the version studies schedule); also "
+                           "stored: 3.0; --version V chooses")
+    code, out, err = score_in_process(monkeypatch, "odi", "--version", "3.0", stdin=new)
+    assert code == 0 and out[0]["scores"]["odi"] == pytest.approx(40.0) and err == ""
+    code, out, _ = score_in_process(monkeypatch, "odi", "--version", "2.1a", stdin=new)
+    assert code == 1 and out[0]["error"] == "s1: unknown item code for odi"
+    with pytest.raises(Exception, match=r"odi has no version '9'; stored: 2\.1a, 3\.0"):
+        score_in_process(monkeypatch, "odi", "--version", "9", stdin=old)
+    # A study that schedules both (2.1a until 6 months, 3.0 at 12 months: a time point
+    # asks one version): the newest of them, and standard error says so.
+    row = TimePointInstrument.objects.get(timepoint__study=study, timepoint__code="m12",
+                                          instrument__code="odi")
+    row.instrument = Instrument.objects.get(code="odi", version="3.0")
+    row.save()
+    code, out, err = score_in_process(monkeypatch, "odi", stdin=new)
+    assert code == 0 and out[0]["scores"]["odi"] == pytest.approx(40.0)
+    assert err.strip() == ("score: odi version 3.0 (the newest of the versions studies "
+                           "schedule: 2.1a, 3.0); also stored: 2.1a; --version V chooses")
+
+
+def test_with_no_study_scheduling_it_score_takes_the_built_in_version(db, tmp_path,
+                                                                      monkeypatch):
+    from django.core.management import call_command
+
+    call_command("import_instrument", str(odi_version_3(tmp_path)), stdout=sys.stderr)
+    old = json.dumps({"id": 1, "answers": odi_answers([2, 2, 2, 2, 2, 2, 2, 0, 1, 1])})
+    code, out, err = score_in_process(monkeypatch, "odi", stdin=old)
+    assert code == 0 and out[0]["scores"]["odi"] == pytest.approx(32.0)
+    assert err.strip() == ("score: odi version 2.1a (the built-in version; no study "
+                           "schedules one); also stored: 3.0; --version V chooses")

@@ -24,11 +24,11 @@ ODI_9 = {"pain_intensity": 2, "personal_care": 1, "lifting": 3, "walking": 1, "s
 
 
 def test_a_study_that_allows_no_blank_makes_one_blank_section_not_scorable():
-    with pytest.raises(NotScorable, match="odi: 1 section unanswered; at most 0 allowed"):
+    with pytest.raises(NotScorable, match="odi: 1 section unanswered; none may be missing"):
         score("odi", ODI_9, max_missing={"odi": 0})
     found = score_response("odi", ODI_9, max_missing={"odi": 0})
     assert found.values["odi"] is None
-    assert found.not_scorable["odi"] == "1 section unanswered; at most 0 allowed"
+    assert found.not_scorable["odi"] == "1 section unanswered; none may be missing"
     # Every instrument takes the study's mapping; the ODI's key leaves the others alone.
     assert score("nrs11", {"pain": 6}, max_missing={"odi": 0})["nrs"] == 6
 

@@ -265,3 +265,209 @@ def test_a_malformed_file_names_the_line(tmp_path):
     with pytest.raises(DefinitionError) as error:
         load_definition_file(path)
     assert error.value.problems == ["bad.json: not JSON: Expecting value at line 2, column 14"]
+
+
+def scale_of(low: int, high: int) -> dict:
+    """phq9() with its first item a scale ``low``-``high``."""
+    data = phq9()
+    data["items"][0] = {"code": "phq1", "text": "Item 1", "kind": "scale", "min": low,
+                        "max": high}
+    del data["scores"][0]["bands"]
+    return data
+
+
+def test_an_items_values_are_bounded_so_scoring_never_builds_a_huge_range():
+    # Review #4: a scale 0-10^12 was accepted and `score` then ran out of memory.
+    assert problems(scale_of(0, 1_000_000_000_000)) == [
+        "items[0].max: an item's values are -1000 to 1000, got 1000000000000"]
+    assert problems(scale_of(-600, 600)) == [
+        "items[0].max: a scale spans at most 1000 (min to max), got -600-600"]
+    data = phq9()
+    data["items"][1]["options"][3]["value"] = 10**6
+    assert problems(data) == [
+        "items[1].options[3].value: an item's values are -1000 to 1000, got 1000000"]
+    data = phq9()
+    data["scores"][0]["recode"] = {"phq3": {"0": 0, "1": 1, "2": 2, "3": -5000}}
+    assert problems(data) == [
+        "scores[0].recode.phq3.3: an item's values are -1000 to 1000, got -5000"]
+
+
+def test_a_scale_of_the_widest_span_scores_at_both_ends():
+    from outcomes.instruments.scoring.engine import score_definition
+
+    definition = parse_definition(scale_of(-1000, 0))
+    assert isinstance(definition.item("phq1").values, range)  # nothing built per answer
+    others = {f"phq{n}": 3 for n in range(2, 10)}
+    assert score_definition(definition, {"phq1": -1000, **others})["phq9_total"] == -976
+    assert score_definition(definition, {"phq1": 0, **others})["phq9_total"] == 24
+    assert definition.scores[0].low == -1000 and definition.scores[0].high == 24
+
+
+def test_a_value_set_of_too_many_profiles_is_refused_before_any_is_built():
+    data = phq9()
+    for item in data["items"]:
+        item["options"] = [{"value": v, "label": f"level {v}"} for v in range(10)]
+    score = data["scores"][0]
+    score.update(method="value_set", table={"000000000": 1})
+    del score["bands"]
+    assert problems(data) == ["scores[0].items: a value_set has at most 100,000 profiles; "
+                              "these items make 1,000,000,000"]
+
+
+def lookup_of(table_value) -> dict:
+    """phq9() with its total a lookup, raw 0 giving ``table_value`` and raw n giving n."""
+    data = phq9()
+    score = data["scores"][0]
+    score.update(method="lookup", table={str(raw): raw for raw in range(28)})
+    score["table"]["0"] = table_value
+    del score["bands"]
+    return data
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    # Review #5: 12345678901 overflowed Score.value (numeric(20, 10)) on PostgreSQL, and
+    # 1e300 raised decimal.InvalidOperation on SQLite, at every submission.
+    (12345678901, "at most 1,000,000,000 either side of 0 (what a stored score holds), "
+                  "got 12345678901"),
+    (Decimal("1e300"), "at most 1,000,000,000 either side of 0 (what a stored score holds), "
+                       "got 1E+300"),
+    (Decimal("0.12345678901"), "at most 10 decimal places (what a stored score keeps), got "
+                               "0.12345678901"),
+    # Review #6: 17 significant digits passed, then the writer refused to write it out.
+    (Decimal("1234567.1234567891"), "at most 15 significant digits (what the file keeps "
+                                    "when written), got 1234567.1234567891"),
+    (Decimal("123456789.123456789"), "at most 15 significant digits (what the file keeps "
+                                     "when written), got 123456789.123456789"),
+])
+def test_a_table_value_a_stored_score_cannot_hold_is_refused_by_its_row(value, problem):
+    assert problems(lookup_of(value)) == [f"scores[0].table.0: {problem}"]
+
+
+def test_the_largest_numbers_a_stored_score_holds_are_taken_and_written_back():
+    data = lookup_of(Decimal("-999999999.123456"))
+    data["scores"][0]["table"]["27"] = 10**9
+    definition = parse_definition(data)
+    assert dict(definition.scores[0].table)[0] == Fraction("-999999999.123456")
+    assert parse_definition(json.loads(dump_definition(definition),
+                                       parse_float=Decimal)) == definition
+
+
+def test_bands_and_a_given_range_are_bounded_as_table_values_are():
+    data = phq9()
+    data["scores"][0]["bands"][-1]["upto"] = Decimal("1e300")
+    data["scores"][0]["high"] = Decimal("27.00000000001")
+    assert problems(data) == [
+        "scores[0].high: at most 10 decimal places (what a stored score keeps), got "
+        "27.00000000001",
+        "scores[0].bands[4].upto: at most 1,000,000,000 either side of 0 (what a stored score "
+        "holds), got 1E+300",
+    ]
+
+
+def test_a_range_the_items_imply_beyond_a_stored_score_is_refused(monkeypatch):
+    # Items are bounded (-1000..1000), so only a million of them could reach 10^9: with
+    # the item bound lifted, two items do.
+    from outcomes.instruments.definitions import files
+
+    monkeypatch.setattr(files, "ITEM_VALUES", 10**10)
+    data = phq9()
+    data["items"][0]["options"][3]["value"] = 6 * 10**8
+    data["items"][1]["options"][3]["value"] = 6 * 10**8
+    del data["scores"][0]["bands"]
+    assert problems(data) == [
+        "scores[0].items: the score reaches 1200000021: at most 1,000,000,000 either side "
+        "of 0 (what a stored score holds)"]
+
+
+def test_a_given_range_must_contain_what_the_method_gives():
+    # Review #1: "high": 2 on a sum of two 0-2 items, bands to 2, was accepted; answers
+    # 2 and 2 then crashed the patient's submit ("above its last band").
+    data = phq9()
+    data["scores"][0]["high"] = 20
+    data["scores"][0]["bands"] = data["scores"][0]["bands"][:4]
+    assert problems(data) == ["scores[0].high: the score's range must contain what sum gives "
+                              "(0-27), got 20"]
+    data = phq9()
+    data["scores"][0]["low"] = 1
+    assert problems(data) == ["scores[0].low: the score's range must contain what sum gives "
+                              "(0-27), got 1"]
+    # Wider than the method's is a range people read (a scale's published ends): taken.
+    data = phq9()
+    data["scores"][0].update(low=-3, high=27)
+    assert (parse_definition(data).scores[0].low, parse_definition(data).scores[0].high) == (
+        -3, 27)
+
+
+def test_a_lookup_from_a_sum_given_too_narrow_a_range_is_refused_at_the_sum():
+    # Review #1, /tmp/rv/narrowlookup.json: a lookup from a sum with "high": 2 over 0-4,
+    # its table 0-2: `score` crashed with KeyError 4.
+    data = phq9()
+    data["scores"][0].update(high=2)
+    del data["scores"][0]["bands"]
+    data["scores"].append({"key": "phq9_t", "label": "T", "method": "lookup",
+                           "from": "phq9_total", "direction": "lower_is_better",
+                           "table": {"0": 1, "1": 2, "2": 3}})
+    assert problems(data) == ["scores[0].high: the score's range must contain what sum gives "
+                              "(0-27), got 2"]
+
+
+def gapped_lookup(table: dict, **source) -> dict:
+    """Two items valued 0, 2, 4 (a raw sum of 0-8, even only), a sum and a lookup of it."""
+    data = phq9()
+    for item in data["items"][:2]:
+        item["options"] = [{"value": v, "label": f"{v} points"} for v in (0, 2, 4)]
+    data["items"] = data["items"][:2]
+    data["scores"] = [
+        {"key": "g_raw", "label": "Raw", "method": "sum", "items": ["phq1", "phq2"],
+         "reported": False, **source},
+        {"key": "g_t", "label": "T", "method": "lookup", "from": "g_raw",
+         "direction": "lower_is_better", "table": table}]
+    return data
+
+
+def test_a_lookup_table_has_rows_for_the_raw_sums_the_answers_can_make_only():
+    # Review #11b: values 0/2/4 made the parser demand rows for the odd sums 1, 3, 5, 7,
+    # which no answers give.
+    evens = {str(raw): 40 + raw for raw in (0, 2, 4, 6, 8)}
+    definition = parse_definition(gapped_lookup(evens))
+    assert [raw for raw, _ in definition.score("g_t").table] == [0, 2, 4, 6, 8]
+    assert problems(gapped_lookup({**evens, "3": 43})) == [
+        "scores[1].table.3: not a possible raw score (0, 2, 4, 6, 8)"]
+    del evens["6"]
+    assert problems(gapped_lookup(evens)) == [
+        "scores[1].table: no row for raw 6 (the raw score is 0, 2, 4, 6, 8)"]
+    # A wider range given on the sum (read by people) does not ask rows no answers give.
+    evens["6"] = 46
+    assert parse_definition(gapped_lookup(evens, low=-10, high=10)).score("g_t").table == (
+        definition.score("g_t").table)
+
+
+def test_a_lookup_over_a_recoded_or_reversed_item_takes_its_new_values():
+    data = gapped_lookup({str(raw): raw for raw in (1, 3, 5, 7, 9)})
+    data["scores"][0]["recode"] = {"phq1": {"0": 1, "2": 3, "4": 5}}
+    assert [raw for raw, _ in parse_definition(data).score("g_t").table] == [1, 3, 5, 7, 9]
+    data = gapped_lookup({str(raw): raw for raw in (0, 2, 4, 6, 8)})
+    data["scores"][0]["reverse_items"] = ["phq1"]
+    assert [raw for raw, _ in parse_definition(data).score("g_t").table] == [0, 2, 4, 6, 8]
+
+
+def test_a_lookup_over_too_wide_a_raw_sum_is_refused_before_its_sums_are_worked_out():
+    data = scale_of(0, 1000)
+    for item in data["items"][1:]:
+        item.update(kind="scale", min=0, max=1000)
+        del item["options"]
+    data["scores"][0].update(method="lookup", table={"0": 0})
+    assert problems(data) == ["scores[0].table: a lookup has at most 1,000 rows; its raw "
+                              "score spans 9,001"]
+
+
+def test_text_no_database_holds_is_refused_at_its_key():
+    # JSON may spell NUL and lone surrogates (\u0000, \ud800); PostgreSQL holds neither,
+    # so the import failed saving ("A string literal cannot contain NUL") after parsing.
+    data = json.loads('{"t": "PHQ\\u0000 nine", "l": "x\\ud800"}')
+    base = phq9()
+    base["title"] = data["t"]
+    base["items"][0]["options"][0]["label"] = data["l"]
+    assert problems(base) == [
+        "title: contains U+0000, a character text cannot hold",
+        "items[0].options[0].label: contains U+D800, a character text cannot hold"]

@@ -79,7 +79,7 @@ def test_a_studys_max_missing_overrides_the_files_by_score_key():
     with pytest.raises(NotScorable) as error:
         score_definition(ODI, dict.fromkeys(SECTIONS, 1) | {"walking": None},
                          max_missing={"odi": 0})
-    assert str(error.value) == "odi: 1 section unanswered; at most 0 allowed"
+    assert str(error.value) == "odi: 1 section unanswered; none may be missing"
     # The old form, one number: the ODI command's --max-missing.
     assert score_definition(ODI, points, max_missing=3)["odi"] == 100
 
@@ -217,3 +217,40 @@ def test_a_choice_item_with_gaps_refuses_the_values_between():
     with pytest.raises(ScoringError) as error:
         score_definition(test, {"a": 3})
     assert str(error.value) == "a: expected one of 0, 2, 4, got 3"
+
+
+def test_a_definition_that_cannot_score_the_answers_says_so_as_a_scoring_error():
+    # Review #1: the parser now refuses these; a definition built otherwise (or a stored
+    # one from before) still gives the engine's ScoringError, which the patient's form and
+    # `score` handle, never a bare ValueError or KeyError (a 500, a traceback).
+    import dataclasses
+
+    items = [choice("q1", [0, 1, 2]), choice("q2", [0, 1, 2])]
+    parsed = definition(items, [
+        {"key": "t_total", "label": "Total", "method": "sum", "items": ["q1", "q2"],
+         "direction": "lower_is_better", "bands": [{"upto": 1, "label": "low"},
+                                                   {"upto": 4, "label": "high"}]},
+        {"key": "t_t", "label": "T", "method": "lookup", "from": "t_total",
+         "direction": "lower_is_better", "table": {str(raw): raw * 10 for raw in range(5)}},
+        {"key": "t_q", "label": "Q", "method": "lookup", "items": ["q1"],
+         "direction": "lower_is_better", "table": {"0": 0, "1": 5, "2": 9}},
+    ])
+    total, looked_up, single = parsed.score_defs
+    narrowed = dataclasses.replace(parsed, score_defs=(
+        dataclasses.replace(total, bands=((1, "low"), (2, "high"))),
+        dataclasses.replace(looked_up, table=tuple((r, v) for r, v in looked_up.table
+                                                   if r != 4)),
+        dataclasses.replace(single, table=single.table[:2])), scores=())
+    with pytest.raises(ScoringError) as error:
+        score_definition(narrowed, {"q1": 2, "q2": 2})
+    assert str(error.value) == ("t_total: 4 is above its last band (2): the definition cannot "
+                                "score these answers")
+    unbanded = dataclasses.replace(narrowed, score_defs=(
+        dataclasses.replace(total, bands=()), *narrowed.score_defs[1:]), scores=())
+    with pytest.raises(ScoringError) as error:
+        score_definition(unbanded, {"q1": 2, "q2": 2})
+    assert str(error.value) == ("t_t: its table has no row for 4: the definition cannot "
+                                "score these answers")
+    with pytest.raises(ScoringError, match="t_q: its table has no row for 2"):
+        score_definition(unbanded, {"q1": 2, "q2": 1})
+    assert score_definition(unbanded, {"q1": 1, "q2": 1})["t_t"] == 20
