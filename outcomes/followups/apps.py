@@ -20,17 +20,13 @@ class FollowupsConfig(AppConfig):
 
 def _seed_periodic_task(sender, using="default", **kwargs) -> None:
     """Create the reminder run in django-celery-beat once; later edits by an admin survive."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from outcomes.periodic import ensure_periodic_task
 
     from .tasks import PERIODIC_TASK_NAME
 
-    if PeriodicTask.objects.using(using).filter(name=PERIODIC_TASK_NAME).exists():
-        return
-    every, _ = IntervalSchedule.objects.using(using).get_or_create(
-        every=15, period=IntervalSchedule.MINUTES,
-    )
-    PeriodicTask.objects.using(using).create(
-        name=PERIODIC_TASK_NAME, task="outcomes.followups.tasks.send_due_reminders",
-        interval=every, description="Open and close visit windows; send due invitations and "
+    ensure_periodic_task(
+        name=PERIODIC_TASK_NAME, using=using, task="outcomes.followups.tasks.send_due_reminders",
+        minutes=15,
+        description="Open and close visit windows; send due invitations and "
         "reminders. Each run catches up on anything a missed run left.",
     )
