@@ -10,20 +10,18 @@ question; axe-core (WCAG 2.1 AA) passes at each step. Screenshots in tests/artif
 from __future__ import annotations
 
 from fractions import Fraction
-from io import StringIO
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
-from django.core.management import call_command
+from playwright.sync_api import expect
 
 from outcomes.followups.links import survey_url
-from outcomes.followups.models import TimePointInstrument, Visit
-from outcomes.instruments.models import Instrument, Response, Score
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import Response, Score
 from tests.e2e.a11y import axe_violations, describe
-from tests.e2e.conftest import ARTIFACTS, press
+from tests.e2e.conftest import ARTIFACTS, enrolled_today, imported_and_scheduled, press
 from tests.e2e.test_browser_questionnaire import PHONE, snapshots
-from tests.factories import enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,15 +32,8 @@ def test_a_conditional_question_appears_and_goes_and_not_applicable_answers_one(
     study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
-    from django.utils import timezone
-
-    call_command("import_instrument", str(DATA / "mobility_aid.json"), stdout=StringIO())
-    baseline = study.timepoints.get(code="baseline")
-    TimePointInstrument.objects.filter(timepoint=baseline).delete()
-    TimePointInstrument.objects.create(timepoint=baseline,
-                                       instrument=Instrument.objects.get(code="mobility_aid"))
-    today = timezone.now().date()
-    visit = enrol(study, "M-001", index_date=today, today=today).visits.get(timepoint=baseline)
+    imported_and_scheduled(study, DATA / "mobility_aid.json", alone=True)
+    visit = enrolled_today(study, "M-001")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport=PHONE)
     page.add_init_script(script=AXE_SCRIPT)
@@ -61,8 +52,7 @@ def test_a_conditional_question_appears_and_goes_and_not_applicable_answers_one(
     page.locator("label[for=id_uses_aid_1]").click()
     assert aid_type.is_visible() and aid_walking.is_visible()
     assert "Answer only if you answered “Yes” to question 1." in aid_type.inner_text()
-    page.wait_for_function(
-        "document.getElementById('condition-status').textContent.includes('now applies')")
+    expect(page.locator("#condition-status")).to_contain_text("now applies")
     page.locator("label[for=id_aid_type_2]").click()
     page.locator("label[for=id_aid_walking_3]").click()
     assert page.locator("#id_aid_type_2").is_checked()
@@ -76,8 +66,7 @@ def test_a_conditional_question_appears_and_goes_and_not_applicable_answers_one(
     assert not aid_type.is_visible() and not aid_walking.is_visible()
     assert not page.locator("#id_aid_type_2").is_checked()
     assert not page.locator("#id_aid_walking_3").is_checked()
-    page.wait_for_function(
-        "document.getElementById('condition-status').textContent.includes('no longer')")
+    expect(page.locator("#condition-status")).to_contain_text("no longer")
     # Tabbing on from "No" skips the hidden questions: the next stop is the stairs.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.name") == "stairs"
@@ -107,15 +96,8 @@ def test_without_javascript_every_question_shows_with_its_note(
     study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
-    from django.utils import timezone
-
-    call_command("import_instrument", str(DATA / "mobility_aid.json"), stdout=StringIO())
-    baseline = study.timepoints.get(code="baseline")
-    TimePointInstrument.objects.filter(timepoint=baseline).delete()
-    TimePointInstrument.objects.create(timepoint=baseline,
-                                       instrument=Instrument.objects.get(code="mobility_aid"))
-    today = timezone.now().date()
-    visit = enrol(study, "M-002", index_date=today, today=today).visits.get(timepoint=baseline)
+    imported_and_scheduled(study, DATA / "mobility_aid.json", alone=True)
+    visit = enrolled_today(study, "M-002")
     context = browser.new_context(viewport=PHONE, java_script_enabled=False)
     page = context.new_page()
     page.goto(survey_url(visit=visit))

@@ -10,20 +10,17 @@ passes axe-core (WCAG 2.1 AA) before and after an error.
 from __future__ import annotations
 
 from fractions import Fraction
-from io import StringIO
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.base import AXE_SCRIPT
-from django.core.management import call_command
 
 from outcomes.followups.links import survey_url
-from outcomes.followups.models import TimePointInstrument, Visit
-from outcomes.instruments.models import Instrument, Response, Score
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import Response, Score
 from tests.e2e.a11y import axe_violations, describe
-from tests.e2e.conftest import ARTIFACTS, press
+from tests.e2e.conftest import ARTIFACTS, enrolled_today, imported_and_scheduled, press
 from tests.e2e.test_browser_questionnaire import PHONE, snapshots
-from tests.factories import enrol
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,15 +31,8 @@ def test_a_patient_answers_an_imported_instrument_and_clears_optional_answers(
     study, live_server, browser, settings
 ):
     settings.SITE_URL = live_server.url
-    from django.utils import timezone
-
-    call_command("import_instrument", str(DATA / "knee_pain.json"), stdout=StringIO())
-    baseline = study.timepoints.get(code="baseline")
-    TimePointInstrument.objects.filter(timepoint=baseline).delete()
-    TimePointInstrument.objects.create(timepoint=baseline,
-                                       instrument=Instrument.objects.get(code="knee_nrs"))
-    today = timezone.now().date()
-    visit = enrol(study, "K-001", index_date=today, today=today).visits.get(timepoint=baseline)
+    imported_and_scheduled(study, DATA / "knee_pain.json", alone=True)
+    visit = enrolled_today(study, "K-001")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport=PHONE)
     page.add_init_script(script=AXE_SCRIPT)
