@@ -263,6 +263,8 @@ class InstrumentDocument:
     scores: tuple[ScoreRow, ...]
     responses: int
     digest: str
+    alerts: tuple[tuple[str, str, str, str], ...] = ()
+    """(key, condition in words, what the study team reads, what the patient reads)."""
     problem: str = ""
     """Why the row has no usable definition (then no items and no scores)."""
 
@@ -335,6 +337,13 @@ def _score_row(definition, score, numbers: Mapping[str, int]) -> ScoreRow:
         details.append(("LOINC", f"{score.loinc} {score.loinc_display}".strip()))
     if score.required:
         details.append(("Needed", "without this score the whole response is not scorable"))
+    if score.anchor is not None:
+        cut = (f"{number_text(Fraction(score.anchor.upto))} or lower"
+               if score.anchor.upto is not None
+               else f"{number_text(Fraction(score.anchor.from_))} or higher")
+        details.append(("Anchor of the MCID estimates",
+                        f"{cut} counts as “{score.anchor.label}”: the results estimate "
+                        "each other score's MCID as its mean change among these patients"))
     example = first_unscorable_reason(score)
     if example:
         details.append(("When too many are blank", f"not scorable: “{example}”"))
@@ -411,4 +420,21 @@ def instrument_document(instrument) -> InstrumentDocument:
         recall_period=definition.recall_period,
         languages=_language_names(definition.languages), items=items,
         scores=tuple(_score_row(definition, score, numbers)
-                     for score in definition.score_defs), **common)
+                     for score in definition.score_defs),
+        alerts=tuple((alert.key, _alert_condition(definition, alert, numbers),
+                      alert.staff_message, alert.patient_message)
+                     for alert in definition.alerts), **common)
+
+
+def _alert_condition(definition, alert, numbers: Mapping[str, int]) -> str:
+    """When an alert is raised, in words: "question 9 (phq9) answered 1 or more"."""
+    bounds = []
+    if alert.at_least is not None:
+        bounds.append(f"{number_text(Fraction(alert.at_least))} or more")
+    if alert.at_most is not None:
+        bounds.append(f"{number_text(Fraction(alert.at_most))} or less")
+    if alert.item:
+        what = f"question {numbers.get(alert.item, '?')} ({alert.item}) answered"
+    else:
+        what = f"{definition.score(alert.score).label} ({alert.score})"
+    return f"{what} {' and '.join(bounds)}"

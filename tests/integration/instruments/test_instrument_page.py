@@ -135,3 +135,28 @@ def test_the_downloads_need_the_admin_as_the_page_does(client, demo):
     client.force_login(User.objects.get(username="datamanager"))
     assert client.get(reverse("admin:instruments_instrument_file",
                               args=[999999])).status_code == 404
+
+
+def test_the_phq9_page_shows_its_alert_and_the_pgic_page_its_anchor(client, manager):
+    """The catalogue's PHQ-9 flags question 9 answered 1 ("Several days") or more; the
+    PGIC's rating of 2 ("much improved") or lower is the MCID estimates' anchor."""
+    phq9_file = json.loads((LIBRARY / "catalogue" / "phq9.json").read_text())
+    phq9 = import_instrument_definition(data=phq9_file).instrument
+    pgic = import_instrument_definition(
+        data=json.loads((LIBRARY / "catalogue" / "pgic.json").read_text())).instrument
+    client.force_login(manager)
+    alert = phq9_file["alerts"][0]
+    assert instrument_document(phq9).alerts == (
+        ("phq9_item9", "question 9 (phq9) answered 1 or more", alert["staff_message"],
+         alert["patient_message"]),)
+    text = main(page(client, phq9)).text
+    assert "Answers needing attention (1)" in text
+    assert "question 9 (phq9) answered 1 or more" in text
+    assert alert["staff_message"] in text and alert["patient_message"] in text
+    document = instrument_document(pgic)
+    assert document.alerts == ()
+    assert dict(document.scores[0].details)["Anchor of the MCID estimates"].startswith(
+        "2 or lower counts as “much improved or better”")
+    pgic_text = main(page(client, pgic)).text
+    assert "Anchor of the MCID estimates" in pgic_text
+    assert "None: no answer of this questionnaire is flagged" in pgic_text
