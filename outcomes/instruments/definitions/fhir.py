@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 
 from .base import InstrumentDefinition, Item
+from .files import DefinitionError, _parse
 
 FHIR_BASE = "http://outcomes.invalid/fhir"
 """The base of our canonical URLs, code systems and entry URLs: the same on every
@@ -193,15 +194,43 @@ def _anchors(text: object) -> list[dict]:
     return found
 
 
-def _flat_items(items, notes: list[str], path: str = "item"):
+def _named(here: str, item: Mapping) -> str:
+    """An item as a note names it: its linkId and the start of its wording, on one line
+    (``linkId 'a1' ("Do you smoke?")``); where it has no linkId, its place."""
+    link = str(item.get("linkId") or "").strip()
+    text = " ".join(str(item.get("text") or "").split())
+    if len(text) > 60:
+        text = text[:57].rstrip() + "..."
+    named = f"linkId {link!r}" if link else f"the item at {here} (no linkId)"
+    return f'{named} ("{text}")' if text else named
+
+
+def _flat_items(items, notes: list[str], path: str = "item", under: str | None = None):
+    """Yield ``(here, item, under)`` for each item a definition could hold, in order.
+
+    Groups are read through (a group's own ``enableWhen`` or ``repeats`` is noted, not
+    carried). A question's own child items (R4 lets a question have sub-questions) follow
+    it, ``under`` naming it, so the caller notes each.
+    """
     for number, item in enumerate(items or ()):
         here = f"{path}[{number}]"
         if not isinstance(item, Mapping):
             notes.append(f"{here}: not an object: left out")
-        elif item.get("type") == "group":
-            yield from _flat_items(item.get("item"), notes, f"{here}.item")
-        else:
-            yield here, item
+            continue
+        children = item.get("item")
+        if item.get("type") == "group":
+            if item.get("enableWhen"):
+                notes.append(f"group {_named(here, item)}: its enableWhen is left out (a "
+                             "definition file has no conditional groups): its questions are "
+                             "asked always; give each an enable_when if they depend on it")
+            if item.get("repeats") is True:
+                notes.append(f"group {_named(here, item)}: repeats, but a definition file "
+                             "asks each question once: its questions are read once")
+            yield from _flat_items(children, notes, f"{here}.item", under)
+            continue
+        yield here, item, under
+        if children:
+            yield from _flat_items(children, notes, f"{here}.item", _named(here, item))
 
 
 def _options(here: str, item: Mapping, notes: list[str]) -> list[dict] | None:
@@ -216,8 +245,8 @@ def _options(here: str, item: Mapping, notes: list[str]) -> list[dict] | None:
             value = int(coding["code"])
             label = coding.get("display") or str(coding["code"])
         else:
-            notes.append(f"{here}: an answer option is not a number (a code as the stored "
-                         f"value): the item is left out")
+            notes.append(f"{here}: left out: an answer option is not a number (a "
+                         "definition file stores a number as the answer)")
             return None
         options.append({"value": value, "label": label,
                         **({"not_applicable": True} if not_applicable else {})})
@@ -234,8 +263,8 @@ def _test_value(test: Mapping):
     return None
 
 
-def _condition(here: str, item: Mapping, codes: Mapping[str, str], notes: list[str]
-               ) -> dict | None:
+def _condition(here: str, item: Mapping, codes: Mapping[str, str],
+               left_out: Collection[str], notes: list[str]) -> dict | None:
     """Read an item's ``enableWhen`` back as an ``enable_when`` (None: none, or noted).
 
     The shapes ``questionnaire`` writes: one test; several ``=`` of one question under
@@ -250,11 +279,15 @@ def _condition(here: str, item: Mapping, codes: Mapping[str, str], notes: list[s
     questions = {str(t.get("question") or "") for t in tests}
     operators = [t.get("operator") for t in tests]
     behaviour = item.get("enableBehavior")
-    left_out = f"{here}: this enableWhen has no counterpart in a definition file (one " \
+    unmatched = f"{here}: this enableWhen has no counterpart in a definition file (one " \
                "earlier question, =, != or exists): the condition is left out; the item is " \
                "asked always"
+    if len(questions) == 1 and next(iter(questions)) in left_out:
+        notes.append(f"{here}: its enableWhen asks about linkId {next(iter(questions))!r}, "
+                     "which is left out: the condition is left out; the item is asked always")
+        return None
     if len(questions) != 1 or next(iter(questions)) not in codes:
-        notes.append(left_out)
+        notes.append(unmatched)
         return None
     ref = codes[next(iter(questions))]
     if len(tests) == 1 and operators[0] == "exists" and isinstance(
@@ -274,8 +307,99 @@ def _condition(here: str, item: Mapping, codes: Mapping[str, str], notes: list[s
         if None not in values:
             return {"item": ref, "operator": "!=",
                     "answer": values[0] if len(values) == 1 else values}
-    notes.append(left_out)
+    notes.append(unmatched)
     return None
+
+
+def _item_entry(named: str, item: Mapping, code: str, link: str, notes: list[str]
+                ) -> dict | None:
+    """An item's entry, its kind and answers (None, with a note, where it is left out)."""
+    kind = item.get("type")
+
+    def left_out(why: str) -> None:
+        notes.append(f"{named}: left out: {why}")
+
+    if kind == "display":
+        return left_out("text shown to the patient, not a question (type display)")
+    if item.get("readOnly") is True:
+        return left_out("read-only (shown or calculated, not answered by the patient)")
+    if item.get("repeats") is True:
+        return left_out("it takes several answers (repeats), and a definition file has one "
+                        "answer per item (a yes/no item per answer can stand for it)")
+    entry: dict = {"code": code, "text": str(item.get("text") or link), "kind": ""}
+    if kind == "choice" or (kind == "coding" and item.get("answerOption")):
+        if item.get("answerValueSet") and not item.get("answerOption"):
+            return left_out(f"its answers are the value set {str(item['answerValueSet'])!r}: "
+                            "write them as the item's options")
+        options = _options(named, item, notes)
+        if options is None:
+            return None
+        if not options:
+            return left_out("a choice without answer options")
+        entry.update(kind="choice", options=options)
+    elif kind == "integer":
+        low = _extension(item, MIN_VALUE, "valueInteger")
+        high = _extension(item, MAX_VALUE, "valueInteger")
+        if low is None or high is None:
+            return left_out("an integer without minValue and maxValue has no range")
+        entry.update(kind="scale", min=low, max=high)
+        anchors = _anchors(_extension(item, ENTRY_FORMAT, "valueString"))
+        if anchors:
+            entry["options"] = anchors
+    else:
+        return left_out(f"type {kind!r} has no counterpart in a definition file (choice and "
+                        "integer items only)")
+    return entry
+
+
+def _parsed_items(items: list[dict], names: Mapping[str, str], notes: list[str]
+                  ) -> list[dict]:
+    """The items the definition format accepts (``parse_definition``'s checks), each other
+    left out with a note quoting the problem (a scale whose ``min`` is not below ``max``,
+    a range over 1,000, a condition's answer the item it asks about does not have ...):
+    the starting definition is refused for nothing but what the notes say to fill in."""
+    items = list(items)
+    while items:
+        try:
+            _parse({"code": "draft", "version": "1", "title": "draft", "short_title": "draft",
+                    "licence": "draft", "source": "draft", "items": items, "scores": []},
+                   None)
+        except DefinitionError as refused:
+            wrong = {}
+            for problem in refused.problems:
+                place, _, said = problem.partition(": ")
+                number = place.removeprefix("items[").partition("]")[0]
+                if place.startswith("items[") and number.isdigit():
+                    key = place.partition("]")[2].lstrip(".")
+                    wrong.setdefault(int(number), f"{key}: {said}" if key else said)
+            if not wrong:
+                return items
+            for number in sorted(wrong):
+                code = items[number]["code"]
+                notes.append(f"{names.get(code, code)}: left out: a definition file refuses "
+                             f"it ({wrong[number]})")
+            items = [item for number, item in enumerate(items) if number not in wrong]
+        else:
+            return items
+    return items
+
+
+def _version(resource: Mapping, notes: list[str]) -> str:
+    """The Questionnaire's version as a definition's (letters, digits, '.', '-', '_',
+    starting with a letter or digit, at most 16): changed, with a note, where it is not."""
+    given = resource.get("version")
+    if given is None or not str(given).strip():
+        notes.append("version: not in the Questionnaire: written as '1.0'; check it")
+        return "1.0"
+    given = str(given)
+    kept = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-"
+                   for c in given.strip())
+    kept = "-".join(part for part in kept.split("-") if part).lstrip("._-")[:16]
+    kept = kept.rstrip("._-") or "1.0"
+    if kept != given:
+        notes.append(f"version: {given!r} is not a version a definition file takes (letters, "
+                     f"digits, '.', '-' or '_', at most 16): written as {kept!r}; check it")
+    return kept
 
 
 def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
@@ -287,65 +411,69 @@ def definition_from_questionnaire(resource: Mapping) -> tuple[dict, list[str]]:
     anchors kept); ``required`` as it says (as our ``DEFINITION_REQUIRED`` extension says,
     where it has one); ``enableWhen`` in the shapes ``questionnaire`` writes as
     ``enable_when``, and our not-applicable extension on an answer option as
-    ``not_applicable``; groups are read through. Anything else is
-    left out, each with a note. A Questionnaire carries no scoring, so ``scores`` is
-    empty: the notes say to add them (the file is refused until then).
+    ``not_applicable``; groups are read through, and a question's own sub-questions follow
+    it as items of their own. Anything else is left out, each with a note naming its
+    linkId: text shown (``display``) and ``readOnly`` items, an item taking several
+    answers (``repeats``), a choice whose answers are an ``answerValueSet``. A version the
+    format does not take is made one, with a note, and an item the format would refuse
+    (``parse_definition``'s checks) is left out with its problem quoted, so the file is
+    refused for nothing the notes do not ask for. A Questionnaire carries no scoring, so
+    ``scores`` is empty: the notes say to add them (the file is refused until then).
     """
     notes: list[str] = []
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Questionnaire":
         raise ValueError("not a FHIR Questionnaire (resourceType must be 'Questionnaire')")
     name = str(resource.get("name") or resource.get("id") or "questionnaire")
-    title = str(resource.get("title") or name)
+    title = " ".join(str(resource.get("title") or name).split())
+    version = _version(resource, notes)
     items = []
     seen: set[str] = set()
     codes: dict[str, str] = {}  # linkId → item code, of the items read so far
-    for here, item in _flat_items(resource.get("item"), notes):
+    left_out: set[str] = set()  # linkIds of the items left out
+    names: dict[str, str] = {}  # item code → the item as a note names it
+    for here, item, under in _flat_items(resource.get("item"), notes):
         link = str(item.get("linkId") or "")
         code = _code_of(link or here)
-        if code in seen:
-            notes.append(f"{here}: linkId {link!r} gives the code {code!r} twice: left out")
-            continue
-        entry: dict = {"code": code, "text": str(item.get("text") or link), "kind": ""}
-        kind = item.get("type")
-        if kind == "choice" or (kind == "coding" and item.get("answerOption")):
-            options = _options(here, item, notes)
-            if options is None:
-                continue
-            entry.update(kind="choice", options=options)
-        elif kind == "integer":
-            low = _extension(item, MIN_VALUE, "valueInteger")
-            high = _extension(item, MAX_VALUE, "valueInteger")
-            if low is None or high is None:
-                notes.append(f"{here}: an integer without minValue and maxValue has no "
-                             f"range: left out")
-                continue
-            entry.update(kind="scale", min=low, max=high)
-            anchors = _anchors(_extension(item, ENTRY_FORMAT, "valueString"))
-            if anchors:
-                entry["options"] = anchors
-        else:
-            notes.append(f"{here}: type {kind!r} has no counterpart in a definition file "
-                         f"(choice and integer items only): left out")
+        named = _named(here, item)
+        entry = _item_entry(named, item, code, link, notes)
+        if entry is not None and code in seen:
+            notes.append(f"{named}: left out: it gives the item code {code!r}, which an "
+                         "earlier item has")
+            entry = None
+        if entry is None:
+            left_out.add(link)
             continue
         kept = _extension(item, DEFINITION_REQUIRED, "valueBoolean")
         if (kept if isinstance(kept, bool) else item.get("required")) is not True:
             entry["required"] = False
-        condition = _condition(here, item, codes, notes)
+        condition = _condition(named, item, codes, left_out, notes)
         if condition is not None:
             entry["enable_when"] = condition
+        if under is not None:
+            notes.append(f"{named}: a sub-question of {under}: it follows it as an item of "
+                         "its own, asked "
+                         + ("as its enableWhen says" if condition is not None else
+                            "always (give it an enable_when if it depends on the answer)"))
         if code != link:
-            notes.append(f"{here}: linkId {link!r} is the item code {code!r}")
+            notes.append(f"{named}: written as the item code {code!r}")
         seen.add(code)
         codes[link] = code
+        names[code] = named
         items.append(entry)
+    items = _parsed_items(items, names, notes)
     definition = {
-        "code": _code_of(name), "version": str(resource.get("version") or "1.0")[:16],
+        "code": _code_of(name), "version": version,
         "title": title[:200], "short_title": title[:50],
         "licence": str(resource.get("copyright") or ""),
         "source": str(resource.get("description") or resource.get("url")
                       or resource.get("publisher") or ""),
         "items": items, "scores": [],
     }
+    if len(title) > 50:
+        notes.append(f"short_title: the title cut to 50 characters ({title[:50]!r}): "
+                     "shorten it as people should read it")
+    if not items:
+        notes.append("items: no item of the Questionnaire could be carried over: write them")
     for key in ("licence", "source"):
         if not definition[key]:
             notes.append(f"{key}: not in the Questionnaire: fill it in")

@@ -18,8 +18,13 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from outcomes.audit.models import AuditRecord
-from outcomes.instruments.definitions import INSTRUMENTS
-from outcomes.instruments.definitions.files import parse_definition, read_definition_file
+from outcomes.instruments.definitions import INSTRUMENTS, DefinitionError
+from outcomes.instruments.definitions.fhir import definition_from_questionnaire
+from outcomes.instruments.definitions.files import (
+    VERSION,
+    parse_definition,
+    read_definition_file,
+)
 from outcomes.instruments.models import Instrument, Response
 from outcomes.instruments.stored import definition_of, stored_instrument
 
@@ -400,12 +405,13 @@ def test_a_questionnaire_of_elsewhere_says_what_it_left_out(db, tmp_path):
         {"code": "q_1_2", "text": "Swelling", "kind": "choice", "required": False,
          "options": [{"value": 0, "label": "None"}, {"value": 1, "label": "Some"}]}]
     assert err.splitlines() == [
-        "note: item[0].item[0]: linkId '1.1' is the item code 'q_1_1'",
-        "note: item[0].item[1]: linkId '1.2' is the item code 'q_1_2'",
-        "note: item[1]: type 'string' has no counterpart in a definition file (choice and "
-        "integer items only): left out",
-        "note: item[2]: an answer option is not a number (a code as the stored value): the "
-        "item is left out",
+        "note: version: not in the Questionnaire: written as '1.0'; check it",
+        "note: linkId '1.1' (\"Pain today\"): written as the item code 'q_1_1'",
+        "note: linkId '1.2' (\"Swelling\"): written as the item code 'q_1_2'",
+        "note: linkId '2' (\"Anything else?\"): left out: type 'string' has no counterpart in "
+        "a definition file (choice and integer items only)",
+        "note: linkId '3' (\"Side\"): left out: an answer option is not a number (a "
+        "definition file stores a number as the answer)",
         "note: licence: not in the Questionnaire: fill it in",
         "note: source: not in the Questionnaire: fill it in",
         "note: scores: a Questionnaire has no scoring: add the scores (docs/instruments.md)",
@@ -454,3 +460,162 @@ def test_conditions_and_not_applicable_answers_come_back_from_the_questionnaire(
         assert back[item.code].options == item.options
     assert back["driving"].not_applicable_values == {9}
     assert back["aid_type"].enable_when.answers == (1,)
+
+
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+NESTED = {
+    "resourceType": "Questionnaire", "id": "nested", "name": "Nested", "title": "Nested test",
+    "status": "draft", "version": "1.0 beta", "item": [
+        {"linkId": "g1", "type": "group", "text": "Section A", "required": True, "item": [
+            {"linkId": "a1", "type": "choice", "text": "Do you smoke?", "required": True,
+             "answerOption": [{"valueCoding": {"code": "0", "display": "No"}},
+                              {"valueCoding": {"code": "1", "display": "Yes"}}],
+             "item": [{"linkId": "a1.1", "type": "integer", "text": "How many per day?",
+                       "extension": [{"url": MIN_VALUE, "valueInteger": 0},
+                                     {"url": MAX_VALUE, "valueInteger": 60}]}]},
+            {"linkId": "a2", "type": "integer", "text": "Cigarettes per day", "required": True,
+             "enableWhen": [{"question": "a1", "operator": "=",
+                             "answerCoding": {"code": "1"}}],
+             "extension": [{"url": MIN_VALUE, "valueInteger": 0},
+                           {"url": MAX_VALUE, "valueInteger": 60}]},
+            {"linkId": "g2", "type": "group", "item": [
+                {"linkId": "b4", "type": "choice", "text": "Which inhaler?",
+                 "answerValueSet": "http://example.org/ValueSet/inhalers"},
+                {"linkId": "b5", "type": "choice", "text": "Which days?\nTick all",
+                 "repeats": True, "answerOption": [{"valueInteger": 1}, {"valueInteger": 2}]},
+                {"linkId": "b6", "type": "integer", "text": "Total (calculated)",
+                 "readOnly": True, "extension": [{"url": MIN_VALUE, "valueInteger": 0},
+                                                 {"url": MAX_VALUE, "valueInteger": 5}]},
+                {"linkId": "b7", "type": "integer", "text": "Puffs on inhaler days",
+                 "enableWhen": [{"question": "b5", "operator": "exists",
+                                 "answerBoolean": True}],
+                 "extension": [{"url": MIN_VALUE, "valueInteger": 0},
+                               {"url": MAX_VALUE, "valueInteger": 20}]}]}]},
+        {"linkId": "d", "type": "display", "text": "Thank you"}]}
+
+
+def test_a_questionnaire_says_what_it_could_not_carry_over_naming_each_linkid(db, tmp_path):
+    """Review #9: a sub-question vanished, a multi-select became a single choice, a
+    read-only item a question, an answerValueSet a choice without options, and a version
+    the format refuses was copied through, all without a word. Now: the sub-question
+    follows its question, the rest is left out, each with a one-line note naming its
+    linkId, and the draft parses once the scores, licence and source are written."""
+    path = write(tmp_path, NESTED, "nested.json")
+    draft = tmp_path / "draft.json"
+    before = Instrument.objects.count()
+    out, err = run("import_instrument", str(path), "--from-questionnaire", "--output",
+                   str(draft))
+    assert out == ""
+    started = json.loads(draft.read_text())
+    assert started["version"] == "1.0-beta"
+    assert started["items"] == [
+        {"code": "a1", "text": "Do you smoke?", "kind": "choice",
+         "options": [{"value": 0, "label": "No"}, {"value": 1, "label": "Yes"}]},
+        {"code": "a1_1", "text": "How many per day?", "kind": "scale", "min": 0, "max": 60,
+         "required": False},
+        {"code": "a2", "text": "Cigarettes per day", "kind": "scale", "min": 0, "max": 60,
+         "enable_when": {"item": "a1", "answer": 1}},
+        {"code": "b7", "text": "Puffs on inhaler days", "kind": "scale", "min": 0,
+         "max": 20, "required": False}]
+    assert err.splitlines() == [
+        "note: version: '1.0 beta' is not a version a definition file takes (letters, "
+        "digits, '.', '-' or '_', at most 16): written as '1.0-beta'; check it",
+        "note: linkId 'a1.1' (\"How many per day?\"): a sub-question of linkId 'a1' (\"Do "
+        "you smoke?\"): it follows it as an item of its own, asked always (give it an "
+        "enable_when if it depends on the answer)",
+        "note: linkId 'a1.1' (\"How many per day?\"): written as the item code 'a1_1'",
+        "note: linkId 'b4' (\"Which inhaler?\"): left out: its answers are the value set "
+        "'http://example.org/ValueSet/inhalers': write them as the item's options",
+        "note: linkId 'b5' (\"Which days? Tick all\"): left out: it takes several answers "
+        "(repeats), and a definition file has one answer per item (a yes/no item per "
+        "answer can stand for it)",
+        "note: linkId 'b6' (\"Total (calculated)\"): left out: read-only (shown or "
+        "calculated, not answered by the patient)",
+        "note: linkId 'b7' (\"Puffs on inhaler days\"): its enableWhen asks about linkId "
+        "'b5', which is left out: the condition is left out; the item is asked always",
+        "note: linkId 'd' (\"Thank you\"): left out: text shown to the patient, not a "
+        "question (type display)",
+        "note: licence: not in the Questionnaire: fill it in",
+        "note: source: not in the Questionnaire: fill it in",
+        "note: scores: a Questionnaire has no scoring: add the scores (docs/instruments.md)",
+    ]
+    with pytest.raises(DefinitionError) as caught:
+        parse_definition(started)
+    assert caught.value.problems == ["licence: must not be empty", "source: must not be empty",
+                                     "scores: must not be empty"]
+    finished = {**started, "licence": "Public domain", "source": "Test questionnaire",
+                "scores": [{"key": "smoking", "label": "Smoking", "method": "sum",
+                            "items": ["a1"], "direction": "lower_is_better"}]}
+    definition = parse_definition(finished)
+    assert definition.version == "1.0-beta"
+    assert definition.item("a2").enable_when.answers == (1,)
+    assert definition.item("a2").required  # required when asked, asked only if a1 is 1
+    assert Instrument.objects.count() == before  # stored nothing
+
+
+@pytest.mark.parametrize(("given", "written"), [
+    ("1.0 beta", "1.0-beta"), ("  2.1  ", "2.1"), ("(draft) v3", "draft-v3"),
+    ("1.0.0-rc.1+build.20240101", "1.0.0-rc.1-build"), ("é", "1.0"), ("2024_03", "2024_03")])
+def test_a_questionnaire_version_is_written_as_one_a_definition_file_takes(given, written):
+    started, notes = definition_from_questionnaire(
+        {"resourceType": "Questionnaire", "version": given, "item": []})
+    assert started["version"] == written
+    assert VERSION.match(written)
+    assert (f"version: {given!r} is not a version" in notes[0]) is (given != written)
+
+
+def test_a_conditional_or_repeating_group_and_a_long_title_are_noted():
+    title = "Knee Injury and Osteoarthritis Outcome Score, physical function short form"
+    started, notes = definition_from_questionnaire({
+        "resourceType": "Questionnaire", "version": "2", "title": title, "item": [
+            {"linkId": "g", "type": "group", "text": "If you drive",
+             "enableWhen": [{"question": "x", "operator": "exists", "answerBoolean": True}],
+             "item": [{"linkId": "s", "type": "string", "text": "Car"}]},
+            {"linkId": "r", "type": "group", "repeats": True, "item": []}]})
+    assert started["short_title"] == title[:50] and started["items"] == []
+    assert notes[:5] == [
+        "group linkId 'g' (\"If you drive\"): its enableWhen is left out (a definition file "
+        "has no conditional groups): its questions are asked always; give each an "
+        "enable_when if they depend on it",
+        "linkId 's' (\"Car\"): left out: type 'string' has no counterpart in a definition "
+        "file (choice and integer items only)",
+        "group linkId 'r': repeats, but a definition file asks each question once: its "
+        "questions are read once",
+        f"short_title: the title cut to 50 characters ({title[:50]!r}): shorten it as people "
+        "should read it",
+        "items: no item of the Questionnaire could be carried over: write them",
+    ]
+
+
+def test_an_item_the_format_would_refuse_is_left_out_with_the_problem_so_the_draft_parses():
+    """The draft is refused for nothing but the scores, licence and source the notes ask
+    for: an item parse_definition would refuse is left out, its problem quoted."""
+    def scale(link, low, high, **more):
+        return {"linkId": link, "type": "integer", "text": link.upper(), **more,
+                "extension": [{"url": MIN_VALUE, "valueInteger": low},
+                              {"url": MAX_VALUE, "valueInteger": high}]}
+
+    started, notes = definition_from_questionnaire({
+        "resourceType": "Questionnaire", "version": "1", "item": [
+            scale("a", 5, 5), scale("b", 0, 5000),
+            {"linkId": "c", "type": "choice", "text": "C", "answerOption": [
+                {"valueInteger": 1}, {"valueInteger": 1}]},
+            scale("d", 0, 5, enableWhen=[{"question": "c", "operator": "exists",
+                                          "answerBoolean": True}]),
+            scale("e", 0, 10, required=True)]})
+    assert [item["code"] for item in started["items"]] == ["e"]
+    assert notes[:4] == [
+        "linkId 'a' (\"A\"): left out: a definition file refuses it (max: must be above min "
+        "(5), got 5)",
+        "linkId 'b' (\"B\"): left out: a definition file refuses it (max: an item's values "
+        "are -1000 to 1000, got 5000)",
+        "linkId 'c' (\"C\"): left out: a definition file refuses it (options[1].value: 1 is "
+        "also options[0]'s)",
+        "linkId 'd' (\"D\"): left out: a definition file refuses it (enable_when.item: no "
+        "item 'c')",
+    ]
+    finished = {**started, "licence": "x", "source": "y", "scores": [
+        {"key": "e_score", "label": "E", "method": "sum", "items": ["e"],
+         "direction": "lower_is_better"}]}
+    assert parse_definition(finished).item("e").required
