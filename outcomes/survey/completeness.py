@@ -36,20 +36,21 @@ class Missing:
     code: str
     need: Need
     allowed: int
-    """Items of the page that may be left blank."""
+    """Items of the broken score that may be left blank (0 for ``Need.ANSWER``)."""
     blank: int
-    """Items of the page that are blank."""
+    """Items of that score without a value: left blank, or answered "not applicable"."""
     total: int
-    """Items of the page."""
+    """Items of that score asked (for ``Need.ANSWER``: of the page, as ``blank`` is)."""
+    not_applicable: int = 0
+    """Of ``blank``, the items answered "not applicable" (they count as the engine counts
+    them: against the score's allowance)."""
 
 
 def blanks_allowed(definition: InstrumentDefinition, max_missing: Mapping[str, int]) -> int:
-    """Return how many items of ``definition`` a patient may leave blank on the web.
+    """Return the fewest blanks any score of ``definition`` counted over items allows.
 
-    Each score counted over items (``ScoreSpec.items``) allows ``max_missing[key]``
-    blanks (the study's ``Study.max_missing``), else its definition's own; the page
-    allows the fewest any of them does, so no score is left with more blanks than it
-    takes. An instrument with no such score needs all its items.
+    A summary (0 where any score needs all its items, or there is none); which item may
+    be blank is decided per score: ``skippable_items`` and ``missing_answers``.
     """
     allowances = [_allowance(definition, spec, max_missing)
                   for spec in _scores(definition) if spec.items]
@@ -60,13 +61,29 @@ def skippable_items(definition: InstrumentDefinition,
                     max_missing: Mapping[str, int]) -> frozenset[str]:
     """Return the item codes that may be left blank (and so get a "skip" answer).
 
-    An item the definition does not require (``required: false``) always may; the
-    items of its scores where the study's allowance lets some be blank.
+    An item the definition does not require (``required: false``) always may; a required
+    one where it is read by a score and every score reading it allows a blank (the
+    study's ``Study.max_missing`` for the score, else its file's). A required item in no
+    score, or in a score that needs all its items, never may.
     """
-    optional = frozenset(item.code for item in definition.items if not item.required)
-    if blanks_allowed(definition, max_missing) == 0:
-        return optional
-    return optional | frozenset(code for spec in _scores(definition) for code in spec.items)
+    allowances = _item_allowances(definition, max_missing)
+    return frozenset(item.code for item in definition.items
+                     if not item.required
+                     or (item.code in allowances
+                         and all(allowed > 0 for _, allowed in allowances[item.code])))
+
+
+def _item_allowances(definition: InstrumentDefinition, max_missing: Mapping[str, int]
+                     ) -> dict[str, list[tuple[object, int]]]:
+    """Each item code to the ``(score, blanks it allows)`` of every score reading it."""
+    read: dict[str, list[tuple[object, int]]] = {}
+    for spec in _scores(definition):
+        if not spec.items:
+            continue  # computed from another score: that score's allowance counts
+        allowed = _allowance(definition, spec, max_missing)
+        for code in spec.items:
+            read.setdefault(code, []).append((spec, allowed))
+    return read
 
 
 def _allowance(definition: InstrumentDefinition, spec, max_missing: Mapping[str, int]) -> int:
@@ -89,18 +106,48 @@ def missing_answers(definition: InstrumentDefinition, answers: Mapping[str, obje
     A missing key and ``None`` both mean unanswered; an item the definition does not
     require (``required: false``) is never needed, nor is one not asked (its
     ``enable_when`` unmet by ``answers``); a "not applicable" answer is an answer.
-    Where blanks are allowed but too many are blank, every blank item is listed: any of
-    them may be the one answered.
+    A required item left blank is needed where it is in no score, or a score reading it
+    allows no blank (``Need.ANSWER``), or a score reading it has more items without a
+    value than it allows, counted as the engine counts them: the items asked that are
+    blank (optional ones too) or answered "not applicable" (``Need.FEWER_BLANKS``; every
+    required blank item of that score is listed: any of them may be the one answered).
     """
     disabled = disabled_items(definition, answers)
-    blank = [item.code for item in definition.items
-             if item.required and item.code not in disabled and answers.get(item.code) is None]
-    allowed = blanks_allowed(definition, max_missing)
-    if len(blank) <= allowed:
-        return []
-    need = Need.ANSWER if allowed == 0 else Need.FEWER_BLANKS
+    allowances = _item_allowances(definition, max_missing)
     asked = len(definition.items) - len(disabled)
-    return [Missing(code, need, allowed, len(blank), asked) for code in blank]
+    page_blank = sum(answers.get(item.code) is None for item in definition.items
+                     if item.code not in disabled)
+    counts: dict[str, tuple[int, int, int]] = {}  # score key -> (blank, N/A, asked)
+    for spec, _allowed in (pair for pairs in allowances.values() for pair in pairs):
+        if spec.key in counts:
+            continue
+        blank = inapplicable = in_score = 0
+        for code in spec.items:
+            if code in disabled:
+                continue
+            in_score += 1
+            value = answers.get(code)
+            if value is None:
+                blank += 1
+            elif value in definition.item(code).not_applicable_values:
+                inapplicable += 1
+        counts[spec.key] = (blank, inapplicable, in_score)
+    missing = []
+    for item in definition.items:
+        code = item.code
+        if not item.required or code in disabled or answers.get(code) is not None:
+            continue
+        scores = allowances.get(code, [])
+        if not scores or any(allowed == 0 for _, allowed in scores):
+            missing.append(Missing(code, Need.ANSWER, 0, page_blank, asked))
+            continue
+        for spec, allowed in scores:
+            blank, inapplicable, in_score = counts[spec.key]
+            if blank + inapplicable > allowed:
+                missing.append(Missing(code, Need.FEWER_BLANKS, allowed, blank + inapplicable,
+                                       in_score, inapplicable))
+                break
+    return missing
 
 
 def resume_number(pages: Sequence[tuple[InstrumentDefinition, Mapping[str, object] | None]],

@@ -158,6 +158,15 @@ def question_name(item: Item) -> str:
 
 def problem_text(item: Item, missing: Missing) -> str:
     """Return what the patient must do about ``item``, in plain words (lower case)."""
+    if missing.need == Need.FEWER_BLANKS and missing.not_applicable:
+        # The engine counts a "not applicable" answer against the blanks allowed.
+        return ngettext(
+            "choose an answer: at most %(allowed)d of the %(total)d questions may be left "
+            "blank or answered “not applicable”, and %(blank)d are",
+            "choose an answer: at most %(allowed)d of the %(total)d questions may be left "
+            "blank or answered “not applicable”, and %(blank)d are",
+            missing.allowed,
+        ) % {"allowed": missing.allowed, "total": missing.total, "blank": missing.blank}
     if missing.need == Need.FEWER_BLANKS:
         return ngettext(
             "choose an answer: at most %(allowed)d of the %(total)d questions may be left "
