@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import factory
 
@@ -115,3 +116,25 @@ def staff(username: str, group: str, site: str = "MAIN"):
     user.groups.add(Group.objects.get_or_create(name=group)[0])
     Site.objects.get_or_create(code=site, defaults={"name": site})[0].staff.add(user)
     return user
+
+
+def imported_and_scheduled(study, path: Path, *, alone: bool, timepoint: str = "baseline",
+                           order: int = 9):
+    """Import the definition file at ``path`` as a data manager does (``import_instrument``)
+    and schedule it at ``timepoint``: ``alone`` in place of that time point's instruments,
+    else after them. Returns the instrument version."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from outcomes.followups.models import TimePointInstrument
+    from outcomes.instruments.models import Instrument
+
+    call_command("import_instrument", str(path), stdout=StringIO())
+    instrument = Instrument.objects.latest("pk")
+    point = study.timepoints.get(code=timepoint)
+    if alone:
+        TimePointInstrument.objects.filter(timepoint=point).delete()
+    TimePointInstrument.objects.create(timepoint=point, instrument=instrument, order=order)
+    return instrument
+

@@ -224,27 +224,6 @@ def wait_for(predicate, *, timeout: float = 60, message: str = "condition"):
     pytest.fail(f"timed out waiting for {message}")
 
 
-def imported_and_scheduled(study, path: Path, *, alone: bool, timepoint: str = "baseline",
-                           order: int = 9):
-    """Import the definition file at ``path`` as a data manager does (``import_instrument``)
-    and schedule it at ``timepoint``: ``alone`` in place of that time point's instruments,
-    else after them. Returns the instrument version."""
-    from io import StringIO
-
-    from django.core.management import call_command
-
-    from outcomes.followups.models import TimePointInstrument
-    from outcomes.instruments.models import Instrument
-
-    call_command("import_instrument", str(path), stdout=StringIO())
-    instrument = Instrument.objects.latest("pk")
-    point = study.timepoints.get(code=timepoint)
-    if alone:
-        TimePointInstrument.objects.filter(timepoint=point).delete()
-    TimePointInstrument.objects.create(timepoint=point, instrument=instrument, order=order)
-    return instrument
-
-
 def enrolled_today(study, code: str, timepoint: str = "baseline"):
     """A patient enrolled with today as the index date: their visit at ``timepoint``."""
     from django.utils import timezone

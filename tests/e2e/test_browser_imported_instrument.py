@@ -19,8 +19,9 @@ from outcomes.followups.links import survey_url
 from outcomes.followups.models import Visit
 from outcomes.instruments.models import Response, Score
 from tests.e2e.a11y import axe_violations, describe
-from tests.e2e.conftest import ARTIFACTS, enrolled_today, imported_and_scheduled, press
+from tests.e2e.conftest import ARTIFACTS, enrolled_today, press
 from tests.e2e.test_browser_questionnaire import PHONE, snapshots
+from tests.factories import imported_and_scheduled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

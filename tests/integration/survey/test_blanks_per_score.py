@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
-from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
-from django.core.management import call_command
 from django.urls import reverse
 
 from outcomes.followups.links import ensure_link
-from outcomes.followups.models import TimePointInstrument, Visit
-from outcomes.instruments.models import Instrument, Response, Score
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import Response, Score
 from patients.models import Study
-from tests.factories import enrol
+from tests.factories import enrol, imported_and_scheduled
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "instruments"
 TODAY = dt.date(2026, 6, 1)
@@ -37,13 +35,9 @@ def frozen():
 @pytest.fixture
 def visit(study):
     """Baseline asks the blank-rules file only (imported just now); its window is open."""
-    call_command("import_instrument", str(DATA / "blank_rules.json"), stdout=StringIO())
-    baseline = study.timepoints.get(code="baseline")
-    TimePointInstrument.objects.filter(timepoint=baseline).delete()
-    TimePointInstrument.objects.create(timepoint=baseline,
-                                       instrument=Instrument.objects.get(code="blank_rules"))
+    imported_and_scheduled(study, DATA / "blank_rules.json", alone=True)
     enrolment = enrol(study, "P-300", index_date=TODAY, today=TODAY)
-    return enrolment.visits.get(timepoint=baseline)
+    return enrolment.visits.get(timepoint__code="baseline")
 
 
 def page_url(visit) -> str:

@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 from fractions import Fraction
-from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
 from django.contrib.auth.models import Group, User
-from django.core.management import call_command
 from django.urls import reverse
 
 from outcomes.followups.links import ensure_link
-from outcomes.followups.models import TimePointInstrument, Visit
-from outcomes.instruments.models import Instrument, Response, Score
+from outcomes.followups.models import Visit
+from outcomes.instruments.models import Response, Score
 from patients.models import Site
-from tests.factories import enrol
+from tests.factories import enrol, imported_and_scheduled
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "instruments"
 TODAY = dt.date(2026, 6, 1)
@@ -38,13 +36,9 @@ def frozen():
 @pytest.fixture
 def visit(study):
     """Baseline asks the knee-pain file only (imported just now); its window is open."""
-    call_command("import_instrument", str(DATA / "knee_pain.json"), stdout=StringIO())
-    baseline = study.timepoints.get(code="baseline")
-    TimePointInstrument.objects.filter(timepoint=baseline).delete()
-    TimePointInstrument.objects.create(timepoint=baseline,
-                                       instrument=Instrument.objects.get(code="knee_nrs"))
+    imported_and_scheduled(study, DATA / "knee_pain.json", alone=True)
     enrolment = enrol(study, "P-200", index_date=TODAY, today=TODAY)
-    return enrolment.visits.get(timepoint=baseline)
+    return enrolment.visits.get(timepoint__code="baseline")
 
 
 def page_url(visit, number=1) -> str:
