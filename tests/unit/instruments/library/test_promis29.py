@@ -23,7 +23,6 @@ calibration gives 3.6 there, and 2.6 at raw 19; no second source).
 
 from __future__ import annotations
 
-import math
 from fractions import Fraction
 
 import pytest
@@ -31,6 +30,7 @@ import pytest
 from outcomes.instruments.scoring.engine import Unscored
 
 from .library import exact, load, score, table_of
+from .promis_eap import eap_summed_score_table
 
 FILE = "promis29_v2_1.json"
 RAW = range(4, 21)
@@ -106,35 +106,6 @@ CALIBRATION = {
 """Check 3: (slope, thresholds) of each domain's four items, logistic metric, as the PROMIS
 item banks distribute them (Anxiety, Depression, Fatigue, Sleep Disturbance and Pain
 Interference v1.0; Ability to Participate in Social Roles and Activities v2.0)."""
-
-
-THETA_NODES = [Fraction(n, 10) for n in range(-45, 46)]
-"""The quadrature: theta -4.5 to 4.5 in steps of 0.1 (91 nodes)."""
-
-
-def eap_summed_score_table(items, theta=THETA_NODES) -> list[tuple[float, float]]:
-    """Return (T, SE) for each summed score of graded-response items (Lord-Wingersky)."""
-    nodes = [float(q) for q in theta]
-    prior = [math.exp(-q * q / 2) for q in nodes]
-    likelihood = [[1.0] for _ in nodes]
-    for slope, thresholds in items:
-        for n, q in enumerate(nodes):
-            above = [1 / (1 + math.exp(-slope * (q - b))) for b in thresholds]
-            category = [1 - above[0]] + [above[k] - above[k + 1] for k in range(3)] + [above[3]]
-            old = likelihood[n]
-            new = [0.0] * (len(old) + 4)
-            for s, value in enumerate(old):
-                for c, p in enumerate(category):
-                    new[s + c] += value * p
-            likelihood[n] = new
-    rows = []
-    for s in range(len(likelihood[0])):
-        weights = [prior[n] * likelihood[n][s] for n in range(len(nodes))]
-        total = sum(weights)
-        mean = sum(w * q for w, q in zip(weights, nodes, strict=True)) / total
-        var = sum(w * (q - mean) ** 2 for w, q in zip(weights, nodes, strict=True)) / total
-        rows.append((50 + 10 * mean, 10 * math.sqrt(var)))
-    return rows
 
 
 def by_raw(cells: str) -> dict[int, Fraction]:
