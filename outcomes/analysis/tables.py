@@ -16,16 +16,16 @@ row per visit with data, every numeric score by key, written with the scores), s
 query joins scores to responses, visits and enrolments. Values are the float of each
 stored exact value.
 
-For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both also read the
-baseline answers to each score's items (``ReliabilitySpec``): the ORM's fetcher row by
-row, PostgreSQL's as one aggregate (each score's item variances and the variance of
-their total over the complete answers), so no answer crosses to Python.
+For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both need each score's
+item variances and the variance of their total over the complete baseline answers
+(``ReliabilitySpec``): the ORM's fetcher reads the answers row by row, PostgreSQL's
+reads the running sums a trigger keeps as responses are written
+(``instruments.reliability``), so no answer is read at all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +36,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Out
 
 from outcomes.followups.models import TimePoint, Visit
 from outcomes.instruments.models import ResponderRule, ResponderStatus, Response, VisitScores
+from outcomes.instruments.reliability import item_variances, scored_items
 from patients.models import Enrolment
 
 from . import stats
@@ -87,23 +88,6 @@ class ReliabilitySpec:
                     return None
             row.append(float(value))
         return row
-
-
-def scored_items(definition, key: str):
-    """Return a score's items as scored, (item code, map or None) each, in its order: the
-    score's own, or those of the score it is computed ``from`` (a T-score's raw sum)."""
-    spec = definition.score(key)
-    if spec.source:
-        spec = definition.score(spec.source)
-    recode = {code: table for code, table in spec.recode}
-    items = []
-    for code in spec.items:
-        mapping = recode.get(code)
-        if code in spec.reverse_items:
-            item = definition.item(code)
-            mapping = tuple((v, item.min_value + item.max_value - v) for v in item.values)
-        items.append((code, mapping))
-    return tuple(items)
 
 
 def reliability_specs(schedule, scores: Sequence[str]) -> list[ReliabilitySpec]:
@@ -364,52 +348,6 @@ SELECT rs.timepoint_id, rs.rule_id, rs.verdict, string_agg(int8send(rs.enrolment
 """
 
 
-# Cronbach's alpha of each score: the completed baseline responses of the scores'
-# instruments read once (``answers``), then per score (``{scores}``: a subquery each,
-# three columns) the items of its instrument versions' responses, each item's value as
-# scored (read by key, through its recoding map where it has one: a jsonb parameter); a
-# response is complete for a score when the items' total is not null. Per score: the
-# complete responses, the sum of the items' sample variances and the total's. OFFSET 0
-# keeps each subquery whole: flattened, the planner would read every item again for
-# the total and for each aggregate (twice the time at 100,000 patients).
-_RELIABILITY_SQL = """
-WITH answers AS MATERIALIZED (
-    SELECT r.instrument_id, r.answers
-      FROM instruments_response r
-      JOIN followups_visit v ON v.id = r.visit_id
-     WHERE v.timepoint_id = ANY(%(baselines)s) AND r.state = 'completed'
-       AND r.instrument_id = ANY(%(instruments)s))
-SELECT * FROM {scores}
-"""
-_RELIABILITY_SCORE_SQL = """(
-    SELECT count(*), {item_variances}, var_samp(total)
-      FROM (SELECT *, {total} AS total
-              FROM (SELECT {items} FROM answers r
-                     WHERE r.instrument_id = ANY(%(ids_{j})s) OFFSET 0) items
-            OFFSET 0) complete
-     WHERE total IS NOT NULL) score_{j}"""
-
-
-def reliability_sql(specs: Sequence[ReliabilitySpec]) -> tuple[str, dict]:
-    """Return ``_RELIABILITY_SQL`` for ``specs`` and its parameters."""
-    scores, params = [], {}
-    for j, spec in enumerate(specs):
-        params[f"ids_{j}"] = list(spec.instruments)
-        items, names = [], []
-        for i, (code, mapping) in enumerate(spec.items):
-            params[f"item_{j}_{i}"] = code
-            value = f"(r.answers ->> %(item_{j}_{i})s)"
-            if mapping is not None:
-                params[f"map_{j}_{i}"] = json.dumps({str(a): b for a, b in mapping})
-                value = f"(%(map_{j}_{i})s::jsonb ->> {value})"
-            items.append(f"{value}::float8 AS s{i}")
-            names.append(f"s{i}")
-        scores.append(_RELIABILITY_SCORE_SQL.format(
-            j=j, items=", ".join(items), total=" + ".join(names),
-            item_variances=" + ".join(f"var_samp({n})" for n in names)))
-    return _RELIABILITY_SQL.format(scores=", ".join(scores)), params
-
-
 def _ints(packed) -> np.ndarray:
     return np.frombuffer(packed, dtype=">i8").astype(np.int64)
 
@@ -480,15 +418,9 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
             cursor.execute(_PRIMARY_VERDICTS_SQL, params)
             primary_rows = cursor.fetchall()
         if reliability and maps.baselines:
-            sql, extra = reliability_sql(reliability)
-            cursor.execute(sql, {**params, **extra, "instruments": sorted(
-                {pk for spec in reliability for pk in spec.instruments})})
-            found = cursor.fetchone()
-            for j, spec in enumerate(reliability):
-                n, item_sum, total = found[3 * j: 3 * j + 3]
-                data.reliability[spec.score] = stats.ItemVariances(
-                    int(n), len(spec.items), None if item_sum is None else float(item_sum),
-                    None if total is None else float(total))
+            # Running sums the database keeps as responses are written (instruments'
+            # ``reliability``): a few rows, however many answers.
+            data.reliability.update(item_variances(cursor, reliability, maps.baselines))
     data.primary = _verdict_columns(((tp, rule, verdict, _ints(packed))
                                      for tp, rule, verdict, packed in primary_rows),
                                     cohort, maps)

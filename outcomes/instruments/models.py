@@ -289,6 +289,62 @@ class VisitScores(models.Model):
         return f"scores of visit {self.visit_id}"
 
 
+class ReliabilityItem(models.Model):
+    """One item of a score as the score reads it, for Cronbach's alpha (the SEM of the
+    MCID estimates): the item's code and, where the score recodes or reverses it, the
+    map from answer to value (``{"3": 2, ...}``). Written from the instrument's
+    definition the first time a study's results need the score's alpha
+    (``reliability.ensure_items``); a version's items never change once answered.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    score = models.CharField(max_length=64)
+    position = models.PositiveSmallIntegerField()
+    item = models.CharField(max_length=64)
+    recode = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "score", "position"],
+                                    name="instruments_reliabilityitem_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}[{self.position}] = {self.item}"
+
+
+class ReliabilitySums(models.Model):
+    """Running sums over the completed responses of one instrument version at one time
+    point, for one score's alpha: for each item (``position``; -1 for the items' total)
+    the number of responses with every item of the score answered, the sum of the item's
+    values and the sum of their squares. Integers, so exact: every variance alpha needs
+    follows from them. Kept by a PostgreSQL trigger on ``instruments_response`` in the
+    statement that completes, corrects or voids a response, whatever writes it (web, paper,
+    import, a bulk load), so the results read a few rows instead of every answer.
+    """
+
+    TOTAL = -1
+
+    timepoint = models.ForeignKey("followups.TimePoint", on_delete=models.CASCADE,
+                                  related_name="+")
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    score = models.CharField(max_length=64)
+    position = models.SmallIntegerField()
+    n = models.BigIntegerField(default=0)
+    total = models.DecimalField(max_digits=38, decimal_places=10, default=0)
+    squares = models.DecimalField(max_digits=38, decimal_places=10, default=0)
+
+    class Meta:
+        verbose_name_plural = "reliability sums"
+        constraints = [
+            models.UniqueConstraint(fields=["timepoint", "instrument", "score", "position"],
+                                    name="instruments_reliabilitysums_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}[{self.position}]: n={self.n}"
+
+
 # Both are pure functions of a number, and the same few thousand values recur (ODI,
 # EQ-5D and T-score values, changes between them): an import computes each once.
 @functools.lru_cache(maxsize=65536)
