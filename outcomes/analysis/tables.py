@@ -20,12 +20,14 @@ For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both need each 
 item variances and the variance of their total over the complete baseline answers
 (``ReliabilitySpec``): the ORM's fetcher reads the answers row by row, PostgreSQL's
 reads the running sums a trigger keeps as responses are written
-(``instruments.reliability``), so no answer is read at all.
+(``instruments.reliability``), so no answer is read (but for a score whose versions the
+sums do not list: its answers, in one aggregate).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,7 +38,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Out
 
 from outcomes.followups.models import TimePoint, Visit
 from outcomes.instruments.models import ResponderRule, ResponderStatus, Response, VisitScores
-from outcomes.instruments.reliability import item_variances, scored_items
+from outcomes.instruments.reliability import item_variances, scored_items, split_specs
 from patients.models import Enrolment
 
 from . import stats
@@ -348,6 +350,54 @@ SELECT rs.timepoint_id, rs.rule_id, rs.verdict, string_agg(int8send(rs.enrolment
 """
 
 
+# Cronbach's alpha of a score whose versions the running sums do not list
+# (``instruments.reliability``: a version stored by code that bypasses the services,
+# until ``rebuild_reliability_sums``), from the answers: the completed baseline
+# responses of the scores' instruments read once (``answers``), then per score
+# (``{scores}``: a subquery each, three columns) the items of its instrument versions'
+# responses, each item's value as scored (read by key, through its recoding map where it
+# has one: a jsonb parameter); a response is complete for a score when the items' total
+# is not null. Per score: the complete responses, the sum of the items' sample variances
+# and the total's. OFFSET 0 keeps each subquery whole: flattened, the planner would read
+# every item again for the total and for each aggregate.
+_RELIABILITY_SQL = """
+WITH answers AS MATERIALIZED (
+    SELECT r.instrument_id, r.answers
+      FROM instruments_response r
+      JOIN followups_visit v ON v.id = r.visit_id
+     WHERE v.timepoint_id = ANY(%(baselines)s) AND r.state = 'completed'
+       AND r.instrument_id = ANY(%(instruments)s))
+SELECT * FROM {scores}
+"""
+_RELIABILITY_SCORE_SQL = """(
+    SELECT count(*), {item_variances}, var_samp(total)
+      FROM (SELECT *, {total} AS total
+              FROM (SELECT {items} FROM answers r
+                     WHERE r.instrument_id = ANY(%(ids_{j})s) OFFSET 0) items
+            OFFSET 0) complete
+     WHERE total IS NOT NULL) score_{j}"""
+
+
+def reliability_sql(specs: Sequence[ReliabilitySpec]) -> tuple[str, dict]:
+    """Return ``_RELIABILITY_SQL`` for ``specs`` and its parameters."""
+    scores, params = [], {}
+    for j, spec in enumerate(specs):
+        params[f"ids_{j}"] = list(spec.instruments)
+        items, names = [], []
+        for i, (code, mapping) in enumerate(spec.items):
+            params[f"item_{j}_{i}"] = code
+            value = f"(r.answers ->> %(item_{j}_{i})s)"
+            if mapping is not None:
+                params[f"map_{j}_{i}"] = json.dumps({str(a): b for a, b in mapping})
+                value = f"(%(map_{j}_{i})s::jsonb ->> {value})"
+            items.append(f"{value}::float8 AS s{i}")
+            names.append(f"s{i}")
+        scores.append(_RELIABILITY_SCORE_SQL.format(
+            j=j, items=", ".join(items), total=" + ".join(names),
+            item_variances=" + ".join(f"var_samp({n})" for n in names)))
+    return _RELIABILITY_SQL.format(scores=", ".join(scores)), params
+
+
 def _ints(packed) -> np.ndarray:
     return np.frombuffer(packed, dtype=">i8").astype(np.int64)
 
@@ -419,8 +469,21 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
             primary_rows = cursor.fetchall()
         if reliability and maps.baselines:
             # Running sums the database keeps as responses are written (instruments'
-            # ``reliability``): a few rows, however many answers.
-            data.reliability.update(item_variances(cursor, reliability, maps.baselines))
+            # ``reliability``): a few rows, however many answers; a score whose versions
+            # they do not list, from its answers.
+            listed, unlisted = split_specs(cursor, reliability)
+            data.reliability.update(item_variances(cursor, listed, maps.baselines))
+            if unlisted:
+                sql, extra = reliability_sql(unlisted)
+                cursor.execute(sql, {**params, **extra, "instruments": sorted(
+                    {pk for spec in unlisted for pk in spec.instruments})})
+                found = cursor.fetchone()
+                for j, spec in enumerate(unlisted):
+                    n, item_sum, total = found[3 * j: 3 * j + 3]
+                    data.reliability[spec.score] = stats.ItemVariances(
+                        int(n), len(spec.items),
+                        None if item_sum is None else float(item_sum),
+                        None if total is None else float(total))
     data.primary = _verdict_columns(((tp, rule, verdict, _ints(packed))
                                      for tp, rule, verdict, packed in primary_rows),
                                     cohort, maps)

@@ -292,9 +292,10 @@ class VisitScores(models.Model):
 class ReliabilityItem(models.Model):
     """One item of a score as the score reads it, for Cronbach's alpha (the SEM of the
     MCID estimates): the item's code and, where the score recodes or reverses it, the
-    map from answer to value (``{"3": 2, ...}``). Written from the instrument's
-    definition the first time a study's results need the score's alpha
-    (``reliability.ensure_items``); a version's items never change once answered.
+    map from answer to value (``{"3": 2, ...}``). Listed with its version when the
+    services store it (``reliability.list_items``), by migration 0013 and
+    ``rebuild_reliability_sums`` for versions already answered; the trigger that keeps
+    ``ReliabilitySums`` sums the items listed here.
     """
 
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
@@ -315,12 +316,13 @@ class ReliabilityItem(models.Model):
 
 class ReliabilitySums(models.Model):
     """Running sums over the completed responses of one instrument version at one time
-    point, for one score's alpha: for each item (``position``; -1 for the items' total)
+    point, for one score's alpha: for an item (``position``; -1 for the items' total),
     the number of responses with every item of the score answered, the sum of the item's
     values and the sum of their squares. Integers, so exact: every variance alpha needs
-    follows from them. Kept by a PostgreSQL trigger on ``instruments_response`` in the
-    statement that completes, corrects or voids a response, whatever writes it (web, paper,
-    import, a bulk load), so the results read a few rows instead of every answer.
+    follows from them. A key may have many rows, which add up: a PostgreSQL trigger on
+    ``instruments_response`` appends one per key and statement that completes, corrects
+    or voids responses, whatever writes it (web, paper, import, a bulk load), and
+    ``reliability.fold`` replaces a key's rows by their sum now and then.
     """
 
     TOTAL = -1
@@ -336,10 +338,8 @@ class ReliabilitySums(models.Model):
 
     class Meta:
         verbose_name_plural = "reliability sums"
-        constraints = [
-            models.UniqueConstraint(fields=["timepoint", "instrument", "score", "position"],
-                                    name="instruments_reliabilitysums_unique"),
-        ]
+        indexes = [models.Index(fields=["instrument", "timepoint", "score"],
+                                name="instruments_relsums_key")]
 
     def __str__(self) -> str:
         return f"{self.score}[{self.position}]: n={self.n}"

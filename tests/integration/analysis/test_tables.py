@@ -261,42 +261,71 @@ def test_postgres_running_sums_follow_every_write_after_they_start(study):
     assert after["odi"].item_variance_sum != pytest.approx(before["odi"].item_variance_sum)
 
 
-def test_postgres_sums_rebuilt_when_a_versions_items_are_not_listed_as_read(cohort):
-    """A version whose items the trigger does not list as the results read them (none
-    listed, or a map changed by hand): the results list them and sum every response there
-    once, under a lock; the next read writes nothing."""
+def test_postgres_reads_an_unlisted_versions_alpha_from_its_answers_until_rebuilt(cohort):
+    """A version the trigger does not list as the results read it (none listed, or a map
+    changed by hand): the results read that score's alpha from the answers, as the ORM
+    does, and write nothing; ``rebuild_reliability_sums`` lists it and sums its answers,
+    after which the sums give the same, and a second run has nothing to do."""
     if connection.vendor != "postgresql":
         pytest.skip("the running sums are PostgreSQL's; CI runs this in its PostgreSQL pass")
+    from io import StringIO
+
+    from django.core.management import call_command
+
     from outcomes.instruments.models import ReliabilityItem, ReliabilitySums
 
     specs = reliability_of(cohort)
     ReliabilityItem.objects.all().delete()
     ReliabilitySums.objects.all().delete()
     assert_same_item_variances(cohort, specs)
-    rows = list(ReliabilitySums.objects.order_by("pk").values_list("pk", "n", "total"))
-    assert rows
+    assert not ReliabilitySums.objects.exists() and not ReliabilityItem.objects.exists()
+    out = StringIO()
+    call_command("rebuild_reliability_sums", stdout=out)
+    assert "listed and summed again" in out.getvalue()
+    assert ReliabilityItem.objects.filter(score="odi").count() == 10
     assert_same_item_variances(cohort, specs)
-    assert list(ReliabilitySums.objects.order_by("pk").values_list("pk", "n", "total")) == rows
+    call_command("rebuild_reliability_sums", stdout=out)
+    assert "nothing to do" in out.getvalue()
+
     item = ReliabilityItem.objects.filter(score="gph_t", recode__isnull=False).first()
     assert item is not None  # PROMIS GH's pain item is recoded
     item.recode = {key: 0 for key in item.recode}
     item.save()
-    ReliabilitySums.objects.filter(score="gph_t").update(n=0)
+    ReliabilitySums.objects.filter(score="gph_t").update(n=0)  # wrong, and not read
     assert_same_item_variances(cohort, specs)
+
+
+def test_postgres_sums_fold_into_one_row_per_key_and_add_up_the_same(study):
+    """The trigger appends a row per key and statement; a read that finds many folds them
+    into one per key (the periodic task does the same), and alpha is unchanged."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the running sums are PostgreSQL's; CI runs this in its PostgreSQL pass")
+    from django.db.models import Count
+
+    from outcomes.instruments.models import ReliabilitySums
+    from outcomes.instruments.tasks import fold_reliability_sums
+
+    load_demo(size=40, today=TODAY)
+    specs = reliability_of(study)
+    keys = ReliabilitySums.objects.values("timepoint", "instrument", "score", "position")
+    assert keys.annotate(rows=Count("pk")).filter(rows__gt=1).exists()  # one per statement
+    before = assert_same_item_variances(study, specs)  # reads, then folds: many rows
+    assert not keys.annotate(rows=Count("pk")).filter(rows__gt=1).exists()
+    assert assert_same_item_variances(study, specs) == before
+    assert fold_reliability_sums() is True
+    assert not keys.annotate(rows=Count("pk")).filter(rows__gt=1).exists()
 
 
 def test_postgres_sums_follow_the_baseline_when_it_moves(cohort):
     """Alpha is of the baseline answers: a study whose baseline becomes another time point
-    (month 1 here) reads the new baseline's, summed again from its answers."""
+    (month 1 here) reads the new baseline's (every time point is summed)."""
     if connection.vendor != "postgresql":
         pytest.skip("the running sums are PostgreSQL's; CI runs this in its PostgreSQL pass")
     from outcomes.followups.models import TimePoint
-    from outcomes.instruments.models import ReliabilityItem
 
     specs = reliability_of(cohort)
     before = assert_same_item_variances(cohort, specs)
     TimePoint.objects.filter(study=cohort, is_baseline=True).update(is_baseline=False)
-    assert not ReliabilityItem.objects.exists()
     TimePoint.objects.filter(study=cohort, code="m1").update(is_baseline=True)
     after = assert_same_item_variances(cohort, specs)
     assert after["odi"].n != before["odi"].n or (
