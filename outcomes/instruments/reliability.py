@@ -72,20 +72,24 @@ _COMPLETED = "SELECT id, instrument_id, visit_id, answers, {sign} AS sign FROM {
 
 # Each key's rows replaced by one row, their sum, in one statement: rows appended by a
 # transaction not yet committed are not seen, so stay, and are added up with the rest.
+# One fold at a time, across processes: a statement that does not get the advisory lock
+# (pg_try_advisory_xact_lock, held to the end of its transaction) deletes nothing.
 _FOLD_SQL = """
-WITH gone AS (
-    DELETE FROM instruments_reliabilitysums WHERE instrument_id = ANY(%(instruments)s)
+WITH fold AS (SELECT pg_try_advisory_xact_lock(%(lock)s) AS mine),
+gone AS (
+    DELETE FROM instruments_reliabilitysums
+     WHERE instrument_id = ANY(%(instruments)s) AND (SELECT mine FROM fold)
     RETURNING timepoint_id, instrument_id, score, position, n, total, squares)
 INSERT INTO instruments_reliabilitysums
        (timepoint_id, instrument_id, score, position, n, total, squares)
 SELECT timepoint_id, instrument_id, score, position, sum(n), sum(total), sum(squares)
   FROM gone GROUP BY 1, 2, 3, 4
 HAVING sum(n) <> 0 OR sum(total) <> 0 OR sum(squares) <> 0
+RETURNING (SELECT mine FROM fold)
 """
-# One fold at a time, across processes (pg_try_advisory_xact_lock: the others skip it).
 _FOLD_LOCK = 7_240_613_001
-# A read that finds more rows than this per key folds them.
-FOLD_AFTER = 8
+# A read that finds more rows than this per key folds them (the hourly task folds too).
+FOLD_AFTER = 64
 
 
 def changed_rows(rows: str, sign: int) -> str:
@@ -199,12 +203,9 @@ def stale_pairs(cursor, wanted: dict) -> set[tuple[int, str]]:
 
 def fold(cursor, instruments: Sequence[int]) -> bool:
     """Replace each key's rows of these versions by their sum, unless another fold is
-    running (then nothing: the rows add up the same either way). Returns whether it ran."""
-    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_FOLD_LOCK])
-    if not cursor.fetchone()[0]:
-        return False
-    cursor.execute(_FOLD_SQL, {"instruments": list(instruments)})
-    return True
+    running (then nothing: the rows add up the same either way). One statement."""
+    cursor.execute(_FOLD_SQL, {"instruments": list(instruments), "lock": _FOLD_LOCK})
+    return any(row[0] for row in cursor.fetchall())
 
 
 def fold_all(cursor) -> bool:

@@ -295,16 +295,20 @@ def test_postgres_reads_an_unlisted_versions_alpha_from_its_answers_until_rebuil
     assert_same_item_variances(cohort, specs)
 
 
-def test_postgres_sums_fold_into_one_row_per_key_and_add_up_the_same(study):
-    """The trigger appends a row per key and statement; a read that finds many folds them
-    into one per key (the periodic task does the same), and alpha is unchanged."""
+def test_postgres_sums_fold_into_one_row_per_key_and_add_up_the_same(study, monkeypatch):
+    """The trigger appends a row per key and statement; a read that finds many (more than
+    ``FOLD_AFTER`` a key: 8 here, for 40 patients) folds them into one per key, as the
+    periodic task does, and alpha is unchanged."""
     if connection.vendor != "postgresql":
         pytest.skip("the running sums are PostgreSQL's; CI runs this in its PostgreSQL pass")
     from django.db.models import Count
 
+    from outcomes.followups.models import TimePoint
+    from outcomes.instruments import reliability
     from outcomes.instruments.models import ReliabilitySums
     from outcomes.instruments.tasks import fold_reliability_sums
 
+    monkeypatch.setattr(reliability, "FOLD_AFTER", 8)
     load_demo(size=40, today=TODAY)
     specs = reliability_of(study)
     keys = ReliabilitySums.objects.values("timepoint", "instrument", "score", "position")
@@ -312,8 +316,13 @@ def test_postgres_sums_fold_into_one_row_per_key_and_add_up_the_same(study):
     before = assert_same_item_variances(study, specs)  # reads, then folds: many rows
     assert not keys.annotate(rows=Count("pk")).filter(rows__gt=1).exists()
     assert assert_same_item_variances(study, specs) == before
+    ReliabilitySums.objects.create(timepoint=TimePoint.objects.get(study=study, code="m1"),
+                                   instrument_id=specs[0].instruments[0],
+                                   score=specs[0].score, position=-1, n=0, total=0,
+                                   squares=0)  # a second row for one key
     assert fold_reliability_sums() is True
     assert not keys.annotate(rows=Count("pk")).filter(rows__gt=1).exists()
+    assert assert_same_item_variances(study, specs) == before
 
 
 def test_postgres_sums_follow_the_baseline_when_it_moves(cohort):
