@@ -16,10 +16,12 @@ row per visit with data, every numeric score by key, written with the scores), s
 query joins scores to responses, visits and enrolments. Values are the float of each
 stored exact value.
 
-For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both also read the
-baseline answers to each score's items (``ReliabilitySpec``): the ORM's fetcher row by
-row, PostgreSQL's as one aggregate (each score's item variances and the variance of
-their total over the complete answers), so no answer crosses to Python.
+For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both need each score's
+item variances and the variance of their total over the complete baseline answers
+(``ReliabilitySpec``): the ORM's fetcher reads the answers row by row, PostgreSQL's
+reads the running sums a trigger keeps as responses are written
+(``instruments.reliability``), so no answer is read (but for a score whose versions the
+sums do not list: its answers, in one aggregate).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, Out
 
 from outcomes.followups.models import TimePoint, Visit
 from outcomes.instruments.models import ResponderRule, ResponderStatus, Response, VisitScores
+from outcomes.instruments.reliability import item_variances, scored_items, split_specs
 from patients.models import Enrolment
 
 from . import stats
@@ -87,23 +90,6 @@ class ReliabilitySpec:
                     return None
             row.append(float(value))
         return row
-
-
-def scored_items(definition, key: str):
-    """Return a score's items as scored, (item code, map or None) each, in its order: the
-    score's own, or those of the score it is computed ``from`` (a T-score's raw sum)."""
-    spec = definition.score(key)
-    if spec.source:
-        spec = definition.score(spec.source)
-    recode = {code: table for code, table in spec.recode}
-    items = []
-    for code in spec.items:
-        mapping = recode.get(code)
-        if code in spec.reverse_items:
-            item = definition.item(code)
-            mapping = tuple((v, item.min_value + item.max_value - v) for v in item.values)
-        items.append((code, mapping))
-    return tuple(items)
 
 
 def reliability_specs(schedule, scores: Sequence[str]) -> list[ReliabilitySpec]:
@@ -364,14 +350,16 @@ SELECT rs.timepoint_id, rs.rule_id, rs.verdict, string_agg(int8send(rs.enrolment
 """
 
 
-# Cronbach's alpha of each score: the completed baseline responses of the scores'
-# instruments read once (``answers``), then per score (``{scores}``: a subquery each,
-# three columns) the items of its instrument versions' responses, each item's value as
-# scored (read by key, through its recoding map where it has one: a jsonb parameter); a
-# response is complete for a score when the items' total is not null. Per score: the
-# complete responses, the sum of the items' sample variances and the total's. OFFSET 0
-# keeps each subquery whole: flattened, the planner would read every item again for
-# the total and for each aggregate (twice the time at 100,000 patients).
+# Cronbach's alpha of a score whose versions the running sums do not list
+# (``instruments.reliability``: a version stored by code that bypasses the services,
+# until ``rebuild_reliability_sums``), from the answers: the completed baseline
+# responses of the scores' instruments read once (``answers``), then per score
+# (``{scores}``: a subquery each, three columns) the items of its instrument versions'
+# responses, each item's value as scored (read by key, through its recoding map where it
+# has one: a jsonb parameter); a response is complete for a score when the items' total
+# is not null. Per score: the complete responses, the sum of the items' sample variances
+# and the total's. OFFSET 0 keeps each subquery whole: flattened, the planner would read
+# every item again for the total and for each aggregate.
 _RELIABILITY_SQL = """
 WITH answers AS MATERIALIZED (
     SELECT r.instrument_id, r.answers
@@ -480,15 +468,22 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
             cursor.execute(_PRIMARY_VERDICTS_SQL, params)
             primary_rows = cursor.fetchall()
         if reliability and maps.baselines:
-            sql, extra = reliability_sql(reliability)
-            cursor.execute(sql, {**params, **extra, "instruments": sorted(
-                {pk for spec in reliability for pk in spec.instruments})})
-            found = cursor.fetchone()
-            for j, spec in enumerate(reliability):
-                n, item_sum, total = found[3 * j: 3 * j + 3]
-                data.reliability[spec.score] = stats.ItemVariances(
-                    int(n), len(spec.items), None if item_sum is None else float(item_sum),
-                    None if total is None else float(total))
+            # Running sums the database keeps as responses are written (instruments'
+            # ``reliability``): a few rows, however many answers; a score whose versions
+            # they do not list, from its answers.
+            listed, unlisted = split_specs(cursor, reliability)
+            data.reliability.update(item_variances(cursor, listed, maps.baselines))
+            if unlisted:
+                sql, extra = reliability_sql(unlisted)
+                cursor.execute(sql, {**params, **extra, "instruments": sorted(
+                    {pk for spec in unlisted for pk in spec.instruments})})
+                found = cursor.fetchone()
+                for j, spec in enumerate(unlisted):
+                    n, item_sum, total = found[3 * j: 3 * j + 3]
+                    data.reliability[spec.score] = stats.ItemVariances(
+                        int(n), len(spec.items),
+                        None if item_sum is None else float(item_sum),
+                        None if total is None else float(total))
     data.primary = _verdict_columns(((tp, rule, verdict, _ints(packed))
                                      for tp, rule, verdict, packed in primary_rows),
                                     cohort, maps)

@@ -289,6 +289,62 @@ class VisitScores(models.Model):
         return f"scores of visit {self.visit_id}"
 
 
+class ReliabilityItem(models.Model):
+    """One item of a score as the score reads it, for Cronbach's alpha (the SEM of the
+    MCID estimates): the item's code and, where the score recodes or reverses it, the
+    map from answer to value (``{"3": 2, ...}``). Listed with its version when the
+    services store it (``reliability.list_items``), by migration 0013 and
+    ``rebuild_reliability_sums`` for versions already answered; the trigger that keeps
+    ``ReliabilitySums`` sums the items listed here.
+    """
+
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    score = models.CharField(max_length=64)
+    position = models.PositiveSmallIntegerField()
+    item = models.CharField(max_length=64)
+    recode = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instrument", "score", "position"],
+                                    name="instruments_reliabilityitem_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}[{self.position}] = {self.item}"
+
+
+class ReliabilitySums(models.Model):
+    """Running sums over the completed responses of one instrument version at one time
+    point, for one score's alpha: for an item (``position``; -1 for the items' total),
+    the number of responses with every item of the score answered, the sum of the item's
+    values and the sum of their squares. Integers, so exact: every variance alpha needs
+    follows from them. A key may have many rows, which add up: a PostgreSQL trigger on
+    ``instruments_response`` appends one per key and statement that completes, corrects
+    or voids responses, whatever writes it (web, paper, import, a bulk load), and
+    ``reliability.fold`` replaces a key's rows by their sum now and then.
+    """
+
+    TOTAL = -1
+
+    timepoint = models.ForeignKey("followups.TimePoint", on_delete=models.CASCADE,
+                                  related_name="+")
+    instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
+    score = models.CharField(max_length=64)
+    position = models.SmallIntegerField()
+    n = models.BigIntegerField(default=0)
+    total = models.DecimalField(max_digits=38, decimal_places=10, default=0)
+    squares = models.DecimalField(max_digits=38, decimal_places=10, default=0)
+
+    class Meta:
+        verbose_name_plural = "reliability sums"
+        indexes = [models.Index(fields=["instrument", "timepoint", "score"],
+                                name="instruments_relsums_key")]
+
+    def __str__(self) -> str:
+        return f"{self.score}[{self.position}]: n={self.n}"
+
+
 # Both are pure functions of a number, and the same few thousand values recur (ODI,
 # EQ-5D and T-score values, changes between them): an import computes each once.
 @functools.lru_cache(maxsize=65536)

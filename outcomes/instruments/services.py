@@ -33,6 +33,7 @@ from .models import (
     float_of_exact,
     stored_scores,
 )
+from .reliability import list_items
 from .responders import evaluate_all
 from .scoring import Scored, ScoringError, score_response
 from .selectors import TimepointScores, rules_with_ids, timepoint_scores
@@ -78,6 +79,7 @@ def sync_instruments() -> list[Instrument]:
         if instrument is None:
             instrument = Instrument.objects.create(code=definition.code,
                                                    version=definition.version, **content)
+            list_items(instrument, definition)
         elif instrument.digest != content["digest"]:
             if instrument.has_responses:
                 metadata, others = answered_differences(instrument, content)
@@ -96,6 +98,7 @@ def sync_instruments() -> list[Instrument]:
                 for name, value in content.items():
                     setattr(instrument, name, value)
                 instrument.save()
+                list_items(instrument, definition)
                 instruments_changed(instrument)
         rows.append(instrument)
     return rows
@@ -245,6 +248,7 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
         instrument.save()
         instruments_changed(instrument)
         action = "replaced"
+    list_items(instrument, definition)  # so its responses are summed for alpha from the first
     record_change(obj=instrument, action="create" if existing is None else "update",
                   actor=actor, actor_label=actor_label, before=before,
                   after=snapshot(instrument, IMPORT_FIELDS),

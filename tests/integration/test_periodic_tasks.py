@@ -7,6 +7,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from outcomes.alerts import tasks as alert_tasks
 from outcomes.followups import tasks as reminder_tasks
+from outcomes.instruments import tasks as instrument_tasks
 from outcomes.periodic import ensure_periodic_task
 
 pytestmark = pytest.mark.django_db
@@ -19,6 +20,8 @@ def test_migrate_created_the_reminder_run_and_the_alert_catch_up():
         "outcomes.followups.tasks.send_due_reminders", 15, IntervalSchedule.MINUTES)
     assert tasks[alert_tasks.PERIODIC_TASK_NAME] == (
         "outcomes.alerts.tasks.notify_pending_alerts", 5, IntervalSchedule.MINUTES)
+    assert tasks[instrument_tasks.PERIODIC_TASK_NAME] == (
+        "outcomes.instruments.tasks.fold_reliability_sums", 60, IntervalSchedule.MINUTES)
 
 
 def test_an_administrators_edit_survives_the_next_migrate():
