@@ -4,6 +4,11 @@ Each fixture skips with a reason when its service is missing, or fails when
 ``OUTCOMES_REQUIRE_SERVICES=1`` (CI), so these tests never pass vacuously there.
 The browser tests share ``browser`` (headless Chromium), ``press`` (a button by the
 keyboard) and ``login`` (a demo staff user signed in through the login form).
+
+They run on PostgreSQL only, CI's second pass: it is the production database, the Celery
+workers can share the test database only there, and what the browser tests ask of the
+database is the same ORM code the integration tests check on both databases; run on
+SQLite too, they repeated several minutes of browser work for no more database coverage.
 """
 
 from __future__ import annotations
@@ -70,6 +75,19 @@ def login(live_server):
         page.wait_for_selector("text=Studies")
 
     return sign_in
+
+
+ON_POSTGRESQL = ("end-to-end tests run on PostgreSQL, the production database: CI runs them in "
+                 "its PostgreSQL pass")
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here not in item.path.parents:
+            continue
+        if connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason=ON_POSTGRESQL))
 
 
 def _port_open(host: str, port: int) -> bool:
