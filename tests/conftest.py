@@ -10,6 +10,35 @@ import pytest
 REQUIRE_SERVICES = os.environ.get("OUTCOMES_REQUIRE_SERVICES") == "1"
 
 
+#: The test files of a real broker and real Celery workers (tests/e2e/conftest.py says why
+#: they run one after another). Under pytest-xdist (``make test``: ``--dist loadgroup``)
+#: their tests form one unit of work, which one xdist worker runs.
+CELERY_TEST_FILES = ("tests/e2e/test_celery_alerts.py", "tests/e2e/test_celery_reminders.py",
+                     "tests/e2e/test_faults.py")
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: pytest without xdist has none
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``, with the tests of ``CELERY_TEST_FILES`` in one group.
+
+    pytest-xdist 3.8 reads ``xdist_group`` marks through the test ids, which pytest 9.2
+    no longer lets a plugin change (pytest-xdist issue 1386): the marks are silently
+    ignored. The group here is chosen from each test's file instead, which the scheduler
+    sees; every other test is a unit of its own, as under ``--dist load``.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class CeleryTogether(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0] in CELERY_TEST_FILES:
+                return "celery"
+            return super()._split_scope(nodeid)
+
+    return CeleryTogether(config, log)
+
+
 def service_missing(reason: str) -> None:
     """Skip a test whose real service is absent; in CI (OUTCOMES_REQUIRE_SERVICES=1) fail."""
     if REQUIRE_SERVICES:
