@@ -69,6 +69,21 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language, whatever ran before it in its process.
+
+    A request in Spanish leaves Spanish active in the thread (LocaleMiddleware activates
+    the request's language and does not reset it), so a test that formats dates without
+    a request of its own followed the last request before it: under pytest-xdist's order
+    two date messages came out as "3 de febrero de 2026".
+    """
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _stored_definitions_forgotten():
     """Definitions a test imported are rolled back with its database: forget them too."""
     yield
