@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 
@@ -93,6 +94,51 @@ def _stored_definitions_forgotten():
 
 
 DEMO_NOW = dt.datetime(2026, 6, 1, 10, tzinfo=dt.UTC)
+
+
+@contextlib.contextmanager
+def rolled_back_after(django_db_blocker):
+    """Build data once for a whole module: in a transaction rolled back at the module's end.
+
+    For a module-scoped fixture. Each test of the module runs in a savepoint within that
+    transaction (pytest-django's ``db``), so what a test changes is undone after it, as
+    ever; only the building is shared. Every test of such a module sees the data, so use
+    it where every database test wants it and none is transactional.
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def _demo_for_the_module(django_db_setup, django_db_blocker):
+    import time_machine
+
+    from patients.demo import load_demo
+
+    with rolled_back_after(django_db_blocker):
+        with time_machine.travel(DEMO_NOW, tick=False):
+            load_demo(size=3, today=DEMO_NOW.date())
+        yield
+
+
+@pytest.fixture
+def demo_once(_demo_for_the_module, db):
+    """``demo``, loaded once for the module (``rolled_back_after``), the clock frozen at
+    ``DEMO_NOW`` in each test. A module all of whose tests use ``demo`` overrides it::
+
+        @pytest.fixture
+        def demo(demo_once):
+            return demo_once
+    """
+    import time_machine
+
+    from patients.models import Study
+
+    with time_machine.travel(DEMO_NOW, tick=False):
+        yield Study.objects.get(code="BMC-LBP")
 
 
 @pytest.fixture
