@@ -18,6 +18,9 @@ EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default="")
 SITE_URL = "http://testserver"
 SMS_BACKEND = "outcomes.followups.channels.console.LocmemSMSBackend"
 STATIC_ROOT = None  # tests serve static files from the finders, never collected
+# ... looked up per request, not listed at start: every test client loads the middleware
+# afresh, and WhiteNoise listing every static file each time cost a fifth of the suite.
+WHITENOISE_AUTOREFRESH = True
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
     # Django empties test databases with TRUNCATE, which the never-deleted tables refuse
     # unless the session allows it (audit migration 0003).

@@ -4,6 +4,17 @@ Each fixture skips with a reason when its service is missing, or fails when
 ``OUTCOMES_REQUIRE_SERVICES=1`` (CI), so these tests never pass vacuously there.
 The browser tests share ``browser`` (headless Chromium), ``press`` (a button by the
 keyboard) and ``login`` (a demo staff user signed in through the login form).
+
+They run on PostgreSQL only, CI's second pass: it is the production database, the Celery
+workers can share the test database only there, and what the browser tests ask of the
+database is the same ORM code the integration tests check on both databases; run on
+SQLite too, they repeated several minutes of browser work for no more database coverage.
+Under pytest-xdist the tests using a broker or Celery workers run one after another in
+one xdist worker (their files are ``CELERY_TEST_FILES`` in tests/conftest.py): they share
+Redis database 15 and flush it, and their timing (claims going stale, workers killed
+mid-send) is kept free of a second set of workers competing for the cores. The browser
+tests are independent (each xdist worker has its own test database and live server on a
+free port) and are spread out.
 """
 
 from __future__ import annotations
@@ -21,7 +32,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, connections
 
-from tests.conftest import service_missing
+from tests.conftest import CELERY_TEST_FILES, service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("OUTCOMES_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -70,6 +81,26 @@ def login(live_server):
         page.wait_for_selector("text=Studies")
 
     return sign_in
+
+
+ON_POSTGRESQL = ("end-to-end tests run on PostgreSQL, the production database: CI runs them in "
+                 "its PostgreSQL pass")
+#: Fixtures of a real broker or real Celery workers: their tests run in one xdist worker.
+CELERY_FIXTURES = {"redis_broker", "workers", "broker", "pool"}
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here not in item.path.parents:
+            continue
+        if connection.vendor != "postgresql":
+            item.add_marker(pytest.mark.skip(reason=ON_POSTGRESQL))
+        module = item.path.relative_to(ROOT).as_posix()
+        if CELERY_FIXTURES & set(getattr(item, "fixturenames", ())) and (
+                module not in CELERY_TEST_FILES):
+            raise pytest.UsageError(f"{item.nodeid} uses a real broker or Celery workers: "
+                                    "add its file to CELERY_TEST_FILES in tests/conftest.py")
 
 
 def _port_open(host: str, port: int) -> bool:

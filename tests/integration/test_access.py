@@ -27,6 +27,12 @@ from tests.factories import enrol
 TODAY = NOW.date()
 
 
+@pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
 def member(username: str, group: str, site: Site, **extra) -> User:
     user = User.objects.create_user(username, password="x" * 12, **extra)
     user.groups.add(Group.objects.get(name=group))

@@ -11,6 +11,12 @@ from outcomes.followups.models import TimePoint
 from tests.htmltree import parse
 
 
+@pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
 def change_url(obj) -> str:
     meta = obj._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])

@@ -20,6 +20,12 @@ TODAY = DEMO_NOW.date()
 
 
 @pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
+@pytest.fixture
 def world(demo):
     """BMC-LBP at MAIN (the demo) and a second study OTHER at NORTH, with a patient."""
     north = Site.objects.create(code="NORTH", name="North clinic")

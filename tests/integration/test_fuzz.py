@@ -59,6 +59,12 @@ FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
 OK = {200, 302, 400, 403, 404, 405, 429}
 
 
+@pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
 def _plausible(field) -> st.SearchStrategy:
     """Values of the field's own type, out to its extremes: these reach past the form."""
     if isinstance(field, forms.DateField):

@@ -16,6 +16,12 @@ ALL_SECTIONS = ["Worklists", "Patients", "Results", "Responders"]
 
 
 @pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
+@pytest.fixture
 def users(demo):
     return {
         "coordinator": User.objects.get(username="coordinator"),

@@ -14,6 +14,12 @@ from outcomes.instruments.services import NotCompleted, void_response
 STUDY, PATIENT = "BMC-LBP", "DEMO-0001"
 
 
+@pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
 def completed_response():
     return Response.objects.filter(visit__enrolment__patient__code=PATIENT,
                                    state="completed").first()

@@ -36,6 +36,12 @@ PLANTED = {
 }
 
 
+@pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
 def is_number(cell: str) -> bool:
     """A plain decimal number, as a spreadsheet reads one (checked without the app's code)."""
     if not cell or not set(cell) <= set("0123456789+-.eE"):

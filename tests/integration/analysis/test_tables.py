@@ -13,14 +13,23 @@ from django.db import connection
 from outcomes.analysis.selectors import study_scores
 from outcomes.analysis.tables import orm_columns, postgres_columns, result_tables
 from patients.demo import load_demo
+from tests.conftest import rolled_back_after
 
 TODAY = dt.date(2026, 6, 1)
 ARMS = ["BMC", "CONTROL"]
 
 
+@pytest.fixture(scope="module")
+def _cohort(django_db_setup, django_db_blocker):
+    with rolled_back_after(django_db_blocker):
+        load_demo(size=40, today=TODAY)
+        yield
+
+
 @pytest.fixture
-def cohort(study):
-    load_demo(size=40, today=TODAY)
+def cohort(_cohort, study):
+    """The demo study with 40 patients, loaded once for the module: every database test
+    here reads it, none changes it."""
     return study
 
 

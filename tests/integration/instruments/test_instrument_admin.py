@@ -18,6 +18,12 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "instruments"
 IMPORT = "admin:instruments_instrument_import"
 
 
+@pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
 def upload(client, content: bytes, name: str = "phq9.json", reason: str = ""):
     return client.post(reverse(IMPORT), {"file": SimpleUploadedFile(name, content),
                                          "reason": reason})

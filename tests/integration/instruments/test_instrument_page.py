@@ -24,6 +24,12 @@ DATA = Path(__file__).resolve().parents[2] / "data" / "instruments"
 
 
 @pytest.fixture
+def demo(demo_once):
+    """The demo study, loaded once for this module: every test here uses it."""
+    return demo_once
+
+
+@pytest.fixture
 def manager(demo):
     return User.objects.get(username="datamanager")
 
