@@ -20,6 +20,7 @@ from django.db import OperationalError, connection, transaction
 
 from outcomes.analysis.selectors import study_scores
 from outcomes.analysis.tables import orm_columns, postgres_columns
+from tests.integration.analysis.test_tables import reliability_of
 
 TODAY = dt.date(2026, 6, 1)
 ARMS = ["BMC", "CONTROL"]
@@ -27,15 +28,6 @@ ARMS = ["BMC", "CONTROL"]
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql",
     reason="the running sums are PostgreSQL's (DATABASE_URL=postgres://...)")
-
-
-def reliability_of(study):
-    from outcomes.analysis.selectors import study_schedule
-    from outcomes.analysis.tables import reliability_specs
-
-    schedule = study_schedule(study.pk)
-    definitions = list({pk: d for _, pk, d in schedule}.items())
-    return reliability_specs(definitions, study_scores(study.pk))
 
 
 def both(study, specs):

@@ -14,6 +14,7 @@ from django.db import connection
 from outcomes.analysis.selectors import study_scores
 from outcomes.analysis.tables import orm_columns, postgres_columns
 from patients.demo import load_demo
+from tests.integration.analysis.test_tables import reliability_of
 
 TODAY = dt.date(2026, 6, 1)
 ARMS = ["BMC", "CONTROL"]
@@ -27,16 +28,6 @@ pytestmark = pytest.mark.skipif(
 def cohort(study):
     load_demo(size=40, today=TODAY)
     return study
-
-
-def reliability_of(study):
-    """The ``ReliabilitySpec`` of every multi-item result score the study schedules."""
-    from outcomes.analysis.selectors import study_schedule
-    from outcomes.analysis.tables import reliability_specs
-
-    schedule = study_schedule(study.pk)
-    definitions = list({pk: d for _, pk, d in schedule}.items())
-    return reliability_specs(definitions, study_scores(study.pk))
 
 
 def assert_same_item_variances(study, specs):
