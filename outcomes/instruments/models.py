@@ -325,8 +325,6 @@ class ReliabilitySums(models.Model):
     ``reliability.fold`` replaces a key's rows by their sum now and then.
     """
 
-    TOTAL = -1
-
     timepoint = models.ForeignKey("followups.TimePoint", on_delete=models.CASCADE,
                                   related_name="+")
     instrument = models.ForeignKey(Instrument, on_delete=models.CASCADE, related_name="+")
