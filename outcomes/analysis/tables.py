@@ -160,6 +160,25 @@ def _opioid_column(found: dict, key, cohort: Cohort, ids, doses, *, baseline: bo
     _add(found, key, cohort, cohort.ids[at], doses)
 
 
+def _count_visits(counts: dict, rows, cohort: Cohort, maps: _Study,
+                  with_data: dict[int, np.ndarray]) -> None:
+    """Count ``_FLOW_SQL``'s visits by (arm, time point, state, due) into ``counts``:
+    the state is "with_data" for a visit whose enrolment ``with_data`` lists at its time
+    point (the visits with a VisitScores row), else the visit's status."""
+    arms = len(cohort.arm_codes)
+    for tp, status, due, packed in rows:
+        ids = _ints(packed)
+        at = cohort.positions(ids)
+        mine = at >= 0
+        has_data = np.isin(ids[mine], with_data.get(tp, ()))
+        arm = cohort.arm[at[mine]]
+        for state, chosen in (("with_data", has_data), (status, ~has_data)):
+            for k, n in enumerate(np.bincount(arm[chosen], minlength=arms).tolist()):
+                if n:
+                    key = (cohort.arm_codes[k], maps.tp_code[tp], state, bool(due))
+                    counts[key] = counts.get(key, 0) + n
+
+
 def _verdict_columns(groups, cohort: Cohort, maps: _Study) -> VerdictColumns:
     """Gather the evaluable verdicts of the primary rules with each patient's covariates.
 
@@ -297,12 +316,12 @@ SELECT en.arm_id, arm.code, p.sex, string_agg(int8send(en.id), ''),
  GROUP BY en.arm_id, arm.code, p.sex
 """
 
-# Each score is read out of the visit's map by key (a parameter: ``score_0``, ...): jsonb
+# The visits with data at each time point (their enrolment ids: the flow's "with data"),
+# and each score read out of the visit's map by key (a parameter: ``score_0``, ...): jsonb
 # keeps a number as exact decimal text, and text to float8 rounds correctly, so each value
 # is the float it was written as. A key the visit lacks reads NaN.
 _SCORES_SQL = """
-SELECT vs.timepoint_id, string_agg(int8send(vs.enrolment_id), ''),
-       string_agg({columns}, '')
+SELECT vs.timepoint_id, string_agg(int8send(vs.enrolment_id), ''){columns}
   FROM instruments_visitscores vs
  WHERE vs.timepoint_id = ANY(%(timepoints)s)
  GROUP BY vs.timepoint_id
@@ -322,16 +341,17 @@ SELECT v.timepoint_id, string_agg(int8send(v.enrolment_id), ''),
  GROUP BY v.timepoint_id
 """
 
-# A visit has a VisitScores row exactly when it has a completed response: "with data".
-# Due: its window has closed (before the study's today).
+# The visits of the study's time points, grouped by time point, state and whether the
+# window has closed (before the study's today: due), each group's enrolment ids packed: a
+# visit is "with data" when it has a VisitScores row, which the scores' statement has
+# already listed by time point (a visit is one enrolment at one time point), so neither
+# the enrolments nor the scores are joined here; the arm is the cohort's.
 _FLOW_SQL = """
-SELECT en.arm_id, v.timepoint_id, v.status, vs.visit_id IS NOT NULL,
-       v.window_close_date < %(today)s, count(*)
+SELECT v.timepoint_id, v.status, v.window_close_date < %(today)s,
+       string_agg(int8send(v.enrolment_id), '')
   FROM followups_visit v
-  JOIN patients_enrolment en ON en.id = v.enrolment_id
-  LEFT JOIN instruments_visitscores vs ON vs.visit_id = v.id
- WHERE en.study_id = %(study)s
- GROUP BY 1, 2, 3, 4, 5
+ WHERE v.timepoint_id = ANY(%(timepoints)s)
+ GROUP BY 1, 2, 3
 """
 
 _VERDICTS_SQL = """
@@ -440,12 +460,15 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
         cursor.execute(_ENROLMENTS_SQL, params)
         cohort, arm_code = packed_cohort(cursor.fetchall(), arms)
         data = StudyColumns(cohort=cohort, baseline=maps.baseline)
-        if maps.columns:
-            cursor.execute(_SCORES_SQL.format(columns=" || ".join(
-                _SCORE_SQL.format(n=n) for n in range(len(maps.columns)))),
-                {**params, **{f"score_{n}": code for n, code in enumerate(maps.columns)}})
-            for tp, ids, values in cursor.fetchall():
-                ids, values = _ints(ids), _floats(values, len(maps.columns))
+        columns = " || ".join(_SCORE_SQL.format(n=n) for n in range(len(maps.columns)))
+        cursor.execute(_SCORES_SQL.format(
+            columns=f", string_agg({columns}, '')" if columns else ""), {
+            **params, **{f"score_{n}": code for n, code in enumerate(maps.columns)}})
+        with_data = {}
+        for tp, ids, *values in cursor.fetchall():
+            ids = with_data[tp] = _ints(ids)
+            if maps.columns:
+                values = _floats(values[0], len(maps.columns))
                 at = cohort.positions(ids)
                 for j, code in enumerate(maps.columns):
                     _add(data.scores, (maps.tp_code[tp], code), cohort, ids, values[:, j], at)
@@ -455,10 +478,7 @@ def postgres_columns(study, *, arms: list[str], scores: list[str], today: dt.dat
                 _opioid_column(data.scores, (maps.tp_code[tp], OPIOID), cohort, _ints(ids),
                                _floats(values), baseline=tp in maps.baselines)
         cursor.execute(_FLOW_SQL, params)
-        for arm, tp, status, has_data, due, n in cursor.fetchall():
-            key = (arm_code[arm], maps.tp_code[tp], "with_data" if has_data else status,
-                   bool(due))
-            data.visits[key] = data.visits.get(key, 0) + n
+        _count_visits(data.visits, cursor.fetchall(), cohort, maps, with_data)
         cursor.execute(_VERDICTS_SQL, params)
         for arm, tp, rule, verdict, n in cursor.fetchall():
             data.verdicts[(arm_code[arm], maps.tp_code[tp], maps.rule_code[rule],
