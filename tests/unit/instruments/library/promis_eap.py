@@ -5,7 +5,7 @@ summed-score tables (Lord & Wingersky, Appl Psychol Meas 1984;8:453-461) from th
 banks' graded-response calibrations with a standard normal prior. Over theta -4.5 to 4.5
 in steps of 0.1 this reproduces every published PROMIS-29 v2.1 cell it is checked on
 (``test_promis29.py``: 102 T and 85 SE cells); a wider range does not. Used by
-``test_promis29.py`` and ``test_promis_pi6a.py``.
+``test_promis29.py``, ``test_promis_pi6a.py`` and ``test_promis_pf6b.py``.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ FILES = sorted(p.name for p in LIBRARY.glob("*.json"))
 
 def test_the_library_has_its_instruments():
     assert FILES == ["eq5d5l.json", "gad7.json", "hoos_jr.json", "koos_jr.json", "pgic.json",
-                     "phq9.json", "promis29_v2_1.json", "promis_pi6a_v1_0.json", "rmdq.json",
-                     "start_back.json"]
+                     "phq9.json", "promis29_v2_1.json", "promis_pf6b_v1_2.json",
+                     "promis_pi6a_v1_0.json", "rmdq.json", "start_back.json"]
 
 
 @pytest.mark.parametrize("name", FILES)
