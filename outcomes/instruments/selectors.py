@@ -192,6 +192,8 @@ METHOD_WORDS = {
     "registered": "Computed by a registered scoring function",
     "value_set": "Value set: the answers, one digit each, as a health-state profile looked "
                  "up in a table",
+    "weighted_scores": "Weighted sum of other scores, each standardized ((score − mean) ÷ "
+                       "SD; several in one term: the mean of theirs)",
 }
 """Each scoring method in people words (``docs/instruments.md``, *Methods*)."""
 
@@ -299,6 +301,16 @@ def _integer_score(score) -> bool:
     return False
 
 
+def _term_text(definition, term) -> str:
+    """A ``weighted_scores`` term in words: "0.872 × (p29_pf_t − 50) ÷ 10" or, of
+    several scores, "−0.094 × the mean of (p29_pi_t − 50) ÷ 10 and (...) ÷ 2.34"."""
+    parts = [f"({s.score} − {number_text(Fraction(s.mean))}) ÷ {number_text(Fraction(s.sd))}"
+             for s in term.scores]
+    read = parts[0] if len(parts) == 1 else (
+        "the mean of " + ", ".join(parts[:-1]) + f" and {parts[-1]}")
+    return f"{number_text(Fraction(term.weight))} × {read}"
+
+
 def _score_row(definition, score, numbers: Mapping[str, int]) -> ScoreRow:
     source = definition.score(score.source) if score.source else None
     method = METHOD_WORDS.get(score.method, score.method)
@@ -313,6 +325,9 @@ def _score_row(definition, score, numbers: Mapping[str, int]) -> ScoreRow:
     if source is not None:
         items = (f"those of {source.label} ({source.key})",)
         max_missing = f"as {source.label}"
+    elif score.terms:
+        items = tuple(_term_text(definition, term) for term in score.terms)
+        max_missing = "none: not scorable when a score it combines is not"
     else:
         items = tuple(f"{code} (question {numbers[code]})" if code in numbers else code
                       for code in score.items)
@@ -326,6 +341,9 @@ def _score_row(definition, score, numbers: Mapping[str, int]) -> ScoreRow:
     for code, table in score.recode:
         details.append((f"Recoded first: {code}",
                         ", ".join(f"{raw} → {new}" for raw, new in table)))
+    if score.terms:
+        mean, sd = (number_text(Fraction(n)) for n in score.metric)
+        details.append(("On the metric", f"{mean} + {sd} × the weighted sum"))
     if score.low is not None and score.high is not None:
         details.append(("Range", f"{number_text(Fraction(str(score.low)))} to "
                                  f"{number_text(Fraction(str(score.high)))}"))

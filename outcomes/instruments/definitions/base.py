@@ -122,6 +122,40 @@ class Anchor:
 
 
 @dataclass(frozen=True)
+class Standardized:
+    """A score a ``weighted_scores`` score reads, as a z-score: (value − ``mean``) ÷ ``sd``.
+
+    ``score`` is the key of an earlier score of the file (a PROMIS T-score: mean 50,
+    SD 10; a 0-10 rating with its population's mean and SD).
+    """
+
+    score: str
+    mean: Number
+    sd: Number
+
+    def z(self, value: Number) -> Fraction:
+        """Return ``value`` standardized, exactly."""
+        return (Fraction(value) - Fraction(self.mean)) / Fraction(self.sd)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a ``weighted_scores`` score: ``weight`` × the mean of its scores' z.
+
+    A term of one score is that score's z; of several, a composite: the mean of their z
+    (PROMIS-29's pain composite, the mean of pain interference's and pain intensity's).
+    """
+
+    weight: Number
+    scores: tuple[Standardized, ...]
+
+    def value(self, values: dict[str, Number]) -> Fraction:
+        """Return the weight × the mean of the scores' z, given their ``values``."""
+        total = sum((s.z(values[s.score]) for s in self.scores), Fraction(0))
+        return Fraction(self.weight) * total / len(self.scores)
+
+
+@dataclass(frozen=True)
 class ScoreDef:
     """One score of an instrument: how people read it, and how the engine computes it.
 
@@ -143,11 +177,13 @@ class ScoreDef:
     (``reverse_items``: min + max − value); not scorable with more than ``max_missing``
     items blank, the reason worded by ``missing_reason`` when given. ``table`` (raw →
     value) for ``lookup``; ``function`` for ``registered``; ``reverse`` for
-    ``transform_0_100``. ``reported`` False keeps an output (a raw score, an SE, a count)
-    out of results, charts and pages; ``required`` True makes the whole response not
-    scorable when this score is not (SPEC 3.7: an EQ-5D-3L state without all five
-    dimensions is an error, not a null). ``anchor``: this score is an anchor of change
-    (``Anchor``), or None.
+    ``transform_0_100``; ``terms`` (each a weight and the scores it standardizes) and
+    ``metric`` (mean, SD) for ``weighted_scores``, which reads earlier scores, not
+    items: metric mean + metric SD × the sum of the terms. ``reported`` False keeps an
+    output (a raw score, an SE, a count) out of results, charts and pages; ``required``
+    True makes the whole response not scorable when this score is not (SPEC 3.7: an
+    EQ-5D-3L state without all five dimensions is an error, not a null). ``anchor``:
+    this score is an anchor of change (``Anchor``), or None.
     """
 
     key: str
@@ -173,6 +209,8 @@ class ScoreDef:
     reported: bool = True
     required: bool = False
     anchor: Anchor | None = None
+    terms: tuple[Term, ...] = ()
+    metric: tuple[Number, Number] = (0, 1)
 
     @property
     def lower_is_better(self) -> bool:
@@ -182,6 +220,18 @@ class ScoreDef:
     def band_key(self) -> str:
         """The output key of this score's band ("odi_band"), or "" without bands."""
         return f"{self.key}_band" if self.bands else ""
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The keys of the scores a ``weighted_scores`` score combines, in its order."""
+        return tuple(s.score for term in self.terms for s in term.scores)
+
+    def combined(self, values: dict[str, Number]) -> Fraction:
+        """Return a ``weighted_scores`` score from the ``values`` of the scores it reads:
+        metric mean + metric SD × the sum of the terms, exactly."""
+        mean, sd = self.metric
+        total = sum((term.value(values) for term in self.terms), Fraction(0))
+        return Fraction(mean) + Fraction(sd) * total
 
     def band(self, value: Number) -> str:
         """Return the label of the band ``value`` falls in (upper bounds inclusive, exact)."""

@@ -37,6 +37,8 @@ from .base import (
     Number,
     Option,
     ScoreDef,
+    Standardized,
+    Term,
 )
 
 CODE = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -66,7 +68,7 @@ PROFILES = 100_000
 """A value set has at most this many profiles (EQ-5D-5L has 3125, STarT Back 1280)."""
 
 METHODS = ("sum", "mean", "prorated_sum", "percent_of_max", "transform_0_100", "lookup",
-           "answered_count", "registered", "value_set")
+           "answered_count", "registered", "value_set", "weighted_scores")
 """SPEC 3.6's methods, then this project's extensions (``docs/instruments.md``)."""
 DIRECTIONS = ("lower_is_better", "higher_is_better")
 KINDS = ("choice", "scale")
@@ -85,7 +87,13 @@ CONDITION_KEYS = ("item", "operator", "answer")
 SCORE_KEYS = ("key", "label", "method", "items", "from", "max_missing", "direction",
               "bands", "table", "reverse", "reverse_items", "recode", "function",
               "missing_reason", "reported", "required", "decimals", "unit", "loinc",
-              "loinc_display", "low", "high", "anchor")
+              "loinc_display", "low", "high", "anchor", "terms", "metric")
+TERM_KEYS = ("weight", "scores")
+STANDARDIZED_KEYS = ("score", "mean", "sd")
+METRIC_KEYS = ("mean", "sd")
+READS_ITEMS = ("items", "from", "max_missing", "reverse_items", "recode", "missing_reason")
+"""What a score computed over items (or ``from`` one) may say, and a ``weighted_scores``
+score, which reads other scores, may not."""
 BAND_KEYS = ("upto", "label")
 ANCHOR_KEYS = ("label", "improved_upto", "improved_from")
 ALERT_KEYS = ("key", "when", "staff_message", "patient_message")
@@ -249,6 +257,25 @@ class _Checker:
             return None
         return exact
 
+    def coefficient(self, path: str, value: Any, *, positive: bool = False,
+                    nonzero: bool = False) -> Number | None:
+        """Return a weight, a mean or an SD a file gives (``weighted_scores``) as an exact
+        int or Fraction: a number the file, written back out, keeps exactly."""
+        exact = self.number(path, value)
+        if exact is None:
+            return None
+        why = coefficient_problem(exact)
+        if why:
+            self.add(path, f"{why}, got {shown(value)}")
+            return None
+        if positive and exact <= 0:
+            self.add(path, f"must be above 0, got {shown(value)}")
+            return None
+        if nonzero and exact == 0:
+            self.add(path, "a weight of 0 adds nothing: leave the term out")
+            return None
+        return exact
+
     def boolean(self, path: str, value: Any) -> bool | None:
         if not isinstance(value, bool):
             self.add(path, f"expected true or false, got {shown(value)}")
@@ -310,6 +337,21 @@ def score_number_problem(value: Number) -> str:
         return f"at most {SCORE_PLACES} decimal places (what a stored score keeps)"
     digits = str(abs(scaled.numerator)).rstrip("0")
     if len(digits) > SCORE_DIGITS:
+        return f"at most {SCORE_DIGITS} significant digits (what the file keeps when written)"
+    return ""
+
+
+def coefficient_problem(value: Number) -> str:
+    """Return why a file cannot give the exact number ``value`` as a weight, a mean or an
+    SD ("" if it can): within +-10^9, at most 10 decimal places and 15 significant
+    digits, so that the file written back out keeps it exactly."""
+    exact = Fraction(value)
+    if abs(exact) > SCORE_MAGNITUDE:
+        return f"at most {SCORE_MAGNITUDE:,} either side of 0"
+    scaled = exact * 10**SCORE_PLACES
+    if scaled.denominator != 1:
+        return f"at most {SCORE_PLACES} decimal places (what the file keeps when written)"
+    if len(str(abs(scaled.numerator)).rstrip("0")) > SCORE_DIGITS:
         return f"at most {SCORE_DIGITS} significant digits (what the file keeps when written)"
     return ""
 
@@ -513,11 +555,12 @@ class _Scores:
     """Checks the ``scores`` list against the items (which must have parsed)."""
 
     def __init__(self, check: _Checker, items: dict[str, Item], broken: set[str],
-                 functions: Mapping[str, Any] | None):
+                 functions: Mapping[str, Any] | None, every: Collection[str] = ()):
         self.check = check
         self.items = items
         self.broken = broken
         self.functions = functions
+        self.every = every  # every score key the file gives, to tell "later" from "none"
         self.parsed: dict[str, ScoreDef | None] = {}
         self.paths: dict[str, str] = {}
 
@@ -610,7 +653,8 @@ class _Scores:
             reverse=flags["reverse"], reverse_items=inputs.get("reverse_items", ()),
             recode=inputs.get("recode", ()), table=table, function=function or "",
             missing_reason=reason, reported=reported, required=flags["required"],
-            anchor=anchor or None,
+            anchor=anchor or None, terms=inputs.get("terms", ()),
+            metric=inputs.get("metric", (0, 1)),
         )
         self.parsed[key] = parsed
         return parsed
@@ -619,6 +663,12 @@ class _Scores:
         """Check what a score is computed from: ``items`` (and their options), or ``from``."""
         check = self.check
         result: dict[str, Any] = {}
+        if method == "weighted_scores":
+            return self.weighted(path, data)
+        for key in ("terms", "metric"):
+            if key in data:
+                check.add(_join(path, key), "only weighted_scores takes terms and metric")
+                return None
         if "from" in data:
             if method is not None and method not in ("lookup", "answered_count"):
                 check.add(_join(path, "from"), "only lookup and answered_count take from")
@@ -634,6 +684,10 @@ class _Scores:
                 return None
             parsed = self.parsed[source]
             if parsed is None:
+                return None
+            if parsed.terms:
+                check.add(_join(path, "from"), f"{source} combines other scores; it has no "
+                                               "items to count or raw sum to look up")
                 return None
             if parsed.source:
                 check.add(_join(path, "from"), f"{source} is itself computed from "
@@ -731,6 +785,118 @@ class _Scores:
             result["reverse_items"] = tuple(c for c in codes if c in reverse)
         result["ranges"] = {code: self.values(self.items[code], recode) for code in codes}
         return result
+
+    def weighted(self, path: str, data: Mapping) -> dict | None:
+        """Check a ``weighted_scores`` score's ``terms`` and ``metric``.
+
+        Each term is a nonzero weight and one or more earlier scores of the file, each
+        with the mean and SD that standardize it; a score is read once. Only an earlier
+        score may be named, so no score reads itself through others (no cycle), and
+        each is computed before the scores that read it.
+        """
+        check = self.check
+        ok = True
+        for key in READS_ITEMS:
+            if key in data:
+                check.add(_join(path, key), "a weighted_scores score reads the scores its "
+                                            "terms name, not items: leave this out")
+                ok = False
+        if not check.present(path, data, "terms", "the scores it combines, with their "
+                                                  "weights"):
+            return None
+        tpath = _join(path, "terms")
+        if not check.array(tpath, data["terms"]) or not ok:
+            return None
+        own = data.get("key")
+        terms: list[Term] = []
+        seen: dict[str, str] = {}
+        ranges: dict[str, tuple[Number | None, Number | None]] = {}
+        for number, entry in enumerate(data["terms"]):
+            here = f"{tpath}[{number}]"
+            if not check.mapping(here, entry):
+                ok = False
+                continue
+            check.keys(here, entry, TERM_KEYS, ())
+            weight = check.given(here, entry, "weight", check.coefficient, nonzero=True)
+            scores: list[Standardized] = []
+            spath = _join(here, "scores")
+            if "scores" in entry and check.array(spath, entry["scores"]):
+                for index, given in enumerate(entry["scores"]):
+                    standardized = self.standardized(f"{spath}[{index}]", given, own, seen)
+                    if standardized is None:
+                        ok = False
+                        continue
+                    scores.append(standardized)
+                    parsed = self.parsed[standardized.score]
+                    ranges[standardized.score] = (number_of(parsed.low), number_of(parsed.high))
+            else:
+                ok = False
+            if weight is None or not scores or any(key not in entry for key in TERM_KEYS):
+                ok = False
+                continue
+            terms.append(Term(weight, tuple(scores)))
+        metric: tuple[Number, Number] = (0, 1)
+        if "metric" in data:
+            mpath = _join(path, "metric")
+            given = data["metric"]
+            if not check.mapping(mpath, given):
+                return None
+            check.keys(mpath, given, METRIC_KEYS, ())
+            mean = check.given(mpath, given, "mean", check.coefficient)
+            sd = check.given(mpath, given, "sd", check.coefficient, positive=True)
+            if mean is None or sd is None or any(key not in given for key in METRIC_KEYS):
+                return None
+            metric = (mean, sd)
+        if not ok:
+            return None
+        return {"terms": tuple(terms), "metric": metric, "items": (), "max_missing": 0,
+                "score_ranges": ranges}
+
+    def standardized(self, path: str, data: Any, own: Any, seen: dict[str, str]
+                     ) -> Standardized | None:
+        """Check one score a term reads: an earlier numeric score, its mean and SD."""
+        check = self.check
+        if not check.mapping(path, data):
+            return None
+        before = len(check.problems)
+        check.keys(path, data, STANDARDIZED_KEYS, ())
+        mean = check.given(path, data, "mean", check.coefficient)
+        sd = check.given(path, data, "sd", check.coefficient, positive=True)
+        key = data.get("score")
+        kpath = _join(path, "score")
+        if "score" not in data:
+            return None
+        if not isinstance(key, str):
+            check.add(kpath, f"expected a score key, got {shown(key)}")
+            return None
+        if key == own:
+            check.add(kpath, "a score cannot read itself")
+            return None
+        if key not in self.parsed:
+            band = key.endswith("_band") and key[:-5] in self.parsed
+            if band:
+                check.add(kpath, f"{shown(key)} is a band; name the score {key[:-5]}")
+            elif key in self.every:
+                check.add(kpath, f"{shown(key)} comes after this score: a weighted_scores "
+                                 "score reads earlier scores (so none reads itself through "
+                                 "others)")
+            else:
+                check.add(kpath, f"no earlier score {shown(key)}")
+            return None
+        parsed = self.parsed[key]
+        if parsed is None:
+            return None  # that score's own problems are listed already
+        if parsed.function and self.functions is not None and getattr(
+                self.functions.get(parsed.function), "returns", "number") == "text":
+            check.add(kpath, f"{key} gives text ({parsed.function}); only numbers combine")
+            return None
+        if key in seen:
+            check.add(kpath, f"{key} is also {seen[key]}'s: a score is read once")
+            return None
+        seen[key] = path
+        if len(check.problems) > before or mean is None or sd is None:
+            return None
+        return Standardized(key, mean, sd)
 
     def conditional(self, codes) -> int:
         """Return how many of ``codes`` are asked only under a condition."""
@@ -953,7 +1119,8 @@ class _Scores:
                 return None, None, False
             beyond = [v for v in derived if v is not None and abs(v) > SCORE_MAGNITUDE]
             if beyond:
-                check.add(_join(path, "items"), f"the score reaches {shown(beyond[0])}: at most "
+                read = "terms" if method == "weighted_scores" else "items"
+                check.add(_join(path, read), f"the score reaches {shown(beyond[0])}: at most "
                                                 f"{SCORE_MAGNITUDE:,} either side of 0 (what a "
                                                 "stored score holds)")
                 return None, None, False
@@ -1081,6 +1248,8 @@ def _derived_range(method, inputs, table, functions, function):
     """Return the (low, high) a method gives over its inputs (None where unknown)."""
     source = inputs.get("of")
     conditional = inputs.get("conditional", 0)
+    if method == "weighted_scores":
+        return weighted_range(inputs["terms"], inputs["metric"], inputs["score_ranges"])
     if method == "answered_count":
         return source_count_range(source, conditional)
     if method in ("lookup", "value_set"):
@@ -1112,6 +1281,27 @@ def _derived_range(method, inputs, table, functions, function):
             return "bad"
         return (0, 100)
     return (None, None)
+
+
+def weighted_range(terms, metric, ranges) -> tuple[Number | None, Number | None]:
+    """Return the (low, high) a ``weighted_scores`` score gives, exactly: each term's
+    weight × the mean of its scores' z at their lowest and highest, summed, on the
+    metric. ``ranges`` gives each score read (low, high); unknown (None) if any is.
+    The scores a term reads may all be at their ends at once (PROMIS-29's domains are
+    answered apart), so the range is what the score can reach, not just a bound."""
+    low = high = Fraction(0)
+    for term in terms:
+        ends = []
+        for s in term.scores:
+            lo, hi = ranges[s.score]
+            if lo is None or hi is None:
+                return (None, None)
+            ends.append((s.z(lo), s.z(hi)))
+        a = Fraction(term.weight) * sum(e[0] for e in ends) / len(ends)
+        b = Fraction(term.weight) * sum(e[1] for e in ends) / len(ends)
+        low, high = low + min(a, b), high + max(a, b)
+    mean, sd = Fraction(metric[0]), Fraction(metric[1])
+    return (mean + sd * low, mean + sd * high)
 
 
 def source_count_range(source: ScoreDef, conditional: int = 0) -> tuple[int, int]:
@@ -1354,7 +1544,10 @@ def _parse(data: Any, functions: Mapping[str, Any] | None) -> InstrumentDefiniti
     scores: list[ScoreDef] = []
     failed_scores: set[str] = set()
     if "scores" in data and check.array("scores", data["scores"]):
-        checker = _Scores(check, {item.code: item for item in items}, broken, functions)
+        every_key = {entry["key"] for entry in data["scores"]
+                     if isinstance(entry, Mapping) and isinstance(entry.get("key"), str)}
+        checker = _Scores(check, {item.code: item for item in items}, broken, functions,
+                          every_key)
         for number, entry in enumerate(data["scores"]):
             parsed = checker.score(f"scores[{number}]", entry, number)
             if parsed is not None:
@@ -1480,6 +1673,13 @@ def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
         entry["function"] = score.function
     if score.source:
         entry["from"] = score.source
+    elif score.terms:
+        entry["terms"] = [{"weight": _json_number(term.weight), "scores": [
+            {"score": s.score, "mean": _json_number(s.mean), "sd": _json_number(s.sd)}
+            for s in term.scores]} for term in score.terms]
+        if tuple(score.metric) != (0, 1):
+            entry["metric"] = {"mean": _json_number(score.metric[0]),
+                               "sd": _json_number(score.metric[1])}
     else:
         entry["items"] = list(score.items)
         if score.max_missing:
@@ -1510,7 +1710,9 @@ def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
     implied = _implied_range(defn, score)
     for key, value, derived in (("low", score.low, implied[0]), ("high", score.high,
                                                                   implied[1])):
-        if value is not None and (derived is None or number_of(value) != number_of(derived)):
+        # Compared as the definition holds them (a range with no short decimal form,
+        # a weighted_scores score's, is held as the float next to it).
+        if value is not None and (derived is None or _plain(derived) != value):
             entry[key] = _json_number(number_of(value))
     if score.bands:
         entry["bands"] = [{"upto": _json_number(upto), "label": label}
@@ -1526,6 +1728,10 @@ def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
     """Return the (low, high) parsing this score without low and high would give."""
     if score.method == "registered":
         return (None, None)
+    if score.terms:
+        ranges = {key: (number_of(defn.score(key).low), number_of(defn.score(key).high))
+                  for key in score.reads}
+        return weighted_range(score.terms, score.metric, ranges)
     if score.source:
         source = defn.score(score.source)
         inputs: dict[str, Any] = {"of": source, "conditional": sum(

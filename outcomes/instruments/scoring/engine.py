@@ -4,8 +4,10 @@
 score of the definition in file order:
 
 1. take the score's items' answers (or, for a score computed ``from`` another, that
-   score's value and answered items): an item not asked (its ``enable_when`` unmet)
-   is left out, neither answered nor blank; a "not applicable" answer counts as blank;
+   score's value and answered items; for a ``weighted_scores`` score, the values of the
+   earlier scores its terms name, and if any is not scorable, so is it, naming them):
+   an item not asked (its ``enable_when`` unmet) is left out, neither answered nor
+   blank; a "not applicable" answer counts as blank;
 2. recode the items ``recode`` names, then reverse those ``reverse_items`` names
    (min + max − value);
 3. with more items blank than ``max_missing`` allows (the study may set its own), or
@@ -83,6 +85,8 @@ def _method(spec: ScoreDef, highs: dict[str, int], lows: dict[str, int], table, 
         return function.compute
     if method == "answered_count":
         return len
+    if method == "weighted_scores":
+        return spec.combined  # of the scores it reads (``_combined``), not of items
     raise ValueError(f"{spec.key}: unknown method {method!r}")
 
 
@@ -94,6 +98,19 @@ def _row(spec: ScoreDef, table: Mapping[int, Fraction], raw: int) -> Fraction:
     except KeyError:
         raise ScoringError(spec.key, f"its table has no row for {raw}: the definition "
                                      "cannot score these answers") from None
+
+
+def _combined(spec: ScoreDef, out: Mapping[str, object]) -> object:
+    """Return a ``weighted_scores`` score from the earlier scores in ``out``, exactly;
+    ``Unscored`` naming the scores it reads that are not scorable, if any is."""
+    unscorable = [key for key in spec.reads if isinstance(out[key], Unscored)]
+    if len(unscorable) == 1:
+        (key,) = unscorable
+        return Unscored(f"{key} not scorable ({out[key].reason})")  # type: ignore[union-attr]
+    if unscorable:
+        return Unscored(f"{', '.join(unscorable)} not scorable ({len(unscorable)} of the "
+                        f"{len(spec.reads)} scores it combines)")
+    return spec.combined({key: out[key] for key in spec.reads})  # type: ignore[misc]
 
 
 def _band(spec: ScoreDef, value: Any) -> str:
@@ -159,7 +176,10 @@ def max_missing_problems(definition: InstrumentDefinition, setting: Mapping[str,
         if spec.key not in setting:
             continue
         value = setting[spec.key]
-        if spec.source:
+        if spec.terms:
+            problems.append(f"{spec.key}: combines other scores ({', '.join(spec.reads)}); "
+                            "set the allowance of a score it reads instead")
+        elif spec.source:
             problems.append(f"{spec.key}: computed from {spec.source}; set {spec.source}'s "
                             "allowance instead")
         elif type(value) is not int or not 0 <= value <= len(spec.items):
@@ -324,6 +344,10 @@ def score_definition(definition: InstrumentDefinition, answers: Mapping[str, Any
             else:
                 value = count
                 scored_any = True
+        elif spec.terms:
+            count = 0  # it reads scores, not items
+            value = _combined(spec, out)
+            scored_any = scored_any or not isinstance(value, Unscored)
         else:
             given: dict[str, int] = {}
             blank: list[str] = []

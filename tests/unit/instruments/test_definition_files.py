@@ -101,7 +101,8 @@ def test_every_problem_of_a_file_is_listed_at_once_by_key_path():
      "items[0].options[0].value: an anchor must be within 0-3, got 4"),
     (lambda d: d["scores"][0].update(method="median"),
      'scores[0].method: unknown method "median"; known: sum, mean, prorated_sum, '
-     "percent_of_max, transform_0_100, lookup, answered_count, registered, value_set"),
+     "percent_of_max, transform_0_100, lookup, answered_count, registered, value_set, "
+     "weighted_scores"),
     (lambda d: d["scores"][0].update(direction="up"),
      "scores[0].direction: must be 'lower_is_better' or 'higher_is_better', got \"up\""),
     (lambda d: d["scores"][0].pop("direction"),

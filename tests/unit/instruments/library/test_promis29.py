@@ -23,6 +23,7 @@ calibration gives 3.6 there, and 2.6 at raw 19; no second source).
 
 from __future__ import annotations
 
+import copy
 from fractions import Fraction
 
 import pytest
@@ -193,3 +194,208 @@ def test_a_domain_with_a_blank_item_has_no_t_score_and_the_others_are_unaffected
     result = score(FILE, answers)
     assert isinstance(result["p29_pi_t"], Unscored)
     assert result["p29_pain_intensity"] == 4
+
+
+# -- the physical and mental health summary scores ------------------------------------------
+#
+# Hays RD, Spritzer KL, Schalet BD, Cella D. PROMIS-29 v2.0 profile physical and mental
+# health summary scores. Qual Life Res 2018;27(7):1885-1891 (PMC5999556); the HealthMeasures
+# PROMIS Adult Profile scoring manual (2024, p. 6). Written out again here from where they
+# were read (the catalogue README says where), not from the file. No published worked
+# example (a person's domain T-scores with their summary scores) was found, so the file is
+# checked against this independent computation, the reference-mean invariant and the
+# published constants, and every coefficient is shown to matter.
+
+DOMAIN_ITEMS = {
+    "pf": ("pfa11", "pfa21", "pfa23", "pfa53"),
+    "anx": ("edanx01", "edanx40", "edanx41", "edanx53"),
+    "dep": ("eddep04", "eddep06", "eddep29", "eddep41"),
+    "fat": ("hi7", "an3", "fatexp41", "fatexp40"),
+    "slp": ("sleep109", "sleep116", "sleep20", "sleep44"),
+    "sr": ("srpper11_caps", "srpper18_caps", "srpper23_caps", "srpper46_caps"),
+    "pi": ("painin9", "painin22", "painin31", "painin34"),
+}
+TERMS = ("pf", "pain", "sr", "fat", "distress", "slp")
+"""The published order: physical function, the pain composite (pain interference and
+pain intensity), social roles, fatigue, the emotional distress composite (anxiety and
+depression), sleep disturbance."""
+WEIGHTS = {
+    "p29_phs_t": dict(zip(TERMS, exact(["0.872", "-0.094", "0.113", "-0.009", "0.003",
+                                        "0.002"]), strict=True)),
+    "p29_mhs_t": dict(zip(TERMS, exact(["-0.015", "-0.154", "0.252", "-0.351", "-0.257",
+                                        "-0.139"]), strict=True)),
+}
+PAIN_MEAN, PAIN_SD = Fraction("2.31"), Fraction("2.34")
+
+
+def published(t: dict[str, Fraction], pain: int) -> dict[str, Fraction]:
+    """Both summary scores by the published formula, from the domain T-scores and the 0-10
+    pain rating: z = (T - 50) / 10, the pain item's z = (x - 2.31) / 2.34, each composite
+    the mean of its two z, T = 50 + 10 x the weighted sum."""
+    z = {domain: (value - 50) / 10 for domain, value in t.items()}
+    term = {"pf": z["pf"], "pain": (z["pi"] + (pain - PAIN_MEAN) / PAIN_SD) / 2,
+            "sr": z["sr"], "fat": z["fat"], "distress": (z["anx"] + z["dep"]) / 2,
+            "slp": z["slp"]}
+    return {key: 50 + 10 * sum(w[name] * term[name] for name in TERMS)
+            for key, w in WEIGHTS.items()}
+
+
+def answers_for(raws: dict[str, int], pain: int) -> dict[str, int]:
+    """Answers (1-5 each) whose domain raw sums are ``raws``, and the pain rating."""
+    answers: dict[str, int] = {"global07": pain}
+    for domain, total in raws.items():
+        base, extra = divmod(total, 4)
+        for n, code in enumerate(DOMAIN_ITEMS[domain]):
+            answers[code] = base + (n < extra)
+    return answers
+
+
+def expected(raws: dict[str, int], pain: int) -> dict[str, Fraction]:
+    """The summaries for those raw sums, the T-scores read from the manual's tables above."""
+    return published({d: by_raw(MANUAL[d][0])[raw] for d, raw in raws.items()}, pain)
+
+
+#: A profile with no domain at T 50 and no composite's two z cancelling, so every
+#: coefficient moves both summaries (checked in ``test_the_profile_used_is_sensitive...``).
+PROFILE = ({"pf": 13, "anx": 9, "dep": 6, "fat": 11, "slp": 14, "sr": 10, "pi": 12}, 6)
+
+
+def test_the_summaries_are_the_published_weights_composites_and_constants():
+    defn = load(FILE)
+    for key, weights in WEIGHTS.items():
+        spec = defn.score(key)
+        assert spec.metric == (50, 10)
+        given = [(Fraction(term.weight), tuple((s.score, Fraction(s.mean), Fraction(s.sd))
+                                              for s in term.scores)) for term in spec.terms]
+        t = lambda d: (f"p29_{d}_t", 50, 10)  # noqa: E731
+        assert given == [
+            (weights["pf"], (t("pf"),)),
+            (weights["pain"], (t("pi"), ("p29_pain_intensity", PAIN_MEAN, PAIN_SD))),
+            (weights["sr"], (t("sr"),)),
+            (weights["fat"], (t("fat"),)),
+            (weights["distress"], (t("anx"), t("dep"))),
+            (weights["slp"], (t("slp"),)),
+        ]
+        assert (spec.direction, spec.unit, spec.reported) == (
+            "higher_is_better", "{T-score}", True)
+
+
+def test_both_summaries_equal_the_published_formula_for_a_profile():
+    raws, pain = PROFILE
+    result = score(FILE, answers_for(raws, pain))
+    want = expected(raws, pain)
+    assert (result["p29_phs_t"], result["p29_mhs_t"]) == (want["p29_phs_t"],
+                                                          want["p29_mhs_t"])
+    # By hand. The profile's T-scores (manual): PF 37.9, anxiety 57.7, depression 51.8,
+    # fatigue 55.1, sleep 57.9, social roles 40.5, pain interference 61.2; pain 6.
+    # z: PF -1.21, SR -0.95, fatigue 0.51, sleep 0.79; pain composite (1.12 + 3.69/2.34)
+    # / 2 = 1.3484615; distress (0.77 + 0.18) / 2 = 0.475.
+    # Physical: -1.05512 - 0.1267554 - 0.10735 - 0.00459 + 0.001425 + 0.00158
+    #   = -1.2908104 -> 50 - 12.908104 = 37.0919.
+    # Mental: 0.01815 - 0.2076631 - 0.2394 - 0.17901 - 0.122075 - 0.10981
+    #   = -0.8398081 -> 50 - 8.398081 = 41.6019.
+    assert f"{float(result['p29_phs_t']):.4f}" == "37.0919"
+    assert f"{float(result['p29_mhs_t']):.4f}" == "41.6019"
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_summaries_equal_the_published_formula_for_many_answer_sets(seed):
+    import random
+
+    rng = random.Random(seed)
+    defn = load(FILE)
+    for _ in range(100):
+        raws = {domain: rng.randint(4, 20) for domain in DOMAIN_ITEMS}
+        pain = rng.randint(0, 10)
+        result = score(FILE, answers_for(raws, pain))
+        want = expected(raws, pain)
+        assert result["p29_phs_t"] == want["p29_phs_t"], (raws, pain)
+        assert result["p29_mhs_t"] == want["p29_mhs_t"], (raws, pain)
+        for key in WEIGHTS:
+            spec = defn.score(key)
+            assert spec.low <= float(result[key]) <= spec.high
+
+
+def test_every_domain_at_its_reference_mean_gives_exactly_50():
+    # T 50 in every domain and a pain rating of 2.31 (the item's mean): every z is 0.
+    defn = load(FILE)
+    values = {f"p29_{d}_t": Fraction(50) for d in DOMAIN_ITEMS} | {
+        "p29_pain_intensity": PAIN_MEAN}
+    for key in WEIGHTS:
+        assert defn.score(key).combined(values) == 50
+
+
+def test_the_range_is_what_the_answers_can_reach():
+    # Each domain is answered apart, so any mix of its ends can occur: the highest and
+    # lowest summary are at some mix of the tables' ends (the tables rise with the raw).
+    import itertools
+
+    defn = load(FILE)
+    ends = {d: (4, 20) for d in DOMAIN_ITEMS}
+    reached = {key: [] for key in WEIGHTS}
+    for mix in itertools.product(*ends.values(), (0, 10)):
+        *raws, pain = mix
+        for key, value in expected(dict(zip(ends, raws, strict=True)), pain).items():
+            reached[key].append(value)
+    for key, values in reached.items():
+        assert (defn.score(key).low, defn.score(key).high) == (float(min(values)),
+                                                               float(max(values)))
+
+
+def test_the_profile_used_is_sensitive_to_every_coefficient():
+    # A sign or weight mutation, a wrong constant or a domain in the wrong composite
+    # gives other summaries for PROFILE, so the checks above would fail on it.
+    from outcomes.instruments.definitions.files import parse_definition
+    from outcomes.instruments.scoring.engine import score_definition
+
+    from .library import raw
+
+    raws, pain = PROFILE
+    answers = answers_for(raws, pain)
+    want = expected(raws, pain)
+    base = raw(FILE)
+    summaries = [n for n, s in enumerate(base["scores"]) if s["key"] in WEIGHTS]
+    mutations = []
+    for n in summaries:
+        for t in range(6):
+            mutations.append((n, lambda s, t=t: s["terms"][t].update(
+                weight=-s["terms"][t]["weight"])))
+            mutations.append((n, lambda s, t=t: s["terms"][t].update(
+                weight=round(s["terms"][t]["weight"] + 0.001, 3))))
+        mutations.append((n, lambda s: s["terms"][1]["scores"][1].update(mean=2.32)))
+        mutations.append((n, lambda s: s["terms"][1]["scores"][1].update(sd=2.35)))
+        mutations.append((n, lambda s: s["terms"][0]["scores"][0].update(mean=50.1)))
+        mutations.append((n, lambda s: s["terms"][0]["scores"][0].update(sd=9.9)))
+        mutations.append((n, lambda s: s["metric"].update(mean=50.1)))
+        mutations.append((n, lambda s: s["metric"].update(sd=10.1)))
+        # Depression read in the pain composite, interference in the distress one.
+        mutations.append((n, lambda s: (s["terms"][1]["scores"][0].update(score="p29_dep_t"),
+                                        s["terms"][4]["scores"][1].update(score="p29_pi_t"))))
+    assert len(mutations) == 2 * 19
+    for n, mutate in mutations:
+        data = copy.deepcopy(base)
+        mutate(data["scores"][n])
+        key = data["scores"][n]["key"]
+        assert score_definition(parse_definition(data), answers)[key] != want[key]
+
+
+def test_a_domain_not_scorable_leaves_both_summaries_not_scorable_naming_it():
+    raws, pain = PROFILE
+    answers = answers_for(raws, pain) | {"painin31": None}
+    result = score(FILE, answers)
+    reason = "p29_pi_t not scorable (painin31 unanswered; none may be missing)"
+    assert result["p29_phs_t"] == Unscored(reason)
+    assert result["p29_mhs_t"] == Unscored(reason)
+    assert result["p29_pf_t"] == by_raw(MANUAL["pf"][0])[13]  # the other domains stand
+    result = score(FILE, answers_for(raws, pain) | {"global07": None, "pfa11": None})
+    assert result["p29_phs_t"] == Unscored(
+        "p29_pf_t, p29_pain_intensity not scorable (2 of the 8 scores it combines)")
+
+
+def test_the_summaries_come_last_and_the_earlier_keys_are_as_before():
+    keys = load(FILE).output_keys
+    assert keys[-2:] == ("p29_phs_t", "p29_mhs_t")
+    domains = [key for domain in ("pf", "anx", "dep", "fat", "slp", "sr", "pi")
+               for key in (f"p29_{domain}_raw", f"p29_{domain}_t", f"p29_{domain}_se")
+               if key != "p29_dep_se"]
+    assert keys[:-2] == (*domains, "p29_pain_intensity")
