@@ -317,16 +317,19 @@ SELECT en.arm_id, arm.code, p.sex, string_agg(int8send(en.id), ''),
 """
 
 # The visits with data at each time point (their enrolment ids: the flow's "with data"),
-# and each score read out of the visit's map by key (a parameter: ``score_0``, ...): jsonb
-# keeps a number as exact decimal text, and text to float8 rounds correctly, so each value
-# is the float it was written as. A key the visit lacks reads NaN.
+# and each score read from the visit's array of numbers at the key's slot (a parameter:
+# ``score_0``, ...; the slot is read once per statement), which a trigger writes from the
+# jsonb map as the row is (``instruments.slots``): the float the map's exact decimal
+# rounds to, as reading the map would give, without converting a decimal per value. A
+# key the visit lacks, or no visit has, reads NaN.
 _SCORES_SQL = """
 SELECT vs.timepoint_id, string_agg(int8send(vs.enrolment_id), ''){columns}
   FROM instruments_visitscores vs
  WHERE vs.timepoint_id = ANY(%(timepoints)s)
  GROUP BY vs.timepoint_id
 """
-_SCORE_SQL = """float8send(COALESCE((vs."values" ->> %(score_{n})s)::float8, 'NaN'))"""
+_SCORE_SQL = """float8send(COALESCE(vs.numbers[(
+    SELECT s.id::int FROM instruments_scoreslot s WHERE s.key = %(score_{n})s)], 'NaN'))"""
 
 # The opioid dose recorded at completed visits, and at baseline visits (with or without
 # data) for the patients whose dose comes from the enrolment record: NaN here, filled in

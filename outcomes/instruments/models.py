@@ -289,6 +289,18 @@ class VisitScores(models.Model):
         return f"scores of visit {self.visit_id}"
 
 
+class ScoreSlot(models.Model):
+    """A numeric score key's position in each visit's array of numbers (PostgreSQL's
+    ``instruments_visitscores.numbers``, kept by a trigger: ``slots``): the id is the
+    position, from 1. Added the first time a key is stored or its instrument version is;
+    never renumbered or removed."""
+
+    key = models.CharField(max_length=64, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} (slot {self.pk})"
+
+
 class ReliabilityItem(models.Model):
     """One item of a score as the score reads it, for Cronbach's alpha (the SEM of the
     MCID estimates): the item's code and, where the score recodes or reverses it, the

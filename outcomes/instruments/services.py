@@ -37,6 +37,7 @@ from .reliability import list_items
 from .responders import evaluate_all
 from .scoring import Scored, ScoringError, score_response
 from .selectors import TimepointScores, rules_with_ids, timepoint_scores
+from .slots import register_definition
 from .stored import (
     WITHOUT_DEFINITION,
     definition_of,
@@ -80,6 +81,7 @@ def sync_instruments() -> list[Instrument]:
             instrument = Instrument.objects.create(code=definition.code,
                                                    version=definition.version, **content)
             list_items(instrument, definition)
+            register_definition(definition)
         elif instrument.digest != content["digest"]:
             if instrument.has_responses:
                 metadata, others = answered_differences(instrument, content)
@@ -99,6 +101,7 @@ def sync_instruments() -> list[Instrument]:
                     setattr(instrument, name, value)
                 instrument.save()
                 list_items(instrument, definition)
+                register_definition(definition)
                 instruments_changed(instrument)
         rows.append(instrument)
     return rows
@@ -249,6 +252,7 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
         instruments_changed(instrument)
         action = "replaced"
     list_items(instrument, definition)  # so its responses are summed for alpha from the first
+    register_definition(definition)  # its scores' slots, before any response stores one
     record_change(obj=instrument, action="create" if existing is None else "update",
                   actor=actor, actor_label=actor_label, before=before,
                   after=snapshot(instrument, IMPORT_FIELDS),
