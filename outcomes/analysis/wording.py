@@ -67,8 +67,15 @@ def spec_of(key: str) -> ScoreSpec:
     return SCORE_SPECS.get(key) or ScoreSpec(key, key, None, None, "lower_is_better")
 
 
-def _bound(value: float) -> str:
-    return f"{value:g}".replace("-", MINUS)
+def _bound(value: float, decimals: int) -> str:
+    """A range's end as the score is shown: at most its decimals (a summary score's
+    20.43347... reads 20.4), no trailing zeros (0-100, not 0.0-100.0)."""
+    text = f"{round(value, decimals):.{decimals}f}"
+    if decimals:
+        text = text.rstrip("0").rstrip(".")
+    if float(text) == 0:
+        text = text.lstrip("-")
+    return text.replace("-", MINUS)
 
 
 def score_title(key: str) -> str:
@@ -76,8 +83,8 @@ def score_title(key: str) -> str:
     spec = spec_of(key)
     better = "lower is better" if spec.lower_is_better else "higher is better"
     if spec.low is not None and spec.high is not None:
-        joined = (f"{_bound(spec.low)}-{_bound(spec.high)}" if spec.low >= 0
-                  else f"{_bound(spec.low)} to {_bound(spec.high)}")
+        low, high = _bound(spec.low, spec.decimals), _bound(spec.high, spec.decimals)
+        joined = f"{low}-{high}" if spec.low >= 0 else f"{low} to {high}"
         return f"{spec.label} ({joined}, {better})"
     return f"{spec.label} ({better})"
 

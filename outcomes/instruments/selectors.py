@@ -345,8 +345,10 @@ def _score_row(definition, score, numbers: Mapping[str, int]) -> ScoreRow:
         mean, sd = (number_text(Fraction(n)) for n in score.metric)
         details.append(("On the metric", f"{mean} + {sd} × the weighted sum"))
     if score.low is not None and score.high is not None:
-        details.append(("Range", f"{number_text(Fraction(str(score.low)))} to "
-                                 f"{number_text(Fraction(str(score.high)))}"))
+        ends = [Fraction(str(score.low)), Fraction(str(score.high))]
+        shown = [round(end, score.decimals) for end in ends]
+        details.append(("Range", f"{number_text(shown[0])} to {number_text(shown[1])}"
+                        + (" (rounded to the decimals shown)" if shown != ends else "")))
     places = "place" if score.decimals == 1 else "places"
     details.append(("Shown to", f"{score.decimals} decimal {places}"))
     if score.unit != "{score}":

@@ -183,6 +183,17 @@ def test_the_admin_document_says_how_each_summary_is_computed(answered, client):
     assert ("−0.094 × the mean of (p29_pi_t − 50) ÷ 10 and (p29_pain_intensity − 2.31) "
             "÷ 2.34") in text
     assert "50 + 10 × the weighted sum" in text
+    # Its range at the decimals shown (the exact ends have 14), said to be rounded;
+    # a table's own range stays as it is.
+    assert "20.4 to 58.9 (rounded to the decimals shown)" in text
+    assert "22.5 to 57" in text and "22.5 to 57 (rounded" not in text
+
+
+def test_the_results_title_shows_the_summarys_range_at_its_decimals(answered):
+    from outcomes.analysis.wording import score_title
+
+    assert score_title("p29_phs_t") == (
+        "PROMIS-29 physical health summary (T-score) (20.4-58.9, higher is better)")
 
 
 def earlier_file(tmp_path) -> Path:

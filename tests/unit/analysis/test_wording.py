@@ -17,6 +17,15 @@ def test_score_titles_say_the_range_and_which_way_is_better():
     assert wording.score_title("opioid_mme") == "Opioid use (MME/day) (lower is better)"
 
 
+@pytest.mark.parametrize(("value", "decimals", "text"), [
+    (20.43347735042735, 1, "20.4"), (58.85217435897436, 1, "58.9"),  # PROMIS-29 summaries
+    (100.0, 1, "100"), (0.0, 1, "0"), (-0.594, 3, "\u22120.594"), (1.0, 3, "1"),
+    (10.0, 0, "10"), (-0.04, 1, "0"), (22.5, 1, "22.5"),
+])
+def test_a_range_end_is_shown_at_the_scores_decimals(value, decimals, text):
+    assert wording._bound(value, decimals) == text
+
+
 @pytest.mark.parametrize(("rule", "label"), [
     # SPEC 7: "ODI improved by 10 points or more".
     ({"score": "odi", "direction": "decrease", "kind": "points", "threshold": "10.000000"},
