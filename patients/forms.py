@@ -123,7 +123,12 @@ class EnrolForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.study = study
         self.fields["arm"].queryset = study.arms.all()
+        self.fields["arm"].label_from_instance = lambda arm: arm.name  # not "BMC-LBP/BMC"
         self.fields["site"].queryset = sites.filter(studies=study)
+        if not self.is_bound:
+            from outcomes.followups.services import study_today
+
+            self.fields["enrolled_date"].initial = study_today(study)
         self.helper = FormHelper()
         self.helper.add_input(submit_button("Enrol and schedule visits"))
 

@@ -153,3 +153,15 @@ def test_an_audit_record_is_named_in_the_one_date_time_format():
     assert str(record) == "1 June 2026, 10:02 update patients.enrolment D-1"
     with translation.override("es"):
         assert str(record) == "1 de junio de 2026, 10:02 update patients.enrolment D-1"
+
+
+def test_the_enrol_form_names_arms_and_starts_from_the_studys_today(client, study, coordinator):
+    from outcomes.followups.services import study_today
+
+    client.force_login(coordinator)
+    page = client.get(reverse("patients:enrol", kwargs={"code": study.code})).content.decode()
+    for arm in study.arms.all():
+        assert f">{arm.name}</option>" in page
+        assert f"{study.code}/{arm.code}" not in page
+    today = study_today(study)
+    assert f'value="{today.day} {today:%B} {today.year}"' in page
