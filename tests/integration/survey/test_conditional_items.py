@@ -163,6 +163,25 @@ def test_staff_entry_refuses_an_answer_to_a_question_that_does_not_apply(
     assert scores_of(response) == {"mobaid_index": 40, "mobaid_answered": 3}
 
 
+def test_the_staff_entry_page_hides_conditional_questions_with_the_patients_script(
+        client, visit, coordinator):
+    url = reverse("patients:visit-entry", kwargs={
+        "code": "BMC-LBP", "patient_code": "P-300", "visit_id": visit.pk})
+    html = client.get(url).content.decode()
+    # Each question in a wrapper of its own, named with the instrument's prefix (several
+    # questionnaires share the page), the condition in the attributes survey.js reads.
+    assert 'id="q-mobility_aid-uses_aid"' in html
+    assert ('id="q-mobility_aid-aid_type" data-enable-question="q-mobility_aid-uses_aid" '
+            'data-enable-name="mobility_aid-uses_aid" data-enable-operator="=" '
+            'data-enable-answers="1"') in html
+    assert 'data-enable-number="2 of Getting about"' in html
+    assert 'id="condition-status" aria-live="polite"' in html
+    assert '<script src="/static/js/survey.js" defer></script>' in html
+    # Without JavaScript each shows, with its note (hidden only by the script).
+    assert html.count("Answer only if you answered “Yes” to question 1.") == 2
+    assert ' hidden' not in html.split('id="q-mobility_aid-aid_type"')[1].split(">")[0]
+
+
 PATIENTS = """patient,arm,site,sex,age,bmi,opioid_mme,enrolled_date,index_date
 C-001,BMC,MAIN,female,61,27.4,30,2026-05-01,2026-05-04
 """
