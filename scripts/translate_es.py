@@ -74,10 +74,18 @@ ES = {
     "Kept in the audit history, e.g. 'entered for the wrong patient'.":
         "Se guarda en el historial de auditoría, p. ej. 'introducida para el paciente "
         "equivocado'.",
-    "Give a reason to void the response.": "Indique un motivo para anular la respuesta.",
+    "Say why the response is voided.": "Indique por qué se anula la respuesta.",
+    "Say why the answers are corrected.": "Indique por qué se corrigen las respuestas.",
+    "cannot be scored: %(reason)s": "no se puede puntuar: %(reason)s",
     "The response is voided, with its reason.": "La respuesta se ha anulado, con su motivo.",
     # The patient's questionnaire: first page, errors, skipping, the EQ VAS, contact.
     "choose an answer": "elija una respuesta",
+    # The live region of questions asked on a condition (templates/survey/step.html). A
+    # template's percent sign is doubled in the msgid, and {% translate %} looks up the
+    # doubled one: "%%s" here, or the page stays in English.
+    "Question %%s now applies: it is shown.": "La pregunta %%s ahora corresponde: se muestra.",
+    "Question %%s no longer applies: it is hidden and its answer cleared.":
+        "La pregunta %%s ya no corresponde: se oculta y se borra su respuesta.",
     "choose a number from %(low)d to %(high)d": "elija un número del %(low)d al %(high)d",
     "set the scale, or type a number from %(low)d to %(high)d":
         "mueva la escala o escriba un número del %(low)d al %(high)d",

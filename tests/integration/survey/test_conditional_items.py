@@ -78,6 +78,15 @@ def test_the_page_says_when_a_conditional_question_applies_without_javascript(cl
     assert "Not applicable: I do not drive" in html
 
 
+def test_the_live_region_speaks_spanish_on_a_spanish_page(client, visit):
+    # The template's "%s" is "%%" in the catalogue's msgid (makemessages doubles a
+    # template's percent signs, and {% translate %} looks the doubled one up).
+    html = client.get(page_url(visit), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert 'data-shown="La pregunta %s ahora corresponde: se muestra."' in html
+    assert ('data-hidden="La pregunta %s ya no corresponde: se oculta y se borra su '
+            'respuesta."') in html
+
+
 def test_answers_posted_to_questions_that_do_not_apply_are_ignored_and_cleared(
         client, visit):
     # A crafted POST: "No" to the aid, and yet answers to both aid questions.
