@@ -59,6 +59,9 @@ ES = {
     "continuar donde lo dejó.",
     "Carry on now": "Continuar ahora",
     "Questionnaire": "Cuestionario",
+    # The default schedule's first time point, as a patient reads it ("su cuestionario de
+    # inicio del estudio"; outcomes/followups/labels.py).
+    "Baseline": "Inicio del estudio",
     "Questionnaire %(n)s of %(total)s": "Cuestionario %(n)s de %(total)s",
     "Progress": "Progreso",
     "This questionnaire is only available in English: no official translation is licensed for "
@@ -193,6 +196,11 @@ ES = {
     "Back to your studies": "Volver a sus estudios",
 }
 PLURALS = {
+    # A time point named by its distance from the index date (outcomes/followups/labels.py).
+    "%(n)d day": ("%(n)d día", "%(n)d días"),
+    "%(n)d week": ("%(n)d semana", "%(n)d semanas"),
+    "%(n)d month": ("%(n)d mes", "%(n)d meses"),
+    "%(n)d year": ("%(n)d año", "%(n)d años"),
     "choose an answer: at most %(allowed)d of the %(total)d questions may be left blank, and "
     "%(blank)d are": (
         "elija una respuesta: como máximo se puede dejar en blanco %(allowed)d de las "
