@@ -4,6 +4,7 @@ details, forms typed in by staff."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
@@ -17,6 +18,7 @@ from django.utils.text import format_lazy
 
 from outcomes.followups.models import Visit
 from outcomes.followups.schedule import answered_date_problem, written_date
+from outcomes.instruments.definitions.base import Item
 from outcomes.instruments.models import Response
 from outcomes.survey.forms import InstrumentForm
 
@@ -327,6 +329,15 @@ def keeps_blanks(data) -> bool:
     return data is not None and data.get(KEEP_BLANKS) in ("on", "true", "1")
 
 
+@dataclass(frozen=True)
+class EntryQuestion:
+    """One question of the staff entry page: its field, wrapper id and condition."""
+
+    field: forms.BoundField
+    anchor: str
+    enable: tuple[tuple[str, str], ...]
+
+
 class EnteredInstrumentForm(InstrumentForm):
     """The patient's questionnaire form, as staff type a paper or telephone form into it.
 
@@ -344,6 +355,17 @@ class EnteredInstrumentForm(InstrumentForm):
         super().__init__(*args, **kwargs)
         if keep_blanks:
             self.complete = False  # the fields' own checks only: blanks are data here
+
+    def question_number(self, item: Item) -> str:
+        # Several questionnaires share the page: "Question 2 of Getting about now applies".
+        return f"{super().question_number(item)} of {self.definition.short_title}"
+
+    def entry_questions(self) -> list[EntryQuestion]:
+        """Return the questions as the entry page lays them out: each field in a wrapper
+        of its own, a conditional one carrying its condition for survey.js."""
+        return [EntryQuestion(field=self[item.code], anchor=self.anchor(item.code),
+                              enable=self.enable_attrs(item))
+                for item in self.definition.items]
 
     @property
     def in_columns(self) -> bool:

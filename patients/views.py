@@ -369,6 +369,8 @@ def visit_entry(request, code: str, patient_code: str, visit_id: int):
         "entry_form": entry_form,
         "instrument_forms": instrument_forms,
         "done": [step for step in all_steps if step.completed],
+        # Questions asked only on a condition: survey.js hides them, and says so here.
+        "has_conditions": any(step.definition.has_conditions for step in steps),
         "replaces_link_answers": any(step.response is not None and step.response.answers
                                      for step in steps),
         "errors": error_summary(entry_form, section="entry-details",

@@ -59,6 +59,9 @@ ES = {
     "continuar donde lo dejó.",
     "Carry on now": "Continuar ahora",
     "Questionnaire": "Cuestionario",
+    # The default schedule's first time point, as a patient reads it ("su cuestionario de
+    # inicio del estudio"; outcomes/followups/labels.py).
+    "Baseline": "Inicio del estudio",
     "Questionnaire %(n)s of %(total)s": "Cuestionario %(n)s de %(total)s",
     "Progress": "Progreso",
     "This questionnaire is only available in English: no official translation is licensed for "
@@ -74,10 +77,18 @@ ES = {
     "Kept in the audit history, e.g. 'entered for the wrong patient'.":
         "Se guarda en el historial de auditoría, p. ej. 'introducida para el paciente "
         "equivocado'.",
-    "Give a reason to void the response.": "Indique un motivo para anular la respuesta.",
+    "Say why the response is voided.": "Indique por qué se anula la respuesta.",
+    "Say why the answers are corrected.": "Indique por qué se corrigen las respuestas.",
+    "cannot be scored: %(reason)s": "no se puede puntuar: %(reason)s",
     "The response is voided, with its reason.": "La respuesta se ha anulado, con su motivo.",
     # The patient's questionnaire: first page, errors, skipping, the EQ VAS, contact.
     "choose an answer": "elija una respuesta",
+    # The live region of questions asked on a condition (templates/survey/step.html). A
+    # template's percent sign is doubled in the msgid, and {% translate %} looks up the
+    # doubled one: "%%s" here, or the page stays in English.
+    "Question %%s now applies: it is shown.": "La pregunta %%s ahora corresponde: se muestra.",
+    "Question %%s no longer applies: it is hidden and its answer cleared.":
+        "La pregunta %%s ya no corresponde: se oculta y se borra su respuesta.",
     "choose a number from %(low)d to %(high)d": "elija un número del %(low)d al %(high)d",
     "set the scale, or type a number from %(low)d to %(high)d":
         "mueva la escala o escriba un número del %(low)d al %(high)d",
@@ -185,6 +196,11 @@ ES = {
     "Back to your studies": "Volver a sus estudios",
 }
 PLURALS = {
+    # A time point named by its distance from the index date (outcomes/followups/labels.py).
+    "%(n)d day": ("%(n)d día", "%(n)d días"),
+    "%(n)d week": ("%(n)d semana", "%(n)d semanas"),
+    "%(n)d month": ("%(n)d mes", "%(n)d meses"),
+    "%(n)d year": ("%(n)d año", "%(n)d años"),
     "choose an answer: at most %(allowed)d of the %(total)d questions may be left blank, and "
     "%(blank)d are": (
         "elija una respuesta: como máximo se puede dejar en blanco %(allowed)d de las "

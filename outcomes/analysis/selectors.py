@@ -115,16 +115,50 @@ def rule_labels(study_id: int) -> dict[str, str]:
 NOT_YET_DUE = ("scheduled", "open")
 
 
+def rule_scores(rules: dict[str, dict], code: str) -> set[str]:
+    """Return the scores rule ``code`` reads: its own, or its parts', all the way down
+    (``rules`` as ``study_rules`` returns them)."""
+    found: set[str] = set()
+    todo, seen = [code], set()
+    while todo:
+        rule = rules.get(todo.pop())
+        if rule is None or rule["code"] in seen:
+            continue
+        seen.add(rule["code"])
+        if rule["parts"]:
+            todo.extend(rule["parts"])
+        elif rule["score"]:
+            found.add(rule["score"])
+    return found
+
+
+def words_or(items: list[str]) -> str:
+    """Return ``["1 month", "3 months", "6 months"]`` as "1 month, 3 months or 6 months"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def patient_outcomes(enrolment) -> dict:
     """Return one patient's scores, changes, verdicts and forms typed in by staff by time
     point, ready to read: labels instead of codes, numbers at their display precision,
-    changes signed (later minus baseline). Seven queries whatever the study's size."""
+    changes signed (later minus baseline). Each score is listed at the time points that
+    ask for it, and a verdict where none of its rule's scores is asked says so: a
+    questionnaire not asked there is not missing. Seven queries whatever the study's
+    size."""
     from outcomes.followups.models import TimePoint
     from outcomes.instruments.models import ResponderRule
 
     timepoints = list(TimePoint.objects.filter(study_id=enrolment.study_id)
                       .order_by("target_day"))
     baseline = next((tp.code for tp in timepoints if tp.is_baseline), None)
+    schedule = study_schedule(enrolment.study_id)
+    asked: dict[str, set[str]] = defaultdict(set)  # time point id → the scores it asks
+    for timepoint_id, _, definition in schedule:
+        asked[timepoint_id].update(spec.key for spec in definition.scores)
+
+    def asks(tp, code: str) -> bool:
+        # Opioid use is recorded at every visit, not asked by a questionnaire.
+        return code == wording.OPIOID.key or code in asked[tp.pk]
+
     values: dict[str, dict[str, float]] = {}
     for tp, found in VisitScores.objects.filter(enrolment=enrolment).values_list(
             "timepoint__code", "values"):
@@ -157,12 +191,14 @@ def patient_outcomes(enrolment) -> dict:
         if rule.kind == ResponderRule.Kind.POINTS and rule.score not in mcid:
             mcid[rule.score] = rule
     rows = []
-    for code in study_scores(enrolment.study_id):
+    for code in scores_of([definition for *_, definition in schedule]):
         spec = wording.spec_of(code)
-        series = [values.get(code, {}).get(tp.code) for tp in timepoints]
+        points = [tp for tp in timepoints if asks(tp, code)]
+        series = [values.get(code, {}).get(tp.code) for tp in points]
         base = values.get(code, {}).get(baseline) if baseline else None
         changes = [None if v is None or base is None or tp.code == baseline else v - base
-                   for v, tp in zip(series, timepoints, strict=True)]
+                   for v, tp in zip(series, points, strict=True)]
+        not_asked = [tp.label for tp in timepoints if not asks(tp, code)]
         present = [v for v in series if v is not None]
         reference = None
         rule = mcid.get(code)
@@ -172,22 +208,28 @@ def patient_outcomes(enrolment) -> dict:
                          f"MCID ({wording.number(step, spec.decimals)} from baseline)")
         rows.append({
             "code": code, "title": wording.score_title(code), "label": spec.label,
-            "values": series,
+            "timepoints": [tp.label for tp in points], "values": series,
+            "not_asked": f"Not asked at {words_or(not_asked)}." if not_asked else "",
             "low": spec.low if spec.low is not None else 0,
             "high": spec.high if spec.high is not None else max([*present, 1.0]),
             "reference": reference,
             "points": [{"timepoint": tp.label, "value": wording.score_value(code, v),
                         "change": wording.score_change(code, c) if c is not None else ""}
-                       for tp, v, c in zip(timepoints, series, changes, strict=True)],
+                       for tp, v, c in zip(points, series, changes, strict=True)],
         })
     verdicts: dict[str, dict[str, tuple[str, str]]] = {}
     for rule, tp, verdict, reason in ResponderStatus.objects.filter(
         enrolment=enrolment).values_list("rule__code", "timepoint__code", "verdict", "reason"):
         verdicts.setdefault(rule, {})[tp] = (verdict, reason)
-    labels = rule_labels(enrolment.study_id)
+    described = study_rules(enrolment.study_id)
+    labels = {code: rule["label"] for code, rule in described.items()}
+    reads = {code: rule_scores(described, code) for code in described}
     follow_ups = [tp for tp in timepoints if tp.code != baseline]
 
     def cell(rule_code: str, tp) -> dict | None:
+        if not any(asks(tp, score) for score in reads.get(rule_code, ())):
+            return {"verdict": "not_asked", "label": wording.VERDICTS["not_asked"],
+                    "reason": ""}
         verdict, reason = verdicts.get(rule_code, {}).get(tp.code, (None, ""))
         if verdict in (None, "not_evaluable") and visit_status.get(tp.code) in NOT_YET_DUE:
             return {"verdict": "not_yet_due", "label": wording.VERDICTS["not_yet_due"],

@@ -136,11 +136,10 @@ def patient_outcomes_page(request, code: str, patient_code: str):
         messages.success(request, "Review signed off.")
         return redirect("patients:outcomes", code=code, patient_code=patient_code)
     outcomes = patient_outcomes(enrolment)
-    labels = [tp.label for tp in outcomes["timepoints"]]
     for row in outcomes["scores"]:
         # Safe: line_chart_svg escapes every piece of text it writes.
         row["svg"] = mark_safe(line_chart_svg(
-            f"{row['title']} for {enrolment.patient.code}", labels, row["values"],
+            f"{row['title']} for {enrolment.patient.code}", row["timepoints"], row["values"],
             low=row["low"], high=row["high"], reference=row["reference"]))
     return render(request, "analysis/patient.html", {
         "study": study,

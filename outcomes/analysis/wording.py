@@ -25,6 +25,7 @@ VERDICTS = {
     "not_evaluable": "Not evaluable",
     "not_yet_due": "Not yet due",
     "lost": "Lost (responder earlier)",
+    "not_asked": "Not asked at this time point",
 }
 
 TESTS = {

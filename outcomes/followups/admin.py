@@ -1,4 +1,7 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin
+from django.utils.translation import get_language_info
 
 from outcomes.admin_scope import LabelledInlineFormSet, ScopedAdmin, ScopedTabularInline
 
@@ -45,13 +48,69 @@ class TimePointInstrumentInline(ScopedTabularInline):
     extra = 0
 
 
+PATIENT_LABEL = "patient_label__"
+"""Field-name prefix of the time point form's names for patients, one per language."""
+
+
+class TimePointForm(forms.ModelForm):
+    """A time point, with its name for patients (``TimePoint.patient_labels``) a text
+    box per interface language: empty reads the label, translated where the catalogue
+    can say it (the box's placeholder shows what patients then read)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stored = (self.instance.patient_labels
+                  if isinstance(self.instance.patient_labels, dict) else {})
+        for code, _ in settings.LANGUAGES:
+            language = get_language_info(code)["name"]  # in English, as the staff pages are
+            automatic = self.instance.patient_label(code) if self.instance.label else ""
+            self.fields[PATIENT_LABEL + code] = forms.CharField(
+                label=f"Name for patients ({language})", required=False, max_length=100,
+                initial=stored.get(code, ""),
+                widget=forms.TextInput(attrs={"placeholder": automatic} if automatic else {}),
+                help_text=(f"What reminders and the patient's pages call this time point for "
+                           f"a patient who reads {language}. Empty: "
+                           + (f"“{automatic}”, from the label." if automatic else
+                              "the label, translated where it is Baseline or a number of "
+                              "days, weeks, months or years.")),
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        self.instance.patient_labels = {
+            code: cleaned[PATIENT_LABEL + code].strip() for code, _ in settings.LANGUAGES
+            if (cleaned.get(PATIENT_LABEL + code) or "").strip()}
+        return cleaned
+
+
 @admin.register(TimePoint)
 class TimePointAdmin(ScopedAdmin):
+    form = TimePointForm
     ordering = ("study__code", "target_day")
     list_display = ("code", "study", "label", "target_day", "window_before_days",
                     "window_after_days", "is_baseline")
     list_filter = ("study",)
     inlines = [TimePointInstrumentInline]
+    exclude = ("patient_labels",)
+
+    def get_fieldsets(self, request, obj=None):
+        """The model's fields, then "Names for patients": a box per interface language."""
+        (name, options), *rest = super().get_fieldsets(request, obj)
+        own = tuple(f for f in options["fields"] if not f.startswith(PATIENT_LABEL))
+        names = tuple(PATIENT_LABEL + code for code, _ in settings.LANGUAGES)
+        if not self.has_change_permission(request, obj):
+            return ((name, {**options, "fields": own}), *rest)
+        return ((name, {**options, "fields": own}),
+                ("Names for patients", {"fields": names, "description": (
+                    "Reminders and the patient's pages name the time point in the patient's "
+                    "language.")}), *rest)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The names for patients are the form's own fields, not the model's.
+        if kwargs.get("fields") is not None:
+            kwargs["fields"] = [name for name in kwargs["fields"]
+                                if not name.startswith(PATIENT_LABEL)]
+        return super().get_form(request, obj, change, **kwargs)
 
 
 class ReminderInline(ScopedTabularInline):

@@ -26,7 +26,16 @@ class TimePoint(models.Model):
     )
     code = models.CharField(max_length=32, validators=[code_validator],
                             help_text="e.g. baseline, m1, m3, m6, m12")
-    label = models.CharField(max_length=100)
+    label = models.CharField(
+        max_length=100,
+        help_text="The study team's name for it, e.g. 3 months. Patients read it in their "
+                  "language: see Names for patients on the time point's page.")
+    patient_labels = models.JSONField(
+        default=dict, blank=True,
+        help_text="What reminders and the patient's pages call it, by language code, e.g. "
+                  '{"es": "3 meses"}. A language without one reads the label translated '
+                  "where it is Baseline or a number of days, weeks, months or years, else "
+                  "the label as it is.")
     target_day = models.IntegerField(help_text="Days after the index date.")
     window_before_days = models.PositiveIntegerField(default=0)
     window_after_days = models.PositiveIntegerField(default=0)
@@ -59,6 +68,13 @@ class TimePoint(models.Model):
         return f"{self.study.code}/{self.code}"
 
     def clean(self) -> None:
+        languages = dict(settings.LANGUAGES)
+        if not isinstance(self.patient_labels, dict) or not all(
+                code in languages and isinstance(name, str)
+                for code, name in self.patient_labels.items()):
+            raise ValidationError({"patient_labels": (
+                "A name per language, by its code (" + ", ".join(languages)
+                + '), e.g. {"es": "3 meses"}.')})
         # The study's reminders must fit this window (Study.clean checks them against the
         # saved time points; this, a time point changed or added, the study's inline too).
         from .schedule import visit_name
@@ -74,6 +90,17 @@ class TimePoint(models.Model):
         if window:
             raise ValidationError({"window_after_days": [
                 f"The window is too short for the study's reminders. {m}" for m in window]})
+
+    def patient_label(self, language: str) -> str:
+        """Return what a patient reading ``language`` calls this time point ("3 meses").
+
+        The name the data manager gave for that language, else the label translated
+        where the catalogue can say it (``labels.translated_label``), else the label.
+        """
+        from .labels import translated_label
+
+        given = self.patient_labels.get(language) if isinstance(self.patient_labels, dict) else ""
+        return (given or "").strip() or translated_label(self.label, language)
 
 
 class TimePointInstrumentQuerySet(models.QuerySet):

@@ -37,7 +37,7 @@ from .cadence import (
 from .channels import ChannelError, PermanentChannelError, send_email, send_sms
 from .links import survey_url
 from .models import Reminder, ReminderAttempt, Visit
-from .schedule import Window, visit_name
+from .schedule import Window, in_sentence, visit_name
 
 logger = logging.getLogger(__name__)
 
@@ -198,11 +198,13 @@ def render_message(visit: Visit, kind: str, *, today: dt.date,
     """
     study = visit.enrolment.study
     contact = getattr(visit.enrolment.patient, "contact", None)
-    with translation.override(getattr(contact, "language", None) or "en"):
+    language = getattr(contact, "language", None) or "en"
+    with translation.override(language):
         context = {
             "kind": kind,
             "clinic": study.contact_name or settings.CLINIC_NAME,
-            "timepoint": visit.timepoint.label.lower(),
+            # "3 meses", not the study team's "3 months" (TimePoint.patient_label).
+            "timepoint": in_sentence(visit.timepoint.patient_label(language)),
             # The patient's language's one date format (outcomes/formats): 28 February
             # 2026, 28 de febrero de 2026; as the patient's pages write it.
             "close_date": formats.date_format(visit.window_close_date),

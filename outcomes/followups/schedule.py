@@ -123,18 +123,41 @@ def state_after_void(window: Window, *, today: dt.date, withdrawn: bool) -> Visi
 _DURATION_LABEL = re.compile(r"(\d+)\s+(day|week|month|year)s?", re.IGNORECASE)
 
 
+@enum.unique
+class DurationUnit(enum.StrEnum):
+    """The unit of a time point labelled by its distance from the index date."""
+
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    YEAR = "year"
+
+
+def label_duration(label: str) -> tuple[int, DurationUnit] | None:
+    """Return (3, MONTH) for a label that is a duration ("3 months"), else None."""
+    duration = _DURATION_LABEL.fullmatch(label.strip())
+    return (int(duration[1]), DurationUnit(duration[2].lower())) if duration else None
+
+
+def in_sentence(label: str) -> str:
+    """Return a label as it reads inside a sentence: "Baseline" → "baseline"; an acronym
+    ("PROMIS week") keeps its capitals."""
+    label = label.strip()
+    if label[:1].isupper() and not label[1:2].isupper():
+        label = label[:1].lower() + label[1:]
+    return label
+
+
 def visit_name(label: str) -> str:
     """Return a time point's label as the name of its visit in a sentence.
 
     "1 month" becomes "1-month visit" (a compound adjective takes a hyphen),
     "Baseline" becomes "baseline visit"; an acronym keeps its capitals.
     """
-    label = label.strip()
-    duration = _DURATION_LABEL.fullmatch(label)
+    duration = label_duration(label)
     if duration:
-        return f"{duration[1]}-{duration[2].lower()} visit"
-    if label[:1].isupper() and not label[1:2].isupper():
-        label = label[:1].lower() + label[1:]
+        return f"{duration[0]}-{duration[1]} visit"
+    label = in_sentence(label)
     return label if label.lower().endswith("visit") else f"{label} visit"
 
 

@@ -131,7 +131,7 @@ class Question:
     """When a conditional item is asked, in words ("Answer only if ..."); else ""."""
     condition_id: str = ""
     enable: tuple[tuple[str, str], ...] = ()
-    """The condition as ``data-enable-*`` attributes, for conditions.js."""
+    """The condition as ``data-enable-*`` attributes, for static/js/survey.js."""
 
 
 @dataclass(frozen=True)
@@ -347,24 +347,37 @@ class InstrumentForm(forms.Form):
                      if kind == QuestionKind.ANALOGUE and error else {})
             questions.append(Question(
                 code=item.code, number=number, kind=kind, legend=bound.label,
-                anchor=f"q-{item.code}", legend_id=ids["legend"], hint_lines=hints,
+                anchor=self.anchor(item.code), legend_id=ids["legend"], hint_lines=hints,
                 hint_id=ids["hint"], error=error, error_id=ids["error"],
                 described_by=described_by, widget=SafeString(bound.as_widget(attrs=attrs)),
                 condition=condition, condition_id=condition_id if condition else "",
-                enable=self._enable_attrs(item),
+                enable=self.enable_attrs(item),
             ))
         return questions
 
-    def _enable_attrs(self, item: Item) -> tuple[tuple[str, str], ...]:
+    def anchor(self, code: str) -> str:
+        """Return the id of the element around the question ``code`` (``q-<code>``).
+
+        With a prefix (staff entry puts several questionnaires on one page), the
+        prefix is in it too: ``q-odi-walking``.
+        """
+        return f"q-{self.add_prefix(code)}"
+
+    def question_number(self, item: Item) -> str:
+        """Return how the live region names ``item`` when it appears or goes ("3")."""
+        return str(self.definition.item_codes.index(item.code) + 1)
+
+    def enable_attrs(self, item: Item) -> tuple[tuple[str, str], ...]:
+        """Return ``item``'s condition as the ``data-enable-*`` attributes survey.js reads."""
         condition = item.enable_when
         if condition is None:
             return ()
-        return (("data-enable-question", f"q-{condition.item}"),
+        return (("data-enable-question", self.anchor(condition.item)),
                 ("data-enable-name", self[condition.item].html_name),
                 ("data-enable-operator", condition.operator),
                 ("data-enable-answers", " ".join(map(str, condition.answers))),
                 ("data-enable-exists", "true" if condition.exists else "false"),
-                ("data-enable-number", str(self.definition.item_codes.index(item.code) + 1)))
+                ("data-enable-number", self.question_number(item)))
 
     def error_links(self) -> list[ErrorLink]:
         """Return the error summary's lines for this page's fields, in page order."""

@@ -138,7 +138,7 @@ def start(request: HttpRequest, token: str) -> HttpResponse:
     language = get_language()
     items = sum(len(step.definition.items) for step in steps)
     return _page(request, "survey/start.html", {
-        "timepoint": visit.timepoint.label,
+        "timepoint": visit.timepoint.patient_label(language),
         "questionnaires": len(steps),
         "items": items,
         "minutes": minutes_needed(items),

@@ -1,7 +1,9 @@
 /* The patient's questionnaire: focus on the error summary, the EQ VAS slider, and
    questions asked only on a condition (shown when they apply, hidden and cleared when not).
-   Loaded from templates/survey/base.html (CSP: no inline script). Every page works
-   without it; this only makes errors easier to reach and the 0-100 scale usable. */
+   Loaded from templates/survey/base.html and by the staff entry page
+   (templates/patients/visit_entry.html), which types a paper form into the same questions
+   (CSP: no inline script). Every page works without it; this only makes errors easier to
+   reach, the 0-100 scale usable and the questions that do not apply go away. */
 (function () {
   "use strict";
 
@@ -93,8 +95,9 @@
     scale.hidden = false;
   }
 
-  /* Conditional questions (data-enable-* on the question, written by the server from
-     the definition's enable_when). Without this script every question shows with its
+  /* Conditional questions (data-enable-* on the element around the question, written by
+     the server from the definition's enable_when; data-enable-question is the id of the
+     element around the question it depends on). Without this script every question shows with its
      note ("Answer only if ..."), and the server ignores answers to those that do not
      apply. With it, a question that does not apply is hidden (so not focusable) and its
      answer cleared; a polite live region says what changed. */
@@ -134,29 +137,31 @@
   }
 
   function setUpConditions() {
-    var questions = document.querySelectorAll(".survey-question[data-enable-question]");
+    var questions = document.querySelectorAll("[data-enable-question]");
     if (!questions.length) return;
     var form = questions[0].closest("form");
     var status = document.getElementById("condition-status");
 
-    function say(template, number) {
-      if (!status || !template) return;
+    function say(sentences) {
+      if (!status || !sentences.length) return;
       status.textContent = "";
-      window.setTimeout(function () { status.textContent = template.replace("%s", number); }, 50);
+      window.setTimeout(function () { status.textContent = sentences.join(" "); }, 50);
     }
 
     function update(announce) {
+      // Every question that appeared or went with this answer, said at once (one
+      // announcement replaces the one before it).
+      var changes = [];
       // In page order, so a question depending on a hidden one is hidden too.
       Array.prototype.forEach.call(questions, function (question) {
         var show = applies(form, question);
         if (show === !question.hidden) return;
         question.hidden = !show;
         if (!show) clearAnswers(question);
-        if (announce) {
-          say(show ? status && status.dataset.shown : status && status.dataset.hidden,
-              question.dataset.enableNumber);
-        }
+        var template = status && (show ? status.dataset.shown : status.dataset.hidden);
+        if (template) changes.push(template.replace("%s", question.dataset.enableNumber));
       });
+      if (announce) say(changes);
     }
 
     form.addEventListener("change", function () { update(true); });
@@ -169,7 +174,8 @@
   function ready() {
     setUpConditions();
     setUpErrors();
-    Array.prototype.forEach.call(document.querySelectorAll("[data-vas]"), setUpScale);
+    // The patient's pages only: staff type in the number written on the sheet.
+    Array.prototype.forEach.call(document.querySelectorAll(".survey [data-vas]"), setUpScale);
   }
 
   if (document.readyState === "loading") {

@@ -243,6 +243,9 @@ PAGES = [
     Page("404", "coordinator", lambda d: "/studies/NO-SUCH-STUDY/", status=404),
     # The clinician.
     Page("outcomes", "clinician", lambda d: f"{S}/patients/DEMO-0001/outcomes/"),
+    # On a phone the responder grid scrolls sideways: it must be reachable by keyboard.
+    Page("outcomes-phone", "clinician", lambda d: f"{S}/patients/DEMO-0001/outcomes/",
+         phone=True),
     Page("responders", "clinician", lambda d: f"{S}/responders/"),
     Page("results", "clinician", lambda d: f"{S}/results/"),
     Page("403", "clinician", lambda d: f"{S}/enrol/", status=403),

@@ -293,7 +293,7 @@ def test_the_other_pages_a_patient_may_meet_in_spanish_and_english(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     spanish = browser.new_page(viewport=PHONE, extra_http_headers={"Accept-Language": "es"})
     spanish.goto(url)
-    spanish.wait_for_selector("text=Sus cuestionarios: Baseline")
+    spanish.wait_for_selector("text=Sus cuestionarios: Inicio del estudio")
     assert_buttons_readable(spanish, "primera página")
     snapshots(spanish, "survey-6-start-es")
     spanish.goto(url.rstrip("/") + "/3/")

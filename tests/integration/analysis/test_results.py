@@ -466,6 +466,60 @@ def test_the_clinicians_patient_page_shows_scores_verdicts_and_signs_off(
     assert "Reviewed by doc" in client.get(url).content.decode()
 
 
+def test_the_patients_page_shows_only_the_time_points_that_ask_each_score(
+    client, study, tmp_path
+):
+    from django.contrib.auth.models import Group, User
+
+    from outcomes.followups.models import TimePointInstrument
+    from patients.models import Site
+    from tests.htmltree import parse
+
+    # The NRS asked at baseline, 3 and 12 months only; the ODI still at every time point.
+    TimePointInstrument.objects.filter(timepoint__study=study, timepoint__code__in=["m1", "m6"],
+                                       instrument__code="nrs11").delete()
+    (tmp_path / "p.csv").write_text(PATIENTS)
+    (tmp_path / "r.csv").write_text(responses())
+    call_command("import_study", study="BMC-LBP", patients=str(tmp_path / "p.csv"),
+                 responses=str(tmp_path / "r.csv"), stdout=StringIO())
+    doctor = User.objects.create_user("doc", password="x" * 12)
+    doctor.groups.add(Group.objects.get(name="Clinicians"))
+    Site.objects.get(code="MAIN").staff.add(doctor)
+    client.force_login(doctor)
+    page = parse(client.get("/studies/BMC-LBP/patients/T1/outcomes/").content)
+
+    def rows(score: str) -> list[list[str]]:
+        figure = page.find("figure", data_score=score)
+        return [[cell.text for cell in row.find_all("td")]
+                for row in figure.find("tbody").find_all("tr")]
+
+    # T1: NRS 8 at baseline, 4 at 3 months; the 12-month visit asked it and was missed.
+    assert rows("nrs") == [["Baseline", "8.0", ""], ["3 months", "4.0", "−4.0"],
+                           ["12 months", "—", ""]]
+    assert page.find("figure", data_score="nrs").find("p").text == (
+        "Not asked at 1 month or 6 months.")
+    assert [row[0] for row in rows("odi")] == [
+        "Baseline", "1 month", "3 months", "6 months", "12 months"]
+    assert not page.find("figure", data_score="odi").find_all("p")
+    # Opioid use is recorded at every visit, whatever the questionnaires.
+    assert len(rows("opioid_mme")) == 5
+
+    verdicts = page.find("table", id="verdicts")
+    heads = [th.text for th in verdicts.find("thead").find_all("th")][1:]
+    assert heads == ["1 month", "3 months", "6 months", "12 months"]
+
+    def cells(rule: str) -> list[str]:
+        return [td.text for td in verdicts.find("tr", data_rule=rule).find_all("td")]
+
+    nrs = cells("nrs_2pt")
+    assert nrs[0] == nrs[2] == "Not asked at this time point"
+    assert nrs[1] == "Responder"  # 8 → 4: 4 points better
+    assert nrs[3].startswith("Not evaluable")  # asked, and missed
+    # Any of the ODI and NRS rules: the ODI is asked at 1 month, so the verdict stands.
+    assert "Not asked" not in " ".join(cells("primary"))
+    assert not any("Not asked" in cell for cell in cells("odi_mcid_10pt"))
+
+
 def test_the_wide_export_has_one_row_per_patient_and_the_dictionary_names_each_column(
     results, study
 ):

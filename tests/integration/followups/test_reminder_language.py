@@ -70,8 +70,37 @@ def test_the_sent_email_of_a_spanish_patient_is_in_spanish(study):
     patient(study, "L-5", "es")
     run_reminders(now=dt.datetime.combine(M1_OPENS, dt.time(12), tzinfo=dt.UTC))
     (message,) = mail.outbox
-    assert message.subject.startswith("Su cuestionario de")  # the time point's label is data
+    assert message.subject == "Su cuestionario de 1 mes está listo"
     assert "Puede responder hasta el 28 de febrero de 2026 (quedan 21 días)." in message.body
+
+
+@pytest.mark.parametrize(("language", "subject", "email", "sms"), [
+    ("en", "Your 1 month questionnaire is ready",
+     "It is time for your 1 month questionnaire for", ": your 1 month questionnaire is open"),
+    ("es", "Su cuestionario de 1 mes está listo",
+     "Ha llegado el momento de su cuestionario de 1 mes para",
+     ": su cuestionario de 1 mes está abierto"),
+])
+def test_the_time_point_is_named_in_the_patients_language(study, language, subject, email,
+                                                           sms):
+    visit = patient(study, f"N-{language}", language)
+    by_email = render_message(visit, "invitation", today=M1_OPENS)
+    assert by_email["subject"] == subject
+    assert email in by_email["email"]
+    assert sms in render_message(visit, "invitation", today=M1_OPENS, channel="sms")["sms"]
+
+
+def test_a_spanish_reminder_uses_the_name_the_data_manager_gave(study):
+    visit = patient(study, "N-1", "es")
+    visit.timepoint.patient_labels = {"es": "revisión del primer mes"}
+    visit.timepoint.save()
+    assert render_message(visit, "reminder_1", today=M1_OPENS)["subject"] == (
+        "Recordatorio: su cuestionario de revisión del primer mes")
+    # A label of the study's own, with no Spanish name given, is as the team wrote it.
+    visit.timepoint.patient_labels = {}
+    visit.timepoint.label = "Post-op check"
+    assert render_message(visit, "reminder_1", today=M1_OPENS)["subject"] == (
+        "Recordatorio: su cuestionario de post-op check")
 
 
 def test_the_compiled_spanish_catalogue_is_there_and_says_what_the_po_file_says():

@@ -78,6 +78,15 @@ def test_the_page_says_when_a_conditional_question_applies_without_javascript(cl
     assert "Not applicable: I do not drive" in html
 
 
+def test_the_live_region_speaks_spanish_on_a_spanish_page(client, visit):
+    # The template's "%s" is "%%" in the catalogue's msgid (makemessages doubles a
+    # template's percent signs, and {% translate %} looks the doubled one up).
+    html = client.get(page_url(visit), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert 'data-shown="La pregunta %s ahora corresponde: se muestra."' in html
+    assert ('data-hidden="La pregunta %s ya no corresponde: se oculta y se borra su '
+            'respuesta."') in html
+
+
 def test_answers_posted_to_questions_that_do_not_apply_are_ignored_and_cleared(
         client, visit):
     # A crafted POST: "No" to the aid, and yet answers to both aid questions.
@@ -161,6 +170,25 @@ def test_staff_entry_refuses_an_answer_to_a_question_that_does_not_apply(
     assert response.source == "paper"
     # 1 + 3 + 2 = 6 over 5 x 3 = 40%.
     assert scores_of(response) == {"mobaid_index": 40, "mobaid_answered": 3}
+
+
+def test_the_staff_entry_page_hides_conditional_questions_with_the_patients_script(
+        client, visit, coordinator):
+    url = reverse("patients:visit-entry", kwargs={
+        "code": "BMC-LBP", "patient_code": "P-300", "visit_id": visit.pk})
+    html = client.get(url).content.decode()
+    # Each question in a wrapper of its own, named with the instrument's prefix (several
+    # questionnaires share the page), the condition in the attributes survey.js reads.
+    assert 'id="q-mobility_aid-uses_aid"' in html
+    assert ('id="q-mobility_aid-aid_type" data-enable-question="q-mobility_aid-uses_aid" '
+            'data-enable-name="mobility_aid-uses_aid" data-enable-operator="=" '
+            'data-enable-answers="1"') in html
+    assert 'data-enable-number="2 of Getting about"' in html
+    assert 'id="condition-status" aria-live="polite"' in html
+    assert '<script src="/static/js/survey.js" defer></script>' in html
+    # Without JavaScript each shows, with its note (hidden only by the script).
+    assert html.count("Answer only if you answered “Yes” to question 1.") == 2
+    assert ' hidden' not in html.split('id="q-mobility_aid-aid_type"')[1].split(">")[0]
 
 
 PATIENTS = """patient,arm,site,sex,age,bmi,opioid_mme,enrolled_date,index_date

@@ -104,7 +104,7 @@ def test_the_first_page_names_the_visit_the_questionnaires_and_the_time_they_tak
 
 def test_the_first_page_in_spanish(client, visit, token):
     html = client.get(start_url(token), HTTP_ACCEPT_LANGUAGE="es").content.decode()
-    assert "Sus cuestionarios: Baseline" in html
+    assert "Sus cuestionarios: Inicio del estudio" in html  # the time point in Spanish too
     assert "Tiene que responder 4 cuestionarios" in html
     assert "Se tarda unos 5 minutos (27 preguntas)." in html
     assert ">Empezar</a>" in html
