@@ -273,3 +273,37 @@ def test_a_text_score_cannot_be_combined():
     data["scores"][4]["terms"][0]["scores"][0]["score"] = "state"
     assert problems(data) == ["scores[4].terms[0].scores[0].score: state gives text "
                               "(eq5d3l_state); only numbers combine"]
+
+
+def chained(**outer) -> dict:
+    """``sa`` (one item, 0-5); ``wa`` = sa ÷ 7, 0 to 5/7, a range with no short decimal;
+    ``wb`` = 7 × wa, which is sa again: exactly 0 to 5."""
+    entry = {"key": "wb", "label": "WB", "method": "weighted_scores",
+             "direction": "higher_is_better",
+             "terms": [{"weight": 7, "scores": [{"score": "wa", "mean": 0, "sd": 1}]}]}
+    entry.update(outer)
+    return {"code": "chain", "version": "1", "title": "Chained", "short_title": "C",
+            "licence": "-", "source": "This test.", "items": [scale("a", 0, 5)],
+            "scores": [{"key": "sa", "label": "A", "method": "sum", "items": ["a"],
+                        "direction": "higher_is_better"},
+                       {"key": "wa", "label": "WA", "method": "weighted_scores",
+                        "direction": "higher_is_better",
+                        "terms": [{"weight": 1, "scores": [
+                            {"score": "sa", "mean": 0, "sd": 7}]}]},
+                       entry]}
+
+
+def test_a_score_reading_a_weighted_score_takes_its_range_exactly():
+    # wa's range, 5/7, is held as the float 0.7142857142857143 (above 5/7); read back,
+    # 7 × that made wb's highest 5.0000000000000001, and a band or a high at wb's true
+    # highest, 5, was refused.
+    banded = parse_definition(chained(bands=[{"upto": 2, "label": "low"},
+                                             {"upto": 5, "label": "high"}]))
+    assert (banded.score("wb").low, banded.score("wb").high) == (0, 5)
+    assert score_definition(banded, {"a": 5})["wb_band"] == "high"  # 7 × 5/7 = 5
+    assert parse_definition(chained(high=5)).score("wb").high == 5
+    for data in (chained(), chained(bands=[{"upto": 5, "label": "any"}])):
+        defn = parse_definition(data)
+        written = definition_to_dict(defn)
+        assert "high" not in written["scores"][2]  # implied by its terms, exactly
+        assert parse_definition(written) == defn
