@@ -894,6 +894,11 @@ class _Scores:
                 self.functions.get(parsed.function), "returns", "number") == "text":
             check.add(kpath, f"{key} gives text ({parsed.function}); only numbers combine")
             return None
+        if None in self.ranges[key]:
+            # Its range is what this score's range and bands are derived from.
+            why = " (a registered score gives its own)" if parsed.method == "registered" else ""
+            check.add(kpath, f"{key} has no range{why}: give its low and high")
+            return None
         if key in seen:
             check.add(kpath, f"{key} is also {seen[key]}'s: a score is read once")
             return None

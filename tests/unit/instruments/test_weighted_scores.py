@@ -307,3 +307,34 @@ def test_a_score_reading_a_weighted_score_takes_its_range_exactly():
         written = definition_to_dict(defn)
         assert "high" not in written["scores"][2]  # implied by its terms, exactly
         assert parse_definition(written) == defn
+
+
+DIMENSIONS = ["mobility", "self_care", "usual_activities", "pain_discomfort",
+              "anxiety_depression"]
+
+
+def reading_an_index(**index) -> dict:
+    """``w`` = the EQ-5D-3L UK index, read from an unreported registered score, banded."""
+    return {"code": "eqw", "version": "1", "title": "Index read", "short_title": "E",
+            "licence": "-", "source": "This test.",
+            "items": [scale(code, 1, 3) for code in DIMENSIONS],
+            "scores": [{"key": "index", "label": "Index", "method": "registered",
+                        "function": "eq5d3l_index_uk", "items": DIMENSIONS,
+                        "reported": False, **index},
+                       {"key": "w", "label": "W", "method": "weighted_scores",
+                        "direction": "higher_is_better",
+                        "terms": [{"weight": 1, "scores": [
+                            {"score": "index", "mean": 0, "sd": 1}]}],
+                        "bands": [{"upto": 0.5, "label": "poor"}]}]}
+
+
+def test_a_score_without_a_range_cannot_be_read():
+    # An unreported registered score need not give its range; read, it left w without
+    # one, its bands unchecked: full health (index 1) was a ScoringError ("above its
+    # last band") when answered, not a refusal when imported.
+    assert problems(reading_an_index()) == [
+        "scores[1].terms[0].scores[0].score: index has no range (a registered score "
+        "gives its own): give its low and high"]
+    # Given (Dolan 1997: -0.594 for 33333 to 1 for 11111), w's range and bands follow.
+    assert problems(reading_an_index(low=-0.594, high=1)) == [
+        "scores[1].bands: the last band ends at 0.5, below the score's highest value 1"]
