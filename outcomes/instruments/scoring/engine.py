@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..definitions.base import InstrumentDefinition, ScoreDef, disabled_items
-from ..definitions.files import shown
+from ..definitions.files import number_of, shown
 from .base import NotScorable, ScoringError, Unscored, checked_answers
 from .functions import FUNCTIONS
 
@@ -188,11 +188,48 @@ def max_missing_problems(definition: InstrumentDefinition, setting: Mapping[str,
         elif value and (spec.method in NEEDS_EVERY_ITEM or plan.read_by_lookup):
             problems.append(f"{spec.key}: needs every item (a {spec.method}"
                             f"{' read by a lookup' if plan.read_by_lookup else ''}); must be 0")
+        else:
+            problem = _reach_problem(definition, spec, value)
+            if problem:
+                problems.append(problem)
     scores = {spec.key for spec in definition.score_defs}
     for key in setting:
         if key in keys and key not in scores:
             problems.append(f"{key}: a band follows its score; set {key[:-5]}'s allowance")
     return problems
+
+
+def _reach_problem(definition: InstrumentDefinition, spec: ScoreDef, blanks: int) -> str:
+    """Return why ``blanks`` allowed for the sum ``spec`` break a ``weighted_scores``
+    score reading it ("" if they do not).
+
+    The reader's range and bands are derived from the sum's range, which the file's
+    ``max_missing`` gives: with more blanks, a sum of items that start above 0 (or end
+    below it) reaches beyond it, and a negative weight takes the reader above its last
+    band, a valid response a ``ScoringError``.
+    """
+    readers = [other.key for other in definition.score_defs if spec.key in other.reads]
+    if spec.method != "sum" or blanks <= spec.max_missing or not readers:
+        return ""
+    recode = {code: dict(table) for code, table in spec.recode}
+    ends = [(min(recode[code].values()), max(recode[code].values())) if code in recode
+            else (definition.item(code).min_value, definition.item(code).max_value)
+            for code in spec.items]
+    lows = sorted(low for low, _ in ends)
+    highs = sorted((high for _, high in ends), reverse=True)
+    conditional = sum(definition.item(code).enable_when is not None for code in spec.items)
+    counts = range(max(1, len(ends) - blanks - conditional), len(ends) + 1)
+    low, high = number_of(spec.low), number_of(spec.high)
+    reached = min(sum(lows[:m]) for m in counts)
+    if reached >= low:
+        reached = max(sum(highs[:m]) for m in counts)
+        if reached <= high:
+            return ""
+    allowed = f"at most {spec.max_missing}" if spec.max_missing else "0"
+    return (f"{spec.key}: read by {', '.join(readers)} (weighted_scores), whose range and "
+            f"bands follow {spec.key}'s {shown(low)}-{shown(high)}; with {blanks} "
+            f"blank{'' if blanks == 1 else 's'} {spec.key} reaches {shown(reached)}: must be "
+            f"{allowed}, as its file allows")
 
 
 def setting_problems(definitions, setting: Mapping[str, Any]) -> list[str]:

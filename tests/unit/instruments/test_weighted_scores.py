@@ -338,3 +338,49 @@ def test_a_score_without_a_range_cannot_be_read():
     # Given (Dolan 1997: -0.594 for 33333 to 1 for 11111), w's range and bands follow.
     assert problems(reading_an_index(low=-0.594, high=1)) == [
         "scores[1].bands: the last band ends at 0.5, below the score's highest value 1"]
+
+
+def likert(**sum_score) -> dict:
+    """``sa``: four 1-5 items summed, 4 to 20 (a study may allow blanks); ``w`` =
+    −1 × (sa − 12) ÷ 4, −2 to 2, banded to its highest, 2 (sa at 4)."""
+    entry = {"key": "sa", "label": "A", "method": "sum", "items": ["a1", "a2", "a3", "a4"],
+             "direction": "lower_is_better"}
+    entry.update(sum_score)
+    return {"code": "likert", "version": "1", "title": "Likert", "short_title": "L",
+            "licence": "-", "source": "This test.",
+            "items": [scale(code, 1, 5) for code in ("a1", "a2", "a3", "a4")],
+            "scores": [entry,
+                       {"key": "w", "label": "W", "method": "weighted_scores",
+                        "direction": "higher_is_better",
+                        "terms": [{"weight": -1, "scores": [
+                            {"score": "sa", "mean": 12, "sd": 4}]}],
+                        "bands": [{"upto": 0, "label": "worse"},
+                                  {"upto": 2, "label": "better"}]}]}
+
+
+def test_a_study_cannot_let_a_sum_it_reads_go_beyond_the_range_it_follows():
+    # With a blank allowed, sa of three 1s is 3, below the 4 w's range was derived
+    # from; w was then 9/4, above its last band: a ScoringError on a valid response.
+    defn = parse_definition(likert())
+    assert (defn.score("w").low, defn.score("w").high) == (-2, 2)
+    problem = ("sa: read by w (weighted_scores), whose range and bands follow sa's 4-20; "
+               "with 1 blank sa reaches 3: must be 0, as its file allows")
+    assert max_missing_problems(defn, {"sa": 1}) == [problem]
+    with pytest.raises(ValueError, match="with 1 blank sa reaches 3"):
+        score_definition(defn, {"a1": 1, "a2": 1, "a3": 1, "a4": None}, max_missing={"sa": 1})
+    # Where the file allows a blank, w's range follows it (sa 3-20: w −2 to 9/4), and
+    # a study may allow that one, not two.
+    wider = likert(max_missing=1)
+    wider["scores"][1]["bands"][1]["upto"] = 2.25
+    defn = parse_definition(wider)
+    assert defn.score("w").high == 2.25
+    assert max_missing_problems(defn, {"sa": 1}) == []
+    assert max_missing_problems(defn, {"sa": 2}) == [
+        "sa: read by w (weighted_scores), whose range and bands follow sa's 3-20; with 2 "
+        "blanks sa reaches 2: must be at most 1, as its file allows"]
+    # Items from 0 (sa 0-16, w −1 to 3): fewer answers sum to no less than 0 and no
+    # more than 16, so any allowance is fine.
+    zero = likert()
+    zero["items"] = [scale(code, 0, 4) for code in ("a1", "a2", "a3", "a4")]
+    zero["scores"][1]["bands"][1]["upto"] = 3
+    assert max_missing_problems(parse_definition(zero), {"sa": 3}) == []
