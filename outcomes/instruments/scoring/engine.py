@@ -200,36 +200,49 @@ def max_missing_problems(definition: InstrumentDefinition, setting: Mapping[str,
 
 
 def _reach_problem(definition: InstrumentDefinition, spec: ScoreDef, blanks: int) -> str:
-    """Return why ``blanks`` allowed for the sum ``spec`` break a ``weighted_scores``
-    score reading it ("" if they do not).
+    """Return why ``blanks`` allowed for ``spec`` break a ``weighted_scores`` score that
+    reads it, or reads its ``answered_count`` ("" if they do not).
 
-    The reader's range and bands are derived from the sum's range, which the file's
-    ``max_missing`` gives: with more blanks, a sum of items that start above 0 (or end
-    below it) reaches beyond it, and a negative weight takes the reader above its last
-    band, a valid response a ``ScoringError``.
+    The reader's range and bands are derived from the range of the score it reads, which
+    the file's ``max_missing`` gives: with more blanks, a sum of items that start above 0
+    (or end below it) reaches beyond it, as a count of the answers reaches below its
+    own, and a negative weight takes the reader above its last band, a valid response a
+    ``ScoringError``.
     """
-    readers = [other.key for other in definition.score_defs if spec.key in other.reads]
-    if spec.method != "sum" or blanks <= spec.max_missing or not readers:
+    if blanks <= spec.max_missing:
         return ""
-    recode = {code: dict(table) for code, table in spec.recode}
-    ends = [(min(recode[code].values()), max(recode[code].values())) if code in recode
-            else (definition.item(code).min_value, definition.item(code).max_value)
-            for code in spec.items]
-    lows = sorted(low for low, _ in ends)
-    highs = sorted((high for _, high in ends), reverse=True)
     conditional = sum(definition.item(code).enable_when is not None for code in spec.items)
-    counts = range(max(1, len(ends) - blanks - conditional), len(ends) + 1)
-    low, high = number_of(spec.low), number_of(spec.high)
-    reached = min(sum(lows[:m]) for m in counts)
-    if reached >= low:
-        reached = max(sum(highs[:m]) for m in counts)
-        if reached <= high:
-            return ""
-    allowed = f"at most {spec.max_missing}" if spec.max_missing else "0"
-    return (f"{spec.key}: read by {', '.join(readers)} (weighted_scores), whose range and "
-            f"bands follow {spec.key}'s {shown(low)}-{shown(high)}; with {blanks} "
-            f"blank{'' if blanks == 1 else 's'} {spec.key} reaches {shown(reached)}: must be "
-            f"{allowed}, as its file allows")
+    answered = range(max(1, len(spec.items) - blanks - conditional), len(spec.items) + 1)
+    reached: list[tuple[ScoreDef, Any]] = []
+    if spec.method == "sum":
+        recode = {code: dict(table) for code, table in spec.recode}
+        ends = [(min(recode[code].values()), max(recode[code].values())) if code in recode
+                else (definition.item(code).min_value, definition.item(code).max_value)
+                for code in spec.items]
+        lows = sorted(low for low, _ in ends)
+        highs = sorted((high for _, high in ends), reverse=True)
+        lowest = min(sum(lows[:m]) for m in answered)
+        highest = max(sum(highs[:m]) for m in answered)
+        if lowest < number_of(spec.low):
+            reached.append((spec, lowest))
+        elif highest > number_of(spec.high):
+            reached.append((spec, highest))
+    for count in definition.score_defs:
+        if (count.method == "answered_count" and count.source == spec.key
+                and answered[0] < number_of(count.low)):
+            reached.append((count, answered[0]))
+    for score, end in reached:
+        readers = [other.key for other in definition.score_defs if score.key in other.reads]
+        if not readers:
+            continue
+        read = "read by" if score is spec else f"its count {score.key} is read by"
+        allowed = f"at most {spec.max_missing}" if spec.max_missing else "0"
+        return (f"{spec.key}: {read} {', '.join(readers)} (weighted_scores), whose range and "
+                f"bands follow {score.key}'s {shown(number_of(score.low))}-"
+                f"{shown(number_of(score.high))}; with {blanks} blank"
+                f"{'' if blanks == 1 else 's'} {score.key} reaches {shown(end)}: must be "
+                f"{allowed}, as its file allows")
+    return ""
 
 
 def setting_problems(definitions, setting: Mapping[str, Any]) -> list[str]:

@@ -384,3 +384,20 @@ def test_a_study_cannot_let_a_sum_it_reads_go_beyond_the_range_it_follows():
     zero["items"] = [scale(code, 0, 4) for code in ("a1", "a2", "a3", "a4")]
     zero["scores"][1]["bands"][1]["upto"] = 3
     assert max_missing_problems(parse_definition(zero), {"sa": 3}) == []
+
+
+def test_nor_a_count_of_answers_it_reads():
+    # n counts sa's answers: 3-4 with the file's one blank, 2-4 with a study's two.
+    data = likert(max_missing=1)
+    data["scores"][1] = {"key": "n", "label": "N", "method": "answered_count", "from": "sa",
+                         "reported": False}
+    data["scores"].append({"key": "w", "label": "W", "method": "weighted_scores",
+                           "direction": "higher_is_better",
+                           "terms": [{"weight": -1, "scores": [
+                               {"score": "n", "mean": 0, "sd": 1}]}],
+                           "bands": [{"upto": -3, "label": "all"}]})
+    defn = parse_definition(data)
+    assert max_missing_problems(defn, {"sa": 1}) == []
+    assert max_missing_problems(defn, {"sa": 2}) == [
+        "sa: its count n is read by w (weighted_scores), whose range and bands follow n's "
+        "3-4; with 2 blanks n reaches 2: must be at most 1, as its file allows"]
