@@ -1,5 +1,5 @@
-"""A ``weighted_scores`` score's exact value, stored whole: its score row, responder
-status and alert.
+"""A ``weighted_scores`` score in a study: its exact value stored whole, and the blanks a
+study may allow in a sum it reads.
 
 Weights, means and SDs may each have 10 decimal places (``docs/instruments.md``), so the
 exact fraction a weighted sum gives can be long: here 68 characters, beyond the 64 the
@@ -8,6 +8,10 @@ PostgreSQL the patient's completed questionnaire could not be stored (``value to
 for type character varying(64)``: the link said "We could not save your answers" every
 time); SQLite does not enforce the length. The expected values are the formula worked
 in the test with Fractions of the file's decimals, not read from the engine.
+
+A study's blanks for a sum a weighted score reads are those that keep the sum within the
+range the weighted score's range and bands follow (``scoring.engine``): the study's
+setting offers and accepts no more, so no response is refused later for it.
 """
 
 from __future__ import annotations
@@ -16,9 +20,14 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+from django.core.exceptions import ValidationError
+
 from outcomes.alerts.models import AnswerAlert
 from outcomes.instruments.models import Instrument, ResponderRule, ResponderStatus, Score
+from outcomes.instruments.scheduled import blank_scores
 from tests.integration.instruments.test_promis29_summary import answer, command, schedule
+from tests.unit.instruments.test_weighted_scores import likert
 
 ITEMS = ("a", "b", "c")
 SA = ("0.1234567891", "2.31", "1.2345678901")  # weight, mean, SD
@@ -82,3 +91,24 @@ def test_a_long_exact_value_is_stored_whole(study, tmp_path):
     assert (status.verdict, Fraction(status.change)) == ("responder", later - baseline)
     alerts = AnswerAlert.objects.filter(key="w_high").order_by("raised_at", "pk")
     assert sorted(Fraction(a.value) for a in alerts) == sorted([baseline, later])
+
+
+def test_a_study_may_allow_the_blanks_that_keep_a_sum_it_reads_in_range(study, tmp_path):
+    # sa: four 1-5 items, one blank allowed by its file (3-20); w = −(sa − 12) ÷ 4, banded
+    # to 9/4. Two blanks would take sa to 2 and w to 5/2, above its last band.
+    data = likert(max_missing=1)
+    data["scores"][1]["bands"][1]["upto"] = 2.25
+    path = tmp_path / "likert.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    command("import_instrument", str(path))
+    schedule(study, Instrument.objects.get(code="likert"))
+    (offered,) = [s for s in blank_scores(study) if s.key == "sa"]
+    assert offered.max_missing_limit == 1  # not 3, one fewer than its items
+    study.max_missing = {"sa": 2}
+    with pytest.raises(ValidationError) as refused:
+        study.full_clean()
+    assert refused.value.message_dict["max_missing"] == [
+        "A (sa): blanks allowed must be a whole number from 0 to 1 (it counts 4 items), "
+        "got 2."]
+    study.max_missing = {"sa": 1}
+    study.full_clean()
