@@ -238,7 +238,7 @@ def _reach_problem(definition: InstrumentDefinition, spec: ScoreDef, blanks: int
         read = "read by" if score is spec else f"its count {score.key} is read by"
         allowed = f"at most {spec.max_missing}" if spec.max_missing else "0"
         return (f"{spec.key}: {read} {', '.join(readers)} (weighted_scores), whose range and "
-                f"bands follow {score.key}'s {shown(number_of(score.low))}-"
+                f"bands follow {score.key}'s {shown(number_of(score.low))} to "
                 f"{shown(number_of(score.high))}; with {blanks} blank"
                 f"{'' if blanks == 1 else 's'} {score.key} reaches {shown(end)}: must be "
                 f"{allowed}, as its file allows")

@@ -275,21 +275,21 @@ def test_a_text_score_cannot_be_combined():
                               "(eq5d3l_state); only numbers combine"]
 
 
-def chained(**outer) -> dict:
-    """``sa`` (one item, 0-5); ``wa`` = sa ÷ 7, 0 to 5/7, a range with no short decimal;
-    ``wb`` = 7 × wa, which is sa again: exactly 0 to 5."""
+def chained(top: int = 5, sd: int = 7, **outer) -> dict:
+    """``sa`` (one item, 0 to ``top``); ``wa`` = sa ÷ ``sd``, 0 to top/sd, a range with no
+    short decimal; ``wb`` = sd × wa, which is sa again: exactly 0 to ``top``."""
     entry = {"key": "wb", "label": "WB", "method": "weighted_scores",
              "direction": "higher_is_better",
-             "terms": [{"weight": 7, "scores": [{"score": "wa", "mean": 0, "sd": 1}]}]}
+             "terms": [{"weight": sd, "scores": [{"score": "wa", "mean": 0, "sd": 1}]}]}
     entry.update(outer)
     return {"code": "chain", "version": "1", "title": "Chained", "short_title": "C",
-            "licence": "-", "source": "This test.", "items": [scale("a", 0, 5)],
+            "licence": "-", "source": "This test.", "items": [scale("a", 0, top)],
             "scores": [{"key": "sa", "label": "A", "method": "sum", "items": ["a"],
                         "direction": "higher_is_better"},
                        {"key": "wa", "label": "WA", "method": "weighted_scores",
                         "direction": "higher_is_better",
                         "terms": [{"weight": 1, "scores": [
-                            {"score": "sa", "mean": 0, "sd": 7}]}]},
+                            {"score": "sa", "mean": 0, "sd": sd}]}]},
                        entry]}
 
 
@@ -302,7 +302,11 @@ def test_a_score_reading_a_weighted_score_takes_its_range_exactly():
     assert (banded.score("wb").low, banded.score("wb").high) == (0, 5)
     assert score_definition(banded, {"a": 5})["wb_band"] == "high"  # 7 × 5/7 = 5
     assert parse_definition(chained(high=5)).score("wb").high == 5
-    for data in (chained(), chained(bands=[{"upto": 5, "label": "any"}])):
+    # Written out, the implied range is exact too: 1/3 is held as 0.3333333333333333
+    # (below 1/3), 3 × that is 0.9999999999999999, which is not 1, and a "high": 1 was
+    # written that the file never gave.
+    for data in (chained(), chained(top=1, sd=3),
+                 chained(bands=[{"upto": 5, "label": "any"}])):
         defn = parse_definition(data)
         written = definition_to_dict(defn)
         assert "high" not in written["scores"][2]  # implied by its terms, exactly
@@ -363,7 +367,7 @@ def test_a_study_cannot_let_a_sum_it_reads_go_beyond_the_range_it_follows():
     # from; w was then 9/4, above its last band: a ScoringError on a valid response.
     defn = parse_definition(likert())
     assert (defn.score("w").low, defn.score("w").high) == (-2, 2)
-    problem = ("sa: read by w (weighted_scores), whose range and bands follow sa's 4-20; "
+    problem = ("sa: read by w (weighted_scores), whose range and bands follow sa's 4 to 20; "
                "with 1 blank sa reaches 3: must be 0, as its file allows")
     assert max_missing_problems(defn, {"sa": 1}) == [problem]
     with pytest.raises(ValueError, match="with 1 blank sa reaches 3"):
@@ -376,7 +380,7 @@ def test_a_study_cannot_let_a_sum_it_reads_go_beyond_the_range_it_follows():
     assert defn.score("w").high == 2.25
     assert max_missing_problems(defn, {"sa": 1}) == []
     assert max_missing_problems(defn, {"sa": 2}) == [
-        "sa: read by w (weighted_scores), whose range and bands follow sa's 3-20; with 2 "
+        "sa: read by w (weighted_scores), whose range and bands follow sa's 3 to 20; with 2 "
         "blanks sa reaches 2: must be at most 1, as its file allows"]
     # Items from 0 (sa 0-16, w −1 to 3): fewer answers sum to no less than 0 and no
     # more than 16, so any allowance is fine.
@@ -384,6 +388,15 @@ def test_a_study_cannot_let_a_sum_it_reads_go_beyond_the_range_it_follows():
     zero["items"] = [scale(code, 0, 4) for code in ("a1", "a2", "a3", "a4")]
     zero["scores"][1]["bands"][1]["upto"] = 3
     assert max_missing_problems(parse_definition(zero), {"sa": 3}) == []
+    # Items below 0 (−5 to −1: sa −20 to −4, w = (sa + 12) ÷ 4, −2 to 2): fewer answers
+    # sum higher, so a positive weight takes w above its last band.
+    negative = likert()
+    negative["items"] = [scale(code, -5, -1) for code in ("a1", "a2", "a3", "a4")]
+    negative["scores"][1]["terms"] = [{"weight": 1, "scores": [
+        {"score": "sa", "mean": -12, "sd": 4}]}]
+    assert max_missing_problems(parse_definition(negative), {"sa": 1}) == [
+        "sa: read by w (weighted_scores), whose range and bands follow sa's -20 to -4; "
+        "with 1 blank sa reaches -3: must be 0, as its file allows"]
 
 
 def test_nor_a_count_of_answers_it_reads():
@@ -400,4 +413,4 @@ def test_nor_a_count_of_answers_it_reads():
     assert max_missing_problems(defn, {"sa": 1}) == []
     assert max_missing_problems(defn, {"sa": 2}) == [
         "sa: its count n is read by w (weighted_scores), whose range and bands follow n's "
-        "3-4; with 2 blanks n reaches 2: must be at most 1, as its file allows"]
+        "3 to 4; with 2 blanks n reaches 2: must be at most 1, as its file allows"]
