@@ -38,7 +38,8 @@ class AnswerAlert(models.Model):
         "instruments.Instrument", on_delete=models.PROTECT, related_name="+",
     )
     key = models.CharField(max_length=32, help_text="The alert's key in the definition file.")
-    value = models.CharField(max_length=64, help_text="The exact value that raised it.")
+    # Unbounded, as Score.exact is.
+    value = models.TextField(help_text="The exact value that raised it.")
     answer = models.CharField(max_length=200, help_text="That value as people read it.")
     message = models.CharField(max_length=300, help_text="What the definition tells staff.")
     raised_at = models.DateTimeField()

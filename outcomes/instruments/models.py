@@ -237,7 +237,9 @@ class Score(models.Model):
     response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="scores")
     code = models.CharField(max_length=32)
     value = models.DecimalField(max_digits=20, decimal_places=10)
-    exact = models.CharField(max_length=64)
+    # Unbounded: a weighted_scores score's fraction has as many digits as its file's
+    # weights, means and SDs give (each up to 15 significant digits).
+    exact = models.TextField()
     scoring_version = models.CharField(max_length=16)
 
     class Meta:
@@ -509,7 +511,8 @@ class ResponderStatus(models.Model):
     rule = models.ForeignKey(ResponderRule, on_delete=models.CASCADE, related_name="statuses")
     verdict = models.CharField(max_length=16, choices=Verdict.choices)
     reason = models.CharField(max_length=200, blank=True)
-    change = models.CharField(max_length=64, blank=True, help_text="Exact improvement.")
+    # Unbounded, as Score.exact is: the difference of two such fractions.
+    change = models.TextField(blank=True, help_text="Exact improvement.")
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -35,8 +35,24 @@ def takes_blanks(definition: InstrumentDefinition, spec: ScoreDef) -> bool:
     A score counted over two items or more, by a method that does not need every one
     (not a value set's function, not a raw sum a T-score table reads: the engine says).
     """
-    return (not spec.source and len(spec.items) >= 2
-            and not engine_problems(definition, {spec.key: 1}))
+    return blanks_limit(definition, spec) is not None
+
+
+def blanks_limit(definition: InstrumentDefinition, spec: ScoreDef) -> int | None:
+    """Return the most blanks a study may let ``spec`` leave (None: none).
+
+    One fewer than its items (one must be answered), or fewer where the engine takes
+    fewer: a sum a ``weighted_scores`` score reads only as far as it stays within its
+    range. Allowing n blanks is refused only if allowing more is too, so the allowed
+    numbers run from 0 to the limit.
+    """
+    if spec.source or len(spec.items) < 2:
+        return None
+    limit = 0
+    while limit < len(spec.items) - 1 and not engine_problems(definition,
+                                                               {spec.key: limit + 1}):
+        limit += 1
+    return limit or None
 
 
 def has_items(instrument) -> bool:
@@ -81,8 +97,8 @@ class StudyScore:
     """The items it counts its answers over."""
     default_max_missing: int
     """The blanks its definition allows when the study sets none."""
-    takes_blanks: bool = False
-    """Whether a study may allow some blank (``takes_blanks``)."""
+    blanks_limit: int | None = None
+    """The most blanks a study may allow (``blanks_limit``); None: none."""
     reported: bool = True
     """Shown in results, charts and pages: a score a responder rule may name."""
 
@@ -97,9 +113,14 @@ class StudyScore:
         return IMPROVEMENT[self.direction]
 
     @property
+    def takes_blanks(self) -> bool:
+        """Whether a study may allow some blank (``takes_blanks``)."""
+        return self.blanks_limit is not None
+
+    @property
     def max_missing_limit(self) -> int | None:
         """The most blanks a study may allow (one item must be answered); None: none."""
-        return self.items - 1 if self.takes_blanks else None
+        return self.blanks_limit
 
 
 def scheduled_instruments(study) -> list:
@@ -135,7 +156,7 @@ def study_scores(study, *, reported_only: bool = True) -> dict[str, StudyScore]:
                 key=spec.key, label=spec.label, direction=spec.direction,
                 instrument=definition.short_title, items=len(spec.items),
                 default_max_missing=spec.max_missing,
-                takes_blanks=takes_blanks(definition, spec), reported=spec.reported))
+                blanks_limit=blanks_limit(definition, spec), reported=spec.reported))
     return scores
 
 

@@ -563,6 +563,10 @@ class _Scores:
         self.every = every  # every score key the file gives, to tell "later" from "none"
         self.parsed: dict[str, ScoreDef | None] = {}
         self.paths: dict[str, str] = {}
+        # Each parsed score's (low, high), exact: a ScoreDef holds an end with no short
+        # decimal form (a weighted_scores score's) as a float, which a score reading it
+        # must not take for the end (7 x a float 5/7 is not 5).
+        self.ranges: dict[str, tuple[Number | None, Number | None]] = {}
 
     def values(self, item: Item, recode: Mapping[str, Mapping[int, int]]) -> tuple[int, int]:
         """Return an item's (lowest, highest) value once recoded and reversed."""
@@ -657,6 +661,7 @@ class _Scores:
             metric=inputs.get("metric", (0, 1)),
         )
         self.parsed[key] = parsed
+        self.ranges[key] = (low, high)
         return parsed
 
     def inputs(self, path: str, data: Mapping, method: str | None) -> dict | None:
@@ -827,8 +832,7 @@ class _Scores:
                         ok = False
                         continue
                     scores.append(standardized)
-                    parsed = self.parsed[standardized.score]
-                    ranges[standardized.score] = (number_of(parsed.low), number_of(parsed.high))
+                    ranges[standardized.score] = self.ranges[standardized.score]
             else:
                 ok = False
             if weight is None or not scores or any(key not in entry for key in TERM_KEYS):
@@ -889,6 +893,11 @@ class _Scores:
         if parsed.function and self.functions is not None and getattr(
                 self.functions.get(parsed.function), "returns", "number") == "text":
             check.add(kpath, f"{key} gives text ({parsed.function}); only numbers combine")
+            return None
+        if None in self.ranges[key]:
+            # Its range is what this score's range and bands are derived from.
+            why = " (a registered score gives its own)" if parsed.method == "registered" else ""
+            check.add(kpath, f"{key} has no range{why}: give its low and high")
             return None
         if key in seen:
             check.add(kpath, f"{key} is also {seen[key]}'s: a score is read once")
@@ -1724,13 +1733,22 @@ def _score_dict(defn: InstrumentDefinition, score: ScoreDef) -> dict[str, Any]:
     return entry
 
 
+def _exact_range(defn: InstrumentDefinition, score: ScoreDef):
+    """Return the (low, high) of ``score`` exactly, as parsing gave it: an end its file
+    gave is the short decimal held; an end derived with no short decimal form (a
+    ``weighted_scores`` score's), held as its float, is the implied end again."""
+    implied = _implied_range(defn, score)
+    return tuple(derived if derived is not None and _plain(derived) == held
+                 else number_of(held)
+                 for held, derived in ((score.low, implied[0]), (score.high, implied[1])))
+
+
 def _implied_range(defn: InstrumentDefinition, score: ScoreDef):
     """Return the (low, high) parsing this score without low and high would give."""
     if score.method == "registered":
         return (None, None)
     if score.terms:
-        ranges = {key: (number_of(defn.score(key).low), number_of(defn.score(key).high))
-                  for key in score.reads}
+        ranges = {key: _exact_range(defn, defn.score(key)) for key in score.reads}
         return weighted_range(score.terms, score.metric, ranges)
     if score.source:
         source = defn.score(score.source)

@@ -27,7 +27,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..definitions.base import InstrumentDefinition, ScoreDef, disabled_items
-from ..definitions.files import shown
+from ..definitions.files import number_of, shown
 from .base import NotScorable, ScoringError, Unscored, checked_answers
 from .functions import FUNCTIONS
 
@@ -188,11 +188,61 @@ def max_missing_problems(definition: InstrumentDefinition, setting: Mapping[str,
         elif value and (spec.method in NEEDS_EVERY_ITEM or plan.read_by_lookup):
             problems.append(f"{spec.key}: needs every item (a {spec.method}"
                             f"{' read by a lookup' if plan.read_by_lookup else ''}); must be 0")
+        else:
+            problem = _reach_problem(definition, spec, value)
+            if problem:
+                problems.append(problem)
     scores = {spec.key for spec in definition.score_defs}
     for key in setting:
         if key in keys and key not in scores:
             problems.append(f"{key}: a band follows its score; set {key[:-5]}'s allowance")
     return problems
+
+
+def _reach_problem(definition: InstrumentDefinition, spec: ScoreDef, blanks: int) -> str:
+    """Return why ``blanks`` allowed for ``spec`` break a ``weighted_scores`` score that
+    reads it, or reads its ``answered_count`` ("" if they do not).
+
+    The reader's range and bands are derived from the range of the score it reads, which
+    the file's ``max_missing`` gives: with more blanks, a sum of items that start above 0
+    (or end below it) reaches beyond it, as a count of the answers reaches below its
+    own, and a negative weight takes the reader above its last band, a valid response a
+    ``ScoringError``.
+    """
+    if blanks <= spec.max_missing:
+        return ""
+    conditional = sum(definition.item(code).enable_when is not None for code in spec.items)
+    answered = range(max(1, len(spec.items) - blanks - conditional), len(spec.items) + 1)
+    reached: list[tuple[ScoreDef, Any]] = []
+    if spec.method == "sum":
+        recode = {code: dict(table) for code, table in spec.recode}
+        ends = [(min(recode[code].values()), max(recode[code].values())) if code in recode
+                else (definition.item(code).min_value, definition.item(code).max_value)
+                for code in spec.items]
+        lows = sorted(low for low, _ in ends)
+        highs = sorted((high for _, high in ends), reverse=True)
+        lowest = min(sum(lows[:m]) for m in answered)
+        highest = max(sum(highs[:m]) for m in answered)
+        if lowest < number_of(spec.low):
+            reached.append((spec, lowest))
+        elif highest > number_of(spec.high):
+            reached.append((spec, highest))
+    for count in definition.score_defs:
+        if (count.method == "answered_count" and count.source == spec.key
+                and answered[0] < number_of(count.low)):
+            reached.append((count, answered[0]))
+    for score, end in reached:
+        readers = [other.key for other in definition.score_defs if score.key in other.reads]
+        if not readers:
+            continue
+        read = "read by" if score is spec else f"its count {score.key} is read by"
+        allowed = f"at most {spec.max_missing}" if spec.max_missing else "0"
+        return (f"{spec.key}: {read} {', '.join(readers)} (weighted_scores), whose range and "
+                f"bands follow {score.key}'s {shown(number_of(score.low))} to "
+                f"{shown(number_of(score.high))}; with {blanks} blank"
+                f"{'' if blanks == 1 else 's'} {score.key} reaches {shown(end)}: must be "
+                f"{allowed}, as its file allows")
+    return ""
 
 
 def setting_problems(definitions, setting: Mapping[str, Any]) -> list[str]:

@@ -273,3 +273,144 @@ def test_a_text_score_cannot_be_combined():
     data["scores"][4]["terms"][0]["scores"][0]["score"] = "state"
     assert problems(data) == ["scores[4].terms[0].scores[0].score: state gives text "
                               "(eq5d3l_state); only numbers combine"]
+
+
+def chained(top: int = 5, sd: int = 7, **outer) -> dict:
+    """``sa`` (one item, 0 to ``top``); ``wa`` = sa ÷ ``sd``, 0 to top/sd, a range with no
+    short decimal; ``wb`` = sd × wa, which is sa again: exactly 0 to ``top``."""
+    entry = {"key": "wb", "label": "WB", "method": "weighted_scores",
+             "direction": "higher_is_better",
+             "terms": [{"weight": sd, "scores": [{"score": "wa", "mean": 0, "sd": 1}]}]}
+    entry.update(outer)
+    return {"code": "chain", "version": "1", "title": "Chained", "short_title": "C",
+            "licence": "-", "source": "This test.", "items": [scale("a", 0, top)],
+            "scores": [{"key": "sa", "label": "A", "method": "sum", "items": ["a"],
+                        "direction": "higher_is_better"},
+                       {"key": "wa", "label": "WA", "method": "weighted_scores",
+                        "direction": "higher_is_better",
+                        "terms": [{"weight": 1, "scores": [
+                            {"score": "sa", "mean": 0, "sd": sd}]}]},
+                       entry]}
+
+
+def test_a_score_reading_a_weighted_score_takes_its_range_exactly():
+    # wa's range, 5/7, is held as the float 0.7142857142857143 (above 5/7); read back,
+    # 7 × that made wb's highest 5.0000000000000001, and a band or a high at wb's true
+    # highest, 5, was refused.
+    banded = parse_definition(chained(bands=[{"upto": 2, "label": "low"},
+                                             {"upto": 5, "label": "high"}]))
+    assert (banded.score("wb").low, banded.score("wb").high) == (0, 5)
+    assert score_definition(banded, {"a": 5})["wb_band"] == "high"  # 7 × 5/7 = 5
+    assert parse_definition(chained(high=5)).score("wb").high == 5
+    # Written out, the implied range is exact too: 1/3 is held as 0.3333333333333333
+    # (below 1/3), 3 × that is 0.9999999999999999, which is not 1, and a "high": 1 was
+    # written that the file never gave.
+    for data in (chained(), chained(top=1, sd=3),
+                 chained(bands=[{"upto": 5, "label": "any"}])):
+        defn = parse_definition(data)
+        written = definition_to_dict(defn)
+        assert "high" not in written["scores"][2]  # implied by its terms, exactly
+        assert parse_definition(written) == defn
+
+
+DIMENSIONS = ["mobility", "self_care", "usual_activities", "pain_discomfort",
+              "anxiety_depression"]
+
+
+def reading_an_index(**index) -> dict:
+    """``w`` = the EQ-5D-3L UK index, read from an unreported registered score, banded."""
+    return {"code": "eqw", "version": "1", "title": "Index read", "short_title": "E",
+            "licence": "-", "source": "This test.",
+            "items": [scale(code, 1, 3) for code in DIMENSIONS],
+            "scores": [{"key": "index", "label": "Index", "method": "registered",
+                        "function": "eq5d3l_index_uk", "items": DIMENSIONS,
+                        "reported": False, **index},
+                       {"key": "w", "label": "W", "method": "weighted_scores",
+                        "direction": "higher_is_better",
+                        "terms": [{"weight": 1, "scores": [
+                            {"score": "index", "mean": 0, "sd": 1}]}],
+                        "bands": [{"upto": 0.5, "label": "poor"}]}]}
+
+
+def test_a_score_without_a_range_cannot_be_read():
+    # An unreported registered score need not give its range; read, it left w without
+    # one, its bands unchecked: full health (index 1) was a ScoringError ("above its
+    # last band") when answered, not a refusal when imported.
+    assert problems(reading_an_index()) == [
+        "scores[1].terms[0].scores[0].score: index has no range (a registered score "
+        "gives its own): give its low and high"]
+    # Given (Dolan 1997: -0.594 for 33333 to 1 for 11111), w's range and bands follow.
+    assert problems(reading_an_index(low=-0.594, high=1)) == [
+        "scores[1].bands: the last band ends at 0.5, below the score's highest value 1"]
+
+
+def likert(**sum_score) -> dict:
+    """``sa``: four 1-5 items summed, 4 to 20 (a study may allow blanks); ``w`` =
+    −1 × (sa − 12) ÷ 4, −2 to 2, banded to its highest, 2 (sa at 4)."""
+    entry = {"key": "sa", "label": "A", "method": "sum", "items": ["a1", "a2", "a3", "a4"],
+             "direction": "lower_is_better"}
+    entry.update(sum_score)
+    return {"code": "likert", "version": "1", "title": "Likert", "short_title": "L",
+            "licence": "-", "source": "This test.",
+            "items": [scale(code, 1, 5) for code in ("a1", "a2", "a3", "a4")],
+            "scores": [entry,
+                       {"key": "w", "label": "W", "method": "weighted_scores",
+                        "direction": "higher_is_better",
+                        "terms": [{"weight": -1, "scores": [
+                            {"score": "sa", "mean": 12, "sd": 4}]}],
+                        "bands": [{"upto": 0, "label": "worse"},
+                                  {"upto": 2, "label": "better"}]}]}
+
+
+def test_a_study_cannot_let_a_sum_it_reads_go_beyond_the_range_it_follows():
+    # With a blank allowed, sa of three 1s is 3, below the 4 w's range was derived
+    # from; w was then 9/4, above its last band: a ScoringError on a valid response.
+    defn = parse_definition(likert())
+    assert (defn.score("w").low, defn.score("w").high) == (-2, 2)
+    problem = ("sa: read by w (weighted_scores), whose range and bands follow sa's 4 to 20; "
+               "with 1 blank sa reaches 3: must be 0, as its file allows")
+    assert max_missing_problems(defn, {"sa": 1}) == [problem]
+    with pytest.raises(ValueError, match="with 1 blank sa reaches 3"):
+        score_definition(defn, {"a1": 1, "a2": 1, "a3": 1, "a4": None}, max_missing={"sa": 1})
+    # Where the file allows a blank, w's range follows it (sa 3-20: w −2 to 9/4), and
+    # a study may allow that one, not two.
+    wider = likert(max_missing=1)
+    wider["scores"][1]["bands"][1]["upto"] = 2.25
+    defn = parse_definition(wider)
+    assert defn.score("w").high == 2.25
+    assert max_missing_problems(defn, {"sa": 1}) == []
+    assert max_missing_problems(defn, {"sa": 2}) == [
+        "sa: read by w (weighted_scores), whose range and bands follow sa's 3 to 20; with 2 "
+        "blanks sa reaches 2: must be at most 1, as its file allows"]
+    # Items from 0 (sa 0-16, w −1 to 3): fewer answers sum to no less than 0 and no
+    # more than 16, so any allowance is fine.
+    zero = likert()
+    zero["items"] = [scale(code, 0, 4) for code in ("a1", "a2", "a3", "a4")]
+    zero["scores"][1]["bands"][1]["upto"] = 3
+    assert max_missing_problems(parse_definition(zero), {"sa": 3}) == []
+    # Items below 0 (−5 to −1: sa −20 to −4, w = (sa + 12) ÷ 4, −2 to 2): fewer answers
+    # sum higher, so a positive weight takes w above its last band.
+    negative = likert()
+    negative["items"] = [scale(code, -5, -1) for code in ("a1", "a2", "a3", "a4")]
+    negative["scores"][1]["terms"] = [{"weight": 1, "scores": [
+        {"score": "sa", "mean": -12, "sd": 4}]}]
+    assert max_missing_problems(parse_definition(negative), {"sa": 1}) == [
+        "sa: read by w (weighted_scores), whose range and bands follow sa's -20 to -4; "
+        "with 1 blank sa reaches -3: must be 0, as its file allows"]
+
+
+def test_nor_a_count_of_answers_it_reads():
+    # n counts sa's answers: 3-4 with the file's one blank, 2-4 with a study's two.
+    data = likert(max_missing=1)
+    data["scores"][1] = {"key": "n", "label": "N", "method": "answered_count", "from": "sa",
+                         "reported": False}
+    data["scores"].append({"key": "w", "label": "W", "method": "weighted_scores",
+                           "direction": "higher_is_better",
+                           "terms": [{"weight": -1, "scores": [
+                               {"score": "n", "mean": 0, "sd": 1}]}],
+                           "bands": [{"upto": -3, "label": "all"}]})
+    defn = parse_definition(data)
+    assert max_missing_problems(defn, {"sa": 1}) == []
+    assert max_missing_problems(defn, {"sa": 2}) == [
+        "sa: its count n is read by w (weighted_scores), whose range and bands follow n's "
+        "3 to 4; with 2 blanks n reaches 2: must be at most 1, as its file allows"]
