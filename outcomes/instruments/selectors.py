@@ -304,8 +304,12 @@ def _integer_score(score) -> bool:
 def _term_text(definition, term) -> str:
     """A ``weighted_scores`` term in words: "0.872 × (p29_pf_t − 50) ÷ 10" or, of
     several scores, "−0.094 × the mean of (p29_pi_t − 50) ÷ 10 and (...) ÷ 2.34"."""
-    parts = [f"({s.score} − {number_text(Fraction(s.mean))}) ÷ {number_text(Fraction(s.sd))}"
-             for s in term.scores]
+    def centred(s) -> str:  # (x − 50); (x + 5) for a mean of −5, not (x − −5)
+        mean = Fraction(s.mean)
+        sign = "−" if mean >= 0 else "+"
+        return f"({s.score} {sign} {number_text(abs(mean))}) ÷ {number_text(Fraction(s.sd))}"
+
+    parts = [centred(s) for s in term.scores]
     read = parts[0] if len(parts) == 1 else (
         "the mean of " + ", ".join(parts[:-1]) + f" and {parts[-1]}")
     return f"{number_text(Fraction(term.weight))} × {read}"

@@ -414,3 +414,14 @@ def test_nor_a_count_of_answers_it_reads():
     assert max_missing_problems(defn, {"sa": 2}) == [
         "sa: its count n is read by w (weighted_scores), whose range and bands follow n's "
         "3 to 4; with 2 blanks n reaches 2: must be at most 1, as its file allows"]
+
+
+def test_the_admin_words_a_negative_mean_as_a_plus_not_minus_minus():
+    from types import SimpleNamespace as Term
+
+    from outcomes.instruments.selectors import _term_text
+
+    term = Term(weight="-0.5", scores=[Term(score="a", mean="-5", sd="2"),
+                                       Term(score="b", mean="2.31", sd="2.34")])
+    assert _term_text(None, term) == (
+        "−0.5 × the mean of (a + 5) ÷ 2 and (b − 2.31) ÷ 2.34")
