@@ -249,6 +249,16 @@ PAGES = [
     Page("responders", "clinician", lambda d: f"{S}/responders/"),
     Page("results", "clinician", lambda d: f"{S}/results/"),
     Page("403", "clinician", lambda d: f"{S}/enrol/", status=403),
+    # The staff pages on a phone: their tables scroll sideways there, and each must be
+    # reachable by keyboard (a focusable, named region).
+    Page("dashboard-phone", "coordinator", lambda d: f"{S}/?list=upcoming", phone=True),
+    Page("patient-list-phone", "coordinator", lambda d: f"{S}/patients/", phone=True),
+    Page("patient-phone", "coordinator", lambda d: f"{S}/patients/DEMO-0001/", phone=True),
+    Page("enrol-phone", "coordinator", lambda d: f"{S}/enrol/", phone=True),
+    Page("paper-entry-phone", "coordinator",
+         lambda d: f"{S}/patients/DEMO-0001/visits/{d['entry_visit']}/enter/", phone=True),
+    Page("responders-phone", "clinician", lambda d: f"{S}/responders/", phone=True),
+    Page("results-phone", "clinician", lambda d: f"{S}/results/", phone=True),
     # The data manager.
     Page("correction", "datamanager", lambda d: f"/staff/responses/{d['response']}/correct/"),
     Page("admin-index", "datamanager", lambda d: "/admin/"),
