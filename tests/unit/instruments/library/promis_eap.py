@@ -5,7 +5,9 @@ summed-score tables (Lord & Wingersky, Appl Psychol Meas 1984;8:453-461) from th
 banks' graded-response calibrations with a standard normal prior. Over theta -4.5 to 4.5
 in steps of 0.1 this reproduces every published PROMIS-29 v2.1 cell it is checked on
 (``test_promis29.py``: 102 T and 85 SE cells); a wider range does not. Used by
-``test_promis29.py``, ``test_promis_pi6a.py`` and ``test_promis_pf6b.py``.
+``test_promis29.py``, ``test_promis_pi6a.py``, ``test_promis_pf6b.py`` and
+``test_promis_six_item_forms.py``, which also takes ``published_table`` and
+``cells_differing`` from here.
 """
 
 from __future__ import annotations
@@ -40,3 +42,20 @@ def eap_summed_score_table(items, theta=THETA_NODES) -> list[tuple[float, float]
         var = sum(w * (q - mean) ** 2 for w, q in zip(weights, nodes, strict=True)) / total
         rows.append((50 + 10 * mean, 10 * math.sqrt(var)))
     return rows
+
+
+def published_table(calibration: dict, items, first: int) -> dict[int, tuple[Fraction, Fraction]]:
+    """Return {raw: (T, SE)} for these items (codes into ``calibration``: item ->
+    (slope, thresholds)), rounded to 0.1 as the tables are published; ``first`` is the
+    lowest raw sum."""
+    rows = eap_summed_score_table([calibration[code] for code in items])
+    return {first + n: (Fraction(f"{t:.1f}"), Fraction(f"{se:.1f}"))
+            for n, (t, se) in enumerate(rows)}
+
+
+def cells_differing(t_table, se_table, expected) -> set[tuple[str, int]]:
+    """Return the (T or SE, raw) cells of the given tables that ``expected`` ({raw: (T,
+    SE)}) does not give: a cell changed, added or missing."""
+    keys = set(t_table) | set(se_table) | set(expected)
+    return ({("T", r) for r in keys if t_table.get(r) != expected.get(r, (None,))[0]}
+            | {("SE", r) for r in keys if se_table.get(r) != expected.get(r, (None, None))[1]})

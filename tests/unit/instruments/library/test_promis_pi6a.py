@@ -30,12 +30,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import pytest
-
-from outcomes.instruments.scoring import NotScorable
-
-from .library import load, raw, score, table_of
-from .promis_eap import eap_summed_score_table
+from .library import load, score
+from .promis_eap import published_table
 from .test_promis29 import CALIBRATION as PROMIS29_CALIBRATION
 from .test_promis29 import FILE as PROMIS29_FILE
 from .test_promis29 import MANUAL as PROMIS29_MANUAL
@@ -62,17 +58,7 @@ SHARED_WITH_4A = ["painin9", "painin22", "painin31", "painin34"]
 
 def recomputed(items=ITEMS, first=6) -> dict[int, tuple[Fraction, Fraction]]:
     """Return {raw: (T, SE)} recomputed from ``CALIBRATION``, rounded to 0.1 as published."""
-    rows = eap_summed_score_table([CALIBRATION[code] for code in items])
-    return {first + n: (Fraction(f"{t:.1f}"), Fraction(f"{se:.1f}"))
-            for n, (t, se) in enumerate(rows)}
-
-
-def cells_differing(t_table, se_table) -> set[tuple[str, int]]:
-    """Return the (T or SE, raw) cells of the given tables that the recomputation does not give."""
-    expected = recomputed()
-    keys = set(t_table) | set(se_table) | set(expected)
-    return ({("T", r) for r in keys if t_table.get(r) != expected.get(r, (None,))[0]}
-            | {("SE", r) for r in keys if se_table.get(r) != expected.get(r, (None, None))[1]})
+    return published_table(CALIBRATION, items, first)
 
 
 def test_the_file_parses_with_the_six_items_in_form_order_answered_1_to_5():
@@ -96,22 +82,6 @@ def test_the_shared_items_are_worded_as_promis29_ships_them():
                                      "your enjoyment of social activities?")
 
 
-def test_the_tables_cover_raw_6_to_30_and_every_cell_is_the_recomputation():
-    t_table, se_table = table_of(FILE, "pi6a_t"), table_of(FILE, "pi6a_se")
-    assert sorted(t_table) == sorted(se_table) == list(RAW)
-    assert cells_differing(t_table, se_table) == set()
-
-
-def test_a_one_cell_change_to_the_table_is_caught():
-    t_table, se_table = table_of(FILE, "pi6a_t"), table_of(FILE, "pi6a_se")
-    for raw_score in RAW:
-        bumped = t_table | {raw_score: t_table[raw_score] + Fraction(1, 10)}
-        assert cells_differing(bumped, se_table) == {("T", raw_score)}
-        bumped = se_table | {raw_score: se_table[raw_score] - Fraction(1, 10)}
-        assert cells_differing(t_table, bumped) == {("SE", raw_score)}
-    assert cells_differing(t_table | {31: Fraction(80)}, se_table) == {("T", 31)}
-
-
 def test_the_four_shared_items_have_promis29s_pain_interference_calibrations():
     assert sorted(CALIBRATION[code] for code in SHARED_WITH_4A) == sorted(
         PROMIS29_CALIBRATION["pi"])
@@ -131,46 +101,3 @@ def test_the_published_example_raw_15_is_t_58_6():
     answers = dict(zip(ITEMS, [2, 2, 3, 2, 3, 3], strict=True))
     result = score(FILE, answers)
     assert (result["pi6a_raw"], result["pi6a_t"]) == (15, Fraction("58.6"))
-
-
-@pytest.mark.parametrize(("values", "raw_score"), [
-    ([1, 1, 1, 1, 1, 1], 6),        # no interference: the floor
-    ([5, 5, 5, 5, 5, 5], 30),       # "Very much" throughout: the ceiling
-    ([1, 2, 3, 4, 5, 1], 16),
-    ([3, 3, 3, 3, 3, 3], 18),
-    ([5, 4, 4, 5, 3, 4], 25),
-    ([2, 1, 1, 1, 1, 1], 7),
-])
-def test_answers_are_summed_and_the_sum_looked_up_with_its_se(values, raw_score):
-    result = score(FILE, dict(zip(ITEMS, values, strict=True)))
-    t, se = recomputed()[raw_score]
-    assert (result["pi6a_raw"], result["pi6a_t"], result["pi6a_se"]) == (raw_score, t, se)
-
-
-def test_the_endpoints_are_the_recomputations_41_1_and_76_3():
-    t_table = table_of(FILE, "pi6a_t")
-    assert (t_table[6], t_table[30]) == (Fraction("41.1"), Fraction("76.3"))
-
-
-def test_more_interference_is_a_higher_t_score_at_every_step():
-    t_table = table_of(FILE, "pi6a_t")
-    assert all(t_table[r] < t_table[r + 1] for r in range(6, 30))
-    directions = {s["key"]: s.get("direction") for s in raw(FILE)["scores"]}
-    assert directions["pi6a_t"] == "lower_is_better"
-
-
-@pytest.mark.parametrize("blank", ITEMS)
-def test_a_blank_item_is_not_scorable_naming_it(blank):
-    # The table converts the sum of all six answers (docs/instruments.md: a lookup needs
-    # every item), as PROMIS-29's domains in this catalogue do: no proration.
-    answers = dict(zip(ITEMS, [2, 2, 3, 2, 3, 3], strict=True)) | {blank: None}
-    with pytest.raises(NotScorable) as caught:
-        score(FILE, answers)
-    assert caught.value.item == blank
-    assert caught.value.why == (f"{blank} unanswered; the table converts the sum of all 6 "
-                                "answers, so none may be missing")
-
-
-def test_a_study_cannot_allow_a_blank_item():
-    with pytest.raises(ValueError, match="pi6a_raw"):
-        score(FILE, dict.fromkeys(ITEMS, 1), max_missing={"pi6a_raw": 1})
