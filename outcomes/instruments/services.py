@@ -49,6 +49,15 @@ from .stored import (
 logger = logging.getLogger(__name__)
 
 
+def _prepare_for_responses(instrument: Instrument, definition: InstrumentDefinition) -> None:
+    """What a stored version needs before its first response: its scores' items listed
+    for alpha's running sums (so every response is summed from the first) and its scores'
+    slots in the visits' arrays of numbers (so no first response waits on another
+    writer's new key)."""
+    list_items(instrument, definition)
+    register_definition(definition)
+
+
 def library_definitions() -> list[InstrumentDefinition]:
     """Return the built-in library's definitions, parsed from their files."""
     return [load_definition_file(path) for path in library_files()]
@@ -80,8 +89,7 @@ def sync_instruments() -> list[Instrument]:
         if instrument is None:
             instrument = Instrument.objects.create(code=definition.code,
                                                    version=definition.version, **content)
-            list_items(instrument, definition)
-            register_definition(definition)
+            _prepare_for_responses(instrument, definition)
         elif instrument.digest != content["digest"]:
             if instrument.has_responses:
                 metadata, others = answered_differences(instrument, content)
@@ -100,8 +108,7 @@ def sync_instruments() -> list[Instrument]:
                 for name, value in content.items():
                     setattr(instrument, name, value)
                 instrument.save()
-                list_items(instrument, definition)
-                register_definition(definition)
+                _prepare_for_responses(instrument, definition)
                 instruments_changed(instrument)
         rows.append(instrument)
     return rows
@@ -251,8 +258,7 @@ def import_instrument_definition(*, data: Mapping, actor=None, actor_label: str 
         instrument.save()
         instruments_changed(instrument)
         action = "replaced"
-    list_items(instrument, definition)  # so its responses are summed for alpha from the first
-    register_definition(definition)  # its scores' slots, before any response stores one
+    _prepare_for_responses(instrument, definition)
     record_change(obj=instrument, action="create" if existing is None else "update",
                   actor=actor, actor_label=actor_label, before=before,
                   after=snapshot(instrument, IMPORT_FIELDS),
