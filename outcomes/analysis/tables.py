@@ -11,10 +11,11 @@ computed once, in ``computation``:
   numpy without a Python object per value.
 
 Scores are the study's own (``selectors.study_scores``: the instruments its schedule
-asks), whatever the instrument, read by both fetchers from ``VisitScores.values`` (one
-row per visit with data, every numeric score by key, written with the scores), so no
-query joins scores to responses, visits and enrolments. Values are the float of each
-stored exact value.
+asks), whatever the instrument, read from ``VisitScores`` (one row per visit with data,
+every numeric score by key, written with the scores), so no query joins scores to
+responses, visits and enrolments: the ORM's fetcher reads its ``values`` map,
+PostgreSQL's the same numbers as the row's float array (``instruments.slots``). Values
+are the float of each stored exact value.
 
 For Cronbach's alpha (the SEM of ``computation.mcid_estimates``) both need each score's
 item variances and the variance of their total over the complete baseline answers
