@@ -5,6 +5,7 @@ from django.utils.translation import get_language_info
 
 from outcomes.admin_scope import LabelledInlineFormSet, ScopedAdmin, ScopedTabularInline
 
+from .labels import translated_label
 from .models import Reminder, TimePoint, TimePointInstrument, Visit
 
 
@@ -63,7 +64,8 @@ class TimePointForm(forms.ModelForm):
                   if isinstance(self.instance.patient_labels, dict) else {})
         for code, _ in settings.LANGUAGES:
             language = get_language_info(code)["name"]  # in English, as the staff pages are
-            automatic = self.instance.patient_label(code) if self.instance.label else ""
+            # What an empty box gives (never the name stored in it).
+            automatic = translated_label(self.instance.label, code) if self.instance.label else ""
             self.fields[PATIENT_LABEL + code] = forms.CharField(
                 label=f"Name for patients ({language})", required=False, max_length=100,
                 initial=stored.get(code, ""),
@@ -96,7 +98,7 @@ class TimePointAdmin(ScopedAdmin):
     def get_fieldsets(self, request, obj=None):
         """The model's fields, then "Names for patients": a box per interface language."""
         (name, options), *rest = super().get_fieldsets(request, obj)
-        own = tuple(f for f in options["fields"] if not f.startswith(PATIENT_LABEL))
+        own = tuple(options["fields"])  # the model's: the names are the form's own fields
         names = tuple(PATIENT_LABEL + code for code, _ in settings.LANGUAGES)
         if not self.has_change_permission(request, obj):
             return ((name, {**options, "fields": own}), *rest)

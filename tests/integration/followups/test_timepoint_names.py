@@ -79,6 +79,10 @@ def test_a_name_saved_is_used_and_audited_and_emptied_it_is_the_translation_agai
     m3.refresh_from_db()
     assert m3.patient_labels == {"es": "revisión de los 3 meses"}
     assert m3.patient_label("es") == "revisión de los 3 meses"
+    # The box holds the name; its help still says what emptying it gives.
+    html = client.get(change_url(m3)).content.decode()
+    assert 'value="revisión de los 3 meses"' in html
+    assert "Empty: “3 meses”, from the label." in html
     record = AuditRecord.objects.filter(object_type="followups.timepoint",
                                         object_id=str(m3.pk)).latest("id")
     assert record.changes["patient_labels"] == [{}, {"es": "revisión de los 3 meses"}]
