@@ -57,19 +57,26 @@ class Names:
     def measure(self, code: str) -> str:
         return self.rules.get(code) or wording.score_title(code)
 
-    def rule_scores(self, code: str, seen: frozenset = frozenset()) -> list[str]:
+    def rule_scores(self, code: str) -> list[str]:
         """The scores a rule reads: its own, or its parts' (a combination's)."""
-        rule = self.rule_defs.get(code)
-        if rule is None or code in seen:
-            return []
-        if rule.get("score"):
-            return [rule["score"]]
-        found: list[str] = []
-        for part in rule.get("parts", ()):
-            for score in self.rule_scores(part, seen | {code}):
-                if score not in found:
-                    found.append(score)
-        return found
+        return rule_scores(self.rule_defs, code)
+
+
+def rule_scores(rules: Mapping[str, Mapping], code: str,
+                seen: frozenset = frozenset()) -> list[str]:
+    """Return the scores rule ``code`` reads, in order, each once: its own, or its parts',
+    all the way down (``rules`` by code as ``selectors.study_rules`` returns them)."""
+    rule = rules.get(code)
+    if rule is None or code in seen:
+        return []
+    if rule.get("score"):
+        return [rule["score"]]
+    found: list[str] = []
+    for part in rule.get("parts", ()):
+        for score in rule_scores(rules, part, seen | {code}):
+            if score not in found:
+                found.append(score)
+    return found
 
 
 def _pairs(results: Mapping) -> list[tuple[str, str]]:

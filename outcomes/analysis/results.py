@@ -45,6 +45,7 @@ from . import stats
 from .computation import McidPlan
 from .selectors import (
     allocation,
+    asked_at,
     primary_comparisons,
     reference_arm,
     scores_of,
@@ -85,7 +86,7 @@ def study_results(study, *, today: dt.date | None = None) -> dict:
                            rules=rule_rows, mcid=plan,
                            reliability=reliability_specs(definitions, plan.scores))
     empty = stats.describe([])
-    asked = _asked_at(schedule, timepoints)
+    asked = asked_at(schedule, timepoints)
 
     scores = []
     for arm in arms:
@@ -190,16 +191,6 @@ def rule_threshold(score: str, rule_defs, primary) -> dict:
         if rule_score == score and kind == "points" and threshold is not None:
             return {"rule": code, "rule_threshold": float(threshold)}
     return {"rule": None, "rule_threshold": None}
-
-
-def _asked_at(schedule, timepoints) -> dict[str, set[str]]:
-    """The score keys each time point's instruments give (opioid use at every one, as
-    the tidy file has it), by time point code: from the schedule already read."""
-    code_of = {tp.pk: tp.code for tp in timepoints}
-    asked = {tp.code: {OPIOID} for tp in timepoints}
-    for tp, _, definition in schedule:
-        asked[code_of[tp]] |= {spec.key for spec in definition.scores}
-    return asked
 
 
 def _proportion(tp: str, rule: str, arm: str, ref: str, mine: tuple[int, int],

@@ -15,6 +15,7 @@ from outcomes.instruments.stored import WITHOUT_DEFINITION, definitions_for_stud
 from patients.models import Enrolment
 
 from . import wording
+from .page import rule_scores
 
 
 def allocation(study, arms: list[tuple[int, str]] | None = None) -> dict[str, int]:
@@ -115,21 +116,15 @@ def rule_labels(study_id: int) -> dict[str, str]:
 NOT_YET_DUE = ("scheduled", "open")
 
 
-def rule_scores(rules: dict[str, dict], code: str) -> set[str]:
-    """Return the scores rule ``code`` reads: its own, or its parts', all the way down
-    (``rules`` as ``study_rules`` returns them)."""
-    found: set[str] = set()
-    todo, seen = [code], set()
-    while todo:
-        rule = rules.get(todo.pop())
-        if rule is None or rule["code"] in seen:
-            continue
-        seen.add(rule["code"])
-        if rule["parts"]:
-            todo.extend(rule["parts"])
-        elif rule["score"]:
-            found.add(rule["score"])
-    return found
+def asked_at(schedule, timepoints) -> dict[str, set[str]]:
+    """Return the score keys each time point's instruments give, by time point code, from
+    the schedule already read (``study_schedule``); opioid use at every one: it is
+    recorded at every visit, not asked by a questionnaire (as the tidy file has it)."""
+    code_of = {tp.pk: tp.code for tp in timepoints}
+    asked = {tp.code: {wording.OPIOID.key} for tp in timepoints}
+    for tp, _, definition in schedule:
+        asked[code_of[tp]] |= {spec.key for spec in definition.scores}
+    return asked
 
 
 def words_or(items: list[str]) -> str:
@@ -151,13 +146,10 @@ def patient_outcomes(enrolment) -> dict:
                       .order_by("target_day"))
     baseline = next((tp.code for tp in timepoints if tp.is_baseline), None)
     schedule = study_schedule(enrolment.study_id)
-    asked: dict[str, set[str]] = defaultdict(set)  # time point id → the scores it asks
-    for timepoint_id, _, definition in schedule:
-        asked[timepoint_id].update(spec.key for spec in definition.scores)
+    asked = asked_at(schedule, timepoints)
 
     def asks(tp, code: str) -> bool:
-        # Opioid use is recorded at every visit, not asked by a questionnaire.
-        return code == wording.OPIOID.key or code in asked[tp.pk]
+        return code in asked[tp.code]
 
     values: dict[str, dict[str, float]] = {}
     for tp, found in VisitScores.objects.filter(enrolment=enrolment).values_list(
@@ -223,7 +215,7 @@ def patient_outcomes(enrolment) -> dict:
         verdicts.setdefault(rule, {})[tp] = (verdict, reason)
     described = study_rules(enrolment.study_id)
     labels = {code: rule["label"] for code, rule in described.items()}
-    reads = {code: rule_scores(described, code) for code in described}
+    reads = {code: set(rule_scores(described, code)) for code in described}
     follow_ups = [tp for tp in timepoints if tp.code != baseline]
 
     def cell(rule_code: str, tp) -> dict | None:
