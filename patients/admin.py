@@ -61,11 +61,11 @@ class StudyForm(forms.ModelForm):
         for score in self.blank_scores:
             self.fields[BLANKS_ALLOWED + score.key] = forms.IntegerField(
                 label=f"{score.choice_label}: items that may be left blank",
-                required=False, min_value=0, max_value=score.max_missing_limit,
+                required=False, min_value=0, max_value=score.blanks_limit,
                 initial=stored.get(score.key),
                 widget=forms.NumberInput(attrs={"placeholder": score.default_max_missing}),
                 help_text=f"Of its {score.items} items ({score.instrument}), 0 to "
-                          f"{score.max_missing_limit}. With more left blank the score is not "
+                          f"{score.blanks_limit}. With more left blank the score is not "
                           f"scorable. Empty: {score.default_max_missing}, as its definition "
                           f"allows.",
             )

@@ -29,15 +29,6 @@ def definition_of(instrument) -> InstrumentDefinition | None:
     return maybe_definition_of(instrument)
 
 
-def takes_blanks(definition: InstrumentDefinition, spec: ScoreDef) -> bool:
-    """True if a study may let ``spec`` leave some of its items blank.
-
-    A score counted over two items or more, by a method that does not need every one
-    (not a value set's function, not a raw sum a T-score table reads: the engine says).
-    """
-    return blanks_limit(definition, spec) is not None
-
-
 def blanks_limit(definition: InstrumentDefinition, spec: ScoreDef) -> int | None:
     """Return the most blanks a study may let ``spec`` leave (None: none).
 
@@ -114,13 +105,8 @@ class StudyScore:
 
     @property
     def takes_blanks(self) -> bool:
-        """Whether a study may allow some blank (``takes_blanks``)."""
+        """Whether a study may allow some blank (``blanks_limit``)."""
         return self.blanks_limit is not None
-
-    @property
-    def max_missing_limit(self) -> int | None:
-        """The most blanks a study may allow (one item must be answered); None: none."""
-        return self.blanks_limit
 
 
 def scheduled_instruments(study) -> list:
@@ -242,7 +228,7 @@ def max_missing_problems(study, setting: object) -> list[str]:
             problems.append(f"{key}: no instrument scheduled in {study.code} produces this "
                             f"score; {choose}")
             continue
-        limit = score.max_missing_limit
+        limit = score.blanks_limit
         if limit is None:
             problems.append(f"{score.choice_label}: this score needs every answer it uses; "
                             f"no blank can be allowed.")

@@ -103,7 +103,7 @@ def test_a_study_may_allow_the_blanks_that_keep_a_sum_it_reads_in_range(study, t
     command("import_instrument", str(path))
     schedule(study, Instrument.objects.get(code="likert"))
     (offered,) = [s for s in blank_scores(study) if s.key == "sa"]
-    assert offered.max_missing_limit == 1  # not 3, one fewer than its items
+    assert offered.blanks_limit == 1  # not 3, one fewer than its items
     study.max_missing = {"sa": 2}
     with pytest.raises(ValidationError) as refused:
         study.full_clean()
